@@ -1,0 +1,157 @@
+"""Run one child process in its own process group, and stop it the same way.
+
+Every child the agent starts goes through :func:`run_process`: an argv list (never a shell string), its own session
+(so its whole tree can be signalled by process group), stdout lines streamed to a callback, the last stderr lines kept,
+a timeout and a cancel event that kill the group, and a hook that runs after the child exited but *before* it is reaped,
+so a sampler can read the finished tree's CPU time from the zombie.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+STDERR_TAIL_LINES = 50
+"""How many trailing stderr lines a failed child reports."""
+
+KILL_GRACE_S = 3.0
+"""Seconds between SIGTERM and SIGKILL when a process group is stopped."""
+
+
+@dataclass
+class ProcessOutcome:
+    """What happened to one child process."""
+
+    argv: list[str]
+    returncode: int | None
+    duration_s: float
+    stderr_tail: list[str] = field(default_factory=list)
+    timed_out: bool = False
+    cancelled: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out and not self.cancelled
+
+
+def kill_group(pgid: int, grace_s: float = KILL_GRACE_S, leader: subprocess.Popen | None = None) -> None:
+    """SIGTERM the process group, then SIGKILL it if anything is left after ``grace_s``.
+
+    ``leader`` is the group's leader when we are its parent: it is reaped while we wait, or its zombie would keep
+    the group alive for the whole grace period.
+    """
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        if leader is not None:
+            leader.poll()
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _pump(stream, on_line: Callable[[str], None] | None, sink: collections.deque | None) -> None:
+    for raw in iter(stream.readline, ""):
+        line = raw.rstrip("\n")
+        if sink is not None:
+            sink.append(line)
+        if on_line is not None:
+            on_line(line)
+    stream.close()
+
+
+def _wait_exited(pid: int, deadline: float | None, cancel: threading.Event | None) -> str | None:
+    """Wait until ``pid`` has exited without reaping it. Returns "timeout", "cancelled" or None."""
+    while True:
+        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+        if info is not None:
+            return None
+        if cancel is not None and cancel.is_set():
+            return "cancelled"
+        if deadline is not None and time.monotonic() >= deadline:
+            return "timeout"
+        time.sleep(0.02)
+
+
+def run_process(
+    argv: Sequence[str],
+    *,
+    timeout_s: float | None = None,
+    on_stdout_line: Callable[[str], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_exited: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
+) -> ProcessOutcome:
+    """Run ``argv`` to completion in its own process group.
+
+    ``on_start(pid)`` runs right after the child started; ``on_exited(pid)`` runs once the child has exited but before
+    it is reaped (its ``/proc`` entry still holds the CPU time of the whole waited-for tree). On timeout or cancel the
+    whole process group is killed. A KeyboardInterrupt in the caller also kills the group before it propagates.
+    """
+    argv = [str(a) for a in argv]
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+        cwd=cwd,
+        env=env,
+    )
+    tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+    pumps = [
+        threading.Thread(target=_pump, args=(proc.stdout, on_stdout_line, None), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stderr, None, tail), daemon=True),
+    ]
+    for t in pumps:
+        t.start()
+    stopped: str | None = None
+    try:
+        if on_start is not None:
+            on_start(proc.pid)
+        deadline = None if timeout_s is None else started + timeout_s
+        stopped = _wait_exited(proc.pid, deadline, cancel)
+        if stopped is not None:
+            kill_group(proc.pid, leader=proc)
+        elif on_exited is not None:
+            on_exited(proc.pid)
+    except BaseException:
+        kill_group(proc.pid, grace_s=1.0, leader=proc)
+        proc.wait(timeout=10)
+        raise
+    finally:
+        # The child is gone; anything it left in its group (grandchildren) goes with it.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    returncode = proc.wait(timeout=30)
+    for t in pumps:
+        t.join(timeout=5)
+    return ProcessOutcome(
+        argv=argv,
+        returncode=returncode,
+        duration_s=time.monotonic() - started,
+        stderr_tail=list(tail),
+        timed_out=stopped == "timeout",
+        cancelled=stopped == "cancelled",
+    )
