@@ -1,0 +1,8 @@
+"""Scenario kinds the agent can run, by name."""
+from __future__ import annotations
+
+from agent.scenarios.base import Scenario
+from agent.scenarios.transcode import Transcode
+
+KINDS: dict[str, type[Scenario]] = {cls.kind: cls for cls in (Transcode,)}
+"""Every scenario kind, keyed by the ``kind`` a campaign names."""

@@ -1,0 +1,38 @@
+# ffwatt — the two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# Debian packages the tests use (real FFmpeg 5.1; the imageio-ffmpeg wheel's FFmpeg is the fallback for `make run`).
+APT_PACKAGES := ffmpeg
+
+.PHONY: run test install system-deps bench clean
+
+$(BIN)/campaign: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/campaign
+
+run: install
+	$(BIN)/campaign run campaigns/quick.yml
+
+system-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+		if [ -n "$$missing" ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		fi; \
+	else echo "not root or no apt-get: skipping Debian packages ($(APT_PACKAGES)); tests that need them are skipped"; fi
+
+test: install system-deps
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/sampler_overhead.py
+	$(BIN)/python bench/rapl_sim_error.py
+	$(BIN)/python bench/quick_walltime.py
+
+clean:
+	rm -rf $(VENV) .ffwatt reports .pytest_cache

@@ -1,0 +1,67 @@
+"""The contract every scenario kind follows, and the context the agent hands it.
+
+Like a PerfKit benchmark module: ``prepare`` builds what the run needs, ``run`` measures and returns the result
+fields (docs/WIRE.md "Result"), ``cleanup`` removes what prepare and run left behind. A scenario never crashes the
+agent: it raises :class:`JobFailed` with a one-line reason, or lets an exception escape that the agent turns into a
+failed result.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+
+class JobFailed(Exception):
+    """The job cannot produce a valid measurement; the message is the one-line reason shown to users."""
+
+    def __init__(self, reason: str, extra: dict[str, Any] | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.extra = extra or {}
+
+
+@dataclass
+class LiveStatus:
+    """What the heartbeat and progress display read while a job runs."""
+
+    job_id: str | None = None
+    job_name: str | None = None
+    phase: str = "idle"
+    progress: dict[str, Any] = field(default_factory=dict)
+    watts: Callable[[], float | None] | None = None
+
+    def current_watts(self) -> float | None:
+        return self.watts() if self.watts is not None else None
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "job_name": self.job_name, "phase": self.phase, **self.progress}
+
+
+@dataclass
+class RunContext:
+    """Everything a scenario may use on this host."""
+
+    ffmpeg: Any                                   # agent.ffmpeg.locate.FFmpegBinary
+    sources: list                                 # agent.power.base.PowerSource
+    power_notes: list[str]
+    workdir: Path
+    encoder_check: Callable[[str], dict]          # encoder -> {"usable": bool, "reason": str | None}
+    cancel: threading.Event = field(default_factory=threading.Event)
+    live: LiveStatus = field(default_factory=LiveStatus)
+
+
+class Scenario:
+    """Base class: one subclass per kind, registered in :mod:`agent.scenarios`."""
+
+    kind: str = ""
+
+    def prepare(self, job: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        return {}
+
+    def run(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def cleanup(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any]) -> None:
+        return None

@@ -1,0 +1,101 @@
+"""``transcode``: encode a source with one encoder and measure the energy of the encode.
+
+idle baseline -> sampler + FFmpeg (own process group, live progress) -> final power reading while FFmpeg's process
+is exited but not reaped -> verify the output -> metrics.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from agent import energy
+from agent.ffmpeg.command import output_suffix, transcode_argv
+from agent.ffmpeg.runner import run_ffmpeg
+from agent.ffmpeg.verify import classify_failure, verify_output
+from agent.sampler import Sampler, measure_idle
+from agent.scenarios.base import JobFailed, RunContext, Scenario
+
+
+def encoded_metrics(run, output_bytes: int | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Frames, fps, speed and bitrate of a finished encode; null fields get a reason."""
+    p = run.last_progress
+    metrics: dict[str, Any] = {
+        "duration_s": round(run.outcome.duration_s, 4),
+        "frames": p.frame if p else None,
+        "fps": p.fps if p else None,
+        "speed": p.speed if p else None,
+        "output_bytes": output_bytes,
+        "bitrate_kbps": None,
+    }
+    missing: dict[str, str] = {}
+    if p and p.out_time_s and output_bytes:
+        metrics["bitrate_kbps"] = round(output_bytes * 8 / 1000 / p.out_time_s, 3)
+    else:
+        missing["bitrate_kbps"] = "no encoded duration or output size"
+    for key in ("frames", "fps", "speed"):
+        if metrics[key] is None:
+            missing[key] = "FFmpeg reported no progress" if p is None else f"FFmpeg reported {key} as N/A"
+    return metrics, missing
+
+
+class Transcode(Scenario):
+    kind = "transcode"
+
+    def prepare(self, job: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        params = job["params"]
+        check = ctx.encoder_check(params["encoder"])
+        if not check.get("usable"):
+            raise JobFailed(f"encoder unavailable: {params['encoder']} ({check.get('reason') or 'probe failed'})")
+        output = ctx.workdir / f"{job['id']}-{job['attempt']}{output_suffix(params['encoder'])}"
+        return {"output": output, "argv": transcode_argv(ctx.ffmpeg.path, params, str(output))}
+
+    def run(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any]) -> dict[str, Any]:
+        params = job["params"]
+        baseline = None
+        if params.get("idle_baseline"):
+            ctx.live.phase = "idle baseline"
+            baseline = measure_idle(ctx.sources, params["idle_baseline"], params["sample_rate"])
+        if ctx.cancel.is_set():
+            raise JobFailed("cancelled before FFmpeg started")
+        ctx.live.phase = "encoding"
+        run, measurement = self._encode(state["argv"], params, ctx)
+        output = state["output"]
+        output_bytes = output.stat().st_size if output.exists() else None
+        ffmpeg_info = {"argv": state["argv"], "version": ctx.ffmpeg.version, "path": ctx.ffmpeg.path,
+                       "stderr_tail": run.outcome.stderr_tail}
+        failure = verify_output(str(output), run)
+        if failure:
+            if not run.outcome.timed_out and not run.outcome.cancelled:
+                failure = classify_failure(run.outcome.stderr_tail, params["encoder"]) or failure
+            raise JobFailed(failure, {"ffmpeg": ffmpeg_info})
+        metrics, missing = encoded_metrics(run, output_bytes)
+        measured = energy.summarize(baseline, measurement, metrics["frames"])
+        metrics.update(measured.pop("metrics"))
+        missing.update(measured.pop("missing"))
+        return {"metrics": metrics, "missing": missing, "ffmpeg": ffmpeg_info, **measured}
+
+    def _encode(self, argv, params, ctx: RunContext):
+        sampler = Sampler(ctx.sources, rate_hz=params["sample_rate"])
+        final = {}
+
+        def on_exited(_pid: int) -> None:
+            final["measurement"] = sampler.stop()
+
+        def on_progress(progress) -> None:
+            ctx.live.progress = {k: v for k, v in dataclasses.asdict(progress).items() if v is not None}
+
+        sampler.start()
+        ctx.live.watts = sampler.current_watts
+        try:
+            run = run_ffmpeg(argv, params["timeout"], on_progress=on_progress, on_start=sampler.track,
+                             on_exited=on_exited, cancel=ctx.cancel)
+        finally:
+            if "measurement" not in final:
+                final["measurement"] = sampler.stop()
+            ctx.live.watts = None
+        return run, final["measurement"]
+
+    def cleanup(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any]) -> None:
+        output = state.get("output")
+        if output is not None and output.exists():
+            output.unlink()

@@ -1,0 +1,42 @@
+"""Everything the agent learns about its host before it takes a job: FFmpeg, power sources, inventory."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from agent.ffmpeg.locate import find_ffmpeg
+from agent.inventory import collect_inventory, probe_encoders
+from agent.power.detect import detect_sources
+from agent.scenarios.base import RunContext
+
+POWERCAP_ENV = "FFWATT_POWERCAP_ROOT"
+"""Environment variable that sets the powercap root for every agent entry point."""
+
+
+def powercap_root(explicit: str | None) -> str | None:
+    """The powercap root from a flag, else from ``FFWATT_POWERCAP_ROOT``, else None (the system default)."""
+    return explicit or os.environ.get(POWERCAP_ENV) or None
+
+
+def build_context(state_dir: Path, *, powercap: str | None = None, tdp_watts: float | None = None
+                  ) -> tuple[RunContext, dict[str, Any]]:
+    """Find FFmpeg and the power sources, collect the inventory; returns the run context and the inventory."""
+    state_dir = Path(state_dir)
+    workdir = state_dir / "work"
+    workdir.mkdir(parents=True, exist_ok=True)
+    ffmpeg = find_ffmpeg()
+    detection = detect_sources(powercap_root=powercap_root(powercap), tdp_watts=tdp_watts)
+    power = [s.describe() for s in detection.sources]
+    inventory = collect_inventory(ffmpeg, power, detection.notes, state_dir)
+    lock = threading.Lock()
+
+    def encoder_check(encoder: str) -> dict[str, Any]:
+        with lock:
+            return probe_encoders(ffmpeg, [encoder], state_dir).get(
+                encoder, {"usable": False, "reason": "not listed by this FFmpeg's -encoders"})
+
+    ctx = RunContext(ffmpeg=ffmpeg, sources=detection.sources, power_notes=detection.notes, workdir=workdir,
+                     encoder_check=encoder_check)
+    return ctx, inventory

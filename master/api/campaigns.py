@@ -1,0 +1,100 @@
+"""Campaigns: submit a campaign file, follow its progress, fetch its results and report."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, jsonify, send_file
+
+from master import db, queue, rundata
+from master.api.bodies import json_body
+from master.campaign import spec
+from master.states import CampaignState, JobState
+
+bp = Blueprint("campaigns", __name__)
+
+SUBMIT_SCHEMA = {
+    "type": "object",
+    "required": ["spec_text"],
+    "properties": {
+        "spec_text": {"type": "string", "minLength": 1},
+        "spec_path": {"type": ["string", "null"]},
+        "priority": {"type": "integer"},
+    },
+    "additionalProperties": False,
+}
+
+
+def _campaign_or_404(campaign_id: str):
+    row = db.get_db().execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
+    if row is None:
+        abort(404, description=f"campaign {campaign_id} not found")
+    return row
+
+
+@bp.post("/campaigns")
+def submit():
+    body = json_body(SUBMIT_SCHEMA)
+    try:
+        campaign = spec.load_campaign_text(body["spec_text"], body.get("spec_path") or "<submitted>")
+    except spec.SpecError as exc:
+        return jsonify({"error": "spec_text: campaign file is invalid", "problems": [str(p) for p in exc.problems]}), 400
+    jobs = [dict(j.to_dict(), priority=body.get("priority", 0)) for j in spec.expand(campaign)]
+    campaign_id = queue.create_campaign(
+        db.get_db(), name=campaign.name, description=campaign.description or "", spec_text=body["spec_text"],
+        spec_path=body.get("spec_path"), jobs=jobs, max_attempts=current_app.config["MAX_ATTEMPTS"],
+    )
+    current_app.extensions["ffwatt.work"].bump()
+    return jsonify({"campaign_id": campaign_id, "id": campaign_id, "jobs": len(jobs)}), 201
+
+
+@bp.get("/campaigns")
+def list_campaigns():
+    conn = db.get_db()
+    rows = conn.execute("SELECT * FROM campaigns ORDER BY created_at DESC LIMIT 500").fetchall()
+    return jsonify({"campaigns": [dict(rundata.campaign_to_dict(r), jobs=rundata.job_counts(conn, r["id"]))
+                                  for r in rows]})
+
+
+@bp.get("/campaigns/<campaign_id>")
+def progress(campaign_id: str):
+    conn = db.get_db()
+    campaign = rundata.campaign_to_dict(_campaign_or_404(campaign_id))
+    counts = rundata.job_counts(conn, campaign_id)
+    running = conn.execute(
+        "SELECT j.id, j.name, j.node_id, j.attempt, n.current_watts, n.progress FROM jobs j"
+        " LEFT JOIN nodes n ON n.id = j.node_id WHERE j.campaign_id = ? AND j.state = ? ORDER BY j.seq",
+        (campaign_id, JobState.RUNNING.value),
+    ).fetchall()
+    campaign["jobs"] = counts
+    campaign["total"] = sum(counts.values())
+    campaign["done"] = sum(n for s, n in counts.items() if JobState(s).finished)
+    campaign["running"] = [dict(dict(r), progress=db.loads(r["progress"])) for r in running]
+    return jsonify(campaign)
+
+
+@bp.post("/campaigns/<campaign_id>/cancel")
+def cancel(campaign_id: str):
+    _campaign_or_404(campaign_id)
+    n = queue.cancel_campaign(db.get_db(), campaign_id, CampaignState.CANCELLED)
+    return jsonify({"cancelled_jobs": n})
+
+
+@bp.get("/campaigns/<campaign_id>/results")
+def results(campaign_id: str):
+    _campaign_or_404(campaign_id)
+    return jsonify(rundata.load_run(db.get_db(), campaign_id))
+
+
+@bp.get("/campaigns/<campaign_id>/report")
+@bp.get("/campaigns/<campaign_id>/report.<fmt>")
+def report(campaign_id: str, fmt: str = "html"):
+    from master.reports.writer import write_report
+
+    names = {"html": "index.html", "json": "results.json", "csv": "results.csv"}
+    if fmt not in names:
+        abort(404, description=f"report format {fmt!r}: use html, json or csv")
+    _campaign_or_404(campaign_id)
+    run = rundata.load_run(db.get_db(), campaign_id)
+    out = Path(current_app.config["REPORT_CACHE_DIR"]) / campaign_id
+    write_report(run, out)
+    return send_file(out / names[fmt], max_age=0)

@@ -1,0 +1,57 @@
+"""The master's Flask application factory."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from master import db
+from master.notify import WorkSignal
+
+DEFAULTS: dict[str, Any] = {
+    # SQLite database file (WAL mode); its folder is created on start.
+    "DATABASE": ".ffwatt/ffwatt.db",
+    # Where GET /campaigns/<id>/report renders reports before sending them.
+    "REPORT_CACHE_DIR": None,
+    # Seconds a claimed job stays leased without a heartbeat from its node.
+    "LEASE_S": 120.0,
+    # How often agents are told to heartbeat; a node is offline after MISSED_HEARTBEATS_OFFLINE of them.
+    "HEARTBEAT_INTERVAL_S": 30.0,
+    "MISSED_HEARTBEATS_OFFLINE": 3,
+    # Attempts before a job whose lease keeps expiring fails.
+    "MAX_ATTEMPTS": 3,
+    # Longest a long-poll sleeps before it re-checks expired leases.
+    "REQUEUE_CHECK_S": 1.0,
+    # Largest accepted request body (results carry their samples).
+    "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+}
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the master app; ``test_config`` overrides :data:`DEFAULTS`."""
+    app = Flask(__name__)
+    app.config.update(DEFAULTS)
+    if test_config:
+        app.config.update(test_config)
+    if not app.config["REPORT_CACHE_DIR"]:
+        app.config["REPORT_CACHE_DIR"] = str(Path(app.config["DATABASE"]).parent / "report-cache")
+    app.json.sort_keys = False
+    db.init_app(app)
+    app.extensions["ffwatt.work"] = WorkSignal()
+
+    from master.api import campaigns, jobs, nodes, results
+
+    for module in (nodes, jobs, results, campaigns):
+        app.register_blueprint(module.bp)
+
+    @app.get("/health")
+    def health():
+        return jsonify({"status": "healthy"})
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return jsonify({"error": exc.description, "status": exc.code}), exc.code
+
+    return app

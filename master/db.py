@@ -1,0 +1,107 @@
+"""The master's SQLite store: connections, migrations, and the single write path.
+
+Every write goes through :func:`write`, which opens the transaction with ``BEGIN IMMEDIATE`` so two writers never
+interleave; reads use plain autocommit statements. The database runs in WAL mode so readers never block the writer.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator
+
+from flask import current_app, g
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long a connection waits for the write lock before failing."""
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Open the database in WAL mode with autocommit (transactions are explicit)."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, sql) for every file in master/migrations, in order."""
+    folder = resources.files("master") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
+    return sorted(found)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every migration newer than the database's ``user_version``; return the resulting version."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    for version, sql in migrations():
+        if version <= current:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in sql.split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        current = version
+    return current
+
+
+@contextlib.contextmanager
+def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on any error)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def get_db() -> sqlite3.Connection:
+    """The request's connection, opened on first use."""
+    if "db" not in g:
+        g.db = connect(current_app.config["DATABASE"])
+    return g.db
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    """Close the request's connection, if one was opened."""
+    conn = g.pop("db", None)
+    if conn is not None:
+        conn.close()
+
+
+def init_app(app) -> None:
+    """Create the database file's folder, apply migrations, and register teardown."""
+    path = Path(app.config["DATABASE"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path)
+    try:
+        migrate(conn)
+    finally:
+        conn.close()
+    app.teardown_appcontext(close_db)
+
+
+def loads(text: str | None, default: Any = None) -> Any:
+    """Decode a JSON column; NULL gives ``default``."""
+    return default if text is None else json.loads(text)
+
+
+def dumps(value: Any) -> str:
+    """Encode a value for a JSON column."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)

@@ -1,0 +1,38 @@
+"""Serve the master app with waitress (a production WSGI server), in the foreground or in a background thread."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from waitress.server import create_server
+
+WSGI_THREADS = 16
+"""Waitress worker threads: long-polling agents each hold one while they wait."""
+
+
+@dataclass
+class RunningServer:
+    """A waitress server started by :func:`start_in_thread`."""
+
+    server: object
+    thread: threading.Thread
+    url: str
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Close the listening socket and wait for the serving thread to end."""
+        self.server.close()
+        self.thread.join(timeout=timeout)
+
+
+def build(app, host: str, port: int, threads: int = WSGI_THREADS):
+    """A waitress server bound to host:port (port 0 picks a free one); raises OSError if the port is busy."""
+    return create_server(app, host=host, port=port, threads=threads, ident="ffwatt-master",
+                         channel_timeout=120, cleanup_interval=10)
+
+
+def start_in_thread(app, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+    """Serve ``app`` from a daemon thread; the returned handle knows the real URL."""
+    server = build(app, host, port)
+    thread = threading.Thread(target=server.run, name="ffwatt-master-http", daemon=True)
+    thread.start()
+    return RunningServer(server=server, thread=thread, url=f"http://{host}:{server.effective_port}")

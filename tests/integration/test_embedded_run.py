@@ -1,0 +1,125 @@
+"""`campaign run` on the embedded default: real master over HTTP, real agent, real FFmpeg, real report."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.integration.conftest import DATA, campaign_cmd
+
+pytestmark = pytest.mark.integration
+
+
+def _report_dir(stdout: str) -> Path:
+    line = next(l for l in stdout.splitlines() if l.startswith("report: "))
+    return Path(line.split("report: ", 1)[1]).parent
+
+
+def test_tiny_campaign_end_to_end(run_campaign):
+    """Two encodes succeed with frames and energy; the unusable encoder fails with its reason; report files exist."""
+    proc = run_campaign("run", str(DATA / "tiny.yml"))
+    assert proc.returncode == 0, proc.stderr
+    out = _report_dir(proc.stdout)
+    html = (out / "index.html").read_text()
+    run = json.loads((out / "results.json").read_text())
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    jobs = {j["name"]: j for j in run["jobs"]}
+    ok = [j for j in run["jobs"] if j["state"] == "succeeded"]
+    assert len(ok) == 2 and len(rows) == 3
+    for job in ok:
+        metrics = job["result"]["metrics"]
+        assert metrics["frames"] == 50
+        assert metrics["total_energy_j"] > 0 and metrics["joules_per_frame"] > 0
+        assert job["result"]["provenance"]["sample_count"] > 0
+    nvenc = jobs["nvenc#1"]
+    assert nvenc["state"] == "failed" and nvenc["error"].startswith("encoder unavailable: h264_nvenc")
+    assert "encoder unavailable" in html and "tiny" in html
+
+
+def test_estimated_label_without_rapl(run_campaign):
+    """With no powercap tree the energy is labelled estimated in the results."""
+    proc = run_campaign("run", str(DATA / "tiny.yml"), env={"FFWATT_POWERCAP_ROOT": "/nonexistent-powercap"})
+    assert proc.returncode == 0, proc.stderr
+    run = json.loads((_report_dir(proc.stdout) / "results.json").read_text())
+    prov = [j["result"]["provenance"] for j in run["jobs"] if j["state"] == "succeeded"]
+    assert prov and all(p["estimated"] for p in prov)
+    assert all(s["kind"] == "estimate" for p in prov for s in p["sources"])
+
+
+def test_report_command_regenerates_from_database(run_campaign, tmp_path):
+    """`campaign report` rebuilds the report of the last campaign from the state dir's database."""
+    assert run_campaign("run", str(DATA / "tiny.yml")).returncode == 0
+    again = run_campaign("report")
+    assert again.returncode == 0, again.stderr
+    run = json.loads((_report_dir(again.stdout) / "results.json").read_text())
+    assert run["campaign"]["name"] == "tiny" and len(run["jobs"]) == 3
+
+
+def test_invalid_campaign_exits_2_and_queues_nothing(run_campaign, tmp_path):
+    """A bad campaign file gives file:line errors, exit 2, and no database."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text("name: bad\nscenarios:\n  - name: a\n    kind: transcode\n    encoder: libx999\n"
+                   "    bitrate: 1000k\n    duration: -1\n    input: {source: testsrc2, size: 64x64, rate: 10}\n")
+    proc = run_campaign("run", str(bad))
+    assert proc.returncode == 2
+    assert f"{bad}:5:" in proc.stderr and f"{bad}:7:" in proc.stderr
+    assert not (tmp_path / "state" / "ffwatt.db").exists()
+
+
+def test_missing_campaign_file(run_campaign):
+    """A campaign file that does not exist is a clear error, not a traceback."""
+    proc = run_campaign("run", "nope.yml")
+    assert proc.returncode == 2 and "nope.yml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unwritable_state_dir(run_campaign, tmp_path):
+    """A state dir that cannot be created is a clear error."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = subprocess.run(campaign_cmd("run", str(DATA / "tiny.yml"), "--state-dir", str(blocker / "state")),
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 1 and "not writable" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_no_ffmpeg_anywhere(run_campaign, tmp_path):
+    """Without any FFmpeg the run stops with a message saying how to get one."""
+    env = {"PATH": str(tmp_path / "empty-bin"), "FFWATT_FFMPEG": "", "IMAGEIO_FFMPEG_EXE": str(tmp_path / "none")}
+    (tmp_path / "empty-bin").mkdir()
+    proc = run_campaign("run", str(DATA / "tiny.yml"), env=env)
+    assert proc.returncode == 1 and "ffmpeg" in proc.stderr.lower() and "Traceback" not in proc.stderr
+
+
+def _ffmpeg_descendants(proc: psutil.Process) -> list[psutil.Process]:
+    return [p for p in proc.children(recursive=True) if "ffmpeg" in " ".join(p.cmdline())]
+
+
+def test_ctrl_c_kills_ffmpeg_and_keeps_finished_results(tmp_path):
+    """SIGINT during a long encode: FFmpeg dies, the finished job is kept, a report is written, exit 130."""
+    proc = subprocess.Popen(campaign_cmd("run", str(DATA / "slow.yml"), "--state-dir", str(tmp_path / "s"),
+                                         "--reports-dir", str(tmp_path / "r")),
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ps = psutil.Process(proc.pid)
+    deadline, ffmpeg = time.monotonic() + 60, []
+    while time.monotonic() < deadline:
+        ffmpeg = [p for p in _ffmpeg_descendants(ps) if "slow" in " ".join(p.cmdline())
+                  or "1280x720" in " ".join(p.cmdline())]
+        if ffmpeg:
+            break
+        time.sleep(0.2)
+    assert ffmpeg, "the long encode never started"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in ffmpeg)
+    run = json.loads((_report_dir(stdout) / "results.json").read_text())
+    states = [j["state"] for j in run["jobs"]]
+    assert states[0] == "succeeded" and run["campaign"]["state"] == "interrupted"
+    assert "queued" not in states and "running" not in states
