@@ -11,7 +11,7 @@ from typing import Any
 from agent import energy
 from agent.ffmpeg.command import output_suffix, transcode_argv
 from agent.ffmpeg.runner import run_ffmpeg
-from agent.ffmpeg.verify import classify_failure, verify_output
+from agent.ffmpeg.verify import verify_output
 from agent.sampler import Sampler, measure_idle
 from agent.scenarios.base import JobFailed, RunContext, Scenario
 
@@ -65,8 +65,6 @@ class Transcode(Scenario):
                        "stderr_tail": run.outcome.stderr_tail}
         failure = verify_output(str(output), run)
         if failure:
-            if not run.outcome.timed_out and not run.outcome.cancelled:
-                failure = classify_failure(run.outcome.stderr_tail, params["encoder"]) or failure
             raise JobFailed(failure, {"ffmpeg": ffmpeg_info})
         metrics, missing = encoded_metrics(run, output_bytes)
         measured = energy.summarize(baseline, measurement, metrics["frames"])

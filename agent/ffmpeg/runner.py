@@ -1,0 +1,87 @@
+"""Run one FFmpeg command through the process-group runner, parsing its progress live.
+
+The argv must carry ``-progress pipe:1 -nostats`` (``command.transcode_argv`` and ``command.probe_argv`` add it): every
+stdout line goes through a :class:`~agent.ffmpeg.progress.ProgressParser`, and each finished block is handed to
+``on_progress`` while FFmpeg is still running. Timeout, cancel and the start/exit hooks are
+:func:`agent.process.run_process`'s.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from agent.ffmpeg.progress import Progress, ProgressParser
+from agent.process import ProcessOutcome, run_process
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FFmpegRun:
+    """One finished FFmpeg run: how the process ended and the last progress it reported."""
+
+    outcome: ProcessOutcome
+    last_progress: Progress | None
+    progress_count: int
+
+    @property
+    def frames(self) -> int | None:
+        """Frames encoded according to the last progress block; None when FFmpeg never reported any."""
+        return None if self.last_progress is None else self.last_progress.frame
+
+    @property
+    def encoder(self) -> str | None:
+        """The video encoder named by ``-c:v`` in the argv, if any."""
+        argv = self.outcome.argv
+        for flag in ("-c:v", "-vcodec", "-codec:v"):
+            if flag in argv[:-1]:
+                return argv[argv.index(flag) + 1]
+        return None
+
+
+def _progress_sink(parser: ProgressParser, on_progress: Callable[[Progress], None] | None) -> Callable[[str], None]:
+    """A stdout-line callback that parses and forwards snapshots; a failing ``on_progress`` is logged, not fatal,
+    so the pipe keeps being drained and FFmpeg never blocks on it."""
+    failures = 0
+
+    def on_line(line: str) -> None:
+        nonlocal failures
+        snapshot = parser.feed(line)
+        if snapshot is None or on_progress is None:
+            return
+        try:
+            on_progress(snapshot)
+        except Exception:  # noqa: BLE001 - a broken observer must not stall the encode
+            failures += 1
+            if failures == 1:
+                log.exception("on_progress callback failed; further failures are not logged")
+
+    return on_line
+
+
+def run_ffmpeg(
+    argv: Sequence[str],
+    timeout_s: float | None,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_exited: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> FFmpegRun:
+    """Run ``argv`` in its own process group and stream its progress.
+
+    ``on_progress(Progress)`` runs (on the stdout reader thread) for every finished progress block. ``on_start(pid)``,
+    ``on_exited(pid)`` (child exited, not yet reaped) and ``cancel`` are passed to :func:`agent.process.run_process`;
+    a timeout or a set ``cancel`` kills FFmpeg's whole process group.
+    """
+    parser = ProgressParser()
+    outcome = run_process(
+        argv,
+        timeout_s=timeout_s,
+        on_stdout_line=_progress_sink(parser, on_progress),
+        on_start=on_start,
+        on_exited=on_exited,
+        cancel=cancel,
+    )
+    return FFmpegRun(outcome=outcome, last_progress=parser.last, progress_count=parser.count)
