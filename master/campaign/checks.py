@@ -1,0 +1,193 @@
+"""Checks JSON Schema cannot express: fields inherited from ``defaults``, one-of groups across the scenario, its
+matrix and ``defaults``, unique names, input files on disk, and each variant's preset and crf against its encoder.
+
+Every check tolerates data the schema rejected (it looks only at what it can use), so one run reports every problem;
+the per-variant checks run only on scenarios the schema passed.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from master.campaign.encoders import ENCODERS
+from master.campaign.errors import Problem, key_of
+from master.campaign.expand import variants
+from master.campaign.kinds import KINDS, Kind
+from master.campaign.resolve import input_path, resolve_scenario
+from master.campaign.yamldoc import Document
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def semantic_problems(document: Document, base_dir: Path, schema_paths: Iterable[tuple]) -> Iterator[Problem]:
+    """Every problem the schema cannot see; ``schema_paths`` are the paths the schema already rejected."""
+    yield from document.duplicate_keys
+    yield from _non_finite(document)
+    data = document.data
+    if not isinstance(data, dict):
+        return
+    defaults = _mapping(data.get("defaults"))
+    scenarios = data.get("scenarios") if isinstance(data.get("scenarios"), list) else []
+    yield from _defaults_one_of(document, defaults)
+    yield from _duplicate_names(document, scenarios)
+    yield from _input_files(document, base_dir, defaults, scenarios)
+    bad = {tuple(path[:2]) for path in schema_paths}
+    defaults_ok = not any(path[:1] == ("defaults",) for path in bad)
+    for index, raw in enumerate(scenarios):
+        if isinstance(raw, dict) and raw.get("kind") in KINDS:
+            kind = KINDS[raw["kind"]]
+            yield from _matrix_overlap(document, index, raw, kind)
+            yield from _scenario_one_of(document, index, raw, defaults, kind)
+            yield from _required(document, index, raw, defaults, kind)
+            if defaults_ok and ("scenarios", index) not in bad:
+                yield from _variant_problems(document, index, raw, defaults, kind, base_dir)
+    if not bad:
+        yield from _duplicate_variants(document, scenarios, defaults, base_dir)
+
+
+def _numbers(value: Any, path: tuple, seen: set[int]) -> Iterator[tuple[tuple, float]]:
+    """(path, value) of every float in the data; each container once (YAML aliases can make cycles)."""
+    if isinstance(value, float):
+        yield path, value
+    elif isinstance(value, dict | list) and id(value) not in seen:
+        seen.add(id(value))
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            yield from _numbers(item, (*path, key), seen)
+
+
+def _non_finite(document: Document) -> Iterator[Problem]:
+    """``.inf`` and ``.nan``: YAML numbers no field can use, which JSON Schema's comparisons let through."""
+    for path, value in _numbers(document.data, (), set()):
+        if not math.isfinite(value):
+            yield document.problem(path, f"expected a finite number, got {value}")
+
+
+def _defaults_one_of(document: Document, defaults: dict[str, Any]) -> Iterator[Problem]:
+    """``defaults`` setting both fields of a one-of group (bitrate and crf)."""
+    for kind in KINDS.values():
+        for group in kind.one_of:
+            both = [field for field in group if field in defaults]
+            if len(both) > 1:
+                yield document.problem(("defaults", both[1]), f"set only one of {' or '.join(group)}, not both")
+
+
+def _duplicate_names(document: Document, scenarios: list) -> Iterator[Problem]:
+    """A scenario named like an earlier one."""
+    first: dict[str, int] = {}
+    for index, raw in enumerate(scenarios):
+        name = _mapping(raw).get("name")
+        if not isinstance(name, str):
+            continue
+        if name in first:
+            line = document.locate(("scenarios", first[name], "name")).start_mark.line + 1
+            yield document.problem(("scenarios", index, "name"),
+                                   f"duplicate scenario name {name!r} (first at line {line})")
+        else:
+            first[name] = index
+
+
+def _input_locations(defaults: dict[str, Any], scenarios: list) -> Iterator[tuple[tuple, Any]]:
+    """(path, value) of every ``input:`` written: in defaults, in scenarios, in matrices."""
+    yield ("defaults", "input"), defaults.get("input")
+    for index, raw in enumerate(scenarios):
+        raw = _mapping(raw)
+        yield ("scenarios", index, "input"), raw.get("input")
+        listed = _mapping(raw.get("matrix")).get("input")
+        for item, value in enumerate(listed if isinstance(listed, list) else []):
+            yield ("scenarios", index, "matrix", "input", item), value
+
+
+def _input_files(document: Document, base_dir: Path, defaults: dict[str, Any],
+                 scenarios: list) -> Iterator[Problem]:
+    """A ``file:`` input that does not exist or is not a file."""
+    for path, value in _input_locations(defaults, scenarios):
+        file = _mapping(value).get("file")
+        if not isinstance(file, str) or not file:
+            continue
+        resolved = input_path(file, base_dir)
+        if not resolved.exists():
+            yield document.problem((*path, "file"), f"no such file: {resolved}")
+        elif not resolved.is_file():
+            yield document.problem((*path, "file"), f"not a file: {resolved}")
+
+
+def _matrix_overlap(document: Document, index: int, raw: dict[str, Any], kind: Kind) -> Iterator[Problem]:
+    """A field set both in the scenario and in its matrix (a key the matrix cannot vary is the schema's)."""
+    for field in _mapping(raw.get("matrix")):
+        if field in raw and field in kind.matrix_fields:
+            line = document.locate(("scenarios", index, field)).start_mark.line + 1
+            yield document.problem(("scenarios", index, "matrix", field),
+                                   f"also set in the scenario (line {line}); keep one", at_key=True)
+
+
+def _scenario_one_of(document: Document, index: int, raw: dict[str, Any], defaults: dict[str, Any],
+                     kind: Kind) -> Iterator[Problem]:
+    """Both fields of a one-of group set in the scenario or its matrix, or neither set anywhere."""
+    matrix = _mapping(raw.get("matrix"))
+    for group in kind.one_of:
+        own = [field for field in group if field in raw or field in matrix]
+        words = " or ".join(group)
+        if len(own) > 1:
+            where = ("scenarios", index, own[1]) if own[1] in raw else ("scenarios", index, "matrix", own[1])
+            yield document.problem(where, f"set only one of {words}, not both", at_key=True)
+        elif not own and not any(field in defaults for field in group):
+            yield document.problem(("scenarios", index),
+                                   f"set {words}: neither is set here, in the matrix or in defaults")
+
+
+def _required(document: Document, index: int, raw: dict[str, Any], defaults: dict[str, Any],
+              kind: Kind) -> Iterator[Problem]:
+    """A field the kind needs that neither the scenario, its matrix nor ``defaults`` sets."""
+    matrix = _mapping(raw.get("matrix"))
+    for field in kind.required:
+        if field not in raw and field not in matrix and field not in defaults:
+            yield document.problem(("scenarios", index, field),
+                                   "missing required key (set it here, in the matrix or in defaults)")
+
+
+def _variant_problems(document: Document, index: int, raw: dict[str, Any], defaults: dict[str, Any],
+                      kind: Kind, base_dir: Path) -> Iterator[Problem]:
+    """Each variant's preset and crf checked against its encoder, reported where the value was written."""
+    scenario, origins = resolve_scenario(raw, defaults, index, kind, base_dir)
+    for variant in variants(scenario):
+        encoder = ENCODERS.get(variant.values.get("encoder"))
+        if encoder is None:
+            continue
+        where = {**origins, **{field: ("scenarios", index, "matrix", field, point)
+                               for field, point in variant.points.items()}}
+        checks = (("preset", encoder.preset_problem), ("crf", encoder.crf_problem))
+        for field, check in checks:
+            value = variant.values.get(field)
+            message = check(value) if value is not None else None
+            if message and where[field] is not None:
+                if where[field][0] == "defaults":
+                    message += f" (scenario {raw['name']!r})"
+                yield document.problem(where[field], message)
+
+
+def _duplicate_variants(document: Document, scenarios: list, defaults: dict[str, Any],
+                        base_dir: Path) -> Iterator[Problem]:
+    """Variants sharing a name (job names must be unique), one problem per scenario; scenarios that share a name
+    are reported already."""
+    owners: dict[str, tuple[int, str]] = {}
+    for index, raw in enumerate(scenarios):
+        scenario, _ = resolve_scenario(raw, defaults, index, KINDS[raw["kind"]], base_dir)
+        mine: set[str] = set()
+        clashes: list[tuple[str, int]] = []
+        for variant in variants(scenario):
+            if variant.name in mine:
+                clashes.append((variant.name, index))
+            elif variant.name in owners and owners[variant.name][1] != raw["name"]:
+                clashes.append((variant.name, owners[variant.name][0]))
+            mine.add(variant.name)
+        for name in mine:
+            owners.setdefault(name, (index, raw["name"]))
+        if clashes:
+            (name, other), more = clashes[0], f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
+            yield document.problem(("scenarios", index, "name"), f"variant name {name!r} also comes from "
+                                   f"{key_of(('scenarios', other))}{more}; rename or change values")

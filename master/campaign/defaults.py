@@ -1,0 +1,33 @@
+"""Built-in defaults of a campaign: what a field is when neither the scenario nor the campaign's ``defaults`` sets it.
+
+A campaign's ``defaults:`` mapping overrides these; a scenario's own fields (and its matrix) override both.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+SPEC_VERSION = 1
+"""The campaign format this code reads; ``version:`` may be left out and means this."""
+
+TARGETS: tuple[str, ...] = ("local",)
+"""Hosts or labels the jobs may run on when ``targets:`` is left out: the machine running ``campaign run``."""
+
+REPETITIONS = 1
+"""Runs of each variant; the analysis needs at least 2 for a standard deviation, 3 for a useful interval."""
+
+IDLE_BASELINE_S = 3
+"""Seconds of idle power measured before each job, subtracted to get dynamic energy."""
+
+SAMPLE_RATE_HZ = 10
+"""Power samples per second: fast enough that no RAPL counter can wrap twice between two samples."""
+
+TIMEOUT_S = 600
+"""Seconds before the agent kills the job's FFmpeg process group and reports it failed."""
+
+FIELD_DEFAULTS: dict[str, Any] = {
+    "repetitions": REPETITIONS,
+    "idle_baseline": IDLE_BASELINE_S,
+    "sample_rate": SAMPLE_RATE_HZ,
+    "timeout": TIMEOUT_S,
+}
+"""Scenario fields with a built-in default; every other field is null (unset) unless the campaign sets it."""

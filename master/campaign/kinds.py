@@ -1,0 +1,99 @@
+"""Scenario kinds: the fields each kind of scenario takes, as JSON Schema, and which of them a job needs.
+
+A kind is registered once here; the campaign schema, the checks, the expansion and the job params all read the
+registry, so a new kind (live, multi, density, ladder, baseline) is one ``register(Kind(...))`` call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from master.campaign.encoders import ENCODERS
+
+RESOLUTION = {"type": "string", "pattern": r"^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}$",
+              "description": "a size WIDTHxHEIGHT such as '1280x720'"}
+POSITIVE = {"type": "number", "exclusiveMinimum": 0, "description": "a number of seconds"}
+_NOT_WITH_FILE = {"not": {}, "description": "not used with a 'file' input"}
+
+INPUT = {
+    "type": "object",
+    "description": "an input mapping: {source: testsrc2, size: 1280x720, rate: 30} or {file: path/to/clip.mp4}",
+    "properties": {
+        "source": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$",
+                   "description": "a lavfi source name such as 'testsrc2'"},
+        "size": RESOLUTION,
+        "rate": {"type": "number", "exclusiveMinimum": 0, "description": "frames per second"},
+        "file": {"type": "string", "minLength": 1, "description": "a path to a video file"},
+    },
+    "additionalProperties": False,
+    "if": {"required": ["file"]},
+    "then": {"properties": {"source": _NOT_WITH_FILE, "size": _NOT_WITH_FILE, "rate": _NOT_WITH_FILE}},
+    "else": {"required": ["source"]},
+}
+
+COMMON_FIELDS: dict[str, dict[str, Any]] = {
+    "repetitions": {"type": "integer", "minimum": 1, "description": "a whole number of runs"},
+    "idle_baseline": {"type": "number", "minimum": 0, "description": "a number of seconds"},
+    "sample_rate": {"type": "number", "minimum": 1, "maximum": 1000, "description": "a number of samples per second"},
+    "timeout": POSITIVE,
+}
+"""Fields every kind takes: how often to run and how to measure."""
+
+MEASUREMENT_PARAMS = ("idle_baseline", "sample_rate", "timeout")
+"""Common fields that travel in every job's params (docs/WIRE.md); ``repetitions`` becomes separate jobs instead."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of scenario: its own fields (JSON Schema each), the ones a job needs, and groups of fields of which
+    exactly one must be set (such as bitrate or crf)."""
+
+    name: str
+    fields: dict[str, dict[str, Any]]
+    required: tuple[str, ...] = ()
+    one_of: tuple[tuple[str, ...], ...] = ()
+    matrix_excluded: tuple[str, ...] = ("repetitions",)
+    requirements: tuple[str, ...] = ("encoder",)
+
+    @property
+    def all_fields(self) -> dict[str, dict[str, Any]]:
+        """The kind's fields followed by the common ones: every field a scenario of this kind may set."""
+        return {**self.fields, **COMMON_FIELDS}
+
+    @property
+    def matrix_fields(self) -> list[str]:
+        """Fields a matrix may vary."""
+        return [name for name in self.all_fields if name not in self.matrix_excluded]
+
+    @property
+    def param_fields(self) -> tuple[str, ...]:
+        """The job params' keys after ``kind``, in docs/WIRE.md order."""
+        return (*self.fields, *MEASUREMENT_PARAMS)
+
+
+KINDS: dict[str, Kind] = {}
+"""Registered kinds by name; a scenario of any other kind is an error."""
+
+
+def register(kind: Kind) -> Kind:
+    """Add a kind to the registry (replacing one of the same name) and return it."""
+    KINDS[kind.name] = kind
+    return kind
+
+
+TRANSCODE = register(Kind(
+    name="transcode",
+    fields={
+        "input": INPUT,
+        "encoder": {"enum": list(ENCODERS), "description": "an encoder name such as 'libx264'"},
+        "preset": {"type": ["string", "integer"], "minLength": 1, "description": "a preset name or number"},
+        "bitrate": {"type": "string", "pattern": r"^[1-9][0-9]*(\.[0-9]+)?[kKM]?$",
+                    "description": "a bitrate such as '3000k' or '6M'"},
+        "crf": {"type": "number", "minimum": 0, "maximum": 63, "description": "a quality level such as 23"},
+        "resolution": RESOLUTION,
+        "fps": {"type": "number", "exclusiveMinimum": 0, "description": "frames per second"},
+        "duration": POSITIVE,
+    },
+    required=("input", "encoder", "duration"),
+    one_of=(("bitrate", "crf"),),
+))

@@ -1,0 +1,100 @@
+"""JSON Schema errors turned into problems a person can act on, each at the YAML node it is about.
+
+jsonschema finds the errors; this module only words them: which key, what was expected (from the schema's
+``description``), what was found, and the closest known names for a misspelt one.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+
+from jsonschema import ValidationError
+
+from master.campaign.encoders import suggest
+from master.campaign.errors import Problem
+from master.campaign.yamldoc import Document
+
+TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "a whole number",
+              "number": "a number", "boolean": "true or false", "null": "nothing"}
+
+
+def schema_problems(document: Document, errors: list[ValidationError]) -> Iterator[Problem]:
+    """Each schema error as problems: one per unknown key, one for anything else."""
+    for error in errors:
+        path = list(error.absolute_path)
+        if error.validator == "additionalProperties":
+            known = error.schema.get("properties", {})
+            for extra in (key for key in error.instance if key not in known):
+                yield document.problem([*path, extra], _unknown_key(document, path, extra, known), at_key=True)
+        elif error.validator == "required":
+            for missing in (key for key in error.validator_value if key not in error.instance):
+                yield document.problem([*path, missing], "missing required key")
+        else:
+            yield document.problem(path, _message(error))
+
+
+def _unknown_key(document: Document, path: list, extra: Any, known: dict) -> str:
+    """``unknown key``, or in a matrix ``not a field a <kind> matrix can vary``, with the closest known keys."""
+    if path and path[-1] == "matrix":
+        kind = document.data["scenarios"][path[1]]["kind"]
+        message = f"not a field a {kind} scenario can vary in its matrix"
+    else:
+        message = "unknown key"
+    hint = suggest(str(extra), known) or "expected one of: " + ", ".join(known)
+    return f"{message}; {hint}"
+
+
+def _message(error: ValidationError) -> str:
+    """The error in words, by the JSON Schema keyword that failed."""
+    wording = _WORDING.get(str(error.validator))
+    return wording(error) if wording else error.message
+
+
+def _expected(error: ValidationError) -> str:
+    """What the schema wanted: its ``description``, else its types in words."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if "description" in schema:
+        return schema["description"]
+    types = schema.get("type", [])
+    return " or ".join(TYPE_WORDS.get(name, name) for name in ([types] if isinstance(types, str) else types))
+
+
+def _found(value: Any) -> str:
+    """A YAML value and what it is, in the words a campaign author uses."""
+    if isinstance(value, (dict, list)) or value is None:
+        return {dict: "a mapping", list: "a list"}.get(type(value), "nothing (null)")
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (true or false)"
+    words = {int: "a whole number", float: "a number", str: "a string", date: "a date"}
+    shown = repr(value) if isinstance(value, str) else str(value)
+    return f"{shown} ({words.get(type(value), type(value).__name__)})"
+
+
+def _field(error: ValidationError) -> str:
+    """The name of the field an error is about: the last key on its path."""
+    return next((part for part in reversed(error.absolute_path) if isinstance(part, str)), "value")
+
+
+def _enum(error: ValidationError) -> str:
+    """An unknown name, with the closest known names or else all of them."""
+    field = _field(error)
+    choices = [str(choice) for choice in error.validator_value]
+    hint = suggest(str(error.instance), choices) or "expected one of: " + ", ".join(choices)
+    return f"unknown {field} {error.instance!r}; {hint}"
+
+
+_WORDING: dict[str, Callable[[ValidationError], str]] = {
+    "type": lambda e: f"expected {_expected(e)}, got {_found(e.instance)}",
+    "pattern": lambda e: f"{e.instance!r} is not {_expected(e)}",
+    "enum": _enum,
+    "const": lambda e: f"unsupported {_field(e)} {e.instance!r}; expected {e.validator_value!r}",
+    "minimum": lambda e: f"must be at least {e.validator_value}, got {e.instance!r}",
+    "maximum": lambda e: f"must be at most {e.validator_value}, got {e.instance!r}",
+    "exclusiveMinimum": lambda e: f"must be greater than {e.validator_value}, got {e.instance!r}",
+    "minItems": lambda e: "must not be empty",
+    "minProperties": lambda e: "must not be empty",
+    "minLength": lambda e: "must not be empty",
+    "uniqueItems": lambda e: "lists the same value twice",
+    "not": lambda e: _expected(e),
+}

@@ -1,0 +1,75 @@
+"""Loading a campaign file: read, parse, validate (every problem at once, each at its line), resolve defaults."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from master.campaign.checks import semantic_problems
+from master.campaign.defaults import FIELD_DEFAULTS, TARGETS
+from master.campaign.errors import FILE_KEY, Problem, SpecError
+from master.campaign.expand import JobSpec, expand
+from master.campaign.kinds import KINDS
+from master.campaign.messages import schema_problems
+from master.campaign.resolve import resolve_scenario
+from master.campaign.schema import validator
+from master.campaign.yamldoc import Document, parse
+
+__all__ = ["Campaign", "JobSpec", "Problem", "SpecError", "expand", "load_campaign", "load_campaign_text"]
+
+
+@dataclass
+class Campaign:
+    """A valid campaign. ``defaults`` are the effective ones (built-in, then the file's); each scenario is a dict with
+    every field of its kind present (None when unset), defaults merged, inputs normalised, and its ``matrix``."""
+
+    name: str
+    description: str
+    targets: list[str]
+    defaults: dict[str, Any]
+    scenarios: list[dict[str, Any]]
+    path: Path | None = None
+    text: str = field(default="", repr=False)
+
+
+def load_campaign(path: str | Path) -> Campaign:
+    """The campaign in the file at ``path``; raises SpecError listing every problem found."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError([Problem(file, 1, 1, FILE_KEY, "no such file")]) from None
+    except IsADirectoryError:
+        raise SpecError([Problem(file, 1, 1, FILE_KEY, "is a directory, not a campaign file")]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError([Problem(file, 1, 1, FILE_KEY, f"cannot read: {error}")]) from None
+    return load_campaign_text(text, file, Path(path).absolute())
+
+
+def load_campaign_text(text: str, file: str = "<campaign>", path: Path | None = None) -> Campaign:
+    """The campaign in ``text``; raises SpecError listing every problem found.
+
+    ``file`` names it in problems. ``path`` is where it was read from: relative ``file:`` inputs start at its
+    directory. Without ``path``, a ``file`` that is a path (not ``<...>``) is taken as one, else the working directory
+    anchors them."""
+    if path is None and not file.startswith("<"):
+        path = Path(file).absolute()
+    document = parse(text, file)
+    base_dir = path.parent if path else Path.cwd()
+    errors = list(validator().iter_errors(document.data))
+    problems = [*schema_problems(document, errors),
+                *semantic_problems(document, base_dir, [tuple(error.absolute_path) for error in errors])]
+    if problems:
+        raise SpecError(problems)
+    return _campaign(document, base_dir, path, text)
+
+
+def _campaign(document: Document, base_dir: Path, path: Path | None, text: str) -> Campaign:
+    """A Campaign from a document that passed every check."""
+    data = document.data
+    defaults = data.get("defaults") or {}
+    scenarios = [resolve_scenario(raw, defaults, index, KINDS[raw["kind"]], base_dir)[0]
+                 for index, raw in enumerate(data["scenarios"])]
+    return Campaign(name=data["name"], description=data.get("description", ""),
+                    targets=list(data.get("targets", TARGETS)), defaults={**FIELD_DEFAULTS, **defaults},
+                    scenarios=scenarios, path=path, text=text)

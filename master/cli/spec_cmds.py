@@ -1,0 +1,90 @@
+"""``campaign validate FILE`` and ``campaign plan FILE``: check a campaign file, and show the jobs it expands to."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from master.campaign.errors import SpecError
+from master.campaign.estimate import ESTIMATE_FACTOR, estimate_seconds, format_seconds
+from master.campaign.expand import JobSpec, expand
+from master.campaign.spec import Campaign, load_campaign
+
+EXIT_INVALID = 2
+"""Exit status for a campaign file with problems (as click uses for bad usage)."""
+
+PLAN_MIN_WIDTH = 120
+"""Columns ``plan`` renders at least, so piped output keeps one job per line."""
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _load_or_exit(path: Path) -> Campaign:
+    """The campaign at ``path``, or its problems on stderr, one per line, and exit status 2."""
+    try:
+        return load_campaign(path)
+    except SpecError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        raise SystemExit(EXIT_INVALID) from None
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path))
+def validate(file: Path) -> None:
+    """Check FILE: print every problem as FILE:LINE:COLUMN: KEY: MESSAGE (exit 2), or a one-line summary."""
+    campaign = _load_or_exit(file)
+    jobs = expand(campaign)
+    click.echo(f"{file}: OK ({_plural(len(campaign.scenarios), 'scenario')}, {_plural(len(jobs), 'job')})")
+
+
+def _rate_control(params: dict[str, Any]) -> str:
+    if params.get("bitrate") is not None:
+        return f"bitrate {params['bitrate']}"
+    return f"crf {params['crf']}" if params.get("crf") is not None else "-"
+
+
+def _shown(value: Any, unset: str) -> str:
+    return unset if value is None else str(value)
+
+
+def plan_table(jobs: list[JobSpec]) -> Table:
+    """The jobs in run order, one row each."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for header in ("#", "job", "kind", "encoder", "preset", "rate control", "resolution", "fps", "duration"):
+        table.add_column(header, no_wrap=True, justify="right" if header in ("#", "fps", "duration") else "left")
+    for number, job in enumerate(jobs, start=1):
+        params = job.params
+        table.add_row(str(number), job.name, job.kind, _shown(params.get("encoder"), "-"),
+                      _shown(params.get("preset"), "default"), _rate_control(params),
+                      _shown(params.get("resolution"), "as input"), _shown(params.get("fps"), "as input"),
+                      f"{_shown(params.get('duration'), '-')} s")
+    return table
+
+
+def total_line(campaign: Campaign, jobs: list[JobSpec]) -> str:
+    """How many jobs and variants, and the rough time they take."""
+    variants = len({job.variant for job in jobs})
+    return (f"{_plural(len(jobs), 'job')} ({_plural(variants, 'variant')} of "
+            f"{_plural(len(campaign.scenarios), 'scenario')}); estimated time about "
+            f"{format_seconds(estimate_seconds(jobs))} (idle baseline + {ESTIMATE_FACTOR:g} x duration per job)")
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path))
+def plan(file: Path) -> None:
+    """Show the jobs FILE expands to, in run order, and roughly how long they take."""
+    campaign = _load_or_exit(file)
+    jobs = expand(campaign)
+    console = Console()
+    if console.width < PLAN_MIN_WIDTH and not console.is_terminal:
+        console = Console(width=PLAN_MIN_WIDTH)
+    console.print(f"[bold]{campaign.name}[/]: {campaign.description}" if campaign.description else campaign.name,
+                  highlight=False)
+    console.print(plan_table(jobs))
+    console.print(total_line(campaign, jobs), highlight=False)
