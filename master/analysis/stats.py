@@ -1,0 +1,125 @@
+"""Repetition statistics: mean, sample standard deviation and a Student-t 95% confidence interval.
+
+A missing measurement (None; also NaN or infinity) is left out, never counted as 0: `n` counts only the values
+present. With no value every field is None; with one value the mean exists but the spread and the interval do not.
+
+No installed library provides Student-t quantiles (`statistics.NormalDist` is normal only, and scipy is not a
+dependency), so `t_quantile` computes them from the regularized incomplete beta function. It is the one place to swap
+for `scipy.stats.t.ppf` if scipy ever becomes a dependency.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+CONFIDENCE = 0.95
+"""Two-sided confidence level of the interval reported with every mean."""
+
+_BETACF_MAX_ITER = 300
+_BETACF_EPS = 1e-15
+_TINY = 1e-300
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean and spread of one metric over the repetitions of a variant; None where it cannot be computed."""
+
+    n: int
+    mean: float | None = None
+    stdev: float | None = None
+    ci95_halfwidth: float | None = None
+    ci95_low: float | None = None
+    ci95_high: float | None = None
+    rel_ci95: float | None = None
+    """Half-width of the 95% interval as a fraction of |mean| (0.05 = ±5%); None when the mean is 0."""
+
+    def to_dict(self) -> dict:
+        """Plain dict, for JSON and templates."""
+        return asdict(self)
+
+
+def present(values: Iterable[float | None]) -> list[float]:
+    """The values that were measured: None left out, and NaN or infinity, which are not measurements."""
+    return [float(v) for v in values if v is not None and math.isfinite(v)]
+
+
+def summary(values: Iterable[float | None]) -> Summary:
+    """Summary of the present values: n, mean, sample stdev (n-1) and the Student-t 95% interval of the mean."""
+    xs = present(values)
+    n = len(xs)
+    if n == 0:
+        return Summary(n=0)
+    mean = statistics.fmean(xs)
+    if n == 1:
+        return Summary(n=1, mean=mean)
+    stdev = statistics.stdev(xs)
+    half = t_quantile(0.5 + CONFIDENCE / 2, n - 1) * stdev / math.sqrt(n)
+    rel = half / abs(mean) if mean != 0 else None
+    return Summary(n, mean, stdev, half, mean - half, mean + half, rel)
+
+
+def t_quantile(p: float, df: float) -> float:
+    """Quantile of Student's t distribution with `df` degrees of freedom: the t with P(T <= t) = p."""
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be in (0, 1), got {p}")
+    if not df > 0:
+        raise ValueError(f"degrees of freedom must be > 0, got {df}")
+    if p == 0.5:
+        return 0.0
+    if p < 0.5:
+        return -t_quantile(1.0 - p, df)
+    hi = 1.0
+    while t_cdf(hi, df) < p:
+        hi *= 2.0
+    lo = 0.0
+    for _ in range(200):
+        mid = (lo + hi) / 2.0
+        if t_cdf(mid, df) < p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-14 * hi:
+            break
+    return (lo + hi) / 2.0
+
+
+def t_cdf(t: float, df: float) -> float:
+    """P(T <= t) for Student's t with `df` degrees of freedom."""
+    tail = 0.5 * regularized_beta(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t >= 0 else tail
+
+
+def regularized_beta(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta function I_x(a, b), by its continued fraction (Numerical Recipes `betai`)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    front = math.exp(log_front)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _beta_fraction(a, b, x) / a
+    return 1.0 - front * _beta_fraction(b, a, 1.0 - x) / b
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function, evaluated by the modified Lentz method."""
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > _TINY else _TINY)
+    result = d
+    for m in range(1, _BETACF_MAX_ITER + 1):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > _TINY else _TINY)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > _TINY else _TINY
+            result *= c * d
+        if abs(c * d - 1.0) < _BETACF_EPS:
+            return result
+    return result

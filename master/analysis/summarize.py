@@ -1,0 +1,193 @@
+"""Turn a campaign run (campaign, nodes, jobs with their results) into per-variant statistics and provenance.
+
+Repetitions of one variant are grouped; only succeeded results enter the statistics. A metric a result did not
+measure (null in the wire format) is left out of that metric's statistics, and its reason is kept under `missing`.
+Everything returned is plain JSON-able data, so the report writer can store it next to the run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+
+from master.analysis.stats import summary
+
+METRICS = (
+    "joules_per_frame",
+    "dynamic_joules_per_frame",
+    "frames_per_joule",
+    "mean_watts",
+    "idle_watts",
+    "fps",
+    "speed",
+    "bitrate_kbps",
+    "total_energy_j",
+    "duration_s",
+)
+"""Result metrics summarized over the repetitions of a variant."""
+
+PARAM_KEYS = ("kind", "input", "encoder", "preset", "bitrate", "crf", "resolution", "fps", "duration")
+"""Job parameters reported for a variant when all its repetitions share them."""
+
+PENDING_STATES = ("queued", "running")
+"""Job states of work that has not finished (yet): an interrupted campaign leaves jobs in them."""
+
+
+def ok_result(job: dict) -> dict | None:
+    """The job's result when it succeeded, else None."""
+    result = job.get("result")
+    if result and result.get("status") == "succeeded" and job.get("state", "succeeded") == "succeeded":
+        return result
+    return None
+
+
+def is_failed(job: dict) -> bool:
+    """True when the job or its result says it failed."""
+    result = job.get("result") or {}
+    return job.get("state") == "failed" or result.get("status") == "failed"
+
+
+def job_error(job: dict) -> str | None:
+    """The job's one-line error: the job's own, else its result's."""
+    return job.get("error") or (job.get("result") or {}).get("error")
+
+
+def metric(result: dict, name: str) -> float | None:
+    """One metric of a result, None when it was not measured."""
+    return (result.get("metrics") or {}).get(name)
+
+
+def missing_reason(result: dict, name: str) -> str:
+    """Why a result has no value for a metric, as the agent reported it."""
+    return (result.get("missing") or {}).get(name) or "not reported by the agent"
+
+
+def summarize_run(run: dict) -> dict:
+    """Per-variant statistics, job counts and overall provenance of a run."""
+    jobs = run.get("jobs") or []
+    variants = [summarize_variant(group) for group in group_by_variant(jobs)]
+    scenarios = list(dict.fromkeys(v["scenario"] for v in variants))
+    return {
+        "variants": variants,
+        "scenarios": scenarios,
+        "counts": state_counts(jobs),
+        "provenance": overall_provenance(jobs),
+    }
+
+
+def group_by_variant(jobs: Iterable[dict]) -> list[list[dict]]:
+    """Jobs grouped by variant, in the order variants first appear, repetitions sorted."""
+    groups: dict[str, list[dict]] = {}
+    for job in jobs:
+        key = job.get("variant") or job.get("name") or job.get("id") or "?"
+        groups.setdefault(key, []).append(job)
+    return [sorted(g, key=lambda j: (j.get("repetition") is None, j.get("repetition") or 0)) for g in groups.values()]
+
+
+def summarize_variant(jobs: list[dict]) -> dict:
+    """Statistics and provenance of the repetitions of one variant."""
+    first = jobs[0]
+    results = [r for r in (ok_result(j) for j in jobs) if r is not None]
+    states = Counter(j.get("state") for j in jobs)
+    return {
+        "scenario": first.get("scenario") or "—",
+        "variant": first.get("variant") or first.get("name") or first.get("id") or "?",
+        "params": shared_params(jobs),
+        "jobs": len(jobs),
+        "runs_ok": len(results),
+        "runs_failed": sum(1 for j in jobs if is_failed(j)),
+        "runs_pending": sum(states[s] for s in PENDING_STATES),
+        "runs_cancelled": states["cancelled"],
+        "stats": {m: summary(metric(r, m) for r in results).to_dict() for m in METRICS},
+        "missing": missing_reasons(results),
+        "errors": list(dict.fromkeys(e for e in (job_error(j) for j in jobs) if e)),
+        "provenance": variant_provenance(results),
+    }
+
+
+def shared_params(jobs: list[dict]) -> dict:
+    """The parameters every repetition has with the same value (absent keys left out)."""
+    shared = {}
+    for key in PARAM_KEYS:
+        values = [(j.get("params") or {}).get(key) for j in jobs]
+        encoded = {json.dumps(v, sort_keys=True, default=str) for v in values}
+        if len(encoded) == 1 and any(key in (j.get("params") or {}) for j in jobs):
+            shared[key] = values[0]
+    return shared
+
+
+def missing_reasons(results: list[dict]) -> dict[str, list[str]]:
+    """For each metric some succeeded result did not measure: the distinct reasons."""
+    reasons: dict[str, list[str]] = {}
+    for result in results:
+        for name in METRICS:
+            if metric(result, name) is None:
+                bucket = reasons.setdefault(name, [])
+                reason = missing_reason(result, name)
+                if reason not in bucket:
+                    bucket.append(reason)
+    return reasons
+
+
+def variant_provenance(results: list[dict]) -> dict:
+    """Where the energy numbers of a variant's results came from."""
+    provs = [r.get("provenance") or {} for r in results]
+    estimated = sum(1 for p in provs if p.get("estimated"))
+    sources = [s for p in provs for s in (p.get("sources") or [])]
+    counts = [p.get("sample_count") for p in provs]
+    return {
+        "runs": len(results),
+        "estimated": estimated > 0,
+        "estimated_runs": estimated,
+        "measured_runs": len(results) - estimated,
+        "sources": sorted({s.get("name") for s in sources if s.get("name")}),
+        "source_kinds": sorted({s.get("kind") for s in sources if s.get("kind")}),
+        "sample_rates_hz": sorted({p.get("sample_rate_hz") for p in provs if p.get("sample_rate_hz") is not None}),
+        "sample_counts": counts,
+        "sample_count_total": sum(c for c in counts if c is not None) if any(c is not None for c in counts) else None,
+        "agent_overhead_pct": summary(metric(r, "agent_overhead_pct") for r in results).to_dict(),
+        "notes": list(dict.fromkeys(n for p in provs for n in (p.get("notes") or []))),
+    }
+
+
+def state_counts(jobs: list[dict]) -> dict:
+    """How many jobs are in each state, plus the total."""
+    counts = Counter(j.get("state") or "unknown" for j in jobs)
+    result = {s: counts.get(s, 0) for s in ("succeeded", "failed", "cancelled", "queued", "running")}
+    result.update({s: n for s, n in counts.items() if s not in result})
+    result["total"] = len(jobs)
+    return result
+
+
+def overall_provenance(jobs: list[dict]) -> dict:
+    """Measured versus estimated succeeded jobs of the whole run, and the sources and hosts behind each."""
+    measured, estimated = [], []
+    for job in jobs:
+        result = ok_result(job)
+        if result is not None:
+            (estimated if (result.get("provenance") or {}).get("estimated") else measured).append((job, result))
+    mode = "none" if not (measured or estimated) else "mixed" if measured and estimated else (
+        "estimated" if estimated else "measured")
+    return {
+        "mode": mode,
+        "measured": len(measured),
+        "estimated": len(estimated),
+        "measured_kinds": _kinds(r for _, r in measured),
+        "measured_sources": _source_names(r for _, r in measured),
+        "estimated_sources": _source_names(r for _, r in estimated),
+        "measured_nodes": list(dict.fromkeys(j.get("node_id") for j, _ in measured if j.get("node_id"))),
+        "estimated_nodes": list(dict.fromkeys(j.get("node_id") for j, _ in estimated if j.get("node_id"))),
+    }
+
+
+def _sources(results: Iterable[dict]) -> list[dict]:
+    return [s for r in results for s in ((r.get("provenance") or {}).get("sources") or [])]
+
+
+def _kinds(results: Iterable[dict]) -> list[str]:
+    return sorted({s.get("kind") for s in _sources(results) if s.get("kind") and s.get("measured", True)})
+
+
+def _source_names(results: Iterable[dict]) -> list[str]:
+    return sorted({s.get("name") for s in _sources(results) if s.get("name")})

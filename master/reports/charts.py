@@ -1,0 +1,92 @@
+"""Plotly charts of a report, as HTML fragments without plotly.js (the page inlines the bundle once).
+
+Figures are rendered with `include_plotlyjs=False` and fixed div ids, so the same run gives the same page. Missing
+values stay missing: a variant without a joules-per-frame mean gets no bar, a sample without total watts is a gap.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import plotly.offline
+
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+"""Plotly config of every chart: no plotly logo, charts follow the page width."""
+
+_MEASURED_COLOR = "#2f6fb0"
+_ESTIMATED_COLOR = "#d9822b"
+
+
+def plotly_js() -> str:
+    """The plotly.js bundle, to inline once in the page head."""
+    return plotly.offline.get_plotlyjs()
+
+
+def fragment(fig: go.Figure, div_id: str) -> str:
+    """The figure as a <div> plus the script that draws it, relying on a plotly.js already on the page."""
+    return fig.to_html(full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG, div_id=div_id,
+                       default_height="380px", default_width="100%")
+
+
+def jpf_bar_chart(variants: list[dict], div_id: str = "chart-jpf") -> str | None:
+    """Bar chart of mean joules per frame per variant with 95% CI error bars; None when no variant has a mean."""
+    fig = go.Figure()
+    kinds = ((False, "measured", _MEASURED_COLOR), (True, "estimated (model)", _ESTIMATED_COLOR))
+    for estimated, label, color in kinds:
+        rows = [v for v in variants if v["provenance"]["estimated"] == estimated
+                and v["stats"]["joules_per_frame"]["mean"] is not None]
+        if rows:
+            fig.add_trace(_jpf_trace(rows, label, color))
+    if not fig.data:
+        return None
+    fig.update_layout(
+        template="plotly_white", barmode="group", margin={"l": 60, "r": 20, "t": 40, "b": 80},
+        title="Joules per frame (mean, 95% CI error bars)", yaxis_title="J / frame", xaxis_title="variant",
+        legend_title="energy",
+        xaxis={"categoryorder": "array", "categoryarray": [v["variant"] for v in variants]},
+    )
+    return fragment(fig, div_id)
+
+
+def _jpf_trace(rows: list[dict], label: str, color: str) -> go.Bar:
+    """One bar trace: a bar per variant, CI half-width as the error bar (none for a single run)."""
+    stats = [v["stats"]["joules_per_frame"] for v in rows]
+    return go.Bar(
+        name=label,
+        x=[v["variant"] for v in rows],
+        y=[s["mean"] for s in stats],
+        marker_color=color,
+        error_y={"type": "data", "array": [s["ci95_halfwidth"] for s in stats], "visible": True},
+        customdata=[[s["n"], _fmt_ci(s)] for s in stats],
+        hovertemplate="%{x}<br>%{y:.4g} J/frame<br>n=%{customdata[0]}<br>95% CI %{customdata[1]}<extra>"
+        + label + "</extra>",
+    )
+
+
+def _fmt_ci(stat: dict) -> str:
+    if stat["ci95_low"] is None:
+        return "— (needs 2 runs)"
+    return f"{stat['ci95_low']:.4g} – {stat['ci95_high']:.4g}"
+
+
+def power_chart(scenario: str, jobs: list[dict], div_id: str) -> str | None:
+    """Line chart of total watts over time, one trace per job of a scenario; None when no job has samples."""
+    fig = go.Figure()
+    for job in jobs:
+        samples = (job.get("result") or {}).get("samples") or []
+        if not samples:
+            continue
+        estimated = bool(((job.get("result") or {}).get("provenance") or {}).get("estimated"))
+        name = (job.get("name") or job.get("id") or "?") + (" (est.)" if estimated else "")
+        fig.add_trace(go.Scatter(
+            name=name, mode="lines", connectgaps=False,
+            x=[s.get("t") for s in samples], y=[s.get("total_watts") for s in samples],
+            line={"dash": "dot" if estimated else "solid"},
+            hovertemplate="t=%{x:.2f} s<br>%{y:.3g} W<extra>" + name + "</extra>",
+        ))
+    if not fig.data:
+        return None
+    fig.update_layout(
+        template="plotly_white", margin={"l": 60, "r": 20, "t": 40, "b": 50},
+        title=f"Power over time — {scenario}", xaxis_title="time since job start (s)", yaxis_title="total W",
+    )
+    return fragment(fig, div_id)

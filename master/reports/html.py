@@ -1,0 +1,278 @@
+"""index.html: the report page, rendered from Jinja2 templates (autoescaped) and inline Plotly charts.
+
+This module turns the run and its summary into view models (cells with their text, tooltip, footnote and `est.`
+badge); the templates only lay them out. A missing value is shown as "—" with its reason as a tooltip and a footnote.
+The page is self-contained: CSS and plotly.js are inline, and the only links are relative (results.json, results.csv,
+#anchors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from master.analysis.summarize import job_error, ok_result
+from master.reports import charts
+from master.reports.inventory import node_view
+from master.reports.tabular import node_name
+
+TEMPLATES = Path(__file__).parent / "templates"
+"""Directory of the report templates (installed as package data)."""
+
+DASH = "—"
+
+TABLE_METRICS = (
+    ("joules_per_frame", "J/frame", True),
+    ("dynamic_joules_per_frame", "dyn. J/frame", True),
+    ("frames_per_joule", "frames/J", True),
+    ("mean_watts", "W mean", True),
+    ("idle_watts", "idle W", True),
+    ("fps", "fps", False),
+    ("speed", "speed ×", False),
+    ("bitrate_kbps", "kbps", False),
+)
+"""Columns of a scenario table: summary metric, heading, and whether it is an energy number (gets `est.`)."""
+
+ESTIMATE_SENTENCE = "no power sensor on this host; energy is a CPU-time model"
+
+
+@dataclass
+class Cell:
+    """One table cell: display text, optional second line, tooltip, footnote number and estimated badge."""
+
+    text: str
+    sub: str | None = None
+    title: str | None = None
+    note: int | None = None
+    est: bool = False
+    missing: bool = False
+
+
+@dataclass
+class Footnotes:
+    """Numbered, de-duplicated reasons for the missing values of the page."""
+
+    items: list[str] = field(default_factory=list)
+
+    def add(self, reason: str) -> int:
+        """The number of this reason's footnote, adding it if new."""
+        if reason not in self.items:
+            self.items.append(reason)
+        return self.items.index(reason) + 1
+
+    def missing(self, reason: str) -> Cell:
+        """A "—" cell explained by a tooltip and a footnote."""
+        return Cell(DASH, title=reason, note=self.add(reason), missing=True)
+
+
+def fmt(value, digits: int = 4) -> str:
+    """A number for people: 4 significant digits, thousands grouped; "—" is for the caller to decide."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if value == 0:
+        return "0"
+    if abs(value) >= 10 ** digits:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
+
+
+def value_cell(value, reason: str, notes: Footnotes, est: bool = False, suffix: str = "") -> Cell:
+    """A cell for a single value; missing values become "—" with the reason."""
+    if value is None:
+        return notes.missing(reason)
+    return Cell(fmt(value) + suffix, est=est)
+
+
+def stat_cell(variant: dict, name: str, notes: Footnotes, energy: bool) -> Cell:
+    """A scenario-table cell: mean ± stdev and the 95% CI over the variant's successful runs."""
+    stat = variant["stats"][name]
+    prov = variant["provenance"]
+    est = energy and prov["estimated"]
+    if stat["n"] == 0:
+        return notes.missing(_no_value_reason(variant, name))
+    cell = Cell(fmt(stat["mean"]), est=est)
+    if stat["stdev"] is None:
+        cell.sub = DASH
+        cell.title = "one run: no standard deviation or 95% CI (needs at least 2)"
+    else:
+        cell.text += f" ± {fmt(stat['stdev'], 2)}"
+        rel = f" (±{stat['rel_ci95'] * 100:.0f}%)" if stat["rel_ci95"] is not None else ""
+        cell.sub = f"CI [{fmt(stat['ci95_low'])}, {fmt(stat['ci95_high'])}]{rel}"
+    if stat["n"] < variant["runs_ok"]:
+        cell.sub = f"{cell.sub} n={stat['n']}/{variant['runs_ok']}"
+        cell.note = notes.add("; ".join(variant["missing"].get(name, ["not reported by the agent"])))
+    if est:
+        runs = f"estimated in {prov['estimated_runs']} of {prov['runs']} runs"
+        cell.title = _join(cell.title, f"{runs}: {ESTIMATE_SENTENCE}")
+    return cell
+
+
+def _no_value_reason(variant: dict, name: str) -> str:
+    if variant["runs_ok"] == 0:
+        errors = "; ".join(variant["errors"])
+        return f"no successful run ({errors})" if errors else "no successful run"
+    return "; ".join(variant["missing"].get(name, ["not reported by the agent"]))
+
+
+def _join(*parts: str | None) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def scenario_tables(summary: dict, notes: Footnotes) -> list[dict]:
+    """One table per scenario: a row per variant with its parameters, run counts and metric cells."""
+    tables = []
+    for scenario in summary["scenarios"]:
+        rows = [_variant_row(v, notes) for v in summary["variants"] if v["scenario"] == scenario]
+        tables.append({"scenario": scenario, "rows": rows})
+    return tables
+
+
+def _variant_row(variant: dict, notes: Footnotes) -> dict:
+    params = variant["params"]
+    return {
+        "variant": variant["variant"],
+        "setup": _setup_text(params),
+        "runs_ok": variant["runs_ok"],
+        "jobs": variant["jobs"],
+        "runs_failed": variant["runs_failed"],
+        "runs_pending": variant["runs_pending"] + variant["runs_cancelled"],
+        "errors": variant["errors"],
+        "estimated": variant["provenance"]["estimated"],
+        "cells": [stat_cell(variant, name, notes, energy) for name, _, energy in TABLE_METRICS],
+    }
+
+
+def _setup_text(params: dict) -> str:
+    """Encoder, preset, rate control, resolution, fps and duration in one line."""
+    rate = (f"bitrate {params['bitrate']}" if params.get("bitrate")
+            else f"crf {params['crf']}" if params.get("crf") is not None else None)
+    parts = [
+        params.get("encoder"), params.get("preset"), rate, params.get("resolution"),
+        f"{params['fps']} fps" if params.get("fps") else None,
+        f"{params['duration']} s" if params.get("duration") else None,
+    ]
+    return " · ".join(str(p) for p in parts if p) or DASH
+
+
+def banner(run: dict, summary: dict) -> dict:
+    """The provenance banner: measured, estimated, mixed or no data, in words, with a CSS class."""
+    prov = summary["provenance"]
+    kinds = ", ".join(prov["measured_kinds"]) or "energy counters"
+    est_hosts = ", ".join(node_name(run, n) or "?" for n in prov["estimated_nodes"]) or "the host"
+    estimated = f"ESTIMATED on {est_hosts} — {ESTIMATE_SENTENCE}. Numbers marked est. are a model, not a measurement."
+    if prov["mode"] == "measured":
+        text = f"MEASURED via {kinds} — energy from counters ({', '.join(prov['measured_sources'])})."
+    elif prov["mode"] == "estimated":
+        text = estimated
+    elif prov["mode"] == "mixed":
+        text = (f"MIXED — {prov['measured']} jobs MEASURED via {kinds}; {prov['estimated']} jobs {estimated} "
+                "Do not compare estimated and measured numbers as equals.")
+    else:
+        text = "NO ENERGY DATA — no job produced a successful result."
+    return {"mode": prov["mode"], "text": text}
+
+
+def partial_notice(run: dict, summary: dict) -> str | None:
+    """A notice when the campaign did not finish: the report covers the completed jobs only."""
+    state = (run.get("campaign") or {}).get("state")
+    counts = summary["counts"]
+    done = counts["succeeded"] + counts["failed"]
+    left = counts["queued"] + counts["running"] + counts["cancelled"]
+    if state == "interrupted":
+        return (f"This campaign was interrupted: the report covers the {done} completed jobs only; "
+                f"{left} of {counts['total']} jobs did not complete.")
+    if state in ("running", "queued", "created", "pending") or (counts["queued"] + counts["running"]):
+        return f"This campaign has not finished (state: {state}): {left} of {counts['total']} jobs are not complete."
+    return None
+
+
+def failure_rows(run: dict) -> list[dict]:
+    """Jobs that failed or were cancelled, with their error."""
+    rows = []
+    for job in run.get("jobs") or []:
+        result = job.get("result") or {}
+        if job.get("state") in ("failed", "cancelled") or result.get("status") == "failed":
+            rows.append({
+                "name": job.get("name") or job.get("id"), "variant": job.get("variant"),
+                "repetition": job.get("repetition"), "state": job.get("state"),
+                "node": node_name(run, job.get("node_id")) or DASH,
+                "error": job_error(job) or ("cancelled before it ran" if job.get("state") == "cancelled" else DASH),
+            })
+    return rows
+
+
+def provenance_rows(run: dict, notes: Footnotes) -> list[dict]:
+    """Per job with a successful result: sources, sample rate and count, baseline, agent overhead."""
+    rows = []
+    for job in run.get("jobs") or []:
+        result = ok_result(job)
+        if result is not None:
+            rows.append(_provenance_row(run, job, result, notes))
+    return rows
+
+
+def _provenance_row(run: dict, job: dict, result: dict, notes: Footnotes) -> dict:
+    prov, metrics = result.get("provenance") or {}, result.get("metrics") or {}
+    missing, baseline = result.get("missing") or {}, result.get("baseline") or {}
+
+    def cell(value, key: str, suffix: str = "") -> Cell:
+        return value_cell(value, missing.get(key) or f"{key}: not reported by the agent", notes, suffix=suffix)
+
+    return {
+        "name": job.get("name") or job.get("id"),
+        "node": node_name(run, job.get("node_id")) or DASH,
+        "estimated": bool(prov.get("estimated")),
+        "sources": prov.get("sources") or [],
+        "sample_rate": cell(prov.get("sample_rate_hz"), "sample_rate_hz", " Hz"),
+        "sample_count": cell(prov.get("sample_count"), "sample_count"),
+        "baseline": cell(baseline.get("idle_watts"), "idle_watts", " W"),
+        "baseline_samples": baseline.get("sample_count"),
+        "agent_overhead": cell(metrics.get("agent_overhead_pct"), "agent_overhead_pct", " %"),
+        "sampler_overhead": cell(metrics.get("sampler_overhead_pct"), "sampler_overhead_pct", " %"),
+        "ffmpeg": (result.get("ffmpeg") or {}).get("version"),
+        "notes": prov.get("notes") or [],
+    }
+
+
+def chart_fragments(run: dict, summary: dict) -> dict:
+    """The joules-per-frame bar chart and one power-over-time chart per scenario (None where there is no data)."""
+    jobs = run.get("jobs") or []
+    power = []
+    for index, scenario in enumerate(summary["scenarios"]):
+        scenario_jobs = [j for j in jobs if (j.get("scenario") or DASH) == scenario and ok_result(j)]
+        chart = charts.power_chart(scenario, scenario_jobs, f"chart-power-{index}")
+        power.append({"scenario": scenario, "html": chart})
+    return {"jpf": charts.jpf_bar_chart(summary["variants"]), "power": power}
+
+
+def environment() -> Environment:
+    """The Jinja2 environment of the report: autoescaped, strict about undefined names."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["fmt"] = fmt
+    return env
+
+
+def render_html(run: dict, summary: dict) -> str:
+    """The full report page for a run and its summary."""
+    notes = Footnotes()
+    chart_html = chart_fragments(run, summary)
+    has_chart = chart_html["jpf"] is not None or any(p["html"] for p in chart_html["power"])
+    context = {
+        "campaign": run.get("campaign") or {},
+        "generated_at": run.get("generated_at"),
+        "counts": summary["counts"],
+        "banner": banner(run, summary),
+        "partial": partial_notice(run, summary),
+        "nodes": [node_view(n) for n in run.get("nodes") or []],
+        "tables": scenario_tables(summary, notes),
+        "metric_headings": [heading for _, heading, _ in TABLE_METRICS],
+        "failures": failure_rows(run),
+        "provenance": provenance_rows(run, notes),
+        "charts": chart_html,
+        "plotly_js": charts.plotly_js() if has_chart else None,
+        "footnotes": notes.items,
+    }
+    return environment().get_template("report.html").render(**context)

@@ -1,0 +1,78 @@
+"""results.csv: one row per job (its latest attempt's result), flat, for spreadsheets and scripts.
+
+An unmeasured value is an empty cell, never 0; the `missing` column says why (`metric: reason; ...`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+COLUMNS = (
+    "campaign", "job", "job_name", "scenario", "variant", "repetition", "attempt", "state", "node",
+    "encoder", "preset", "bitrate", "crf", "resolution", "target_fps", "input_duration_s",
+    "duration_s", "frames", "fps", "speed", "output_bytes", "bitrate_kbps",
+    "total_energy_j", "mean_watts", "peak_watts", "idle_watts", "dynamic_energy_j",
+    "joules_per_frame", "dynamic_joules_per_frame", "frames_per_joule",
+    "estimated", "sources", "sample_rate_hz", "sample_count", "agent_overhead_pct", "sampler_overhead_pct",
+    "missing", "error",
+)
+"""Columns of results.csv, in order. target_fps/input_duration_s are job parameters; fps/duration_s are measured."""
+
+_METRIC_COLUMNS = (
+    "duration_s", "frames", "fps", "speed", "output_bytes", "bitrate_kbps", "total_energy_j", "mean_watts",
+    "peak_watts", "idle_watts", "dynamic_energy_j", "joules_per_frame", "dynamic_joules_per_frame",
+    "frames_per_joule", "agent_overhead_pct", "sampler_overhead_pct",
+)
+
+
+def job_row(run: dict, job: dict) -> dict:
+    """The CSV row of one job: its parameters, its result's metrics and provenance; None for what is absent."""
+    params = job.get("params") or {}
+    result = job.get("result") or {}
+    metrics = result.get("metrics") or {}
+    prov = result.get("provenance") or {}
+    row = {
+        "campaign": (run.get("campaign") or {}).get("id"),
+        "job": job.get("id"), "job_name": job.get("name"), "scenario": job.get("scenario"),
+        "variant": job.get("variant"), "repetition": job.get("repetition"), "attempt": result.get("attempt"),
+        "state": job.get("state"), "node": node_name(run, job.get("node_id") or result.get("node_id")),
+        "encoder": params.get("encoder"), "preset": params.get("preset"), "bitrate": params.get("bitrate"),
+        "crf": params.get("crf"), "resolution": params.get("resolution"), "target_fps": params.get("fps"),
+        "input_duration_s": params.get("duration"),
+        "estimated": prov.get("estimated") if prov else None,
+        "sources": ";".join(s.get("name", "?") for s in prov.get("sources") or []) or None,
+        "sample_rate_hz": prov.get("sample_rate_hz"), "sample_count": prov.get("sample_count"),
+        "missing": "; ".join(f"{k}: {v}" for k, v in (result.get("missing") or {}).items()) or None,
+        "error": job.get("error") or result.get("error"),
+    }
+    row.update({name: metrics.get(name) for name in _METRIC_COLUMNS})
+    return row
+
+
+def node_name(run: dict, node_id: str | None) -> str | None:
+    """The hostname of a node id, else the id itself."""
+    for node in run.get("nodes") or []:
+        if node.get("id") == node_id:
+            return node.get("hostname") or node_id
+    return node_id
+
+
+def cell(value) -> str:
+    """A CSV cell: empty for None, true/false for booleans, repr-exact floats."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def csv_text(run: dict) -> str:
+    """results.csv for a run: header plus one row per job."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for job in run.get("jobs") or []:
+        row = job_row(run, job)
+        writer.writerow([cell(row[c]) for c in COLUMNS])
+    return buffer.getvalue()

@@ -1,0 +1,108 @@
+"""Tests of master.analysis.stats: summaries of repetitions and Student-t quantiles."""
+
+import math
+from statistics import NormalDist
+
+import pytest
+
+from master.analysis.stats import Summary, summary, t_cdf, t_quantile
+
+T975_DF3 = 3.182446305284263
+"""Published 97.5% quantile of Student's t with 3 degrees of freedom."""
+
+
+def test_summary_of_one_to_four_matches_known_values():
+    """Mean 2.5, stdev sqrt(5/3), CI half-width t(0.975, 3) * s / 2."""
+    s = summary([1, 2, 3, 4])
+    half = T975_DF3 * math.sqrt(5 / 3) / 2
+    assert s.n == 4
+    assert s.mean == pytest.approx(2.5)
+    assert s.stdev == pytest.approx(1.2909944487358056)
+    assert s.ci95_halfwidth == pytest.approx(half, rel=1e-9)
+    assert s.ci95_halfwidth == pytest.approx(2.05426, abs=1e-5)
+    assert (s.ci95_low, s.ci95_high) == pytest.approx((2.5 - half, 2.5 + half))
+    assert s.rel_ci95 == pytest.approx(half / 2.5)
+
+
+def test_summary_ignores_none():
+    """None values are left out: the summary equals that of the present values, n counts them only."""
+    assert summary([None, 1, 2, None, 3, 4]) == summary([1, 2, 3, 4])
+    assert summary([None, 1, 2, None, 3, 4]).n == 4
+
+
+def test_summary_ignores_nan_and_infinity():
+    """NaN and infinity are not measurements and are left out like None."""
+    assert summary([1.0, float("nan"), 3.0, float("inf")]) == summary([1.0, 3.0])
+
+
+def test_summary_of_one_value_has_no_spread():
+    """n=1: the mean exists, stdev and CI are None (not 0)."""
+    assert summary([None, 7.5]) == Summary(n=1, mean=7.5)
+
+
+@pytest.mark.parametrize("values", [[], [None, None]])
+def test_summary_of_nothing_is_all_none(values):
+    """n=0: every field is None."""
+    assert summary(values) == Summary(n=0, mean=None, stdev=None, ci95_halfwidth=None, ci95_low=None,
+                                      ci95_high=None, rel_ci95=None)
+
+
+def test_relative_ci_is_none_for_zero_mean():
+    """The relative half-width is undefined when the mean is 0; the absolute one still exists."""
+    s = summary([-1, 1])
+    assert s.rel_ci95 is None
+    assert s.ci95_halfwidth > 0
+
+
+def test_identical_values_have_zero_width():
+    """Identical repetitions: stdev 0 and a zero-width interval, not None."""
+    s = summary([2.0, 2.0, 2.0])
+    assert (s.stdev, s.ci95_halfwidth, s.rel_ci95) == (0.0, 0.0, 0.0)
+
+
+def test_to_dict_has_every_field():
+    """to_dict gives the seven fields for JSON and templates."""
+    fields = {"n", "mean", "stdev", "ci95_halfwidth", "ci95_low", "ci95_high", "rel_ci95"}
+    assert set(summary([1, 2]).to_dict()) == fields
+
+
+@pytest.mark.parametrize(
+    ("p", "df", "expected"),
+    [
+        (0.975, 1, 12.706204736174707),
+        (0.975, 2, 4.302652729749464),
+        (0.975, 3, T975_DF3),
+        (0.975, 5, 2.570581835636314),
+        (0.975, 10, 2.228138851986273),
+        (0.975, 30, 2.042272456301238),
+        (0.995, 5, 4.032142983557536),
+        (0.95, 7, 1.894578605090007),
+    ],
+)
+def test_t_quantile_matches_published_values(p, df, expected):
+    """Quantiles agree with published Student-t tables to 1e-9."""
+    assert t_quantile(p, df) == pytest.approx(expected, rel=1e-9)
+
+
+def test_t_quantile_tends_to_the_normal():
+    """With very many degrees of freedom t approaches the normal quantile."""
+    assert t_quantile(0.975, 1e7) == pytest.approx(NormalDist().inv_cdf(0.975), abs=1e-6)
+
+
+def test_t_quantile_is_symmetric():
+    """Lower quantiles are the negated upper ones; the median is 0."""
+    assert t_quantile(0.025, 4) == pytest.approx(-t_quantile(0.975, 4))
+    assert t_quantile(0.5, 4) == 0.0
+
+
+def test_t_cdf_of_one_degree_is_cauchy():
+    """With 1 degree of freedom the t CDF is the Cauchy CDF 1/2 + atan(t)/pi."""
+    for t in (-3.0, -0.5, 0.0, 0.7, 2.0, 40.0):
+        assert t_cdf(t, 1) == pytest.approx(0.5 + math.atan(t) / math.pi, abs=1e-12)
+
+
+@pytest.mark.parametrize(("p", "df"), [(0.0, 3), (1.0, 3), (-0.1, 3), (0.975, 0)])
+def test_t_quantile_rejects_bad_arguments(p, df):
+    """p outside (0, 1) or df <= 0 raise ValueError."""
+    with pytest.raises(ValueError):
+        t_quantile(p, df)
