@@ -17,24 +17,26 @@ from agent.scenarios.base import JobFailed, RunContext, Scenario
 
 
 def encoded_metrics(run, output_bytes: int | None) -> tuple[dict[str, Any], dict[str, str]]:
-    """Frames, fps, speed and bitrate of a finished encode; null fields get a reason."""
+    """Frames, fps, speed and bitrate of a finished encode; null fields get a reason.
+
+    fps and speed are computed over the job's measured wall time (the same window as its energy), not taken from
+    FFmpeg's running figures, which read 0 for encodes shorter than FFmpeg's first update.
+    """
     p = run.last_progress
+    duration = run.outcome.duration_s
+    frames = p.frame if p else None
+    out_time = p.out_time_s if p else None
     metrics: dict[str, Any] = {
-        "duration_s": round(run.outcome.duration_s, 4),
-        "frames": p.frame if p else None,
-        "fps": p.fps if p else None,
-        "speed": p.speed if p else None,
+        "duration_s": round(duration, 4),
+        "frames": frames,
+        "fps": round(frames / duration, 3) if frames and duration > 0 else None,
+        "speed": round(out_time / duration, 4) if out_time and duration > 0 else None,
         "output_bytes": output_bytes,
-        "bitrate_kbps": None,
+        "bitrate_kbps": round(output_bytes * 8 / 1000 / out_time, 3) if out_time and output_bytes else None,
     }
-    missing: dict[str, str] = {}
-    if p and p.out_time_s and output_bytes:
-        metrics["bitrate_kbps"] = round(output_bytes * 8 / 1000 / p.out_time_s, 3)
-    else:
-        missing["bitrate_kbps"] = "no encoded duration or output size"
-    for key in ("frames", "fps", "speed"):
-        if metrics[key] is None:
-            missing[key] = "FFmpeg reported no progress" if p is None else f"FFmpeg reported {key} as N/A"
+    reasons = {"frames": "FFmpeg reported no frame count", "fps": "no frames encoded",
+               "speed": "FFmpeg reported no encoded duration", "bitrate_kbps": "no encoded duration or output size"}
+    missing = {key: reason for key, reason in reasons.items() if metrics[key] is None}
     return metrics, missing
 
 
