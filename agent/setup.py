@@ -1,7 +1,6 @@
 """Everything the agent learns about its host before it takes a job: FFmpeg, power sources, inventory."""
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,15 +10,6 @@ from agent.inventory import collect_inventory, probe_encoders
 from agent.power.detect import detect_sources
 from agent.scenarios.base import RunContext
 
-POWERCAP_ENV = "FFWATT_POWERCAP_ROOT"
-"""Environment variable that sets the powercap root for every agent entry point."""
-
-
-def powercap_root(explicit: str | None) -> str | None:
-    """The powercap root from a flag, else from ``FFWATT_POWERCAP_ROOT``, else None (the system default)."""
-    return explicit or os.environ.get(POWERCAP_ENV) or None
-
-
 def build_context(state_dir: Path, *, powercap: str | None = None, tdp_watts: float | None = None
                   ) -> tuple[RunContext, dict[str, Any]]:
     """Find FFmpeg and the power sources, collect the inventory; returns the run context and the inventory."""
@@ -27,7 +17,7 @@ def build_context(state_dir: Path, *, powercap: str | None = None, tdp_watts: fl
     workdir = state_dir / "work"
     workdir.mkdir(parents=True, exist_ok=True)
     ffmpeg = find_ffmpeg()
-    detection = detect_sources(powercap_root=powercap_root(powercap), tdp_watts=tdp_watts)
+    detection = detect_sources(powercap_root=powercap, tdp_watts=tdp_watts)
     power = [s.describe() for s in detection.sources]
     inventory = collect_inventory(ffmpeg, power, detection.notes, state_dir)
     lock = threading.Lock()
