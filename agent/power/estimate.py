@@ -1,12 +1,12 @@
 """The fallback when no sensor can be read: energy estimated from the CPU time of the job's process tree.
 
 Model (documented, labelled ``estimated`` wherever it appears): a fully busy logical CPU draws
-``TDP / logical CPUs`` watts, so the job's energy is ``CPU seconds of its process tree x TDP / logical CPUs``. TDP comes
+``TDP / logical CPUs`` watts (inside a VM: ``TDP / hardware threads of a typical host package``, see :data:`TDP_TABLE`), so the job's energy is ``CPU seconds of its process tree x TDP / logical CPUs``. TDP comes
 from ``tdp_watts`` (the whole machine: all sockets) when given, else from :data:`TDP_TABLE` (per package, first model
 substring that matches, times the number of sockets), else :data:`DEFAULT_TDP_W`.
 
 The estimate models only the job's own CPU: it is dynamic energy by construction (no idle share, no DRAM, no GPU,
-no other processes). Inside a VM, TDP / vCPUs overstates a vCPU's share of the host package; ``tdp_watts`` corrects it.
+no other processes). ``tdp_watts`` (this machine's, or this VM's share of the host's) overrides the table.
 
 The tree: the root, every process in the root's session (run_process makes the child a session leader, so an orphan
 whose parent exited is still found) and the descendants of all of these. CPU time of the tree: for each member seen,
@@ -34,28 +34,32 @@ from agent.power.base import PowerSource, Reading
 DEFAULT_TDP_W = 85.0
 """TDP assumed for a CPU model the table does not know (codecarbon's default, a mid-range server package)."""
 
-TDP_TABLE: tuple[tuple[str, float], ...] = (
-    ("xeon platinum", 250.0),
-    ("xeon gold", 150.0),
-    ("xeon silver", 85.0),
-    ("xeon bronze", 85.0),
-    ("xeon cpu e5-", 120.0),
-    ("xeon e-", 80.0),
-    ("xeon", 150.0),
-    ("epyc 9", 320.0),
-    ("epyc 7", 225.0),
-    ("epyc", 200.0),
-    ("ryzen threadripper", 280.0),
-    ("ryzen 9", 105.0),
-    ("ryzen 7", 65.0),
-    ("ryzen 5", 65.0),
-    ("ryzen", 65.0),
-    ("core i9", 125.0),
-    ("core i7", 65.0),
-    ("core i5", 65.0),
-    ("core i3", 58.0),
+TDP_TABLE: tuple[tuple[str, float, int], ...] = (
+    ("xeon platinum", 250.0, 80),
+    ("xeon gold", 150.0, 40),
+    ("xeon silver", 85.0, 24),
+    ("xeon bronze", 85.0, 8),
+    ("xeon cpu e5-", 120.0, 24),
+    ("xeon e-", 80.0, 12),
+    ("xeon", 150.0, 40),
+    ("epyc 9", 320.0, 128),
+    ("epyc 7", 225.0, 128),
+    ("epyc", 200.0, 96),
+    ("ryzen threadripper", 280.0, 64),
+    ("ryzen 9", 105.0, 24),
+    ("ryzen 7", 65.0, 16),
+    ("ryzen 5", 65.0, 12),
+    ("ryzen", 65.0, 12),
+    ("core i9", 125.0, 24),
+    ("core i7", 65.0, 16),
+    ("core i5", 65.0, 12),
+    ("core i3", 58.0, 8),
 )
-"""Typical TDP per package, watts, keyed by a substring of the normalised model name; first match wins."""
+"""Typical TDP per package (watts) and hardware threads of a typical part of that family, keyed by a substring of the
+normalised model name; first match wins. The thread count gives a VM's vCPU its share: TDP / threads of the part."""
+
+DEFAULT_REFERENCE_THREADS = 16
+"""Hardware threads assumed per package for a CPU model the table does not know."""
 
 RESCAN_INTERVAL_S = 0.5
 """Longest time between two scans for new descendants."""
@@ -68,10 +72,15 @@ def _normalise(model: str) -> str:
 def lookup_tdp(model: str) -> tuple[float, str | None]:
     """(TDP per package in watts, the table key that matched or None for the default)."""
     norm = _normalise(model)
-    for key, watts in TDP_TABLE:
+    for key, watts, _threads in TDP_TABLE:
         if key in norm:
             return watts, key
     return DEFAULT_TDP_W, None
+
+
+def reference_threads(key: str | None) -> int:
+    """Hardware threads of a typical package for a table key (None: the default)."""
+    return next((threads for k, _w, threads in TDP_TABLE if k == key), DEFAULT_REFERENCE_THREADS)
 
 
 def read_cpuinfo(path: str = "/proc/cpuinfo") -> dict[str, Any]:
@@ -232,20 +241,26 @@ class EstimateSource(PowerSource):
     measured = False
 
     def __init__(self, tdp_watts: float | None = None, cpu_model: str | None = None,
-                 logical_cpus: int | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 logical_cpus: int | None = None, clock: Callable[[], float] = time.monotonic,
+                 in_vm: bool | None = None) -> None:
         info = read_cpuinfo()
         self.cpu_model = cpu_model if cpu_model is not None else info["model"]
         self.logical_cpus = logical_cpus or psutil.cpu_count(logical=True) or os.cpu_count() or 1
         self.sockets = info["sockets"]
-        self.in_vm = info["hypervisor"]
+        self.in_vm = info["hypervisor"] if in_vm is None else in_vm
+        self.cpus_sharing_tdp = self.logical_cpus
         if tdp_watts:
             self.tdp_watts, self.tdp_origin = float(tdp_watts), "given"
         else:
             per_package, key = lookup_tdp(self.cpu_model)
-            self.tdp_watts = per_package * self.sockets
             origin = f"table entry '{key}'" if key else f"default {DEFAULT_TDP_W:g} W"
-            self.tdp_origin = f"{origin} x {self.sockets} socket(s)"
-        self.watts_per_cpu = self.tdp_watts / self.logical_cpus
+            if self.in_vm:  # a vCPU's share of the host package, not the VM's few vCPUs sharing a whole TDP
+                self.tdp_watts, self.cpus_sharing_tdp = per_package, reference_threads(key)
+                self.tdp_origin = f"{origin}, one host package of {self.cpus_sharing_tdp} threads (VM)"
+            else:
+                self.tdp_watts = per_package * self.sockets
+                self.tdp_origin = f"{origin} x {self.sockets} socket(s)"
+        self.watts_per_cpu = self.tdp_watts / self.cpus_sharing_tdp
         self._clock = clock
         self._lock = threading.Lock()
         self._tree: ProcessTree | None = None
@@ -279,11 +294,12 @@ class EstimateSource(PowerSource):
 
     def details(self) -> dict[str, Any]:
         return {
-            "model": "CPU seconds of the job's process tree x TDP / logical CPUs (dynamic energy only)",
+            "model": "CPU seconds of the job's process tree x TDP / threads sharing it (dynamic energy only)",
             "cpu_model": self.cpu_model,
             "tdp_watts": self.tdp_watts,
             "tdp_origin": self.tdp_origin,
             "logical_cpus": self.logical_cpus,
+            "threads_sharing_tdp": self.cpus_sharing_tdp,
             "watts_per_busy_cpu": self.watts_per_cpu,
             "in_vm": self.in_vm,
         }
@@ -291,8 +307,8 @@ class EstimateSource(PowerSource):
     def notes(self) -> list[str]:
         """What the estimate assumed, for detection notes."""
         notes = [f"estimate:cpu: {self.watts_per_cpu:.2f} W per busy logical CPU = TDP {self.tdp_watts:g} W "
-                 f"({self.tdp_origin}, CPU '{self.cpu_model or 'unknown'}') / {self.logical_cpus} logical CPUs"]
+                 f"({self.tdp_origin}, CPU '{self.cpu_model or 'unknown'}') / {self.cpus_sharing_tdp} threads"]
         if self.in_vm and self.tdp_origin != "given":
-            notes.append("estimate:cpu: running under a hypervisor, TDP / vCPUs overstates a vCPU's share of the "
-                         "host package; pass --tdp-watts with this VM's share")
+            notes.append("estimate:cpu: running under a hypervisor: each vCPU is taken as one hardware thread of a "
+                         "typical host package; pass --tdp-watts (this VM's share of the host's power) to override")
         return notes

@@ -108,11 +108,20 @@ def test_tdp_table_and_override():
     assert lookup_tdp("Intel(R) Xeon(R) Gold 6248R CPU @ 3.00GHz") == (150.0, "xeon gold")
     assert lookup_tdp("AMD EPYC 7763 64-Core Processor")[1] == "epyc 7"
     assert lookup_tdp("Some RISC-V core") == (DEFAULT_TDP_W, None)
-    src = EstimateSource(cpu_model="AMD Ryzen 9 5950X 16-Core Processor", logical_cpus=32)
+    src = EstimateSource(cpu_model="AMD Ryzen 9 5950X 16-Core Processor", logical_cpus=32, in_vm=False)
     assert src.tdp_watts == 105.0 * src.sockets and src.watts_per_cpu == pytest.approx(src.tdp_watts / 32)
     given = EstimateSource(tdp_watts=64.0, cpu_model="AMD Ryzen 9 5950X", logical_cpus=16)
     assert given.watts_per_cpu == 4.0 and given.tdp_origin == "given"
     assert given.describe()["measured"] is False and given.name == "estimate:cpu"
+
+
+def test_vm_vcpu_gets_one_host_thread_share():
+    """In a VM a vCPU draws TDP / threads of a typical host package, not TDP / the VM's vCPUs."""
+    vm = EstimateSource(cpu_model="AMD EPYC 7763 64-Core Processor", logical_cpus=2, in_vm=True)
+    assert vm.watts_per_cpu == pytest.approx(225.0 / 128)
+    assert any("hypervisor" in n for n in vm.notes())
+    given = EstimateSource(tdp_watts=10.0, cpu_model="AMD EPYC 7763", logical_cpus=2, in_vm=True)
+    assert given.watts_per_cpu == 5.0
 
 
 def test_cpuinfo_parsing(tmp_path):
