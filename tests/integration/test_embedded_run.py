@@ -129,3 +129,26 @@ def test_ctrl_c_kills_ffmpeg_and_keeps_finished_results(tmp_path):
     states = [j["state"] for j in run["jobs"]]
     assert states[0] == "succeeded" and run["campaign"]["state"] == "interrupted"
     assert "queued" not in states and "running" not in states
+
+
+def test_measured_rapl_through_embedded_run(run_campaign):
+    """On a simulated powercap tree at constant power the whole chain reports measured RAPL energy = W x time."""
+    from tests.agent.power.powercap_sim import PowercapSim, sim_dir
+
+    watts = {"package-0": 30.0, "package-1": 20.0, "dram-0": 4.0, "dram-1": 6.0}
+    with sim_dir() as d:
+        sim = PowercapSim(d, range_uj=50_000_000, profiles={k: (lambda t, w=w: w) for k, w in watts.items()})
+        with sim.running():
+            proc = run_campaign("run", str(DATA / "tiny.yml"), env={"FFWATT_POWERCAP_ROOT": str(sim.root)})
+    assert proc.returncode == 0, proc.stderr
+    run = json.loads((_report_dir(proc.stdout) / "results.json").read_text())
+    ok = [j["result"] for j in run["jobs"] if j["state"] == "succeeded"]
+    assert len(ok) == 2
+    for result in ok:
+        m, prov = result["metrics"], result["provenance"]
+        assert prov["estimated"] is False
+        assert set(m["energy_j"]) == {"rapl:package-0", "rapl:package-1", "rapl:dram-0", "rapl:dram-1"}
+        assert m["mean_watts"] == pytest.approx(60.0, rel=0.05)
+        assert m["idle_watts"] == pytest.approx(60.0, rel=0.05)
+        assert abs(m["dynamic_energy_j"]) < 0.1 * m["total_energy_j"]
+        assert m["joules_per_frame"] == pytest.approx(m["total_energy_j"] / 50, rel=1e-4)
