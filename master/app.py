@@ -26,6 +26,12 @@ DEFAULTS: dict[str, Any] = {
     "REQUEUE_CHECK_S": 1.0,
     # Largest accepted request body (results carry their samples).
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    # Token a new agent presents (Authorization: Bearer) to POST /nodes/register.
+    "ENROLLMENT_TOKEN": None,
+    # Token that submits, cancels, retries, drains and deletes (Authorization: Bearer).
+    "ADMIN_TOKEN": None,
+    # No token checks at all; only ever served on loopback (the embedded default, --insecure).
+    "INSECURE": False,
 }
 
 
@@ -41,9 +47,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     app.extensions["ffwatt.work"] = WorkSignal()
 
+    from master import metrics, web
     from master.api import campaigns, jobs, nodes, results
 
-    for module in (nodes, jobs, results, campaigns):
+    for module in (nodes, jobs, results, campaigns, metrics, web):
         app.register_blueprint(module.bp)
 
     @app.get("/health")
