@@ -1,22 +1,32 @@
-"""``python -m agent``: the agent service (``--register --master URL``) and ``measure``."""
+"""``python -m agent``: the agent service (``--register --master URL``) and ``measure``.
+
+Exit status: 0 after SIGTERM/SIGINT (or --burst/--max-jobs), 1 when the master refuses this agent for good (bad
+enrollment token, a node token refused even after re-registering), 2 for a usage error.
+"""
 from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
+import threading
 from pathlib import Path
 
 import click
 
-from agent.client import MasterClient
+from agent.client import MasterClient, MasterError
 from agent.measure_cmd import measure
 from agent.setup import build_context
 from agent.spool import Spool
 from agent.worker import Worker, WorkerOptions
 
+ENROLLMENT_TOKEN_ENV = "FFWATT_ENROLLMENT_TOKEN"
+
+log = logging.getLogger("agent")
+
 
 def parse_duration(value: str) -> float:
-    """'10s', '2m', '500ms' or a bare number of seconds."""
+    """'10s', '2m', '500ms', '1h' or a bare number of seconds."""
     text = str(value).strip().lower()
     for suffix, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
         if text.endswith(suffix):
@@ -25,56 +35,120 @@ def parse_duration(value: str) -> float:
 
 
 class Duration(click.ParamType):
+    """A positive duration: 10s, 2m, 500ms, 1h, or seconds."""
+
     name = "duration"
 
     def convert(self, value, param, ctx):
-        try:
-            seconds = parse_duration(value)
-        except ValueError:
-            self.fail(f"{value!r} is not a duration like 10s, 2m or 500ms", param, ctx)
-        if seconds <= 0:
+        if isinstance(value, (int, float)):
+            seconds = float(value)
+        else:
+            try:
+                seconds = parse_duration(value)
+            except ValueError:
+                self.fail(f"{value!r} is not a duration like 10s, 2m or 500ms", param, ctx)
+        if not 0 < seconds < float("inf"):  # also refuses nan
             self.fail("must be positive", param, ctx)
         return seconds
 
 
 def parse_labels(values: tuple[str, ...]) -> dict[str, str]:
+    """('gpu=nvidia', 'rack=r1') -> {'gpu': 'nvidia', 'rack': 'r1'}; a usage error for anything but k=v."""
     labels = {}
     for item in values:
         key, sep, val = item.partition("=")
-        if not sep or not key:
+        key, val = key.strip(), val.strip()
+        if not sep or not key or not val:
             raise click.BadParameter(f"{item!r}: expected k=v", param_hint="--labels")
         labels[key] = val
     return labels
 
 
-@click.group(invoke_without_command=True)
+def build_client(master_url: str, enrollment_token: str | None, tls_ca: str | None, tls_cert: str | None,
+                 tls_key: str | None) -> MasterClient:
+    """A client for ``master_url``; usage errors for a URL that is not http(s) or TLS flags that do not fit it."""
+    if not master_url.startswith(("http://", "https://")):
+        raise click.UsageError(f"--master {master_url!r}: expected http://HOST:PORT or https://HOST:PORT")
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    if (tls_ca or tls_cert) and not master_url.startswith("https://"):
+        raise click.UsageError("--tls-ca/--tls-cert need an https:// --master")
+    return MasterClient(master_url, verify=tls_ca or True, cert=(tls_cert, tls_key) if tls_cert else None,
+                        enrollment_token=enrollment_token or None)
+
+
+def install_signal_handlers(stop: threading.Event) -> list[Worker]:
+    """SIGTERM and SIGINT stop the agent gracefully; a second one abandons the running job at once.
+
+    Installed before the (slow) host probe: a signal then just sets ``stop``. Put the worker in the returned list
+    once it exists and signals go to :meth:`Worker.request_stop`.
+    """
+    holder: list[Worker] = []
+
+    def handler(signum, _frame):
+        log.info("received %s", signal.Signals(signum).name)
+        if holder:
+            holder[0].request_stop()
+        else:
+            stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return holder
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--register", is_flag=True, help="Register with the master and run jobs.")
-@click.option("--master", "master_url", help="Master URL, e.g. http://HOST:8080.")
+@click.option("--master", "master_url", metavar="URL", help="Master URL, e.g. http://HOST:8080.")
+@click.option("--enrollment-token", envvar=ENROLLMENT_TOKEN_ENV, show_envvar=True, metavar="TOKEN",
+              help="Token the master asks of new agents (not needed by an --insecure master).")
 @click.option("--poll-interval", type=Duration(), default="10s", show_default=True,
               help="Long-poll wait for the next job.")
-@click.option("--heartbeat-interval", type=Duration(), default="30s", show_default=True)
-@click.option("--labels", multiple=True, help="k=v label (repeatable).")
-@click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".ffwatt-agent"), show_default=True)
+@click.option("--heartbeat-interval", type=Duration(), default="30s", show_default=True,
+              help="Heartbeat interval (live watts, lease extension, cancellation).")
+@click.option("--labels", multiple=True, metavar="K=V", help="Label jobs can require (repeatable).")
+@click.option("--hostname", default=socket.gethostname, show_default="this host's name",
+              help="Name this node registers under (one node per name).")
+@click.option("--tls-ca", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="CA certificate to verify an https:// master with.")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Client certificate, for a master that requires one (mTLS).")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE", help="Key of --tls-cert.")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".ffwatt-agent"), show_default=True,
+              help="Spool of unsent results, FFmpeg work files, probe cache.")
+@click.option("--max-concurrent-jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Told to the master at registration; this agent still runs one job at a time.")
+@click.option("--shutdown-timeout", type=Duration(), default="60s", show_default=True,
+              help="After SIGTERM, how long the running job may take before it is abandoned.")
 @click.option("--powercap-root", help="Powercap sysfs root (env FFWATT_POWERCAP_ROOT).")
 @click.option("--tdp-watts", type=float, help="CPU TDP for the estimate power model.")
-@click.option("--max-jobs", type=int, help="Exit after this many jobs.")
+@click.option("--max-jobs", type=click.IntRange(min=1), help="Exit after this many jobs.")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.pass_context
-def main(ctx, register, master_url, poll_interval, heartbeat_interval, labels, state_dir, powercap_root,
-         tdp_watts, max_jobs, burst):
+def main(ctx, register, master_url, enrollment_token, poll_interval, heartbeat_interval, labels, hostname, tls_ca,
+         tls_cert, tls_key, state_dir, max_concurrent_jobs, shutdown_timeout, powercap_root, tdp_watts, max_jobs,
+         burst):
     """ffwatt agent: runs FFmpeg jobs from a master and measures their energy."""
     if ctx.invoked_subcommand is not None:
         return
     if not register or not master_url:
         raise click.UsageError("run as: python -m agent --register --master http://HOST:8080")
+    client = build_client(master_url, enrollment_token, tls_ca, tls_cert, tls_key)
+    options = WorkerOptions(hostname=hostname, labels=parse_labels(labels), poll_interval_s=poll_interval,
+                            heartbeat_interval_s=heartbeat_interval, max_jobs=max_jobs, burst=burst,
+                            shutdown_timeout_s=shutdown_timeout, max_concurrent_jobs=max_concurrent_jobs)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    holder = install_signal_handlers(stop)
     run_ctx, inventory = build_context(state_dir, powercap=powercap_root, tdp_watts=tdp_watts)
-    options = WorkerOptions(labels=parse_labels(labels), poll_interval_s=poll_interval,
-                            heartbeat_interval_s=heartbeat_interval, max_jobs=max_jobs, burst=burst)
-    worker = Worker(MasterClient(master_url), run_ctx, Spool(state_dir / "spool"), inventory, options)
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop.set())
-    done = worker.work()
-    click.echo(f"agent stopped after {done} job(s)", err=True)
+    worker = Worker(client, run_ctx, Spool(state_dir / "spool"), inventory, options, stop=stop)
+    holder.append(worker)
+    try:
+        done = worker.work()
+    except MasterError as exc:
+        log.error("the master refuses this agent: %s", exc)
+        sys.exit(1)
+    log.info("agent stopped after %d job(s)", done)
     sys.exit(0)
 
 

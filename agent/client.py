@@ -1,12 +1,23 @@
-"""The agent's HTTP client for the master API (docs/WIRE.md)."""
+"""The agent's HTTP client for the master API (docs/WIRE.md, tokens per docs/DISTRIBUTED.md).
+
+Registration presents the enrollment token (``Authorization: Bearer``) and receives a node token; every later call
+presents the node token. HTTPS is verified against the system store or ``verify`` (a CA file); ``cert`` is a client
+certificate for a master that requires one (mTLS).
+"""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import requests
 
+log = logging.getLogger(__name__)
+
 DEFAULT_TIMEOUT_S = 10.0
 """Timeout of every request, on top of any long-poll wait the request asks for."""
+
+OPTIONAL_REGISTER_FIELDS = ("heartbeat_interval_s", "max_concurrent_jobs")
+"""Register fields a master older than the contract may refuse (400 naming them); registration retries without."""
 
 
 class MasterError(Exception):
@@ -15,49 +26,91 @@ class MasterError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(f"{status}: {message}" if status else message)
         self.status = status
+        self.message = message
+
+    @property
+    def unreachable(self) -> bool:
+        """No answer, or a server-side error worth retrying."""
+        return self.status == 0 or self.status >= 500
+
+    @property
+    def auth(self) -> bool:
+        """The master does not accept our token (unknown, rotated, or another party's)."""
+        return self.status in (401, 403)
 
 
 class MasterClient:
     """Talks to one master: register, heartbeat, claim (long-poll), submit results."""
 
-    def __init__(self, base_url: str, timeout_s: float = DEFAULT_TIMEOUT_S, verify: bool | str = True):
+    def __init__(self, base_url: str, timeout_s: float = DEFAULT_TIMEOUT_S, verify: bool | str = True,
+                 cert: tuple[str, str] | None = None, enrollment_token: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
+        self.enrollment_token = enrollment_token
+        self.node_token: str | None = None
+        # Passed with every request, not set on the session: requests lets REQUESTS_CA_BUNDLE override a session's
+        # verify, which would silently ignore --tls-ca.
+        self.verify, self.cert = verify, cert
         self.session = requests.Session()
-        self.session.verify = verify
 
     def _call(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
-              extra_timeout: float = 0.0) -> dict[str, Any]:
+              extra_timeout: float = 0.0, token: str | None = None) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
         try:
-            resp = self.session.request(method, self.base_url + path, json=json, params=params,
-                                        timeout=self.timeout_s + extra_timeout)
+            resp = self.session.request(method, self.base_url + path, json=json, params=params, headers=headers,
+                                        timeout=self.timeout_s + extra_timeout, verify=self.verify, cert=self.cert)
+        except requests.exceptions.SSLError as exc:
+            raise MasterError(0, f"master {self.base_url}: TLS failed ({exc}); check --tls-ca, --tls-cert/--tls-key"
+                              ) from exc
         except requests.RequestException as exc:
             raise MasterError(0, f"master {self.base_url} unreachable: {exc.__class__.__name__}: {exc}") from exc
         try:
             payload = resp.json()
         except ValueError:
             payload = {"error": resp.text[:200]}
+        if not isinstance(payload, dict):
+            payload = {"error": str(payload)[:200]}
         if resp.status_code >= 400:
             raise MasterError(resp.status_code, payload.get("error") or resp.reason)
         return payload
 
+    def close(self) -> None:
+        """Close pooled connections (the client stays usable: new calls open new ones)."""
+        self.session.close()
+
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/health")
 
-    def register(self, hostname: str, inventory: dict, labels: dict | None = None) -> str:
-        """Register (or re-register) this host; returns its node id."""
-        body = {"hostname": hostname, "inventory": inventory, "labels": labels or {}}
-        return self._call("POST", "/nodes/register", json=body)["node_id"]
+    def register(self, hostname: str, inventory: dict, labels: dict | None = None, *,
+                 heartbeat_interval_s: float | None = None, max_concurrent_jobs: int | None = None) -> str:
+        """Register (or re-register) this host with the enrollment token; keeps the node token, returns the node id."""
+        body: dict[str, Any] = {"hostname": hostname, "inventory": inventory, "labels": labels or {}}
+        if heartbeat_interval_s is not None:
+            body["heartbeat_interval_s"] = heartbeat_interval_s
+        if max_concurrent_jobs is not None:
+            body["max_concurrent_jobs"] = max_concurrent_jobs
+        try:
+            payload = self._call("POST", "/nodes/register", json=body, token=self.enrollment_token)
+        except MasterError as exc:
+            refused = [f for f in OPTIONAL_REGISTER_FIELDS if f in body and exc.status == 400 and f in exc.message]
+            if not refused:
+                raise
+            log.warning("master does not know %s yet (%s); registering without", ", ".join(refused), exc)
+            for name in OPTIONAL_REGISTER_FIELDS:
+                body.pop(name, None)
+            payload = self._call("POST", "/nodes/register", json=body, token=self.enrollment_token)
+        self.node_token = payload.get("node_token")
+        return payload["node_id"]
 
     def heartbeat(self, node_id: str, watts: float | None, job_id: str | None, progress: dict | None) -> dict:
         body = {"watts": watts, "job_id": job_id, "progress": progress}
-        return self._call("POST", f"/nodes/{node_id}/heartbeat", json=body)
+        return self._call("POST", f"/nodes/{node_id}/heartbeat", json=body, token=self.node_token)
 
     def next_job(self, node_id: str, wait_s: float) -> dict[str, Any] | None:
         """Claim the next job, waiting up to ``wait_s`` seconds for one (long-poll)."""
         payload = self._call("GET", "/jobs/next", params={"node_id": node_id, "wait": wait_s},
-                             extra_timeout=wait_s)
+                             extra_timeout=wait_s, token=self.node_token)
         return payload.get("job")
 
     def submit_result(self, result: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", "/results", json=result)
+        return self._call("POST", "/results", json=result, token=self.node_token)

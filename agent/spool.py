@@ -1,10 +1,30 @@
-"""Results wait on disk until the master acknowledges them, so a crash or an outage never loses one."""
+"""Results wait on disk until the master acknowledges them, so a crash or an outage never loses one.
+
+A result leaves the spool only when the master acknowledged it or refused it as stale (409: another attempt holds
+the job). One the master will never take for another reason (unknown job, invalid body) moves to ``rejected/`` with
+the reason beside it, so nothing measured is ever deleted unseen.
+"""
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any, Iterator
+
+log = logging.getLogger(__name__)
+
+REJECTED_DIR = "rejected"
+"""Subfolder for results the master refused for good (kept for a person to inspect)."""
+
+
+def _write_durably(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 class Spool:
@@ -20,19 +40,36 @@ class Spool:
     def put(self, result: dict[str, Any]) -> Path:
         """Write ``result`` durably (temp file, fsync, rename)."""
         path = self._path(result)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w") as fh:
-            json.dump(result, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        _write_durably(path, json.dumps(result))
         return path
 
     def remove(self, result: dict[str, Any]) -> None:
+        """The master acknowledged ``result`` (or has another attempt's): forget it."""
         self._path(result).unlink(missing_ok=True)
 
+    def reject(self, result: dict[str, Any], reason: str) -> Path:
+        """Move ``result`` to ``rejected/`` with ``reason`` beside it; it is never sent again."""
+        return self._quarantine(self._path(result), reason)
+
+    def _quarantine(self, path: Path, reason: str) -> Path:
+        target_dir = self.folder / REJECTED_DIR
+        target_dir.mkdir(exist_ok=True)
+        target = target_dir / path.name
+        if path.exists():
+            os.replace(path, target)
+        _write_durably(target.with_suffix(".reason"), reason + "\n")
+        return target
+
     def pending(self) -> Iterator[dict[str, Any]]:
-        """Every result not yet acknowledged, oldest first."""
+        """Every result not yet acknowledged, oldest first; an unreadable file is set aside, not fatal."""
         for path in sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime):
-            with open(path) as fh:
-                yield json.load(fh)
+            try:
+                with open(path) as fh:
+                    result = json.load(fh)
+                if not isinstance(result, dict) or "job_id" not in result or "attempt" not in result:
+                    raise ValueError("no job_id/attempt")
+            except (OSError, ValueError) as exc:
+                log.error("spooled result %s is unreadable (%s): moved to %s/", path.name, exc, REJECTED_DIR)
+                self._quarantine(path, f"unreadable: {exc}")
+                continue
+            yield result

@@ -1,41 +1,122 @@
-"""``python -m master --port 8080 --db PATH``: the master service, served by waitress."""
+"""``python -m master --port 8080 --db PATH``: the master service, served by gunicorn (see master/service.py).
+
+Refuses to start without an enrollment token and an admin token unless ``--insecure``, which serves loopback only
+(docs/DISTRIBUTED.md). Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot start (busy port, database), 2 for a
+usage error (missing tokens, --insecure on a public address, TLS flags that do not go together).
+"""
 from __future__ import annotations
 
 import logging
-import signal
-import sys
+import sqlite3
 
 import click
 
+from master import service
 from master.app import create_app
-from master.server import build
+
+ENROLLMENT_TOKEN_ENV = "FFWATT_ENROLLMENT_TOKEN"
+ADMIN_TOKEN_ENV = "FFWATT_ADMIN_TOKEN"
+
+log = logging.getLogger("master")
 
 
-@click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+def parse_seconds(value: str) -> float:
+    """'90', '90s', '2m', '1h' or '500ms' -> seconds."""
+    text = str(value).strip().lower()
+    for suffix, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text)
+
+
+class Seconds(click.ParamType):
+    """A positive duration: a number of seconds or 90s, 2m, 1h, 500ms."""
+
+    name = "duration"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            seconds = float(value)
+        else:
+            try:
+                seconds = parse_seconds(value)
+            except ValueError:
+                self.fail(f"{value!r} is not a duration like 30s, 2m or 120", param, ctx)
+        if not 0 < seconds < float("inf"):  # also refuses nan
+            self.fail("must be positive", param, ctx)
+        return seconds
+
+
+def check_security(host: str, insecure: bool, enrollment_token: str | None, admin_token: str | None) -> None:
+    """Raise a usage error (exit 2) unless both tokens are set, or --insecure on a loopback address."""
+    if insecure:
+        if not service.is_loopback(host):
+            raise click.UsageError(f"--insecure serves without tokens and so only on loopback; refusing --host {host}"
+                                   " (use 127.0.0.1, or set tokens instead)")
+        if enrollment_token or admin_token:
+            log.warning("--insecure: the tokens given are ignored, no route checks them")
+        return
+    missing = [flag for flag, value in (("--enrollment-token", enrollment_token), ("--admin-token", admin_token))
+               if not value]
+    if missing:
+        raise click.UsageError(
+            f"refusing to start without {' and '.join(missing)} (or {ENROLLMENT_TOKEN_ENV} / {ADMIN_TOKEN_ENV});"
+            " pass --insecure to serve loopback without tokens")
+    if enrollment_token == admin_token:
+        raise click.UsageError("--enrollment-token and --admin-token must differ")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0 for every interface).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0 picks a free one; the log says which).")
 @click.option("--db", "db_path", default=".ffwatt/ffwatt.db", show_default=True, help="SQLite database file.")
-@click.option("--lease", "lease_s", default=120.0, show_default=True, help="Job lease in seconds.")
-def main(host: str, port: int, db_path: str, lease_s: float) -> None:
+@click.option("--enrollment-token", envvar=ENROLLMENT_TOKEN_ENV, show_envvar=True, metavar="TOKEN",
+              help="Token agents present to POST /nodes/register.")
+@click.option("--admin-token", envvar=ADMIN_TOKEN_ENV, show_envvar=True, metavar="TOKEN",
+              help="Token that submits, cancels, retries, drains and deletes.")
+@click.option("--insecure", is_flag=True, help="No tokens at all; only allowed on a loopback --host.")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Serve HTTPS with this certificate (PEM, chain allowed).")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE", help="Key of --tls-cert.")
+@click.option("--tls-client-ca", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Require client certificates signed by this CA (mTLS).")
+@click.option("--lease", "lease_s", type=Seconds(), default="120s", show_default=True,
+              help="How long a claimed job stays leased without a heartbeat.")
+@click.option("--heartbeat-interval", "heartbeat_s", type=Seconds(), default="30s", show_default=True,
+              help="Heartbeat interval assumed for agents: offline after 3 missed.")
+@click.option("--max-attempts", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Attempts before a job whose lease keeps expiring fails.")
+@click.option("--threads", type=click.IntRange(min=4), default=service.DEFAULT_THREADS, show_default=True,
+              help="Request threads (each long-polling agent holds one).")
+def main(host, port, db_path, enrollment_token, admin_token, insecure, tls_cert, tls_key, tls_client_ca,
+         lease_s, heartbeat_s, max_attempts, threads) -> None:
     """Run the ffwatt master until SIGTERM or Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = create_app({"DATABASE": db_path, "LEASE_S": lease_s})
+    check_security(host, insecure, enrollment_token or None, admin_token or None)
+    opts = service.ServeOptions(host=host, port=port, threads=threads, tls_cert=tls_cert, tls_key=tls_key,
+                                tls_client_ca=tls_client_ca)
     try:
-        server = build(app, host, port)
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-
-    def stop(signum, _frame):
-        logging.getLogger("master").info("signal %s: shutting down", signum)
-        server.close()
-
-    signal.signal(signal.SIGTERM, stop)
-    logging.getLogger("master").info("ffwatt master on http://%s:%s (db %s)", host, server.effective_port, db_path)
+        service.check_tls(opts)
+    except service.ServiceError as exc:
+        raise click.UsageError(str(exc)) from exc
     try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    sys.exit(0)
+        lock = service.lock_database(db_path)  # noqa: F841 (held until the process exits)
+        listener = service.bind_listener(host, port)
+        app = create_app({
+            "DATABASE": db_path, "LEASE_S": lease_s, "HEARTBEAT_INTERVAL_S": heartbeat_s,
+            "MAX_ATTEMPTS": max_attempts, "INSECURE": insecure,
+            "ENROLLMENT_TOKEN": None if insecure else enrollment_token,
+            "ADMIN_TOKEN": None if insecure else admin_token,
+        })
+    except service.ServiceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except (OSError, sqlite3.Error) as exc:
+        raise click.ClickException(f"cannot open database {db_path}: {exc}") from exc
+    log.info("ffwatt master on %s://%s:%s (db %s, %s%s)", opts.scheme, host, listener.getsockname()[1], db_path,
+             "insecure: no tokens" if insecure else "tokens required",
+             ", client certificates required" if tls_client_ca else "")
+    service.serve(app, listener, opts)
 
 
 if __name__ == "__main__":

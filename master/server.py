@@ -1,13 +1,20 @@
-"""Serve the master app with waitress (a production WSGI server), in the foreground or in a background thread."""
+"""Serve the master app in-process with waitress, from a background thread: the embedded default and tests.
+
+The master service (``python -m master``) is served by gunicorn instead: see master/service.py.
+"""
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 WSGI_THREADS = 16
 """Waitress worker threads: long-polling agents each hold one while they wait."""
+
+SHUTDOWN_TIMEOUT_S = 5.0
+"""Longest wait for request threads (a long-poll, say) when an in-thread server stops."""
 
 
 @dataclass
@@ -19,9 +26,12 @@ class RunningServer:
     url: str
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Close the listening socket and wait for the serving thread to end."""
-        self.server.close()
-        self.thread.join(timeout=timeout)
+        """Close the listening socket and every open connection (kept-alive ones included, from the serving thread
+        itself), then wait for the serving thread and the request threads to end."""
+        if self.thread.is_alive():
+            self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map, ignore_all=True))
+            self.thread.join(timeout=timeout)
+        self.server.task_dispatcher.shutdown(timeout=min(timeout, SHUTDOWN_TIMEOUT_S))
 
 
 def build(app, host: str, port: int, threads: int = WSGI_THREADS):
