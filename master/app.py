@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "ADMIN_TOKEN": None,
     # No token checks at all; only ever served on loopback (the embedded default, --insecure).
     "INSECURE": False,
+    # Fail, instead of holding, queued jobs that no online node can run (checked when a node claims); the embedded
+    # default sets it, since its one agent is the whole fleet.
+    "FAIL_UNRUNNABLE": False,
 }
 
 
@@ -47,10 +50,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     app.extensions["ffwatt.work"] = WorkSignal()
 
-    from master import metrics, web
+    from master import metrics, openapi, web
     from master.api import campaigns, jobs, nodes, results
 
-    for module in (nodes, jobs, results, campaigns, metrics, web):
+    for module in (nodes, jobs, results, campaigns, metrics, openapi, web):
         app.register_blueprint(module.bp)
 
     @app.get("/health")

@@ -84,7 +84,8 @@ def embedded(state_dir: Path, *, powercap: str | None = None, tdp_watts: float |
              ) -> Iterator[Embedded]:
     """Start the master on a free loopback port and one agent thread; stop both on exit."""
     db_path = check_state_dir(state_dir) / "ffwatt.db"
-    app = create_app({"DATABASE": str(db_path), "HEARTBEAT_INTERVAL_S": EMBEDDED_HEARTBEAT_S, "INSECURE": True})
+    app = create_app({"DATABASE": str(db_path), "HEARTBEAT_INTERVAL_S": EMBEDDED_HEARTBEAT_S, "INSECURE": True,
+                      "FAIL_UNRUNNABLE": True})  # one agent: a job it cannot run fails with the reason
     ctx, inventory = build_context(state_dir / "agent", powercap=powercap, tdp_watts=tdp_watts)
     server = start_in_thread(app, "127.0.0.1", 0)
     options = WorkerOptions(hostname=socket.gethostname(), poll_interval_s=EMBEDDED_POLL_S,

@@ -1,16 +1,24 @@
 """The job queue's state transitions, each one short write transaction.
 
-A claim is one statement that sets node, attempt, lease and state together; a result is accepted only from the
-attempt that holds the job; an expired lease puts the job back in the queue (or fails it after ``max_attempts``).
+A claim is one transaction that picks the best job the node can run and sets node, attempt, lease and state together;
+a result is accepted only from the attempt that holds the job; an expired lease puts the job back in the queue (or
+fails it after ``max_attempts``). Every transition appends to the job's ``job_events``: its logs.
+
+Claims stay cheap with a deep queue: the queued jobs' distinct requirement sets are read with a skip scan of the
+``jobs_claim`` index, the node is checked against each set in Python, and the head of each runnable set is one index
+seek. A job no node can run is skipped, never blocking the jobs behind it.
 """
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
 import time
 import uuid
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
 
-from master import db
+from master import db, fleet
 from master.states import CampaignState, JobState
 
 DEFAULT_LEASE_S = 120.0
@@ -18,6 +26,25 @@ DEFAULT_LEASE_S = 120.0
 
 DEFAULT_MAX_ATTEMPTS = 3
 """How many times a job is handed out before an expired lease fails it."""
+
+REQUEUE_BATCH = 500
+"""Most expired leases one :func:`requeue_expired` call handles, so one call stays short."""
+
+STDERR_TAIL_LINES = 40
+"""Lines of FFmpeg's stderr a result's log entry keeps."""
+
+_QUEUED, _RUNNING = JobState.QUEUED.value, JobState.RUNNING.value
+
+_GROUPS_SQL = """
+WITH RECURSIVE g(r) AS (
+    SELECT (SELECT MIN(requirements) FROM jobs WHERE state = 'queued')
+    UNION ALL
+    SELECT (SELECT MIN(requirements) FROM jobs WHERE state = 'queued' AND requirements > g.r) FROM g
+    WHERE g.r IS NOT NULL
+) SELECT r FROM g WHERE r IS NOT NULL"""
+
+_HEAD_SQL = ("SELECT id, priority, created_at, seq FROM jobs WHERE state = 'queued' AND requirements = ?"
+             " ORDER BY priority DESC, created_at, seq LIMIT 1")
 
 
 class QueueError(Exception):
@@ -27,6 +54,42 @@ class QueueError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+@dataclass(frozen=True)
+class ClaimRules:
+    """What decides whether a node gets work: its liveness, and what to do with jobs no online node can run."""
+
+    liveness: fleet.Liveness = field(default_factory=fleet.Liveness)
+    fail_unrunnable: bool = False
+    """Fail (instead of holding) queued jobs no online node can run, when a node claims."""
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ClaimRules:
+        return cls(fleet.Liveness.from_config(config), bool(config.get("FAIL_UNRUNNABLE")))
+
+
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def writer_lock(conn) -> threading.RLock:
+    """This process's lock for writing to ``conn``'s database file (see :func:`transaction`)."""
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(path, threading.RLock())
+
+
+@contextlib.contextmanager
+def transaction(conn) -> Iterator[sqlite3.Connection]:
+    """:func:`master.db.write`, entered one thread at a time per database file in this process.
+
+    SQLite's busy handler makes a waiting writer poll the lock with growing sleeps; with hundreds of request threads
+    some of them lose every round and fail with "database is locked". Queueing here first wakes them in turn, so the
+    SQLite lock is only ever contended by other processes.
+    """
+    with writer_lock(conn), db.write(conn):
+        yield conn
 
 
 def new_id(prefix: str) -> str:
@@ -42,70 +105,155 @@ def job_to_dict(row: sqlite3.Row) -> dict[str, Any]:
     return job
 
 
+_INSERT_JOB = ("INSERT INTO jobs (id, campaign_id, seq, name, scenario, variant, repetition, kind, params,"
+               " requirements, state, priority, max_attempts, created_at)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _job_row(campaign_id: str | None, seq: int, job: Mapping[str, Any], max_attempts: int, now: float) -> tuple:
+    return (new_id("j"), campaign_id, seq, job["name"], job["scenario"], job["variant"], job.get("repetition", 1),
+            job["kind"], db.dumps(job["params"]), fleet.canonical(job.get("requirements")), _QUEUED,
+            job.get("priority", 0), max_attempts, now)
+
+
 def create_campaign(conn, *, name: str, description: str, spec_text: str, spec_path: str | None,
                     jobs: list[dict[str, Any]], max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> str:
     """Insert a campaign and its expanded jobs (each a JobSpec dict) in one transaction."""
     campaign_id, now = new_id("c"), time.time()
-    with db.write(conn):
+    with transaction(conn):
         conn.execute(
             "INSERT INTO campaigns (id, name, description, spec_text, spec_path, state, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (campaign_id, name, description or "", spec_text, spec_path, CampaignState.RUNNING.value, now),
         )
-        for seq, job in enumerate(jobs):
-            conn.execute(
-                "INSERT INTO jobs (id, campaign_id, seq, name, scenario, variant, repetition, kind, params,"
-                " requirements, state, priority, max_attempts, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (new_id("j"), campaign_id, seq, job["name"], job["scenario"], job["variant"],
-                 job.get("repetition", 1), job["kind"], db.dumps(job["params"]),
-                 db.dumps(job.get("requirements", {})), JobState.QUEUED.value, job.get("priority", 0),
-                 max_attempts, now),
-            )
+        conn.executemany(_INSERT_JOB, (_job_row(campaign_id, seq, job, max_attempts, now)
+                                       for seq, job in enumerate(jobs)))
     return campaign_id
 
 
-def claim_next_job(conn, node_id: str, lease_s: float = DEFAULT_LEASE_S) -> dict[str, Any] | None:
-    """Hand the oldest, highest-priority queued job to ``node_id``; None when nothing is queued."""
-    now = time.time()
-    with db.write(conn):
+def submit_job(conn, job: Mapping[str, Any], max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> str:
+    """Queue one job (a JobSpec dict, ``priority`` optional) that belongs to no campaign; returns its id."""
+    row = _job_row(None, 0, job, max_attempts, time.time())
+    with transaction(conn):
+        conn.execute(_INSERT_JOB, row)
+    return row[0]
+
+
+def claim_next_job(conn, node: str | Mapping[str, Any], lease_s: float = DEFAULT_LEASE_S,
+                   rules: ClaimRules = ClaimRules()) -> dict[str, Any] | None:
+    """Hand ``node`` (an id or a nodes row) the best queued job it can run, in one write transaction.
+
+    None when the node is unknown, offline, draining or at its ``max_concurrent_jobs``, or nothing it can run is
+    queued. Best = highest priority, then oldest. A read-only look comes first, so that the many claims that find
+    nothing never take the write lock.
+    """
+    node_id = node if isinstance(node, str) else node["id"]
+    best, unrunnable = _candidate(conn, node_id, time.time(), rules)
+    if best is None and not (rules.fail_unrunnable and unrunnable):
+        return None
+    return _claim(conn, node_id, lease_s, rules)
+
+
+def _claim(conn, node_id: str, lease_s: float, rules: ClaimRules) -> dict[str, Any] | None:
+    """The claim's write transaction: pick again (authoritative), fail the unrunnable if asked, take the job."""
+    with transaction(conn):
+        now = time.time()
+        best, unrunnable = _candidate(conn, node_id, now, rules)
+        if rules.fail_unrunnable and unrunnable:
+            _fail_unrunnable(conn, unrunnable, now, rules)
+        if best is None:
+            return None
         row = conn.execute(
             "UPDATE jobs SET state = ?, node_id = ?, attempt = attempt + 1, lease_expires = ?, started_at = ?,"
-            " error = NULL"
-            " WHERE id = (SELECT id FROM jobs WHERE state = ? ORDER BY priority DESC, created_at, seq LIMIT 1)"
-            " RETURNING *",
-            (JobState.RUNNING.value, node_id, now + lease_s, now, JobState.QUEUED.value),
+            " error = NULL WHERE id = ? AND state = ? RETURNING *",
+            (_RUNNING, node_id, now + lease_s, now, best["id"], _QUEUED),
         ).fetchone()
-        if row is not None:
-            conn.execute("UPDATE nodes SET current_job_id = ? WHERE id = ?", (row["id"], node_id))
-    return None if row is None else job_to_dict(row)
+        _event(conn, row["id"], row["attempt"], "claimed", node_id, {"lease_s": lease_s}, now)
+        conn.execute("UPDATE nodes SET current_job_id = ? WHERE id = ?", (row["id"], node_id))
+    return job_to_dict(row)
 
 
-def extend_leases(conn, node_id: str, lease_s: float = DEFAULT_LEASE_S) -> int:
-    """Push back the lease of every job ``node_id`` is running; returns how many."""
-    with db.write(conn):
-        cur = conn.execute(
-            "UPDATE jobs SET lease_expires = ? WHERE node_id = ? AND state = ?",
-            (time.time() + lease_s, node_id, JobState.RUNNING.value),
-        )
-    return cur.rowcount
+def _candidate(conn, node_id: str, now: float, rules: ClaimRules) -> tuple[sqlite3.Row | None, list[str]]:
+    """(the best queued job the node may take now or None, the queued requirement sets it cannot meet)."""
+    node = conn.execute("SELECT * FROM nodes WHERE id = ?", (node_id,)).fetchone()
+    if node is None or not rules.liveness.takes_work(node, now):
+        return None, []
+    running = conn.execute("SELECT COUNT(*) FROM jobs WHERE node_id = ? AND state = ?",
+                           (node_id, _RUNNING)).fetchone()[0]
+    if running >= (node["max_concurrent_jobs"] or 1):
+        return None, []
+    caps = fleet.capabilities(node)
+    best, unrunnable = None, []
+    for (requirements,) in conn.execute(_GROUPS_SQL).fetchall():
+        if not fleet.can_run(fleet.parse_requirements(requirements), caps):
+            unrunnable.append(requirements)
+            continue
+        head = conn.execute(_HEAD_SQL, (requirements,)).fetchone()
+        if head is not None and (best is None or _order(head) < _order(best)):
+            best = head
+    return best, unrunnable
 
 
-def requeue_expired(conn) -> int:
-    """Requeue running jobs whose lease expired; fail those out of attempts. Returns how many changed."""
+def _order(row) -> tuple:
+    return (-row["priority"], row["created_at"], row["seq"])
+
+
+def _fail_unrunnable(conn, groups: list[str], now: float, rules: ClaimRules) -> None:
+    """Fail the queued jobs of each requirement set that no online node can meet, saying why."""
+    online = fleet.online(conn, rules.liveness, now)
+    for requirements in groups:
+        wanted = fleet.parse_requirements(requirements)
+        if fleet.waiting_reason(wanted, online) is None:
+            continue
+        error = fleet.failure_message(wanted, online)
+        conn.execute(
+            "INSERT INTO job_events (job_id, attempt, event, node_id, at, detail)"
+            " SELECT id, attempt, 'unrunnable', NULL, ?, ? FROM jobs WHERE state = ? AND requirements = ?",
+            (now, db.dumps({"error": error}), _QUEUED, requirements))
+        campaigns = conn.execute("UPDATE jobs SET state = ?, error = ?, finished_at = ? WHERE state = ?"
+                                 " AND requirements = ? RETURNING campaign_id",
+                                 (JobState.FAILED.value, error, now, _QUEUED, requirements)).fetchall()
+        for campaign_id in {r["campaign_id"] for r in campaigns}:
+            _refresh_campaign(conn, campaign_id)
+
+
+def heartbeat(conn, node_id: str, watts: float | None, progress: Any, lease_s: float = DEFAULT_LEASE_S):
+    """Record a node's heartbeat and push back the lease of every job it runs; returns its row as it was before
+    (None for an unknown node, which changes nothing)."""
     now = time.time()
-    with db.write(conn):
+    with transaction(conn):
+        before = conn.execute("SELECT * FROM nodes WHERE id = ?", (node_id,)).fetchone()
+        if before is None:
+            return None
+        conn.execute("UPDATE nodes SET last_heartbeat = ?, current_watts = ?, progress = ?,"
+                     " status = CASE WHEN status = 'offline' THEN 'online' ELSE status END WHERE id = ?",
+                     (now, watts, db.dumps(progress), node_id))
+        conn.execute("UPDATE jobs SET lease_expires = ? WHERE node_id = ? AND state = ?",
+                     (now + lease_s, node_id, _RUNNING))
+    return before
+
+
+def requeue_expired(conn, limit: int = REQUEUE_BATCH) -> int:
+    """Requeue up to ``limit`` running jobs whose lease expired; fail those out of attempts. Returns how many."""
+    now = time.time()
+    probe = "SELECT 1 FROM jobs WHERE state = ? AND lease_expires < ? LIMIT 1"
+    if conn.execute(probe, (_RUNNING, now)).fetchone() is None:
+        return 0
+    with transaction(conn):
         expired = conn.execute(
-            "SELECT id, attempt, max_attempts, campaign_id FROM jobs WHERE state = ? AND lease_expires < ?",
-            (JobState.RUNNING.value, now),
-        ).fetchall()
+            "SELECT id, attempt, max_attempts, campaign_id, node_id FROM jobs WHERE state = ? AND lease_expires < ?"
+            " LIMIT ?", (_RUNNING, now, limit)).fetchall()
         for job in expired:
-            if job["attempt"] >= job["max_attempts"]:
-                _finish_job(conn, job["id"], JobState.FAILED,
-                            f"lease expired on attempt {job['attempt']} of {job['max_attempts']}")
+            out_of_attempts = job["attempt"] >= job["max_attempts"]
+            error = f"lease expired on attempt {job['attempt']} of {job['max_attempts']} (node {job['node_id']})"
+            _event(conn, job["id"], job["attempt"], "lease_expired", job["node_id"],
+                   {"error": error, "outcome": "failed" if out_of_attempts else "requeued"}, now)
+            if out_of_attempts:
+                _finish_job(conn, job, JobState.FAILED, error)
             else:
-                conn.execute("UPDATE jobs SET state = ?, node_id = NULL, lease_expires = NULL WHERE id = ?",
-                             (JobState.QUEUED.value, job["id"]))
+                conn.execute("UPDATE jobs SET state = ?, node_id = NULL, lease_expires = NULL, error = ?"
+                             " WHERE id = ?", (_QUEUED, error, job["id"]))
+                _release_node(conn, job)
         for campaign_id in {job["campaign_id"] for job in expired}:
             _refresh_campaign(conn, campaign_id)
     return len(expired)
@@ -117,7 +265,7 @@ def accept_result(conn, body: dict[str, Any]) -> dict[str, Any]:
     A repeat of an accepted result is acknowledged again (idempotent); a result from any other attempt or node is
     refused with 409 and changes nothing.
     """
-    with db.write(conn):
+    with transaction(conn):
         job = conn.execute("SELECT * FROM jobs WHERE id = ?", (body["job_id"],)).fetchone()
         if job is None:
             raise QueueError(404, f"job {body['job_id']} not found")
@@ -125,47 +273,122 @@ def accept_result(conn, body: dict[str, Any]) -> dict[str, Any]:
                             (body["job_id"], body["attempt"])).fetchone()
         if seen is not None and seen["node_id"] == body["node_id"]:
             return {"accepted": True, "duplicate": True, "job_id": job["id"]}
-        holds = (job["state"] == JobState.RUNNING.value and job["attempt"] == body["attempt"]
-                 and job["node_id"] == body["node_id"])
+        holds = (job["state"] == _RUNNING and job["attempt"] == body["attempt"] and job["node_id"] == body["node_id"])
         if not holds:
             raise QueueError(409, f"stale result: job {job['id']} is {job['state']} on attempt {job['attempt']}"
                                   f" held by {job['node_id']}; this result is attempt {body['attempt']}"
                                   f" from {body['node_id']}")
+        now = time.time()
         conn.execute(
             "INSERT INTO results (job_id, attempt, node_id, status, body, received_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (job["id"], body["attempt"], body["node_id"], body["status"], db.dumps(body), time.time()),
+            (job["id"], body["attempt"], body["node_id"], body["status"], db.dumps(body), now),
         )
+        _event(conn, job["id"], body["attempt"], "result", body["node_id"], _result_detail(body), now)
         state = JobState.SUCCEEDED if body["status"] == "succeeded" else JobState.FAILED
-        _finish_job(conn, job["id"], state, body.get("error"))
+        _finish_job(conn, job, state, body.get("error"))
         _refresh_campaign(conn, job["campaign_id"])
     return {"accepted": True, "duplicate": False, "job_id": job["id"]}
 
 
+def _result_detail(body: Mapping[str, Any]) -> dict[str, Any]:
+    ffmpeg = body.get("ffmpeg") if isinstance(body.get("ffmpeg"), dict) else {}
+    tail = ffmpeg.get("stderr_tail") if isinstance(ffmpeg.get("stderr_tail"), list) else []
+    return {"status": body["status"], "error": body.get("error"), "stderr_tail": tail[-STDERR_TAIL_LINES:]}
+
+
+def cancel_job(conn, job_id: str) -> dict[str, Any]:
+    """Cancel a queued or running job (its node learns it from its next heartbeat's ``cancel_jobs``)."""
+    with transaction(conn):
+        job = _job_or_404(conn, job_id)
+        if JobState(job["state"]).finished:
+            raise QueueError(409, f"job {job_id} is already {job['state']}: only queued or running jobs can be"
+                                  " cancelled")
+        _event(conn, job_id, job["attempt"], "cancelled", job["node_id"], {"was": job["state"]}, time.time())
+        _finish_job(conn, job, JobState.CANCELLED, "cancelled by the admin")
+        _refresh_campaign(conn, job["campaign_id"])
+        return job_to_dict(_job_or_404(conn, job_id))
+
+
+def retry_job(conn, job_id: str, attempts: int = DEFAULT_MAX_ATTEMPTS) -> dict[str, Any]:
+    """Put a failed or cancelled job back in the queue with ``attempts`` more attempts.
+
+    The attempt counter is kept (so a late result of an earlier attempt still gets 409, and results stay one per
+    attempt); ``max_attempts`` becomes ``attempt + attempts``. A finished campaign of the job runs again.
+    """
+    with transaction(conn):
+        job = _job_or_404(conn, job_id)
+        if job["state"] not in (JobState.FAILED.value, JobState.CANCELLED.value):
+            raise QueueError(409, f"job {job_id} is {job['state']}: only failed or cancelled jobs can be retried")
+        conn.execute("UPDATE jobs SET state = ?, node_id = NULL, lease_expires = NULL, started_at = NULL,"
+                     " finished_at = NULL, error = NULL, max_attempts = ? WHERE id = ?",
+                     (_QUEUED, job["attempt"] + attempts, job_id))
+        _event(conn, job_id, job["attempt"], "retried", None,
+               {"was": job["state"], "error": job["error"], "max_attempts": job["attempt"] + attempts}, time.time())
+        conn.execute("UPDATE campaigns SET state = ?, finished_at = NULL WHERE id = ? AND state != ?",
+                     (CampaignState.RUNNING.value, job["campaign_id"], CampaignState.RUNNING.value))
+        return job_to_dict(_job_or_404(conn, job_id))
+
+
 def cancel_campaign(conn, campaign_id: str, state: CampaignState = CampaignState.CANCELLED) -> int:
     """Cancel every job of the campaign that has not finished; returns how many."""
-    with db.write(conn):
+    now = time.time()
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO job_events (job_id, attempt, event, node_id, at, detail) SELECT id, attempt, 'cancelled',"
+            " node_id, ?, json_object('was', state, 'campaign', ?) FROM jobs WHERE campaign_id = ? AND state IN (?, ?)",
+            (now, state.value, campaign_id, _QUEUED, _RUNNING))
         cur = conn.execute(
             "UPDATE jobs SET state = ?, finished_at = ?, lease_expires = NULL,"
             " error = COALESCE(error, 'cancelled with its campaign') WHERE campaign_id = ? AND state IN (?, ?)",
-            (JobState.CANCELLED.value, time.time(), campaign_id, JobState.QUEUED.value, JobState.RUNNING.value),
+            (JobState.CANCELLED.value, now, campaign_id, _QUEUED, _RUNNING),
         )
-        conn.execute("UPDATE campaigns SET state = ?, finished_at = ? WHERE id = ?",
-                     (state.value, time.time(), campaign_id))
+        conn.execute("UPDATE nodes SET current_job_id = NULL WHERE current_job_id IN"
+                     " (SELECT id FROM jobs WHERE campaign_id = ? AND state = ?)",
+                     (campaign_id, JobState.CANCELLED.value))
+        conn.execute("UPDATE campaigns SET state = ?, finished_at = ? WHERE id = ?", (state.value, now, campaign_id))
     return cur.rowcount
 
 
-def _finish_job(conn, job_id: str, state: JobState, error: str | None) -> None:
+def job_events(conn, job_id: str) -> list[dict[str, Any]]:
+    """The job's history, oldest first: each event with its attempt, node, time and details."""
+    rows = conn.execute("SELECT attempt, event, node_id, at, detail FROM job_events WHERE job_id = ? ORDER BY id",
+                        (job_id,)).fetchall()
+    return [{"attempt": r["attempt"], "event": r["event"], "node_id": r["node_id"], "at": r["at"],
+             **db.loads(r["detail"], {})} for r in rows]
+
+
+def _job_or_404(conn, job_id: str) -> sqlite3.Row:
+    job = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    if job is None:
+        raise QueueError(404, f"job {job_id} not found")
+    return job
+
+
+def _event(conn, job_id: str, attempt: int, event: str, node_id: str | None, detail: dict[str, Any],
+           now: float) -> None:
+    conn.execute("INSERT INTO job_events (job_id, attempt, event, node_id, at, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                 (job_id, attempt, event, node_id, now, db.dumps(detail)))
+
+
+def _finish_job(conn, job: Mapping[str, Any], state: JobState, error: str | None) -> None:
+    """Finish ``job`` (a row with id and node_id) in ``state``."""
     conn.execute("UPDATE jobs SET state = ?, error = ?, finished_at = ?, lease_expires = NULL WHERE id = ?",
-                 (state.value, error, time.time(), job_id))
-    conn.execute("UPDATE nodes SET current_job_id = NULL WHERE current_job_id = ?", (job_id,))
+                 (state.value, error, time.time(), job["id"]))
+    _release_node(conn, job)
+
+
+def _release_node(conn, job: Mapping[str, Any]) -> None:
+    if job["node_id"] is not None:
+        conn.execute("UPDATE nodes SET current_job_id = NULL WHERE id = ? AND current_job_id = ?",
+                     (job["node_id"], job["id"]))
 
 
 def _refresh_campaign(conn, campaign_id: str | None) -> None:
     """Mark a running campaign finished once none of its jobs is queued or running."""
     if campaign_id is None:
         return
-    open_jobs = conn.execute("SELECT COUNT(*) FROM jobs WHERE campaign_id = ? AND state IN (?, ?)",
-                             (campaign_id, JobState.QUEUED.value, JobState.RUNNING.value)).fetchone()[0]
-    if open_jobs == 0:
+    still_open = conn.execute("SELECT 1 FROM jobs WHERE campaign_id = ? AND state IN (?, ?) LIMIT 1",
+                              (campaign_id, _QUEUED, _RUNNING)).fetchone()
+    if still_open is None:
         conn.execute("UPDATE campaigns SET state = ?, finished_at = ? WHERE id = ? AND state = ?",
                      (CampaignState.FINISHED.value, time.time(), campaign_id, CampaignState.RUNNING.value))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, jsonify, send_file
 
-from master import db, queue, rundata
+from master import auth, db, fleet, openapi, queue, rundata
 from master.api.bodies import json_body
 from master.campaign import spec
 from master.states import CampaignState, JobState
@@ -18,7 +18,7 @@ SUBMIT_SCHEMA = {
     "properties": {
         "spec_text": {"type": "string", "minLength": 1},
         "spec_path": {"type": ["string", "null"]},
-        "priority": {"type": "integer"},
+        "priority": {"type": "integer", "minimum": -1000, "maximum": 1000, "description": "higher runs first"},
     },
     "additionalProperties": False,
 }
@@ -32,12 +32,16 @@ def _campaign_or_404(campaign_id: str):
 
 
 @bp.post("/campaigns")
+@openapi.doc("Submit a campaign file; its jobs are queued", body=SUBMIT_SCHEMA, response="CampaignSubmitted",
+             status=201)
+@auth.require_admin
 def submit():
     body = json_body(SUBMIT_SCHEMA)
     try:
         campaign = spec.load_campaign_text(body["spec_text"], body.get("spec_path") or "<submitted>")
     except spec.SpecError as exc:
-        return jsonify({"error": "spec_text: campaign file is invalid", "problems": [str(p) for p in exc.problems]}), 400
+        problems = [str(p) for p in exc.problems]
+        return jsonify({"error": "spec_text: campaign file is invalid", "status": 400, "problems": problems}), 400
     jobs = [dict(j.to_dict(), priority=body.get("priority", 0)) for j in spec.expand(campaign)]
     campaign_id = queue.create_campaign(
         db.get_db(), name=campaign.name, description=campaign.description or "", spec_text=body["spec_text"],
@@ -48,6 +52,7 @@ def submit():
 
 
 @bp.get("/campaigns")
+@openapi.doc("Campaigns, newest first, with job counts by state", response="CampaignList")
 def list_campaigns():
     conn = db.get_db()
     rows = conn.execute("SELECT * FROM campaigns ORDER BY created_at DESC LIMIT 500").fetchall()
@@ -55,7 +60,25 @@ def list_campaigns():
                                   for r in rows]})
 
 
+def waiting(conn, campaign_id: str) -> list[dict]:
+    """The campaign's queued jobs no online node can run, grouped by requirements, each with the reason."""
+    groups = conn.execute("SELECT requirements, COUNT(*) AS n FROM jobs WHERE campaign_id = ? AND state = ?"
+                          " GROUP BY requirements", (campaign_id, JobState.QUEUED.value)).fetchall()
+    if not groups:
+        return []
+    online = fleet.online(conn, fleet.Liveness.from_config(current_app.config))
+    found = []
+    for group in groups:
+        requirements = fleet.parse_requirements(group["requirements"])
+        reason = fleet.waiting_reason(requirements, online)
+        if reason is not None:
+            found.append({"jobs": group["n"], "requirements": requirements, "reason": reason})
+    return found
+
+
 @bp.get("/campaigns/<campaign_id>")
+@openapi.doc("A campaign's progress: counts, running jobs with live watts, and why queued jobs wait",
+             response="CampaignProgress")
 def progress(campaign_id: str):
     conn = db.get_db()
     campaign = rundata.campaign_to_dict(_campaign_or_404(campaign_id))
@@ -69,17 +92,26 @@ def progress(campaign_id: str):
     campaign["total"] = sum(counts.values())
     campaign["done"] = sum(n for s, n in counts.items() if JobState(s).finished)
     campaign["running"] = [dict(dict(r), progress=db.loads(r["progress"])) for r in running]
+    campaign["waiting"] = waiting(conn, campaign_id)
+    campaign["waiting_reason"] = "; ".join(f"{w['jobs']} job{'s' if w['jobs'] != 1 else ''}: {w['reason']}"
+                                           for w in campaign["waiting"]) or None
     return jsonify(campaign)
 
 
 @bp.post("/campaigns/<campaign_id>/cancel")
+@openapi.doc("Cancel every queued or running job of the campaign", response="CampaignCancelled")
+@auth.require_admin
 def cancel(campaign_id: str):
-    _campaign_or_404(campaign_id)
+    campaign = _campaign_or_404(campaign_id)
+    if campaign["state"] != CampaignState.RUNNING.value:
+        abort(409, description=f"campaign {campaign_id} is {campaign['state']}: nothing to cancel")
     n = queue.cancel_campaign(db.get_db(), campaign_id, CampaignState.CANCELLED)
-    return jsonify({"cancelled_jobs": n})
+    current_app.extensions["ffwatt.work"].bump()
+    return jsonify({"cancelled_jobs": n, "campaign_id": campaign_id, "state": CampaignState.CANCELLED.value})
 
 
 @bp.get("/campaigns/<campaign_id>/results")
+@openapi.doc("The campaign's jobs with their accepted results and the nodes that ran them", response="Run")
 def results(campaign_id: str):
     _campaign_or_404(campaign_id)
     return jsonify(rundata.load_run(db.get_db(), campaign_id))
@@ -87,6 +119,8 @@ def results(campaign_id: str):
 
 @bp.get("/campaigns/<campaign_id>/report")
 @bp.get("/campaigns/<campaign_id>/report.<fmt>")
+@openapi.doc("The campaign's report: HTML, or results.json / results.csv with .json / .csv",
+             response="Report")
 def report(campaign_id: str, fmt: str = "html"):
     from master.reports.writer import write_report
 

@@ -1,12 +1,13 @@
-"""Jobs: listing, inspection, and the long-poll claim agents use."""
+"""Jobs: submit a named scenario, list, inspect, cancel, retry, read the attempt history, and the long-poll claim."""
 from __future__ import annotations
 
+import threading
 import time
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from master import db, queue
-from master.api.bodies import query_float
+from master import auth, db, openapi, presets, queue
+from master.api.bodies import json_body, query_float, query_int
 from master.states import JobState
 
 bp = Blueprint("jobs", __name__)
@@ -14,24 +15,100 @@ bp = Blueprint("jobs", __name__)
 MAX_WAIT_S = 60.0
 """Longest long-poll a claimer may ask for."""
 
+MAX_LIST = 10_000
+"""Most jobs one ``GET /jobs`` returns."""
+
+SUBMIT_SCHEMA = {
+    "type": "object",
+    "required": ["scenario"],
+    "properties": {
+        "scenario": {"type": "string", "minLength": 1, "description": "a preset: " + ", ".join(presets.PRESETS)},
+        "confidence": {"enum": [*presets.CONFIDENCE_LEVELS, None]},
+        "parameters": presets.PARAMETERS_SCHEMA,
+        "priority": {"type": "integer", "minimum": -1000, "maximum": 1000, "description": "higher runs first"},
+        "targets": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
+                    "description": "hostnames or label values the job may run on; local/all/any match every node"},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "k=v labels the node must have"},
+    },
+    "additionalProperties": False,
+}
+
+LIST_QUERY = {
+    "state": "only jobs in this state",
+    "campaign": "only jobs of this campaign (also campaign_id)",
+    "node": "only jobs claimed by this node (also node_id)",
+    "limit": f"at most this many (1..{MAX_LIST}, default {MAX_LIST})",
+    "offset": "skip this many first",
+}
+
+
+class Throttle:
+    """Lets a caller through at most once per ``interval_s`` (per process, across threads)."""
+
+    def __init__(self, interval_s: float):
+        self.interval_s = interval_s
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+
+    def ready(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last < self.interval_s:
+                return False
+            self._last = now
+            return True
+
+
+def _queue_call(fn, *args):
+    try:
+        return fn(db.get_db(), *args)
+    except queue.QueueError as exc:
+        abort(exc.status, description=exc.message)
+
+
+@bp.post("/jobs")
+@openapi.doc("Queue one job from a named scenario (a preset), outside any campaign", body=SUBMIT_SCHEMA,
+             response="Submitted", status=201)
+@auth.require_admin
+def submit():
+    body = json_body(SUBMIT_SCHEMA)
+    try:
+        params = presets.resolve(body["scenario"], body.get("parameters"), body.get("confidence"))
+    except presets.PresetError as exc:
+        abort(400, description=str(exc))
+    wanted = {key: body[key] for key in ("targets", "labels") if key in body}
+    spec = presets.job_spec(body["scenario"], params, wanted, body.get("priority", 0))
+    job_id = queue.submit_job(db.get_db(), spec, current_app.config["MAX_ATTEMPTS"])
+    current_app.extensions["ffwatt.work"].bump()
+    return jsonify({"job_id": job_id, "id": job_id}), 201
+
 
 @bp.get("/jobs")
+@openapi.doc("Jobs in submission order, filtered", query=LIST_QUERY, response="JobList")
 def list_jobs():
     clauses, args = [], []
-    for name in ("state", "campaign_id", "node_id"):
-        value = request.args.get(name) or (request.args.get("campaign") if name == "campaign_id" else None)
+    for column, names in (("state", ("state",)), ("campaign_id", ("campaign", "campaign_id")),
+                          ("node_id", ("node", "node_id"))):
+        value = next((request.args[n] for n in names if request.args.get(n)), None)
         if value:
-            clauses.append(f"{name} = ?")
+            clauses.append(f"{column} = ?")
             args.append(value)
     state = request.args.get("state")
     if state and state not in {s.value for s in JobState}:
         abort(400, description=f"state: must be one of {', '.join(s.value for s in JobState)}")
+    limit, offset = query_int("limit", MAX_LIST, 1, MAX_LIST), query_int("offset", 0, 0, 2**62)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = db.get_db().execute(f"SELECT * FROM jobs {where} ORDER BY created_at, seq LIMIT 10000", args).fetchall()
+    rows = db.get_db().execute(f"SELECT * FROM jobs {where} ORDER BY created_at, seq LIMIT ? OFFSET ?",
+                               [*args, limit, offset]).fetchall()
     return jsonify({"jobs": [queue.job_to_dict(r) for r in rows]})
 
 
 @bp.get("/jobs/next")
+@openapi.doc("Long-poll: claim the next job this node can run; {\"job\": null} after wait seconds",
+             query={"node_id": "the claiming node (required)", "wait": f"seconds to wait, 0..{MAX_WAIT_S:g}"},
+             response="Claim")
+@auth.require_node("query")
 def next_job():
     node_id = request.args.get("node_id")
     if not node_id:
@@ -40,21 +117,67 @@ def next_job():
     conn = db.get_db()
     if conn.execute("SELECT 1 FROM nodes WHERE id = ?", (node_id,)).fetchone() is None:
         abort(404, description=f"node {node_id} not found: register first")
-    signal = current_app.extensions["ffwatt.work"]
+    return jsonify({"job": _long_poll(conn, node_id, wait)})
+
+
+def _long_poll(conn, node_id: str, wait: float):
+    """Claim until a job comes or ``wait`` passes; expired leases are requeued at most once per REQUEUE_CHECK_S."""
+    app, config = current_app, current_app.config
+    signal = app.extensions["ffwatt.work"]
+    throttle = app.extensions.setdefault("ffwatt.requeue", Throttle(config["REQUEUE_CHECK_S"]))
+    rules = queue.ClaimRules.from_config(config)
+    metrics = app.extensions.get("ffwatt.metrics")
     deadline = time.monotonic() + wait
     while True:
         seen = signal.generation
-        queue.requeue_expired(conn)
-        job = queue.claim_next_job(conn, node_id, current_app.config["LEASE_S"])
+        if throttle.ready() and queue.requeue_expired(conn):
+            signal.bump()
+        started = time.perf_counter()
+        job = queue.claim_next_job(conn, node_id, config["LEASE_S"], rules)
+        if job is not None and metrics is not None:
+            metrics.observe_claim(time.perf_counter() - started)
         remaining = deadline - time.monotonic()
         if job is not None or remaining <= 0:
-            return jsonify({"job": job})
-        signal.wait_for_change(seen, timeout=min(remaining, current_app.config["REQUEUE_CHECK_S"]))
+            return job
+        signal.wait_for_change(seen, timeout=min(remaining, config["REQUEUE_CHECK_S"]))
 
 
 @bp.get("/jobs/<job_id>")
+@openapi.doc("One job", response="Job")
 def get_job(job_id: str):
     row = db.get_db().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
     if row is None:
         abort(404, description=f"job {job_id} not found")
     return jsonify(queue.job_to_dict(row))
+
+
+@bp.get("/jobs/<job_id>/logs")
+@openapi.doc("The job's attempt history: claims, lease expiries, results (error, FFmpeg stderr tail)",
+             response="JobLogs")
+def job_logs(job_id: str):
+    conn = db.get_db()
+    row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    if row is None:
+        abort(404, description=f"job {job_id} not found")
+    return jsonify({"job_id": job_id, "state": row["state"], "attempt": row["attempt"],
+                    "max_attempts": row["max_attempts"], "error": row["error"],
+                    "events": queue.job_events(conn, job_id)})
+
+
+@bp.post("/jobs/<job_id>/cancel")
+@openapi.doc("Cancel a queued or running job (its node stops it at its next heartbeat)", response="Job")
+@auth.require_admin
+def cancel(job_id: str):
+    job = _queue_call(queue.cancel_job, job_id)
+    current_app.extensions["ffwatt.work"].bump()
+    return jsonify(job)
+
+
+@bp.post("/jobs/<job_id>/retry")
+@openapi.doc("Queue a failed or cancelled job again with MAX_ATTEMPTS more attempts (attempt numbers go on)",
+             response="Job")
+@auth.require_admin
+def retry(job_id: str):
+    job = _queue_call(queue.retry_job, job_id, current_app.config["MAX_ATTEMPTS"])
+    current_app.extensions["ffwatt.work"].bump()
+    return jsonify(job)

@@ -1,23 +1,28 @@
-"""Nodes: registration, listing, heartbeats."""
+"""Nodes: registration (which issues the node's token), listing, heartbeats, drain and delete."""
 from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, current_app, jsonify
+from flask import Blueprint, abort, current_app, jsonify, request
 
-from master import db, queue
+from master import auth, db, fleet, openapi, queue
 from master.api.bodies import json_body
 from master.states import JobState, NodeStatus
 
 bp = Blueprint("nodes", __name__)
+
+MAX_CONCURRENT_JOBS = 64
+"""Largest ``max_concurrent_jobs`` a node may register with."""
 
 REGISTER_SCHEMA = {
     "type": "object",
     "required": ["hostname"],
     "properties": {
         "hostname": {"type": "string", "minLength": 1, "maxLength": 253},
-        "inventory": {"type": "object"},
+        "inventory": {"type": "object", "description": "hardware inventory; encoders.<name>.usable, gpus"},
         "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "max_concurrent_jobs": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENT_JOBS},
+        "heartbeat_interval_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
     },
     "additionalProperties": False,
 }
@@ -25,73 +30,131 @@ REGISTER_SCHEMA = {
 HEARTBEAT_SCHEMA = {
     "type": "object",
     "properties": {
-        "watts": {"type": ["number", "null"], "minimum": 0},
+        "watts": {"type": ["number", "null"], "minimum": 0, "maximum": 1e7},
         "job_id": {"type": ["string", "null"]},
         "progress": {"type": ["object", "null"]},
     },
     "additionalProperties": False,
 }
 
+DRAIN_SCHEMA = {
+    "type": "object",
+    "properties": {"drain": {"type": "boolean", "description": "false takes the node back into service"}},
+    "additionalProperties": False,
+}
+
+CANCEL_NOTICE_S = 3600
+"""How long after a cancel heartbeats keep naming the cancelled job in ``cancel_jobs``."""
+
 
 def node_to_dict(row) -> dict:
-    """A nodes row as JSON, with its status recomputed from heartbeat age."""
-    node = dict(row)
+    """A nodes row as JSON (never its token hash), with its status recomputed from heartbeat age."""
+    node = {key: row[key] for key in row.keys() if key != "token_hash"}
     node["inventory"] = db.loads(node["inventory"], {})
     node["labels"] = db.loads(node["labels"], {})
     node["progress"] = db.loads(node["progress"])
-    window = current_app.config["HEARTBEAT_INTERVAL_S"] * current_app.config["MISSED_HEARTBEATS_OFFLINE"]
-    if node["status"] == NodeStatus.ONLINE.value and (time.time() - (node["last_heartbeat"] or 0)) > window:
-        node["status"] = NodeStatus.OFFLINE.value
+    node["draining"] = row["status"] == NodeStatus.DRAINING.value
+    node["status"] = fleet.Liveness.from_config(current_app.config).status(row).value
     return node
 
 
+def _node_or_404(conn, node_id: str):
+    row = conn.execute("SELECT * FROM nodes WHERE id = ?", (node_id,)).fetchone()
+    if row is None:
+        abort(404, description=f"node {node_id} not found")
+    return row
+
+
+def _work_arrived() -> None:
+    current_app.extensions["ffwatt.work"].bump()
+
+
 @bp.post("/nodes/register")
+@openapi.doc("Register (or re-register) a host; issues a new node token", body=REGISTER_SCHEMA,
+             response="Registration", status=(201, 200))
+@auth.require_enrollment
 def register():
     body = json_body(REGISTER_SCHEMA)
-    conn, now = db.get_db(), time.time()
-    with db.write(conn):
+    conn, now, token = db.get_db(), time.time(), auth.new_node_token()
+    with queue.transaction(conn):
         row = conn.execute("SELECT id FROM nodes WHERE hostname = ?", (body["hostname"],)).fetchone()
         node_id = row["id"] if row else queue.new_id("n")
         conn.execute(
-            "INSERT INTO nodes (id, hostname, inventory, labels, status, registered_at, last_heartbeat)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET inventory = excluded.inventory,"
-            " labels = excluded.labels, status = excluded.status, last_heartbeat = excluded.last_heartbeat",
+            "INSERT INTO nodes (id, hostname, inventory, labels, status, registered_at, last_heartbeat, token_hash,"
+            " max_concurrent_jobs, heartbeat_interval_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET inventory = excluded.inventory, labels = excluded.labels,"
+            " status = excluded.status, last_heartbeat = excluded.last_heartbeat, token_hash = excluded.token_hash,"
+            " max_concurrent_jobs = excluded.max_concurrent_jobs, heartbeat_interval_s = excluded.heartbeat_interval_s",
             (node_id, body["hostname"], db.dumps(body.get("inventory", {})), db.dumps(body.get("labels", {})),
-             NodeStatus.ONLINE.value, now, now),
+             NodeStatus.ONLINE.value, now, now, auth.hash_token(token), body.get("max_concurrent_jobs", 1),
+             body.get("heartbeat_interval_s")),
         )
-    return jsonify({"node_id": node_id, "id": node_id, "reused": row is not None}), 200 if row else 201
+    _work_arrived()
+    return jsonify({"node_id": node_id, "id": node_id, "node_token": token, "reused": row is not None}), \
+        200 if row else 201
 
 
 @bp.get("/nodes")
+@openapi.doc("Every registered node with its status", response="NodeList")
 def list_nodes():
     rows = db.get_db().execute("SELECT * FROM nodes ORDER BY hostname").fetchall()
     return jsonify({"nodes": [node_to_dict(r) for r in rows]})
 
 
 @bp.get("/nodes/<node_id>")
+@openapi.doc("One node", response="Node")
 def get_node(node_id: str):
-    row = db.get_db().execute("SELECT * FROM nodes WHERE id = ?", (node_id,)).fetchone()
-    if row is None:
-        abort(404, description=f"node {node_id} not found")
-    return jsonify(node_to_dict(row))
+    return jsonify(node_to_dict(_node_or_404(db.get_db(), node_id)))
+
+
+@bp.delete("/nodes/<node_id>")
+@openapi.doc("Forget a node (409 while it runs a job); its token stops working", response="Deleted")
+@auth.require_admin
+def delete_node(node_id: str):
+    conn = db.get_db()
+    with queue.transaction(conn):
+        _node_or_404(conn, node_id)
+        running = conn.execute("SELECT id FROM jobs WHERE node_id = ? AND state = ?",
+                               (node_id, JobState.RUNNING.value)).fetchall()
+        if running:
+            abort(409, description=f"node {node_id} is running job {running[0]['id']}: drain it and wait, or"
+                                   " cancel the job")
+        conn.execute("DELETE FROM nodes WHERE id = ?", (node_id,))
+    return jsonify({"deleted": node_id})
+
+
+@bp.post("/nodes/<node_id>/drain")
+@openapi.doc("Drain a node: it finishes its jobs and takes no more; {\"drain\": false} undoes it",
+             body=DRAIN_SCHEMA, response="Node")
+@auth.require_admin
+def drain(node_id: str):
+    body = json_body(DRAIN_SCHEMA) if request.content_length else {}
+    status = NodeStatus.DRAINING if body.get("drain", True) else NodeStatus.ONLINE
+    conn = db.get_db()
+    with queue.transaction(conn):
+        _node_or_404(conn, node_id)
+        conn.execute("UPDATE nodes SET status = ? WHERE id = ?", (status.value, node_id))
+    if status is NodeStatus.ONLINE:
+        _work_arrived()
+    return jsonify(node_to_dict(_node_or_404(conn, node_id)))
 
 
 @bp.post("/nodes/<node_id>/heartbeat")
+@openapi.doc("Heartbeat: live watts and progress in, leases extended, jobs to cancel out", body=HEARTBEAT_SCHEMA,
+             response="HeartbeatReply")
+@auth.require_node("path")
 def heartbeat(node_id: str):
     body = json_body(HEARTBEAT_SCHEMA)
     conn = db.get_db()
-    with db.write(conn):
-        cur = conn.execute(
-            "UPDATE nodes SET last_heartbeat = ?, current_watts = ?, progress = ?,"
-            " status = CASE WHEN status = ? THEN ? ELSE status END WHERE id = ?",
-            (time.time(), body.get("watts"), db.dumps(body.get("progress")), NodeStatus.OFFLINE.value,
-             NodeStatus.ONLINE.value, node_id),
-        )
-    if cur.rowcount == 0:
+    before = queue.heartbeat(conn, node_id, body.get("watts"), body.get("progress"), current_app.config["LEASE_S"])
+    if before is None:
         abort(404, description=f"node {node_id} not found")
-    queue.extend_leases(conn, node_id, current_app.config["LEASE_S"])
+    now = time.time()
+    if fleet.Liveness.from_config(current_app.config).status(before, now) is NodeStatus.OFFLINE:
+        _work_arrived()  # back online: it may claim again
     cancelled = conn.execute(
         "SELECT id FROM jobs WHERE state = ? AND node_id = ? AND finished_at > ?",
-        (JobState.CANCELLED.value, node_id, time.time() - 3600),
+        (JobState.CANCELLED.value, node_id, now - CANCEL_NOTICE_S),
     ).fetchall()
-    return jsonify({"ok": True, "cancel_jobs": [r["id"] for r in cancelled]})
+    return jsonify({"ok": True, "cancel_jobs": [r["id"] for r in cancelled],
+                    "draining": before["status"] == NodeStatus.DRAINING.value})

@@ -1,9 +1,9 @@
 """Results: the one way a job finishes."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 
-from master import db, queue
+from master import auth, db, openapi, queue
 from master.api.bodies import json_body
 
 bp = Blueprint("results", __name__)
@@ -13,7 +13,7 @@ RESULT_SCHEMA = {
     "required": ["job_id", "attempt", "node_id", "status"],
     "properties": {
         "job_id": {"type": "string", "minLength": 1},
-        "attempt": {"type": "integer", "minimum": 1},
+        "attempt": {"type": "integer", "minimum": 1, "maximum": 2**31},
         "node_id": {"type": "string", "minLength": 1},
         "status": {"enum": ["succeeded", "failed"]},
         "error": {"type": ["string", "null"]},
@@ -28,12 +28,20 @@ RESULT_SCHEMA = {
 
 
 @bp.post("/results")
+@openapi.doc("A job attempt's result (docs/WIRE.md Result); idempotent per attempt, 409 from a stale attempt",
+             body=RESULT_SCHEMA, response="ResultAck")
+@auth.require_node("body")
 def post_result():
     body = json_body(RESULT_SCHEMA)
     if body["status"] == "failed" and not body.get("error"):
-        return jsonify({"error": "error: a failed result must say why"}), 400
+        return jsonify({"error": "error: a failed result must say why", "status": 400}), 400
     try:
         ack = queue.accept_result(db.get_db(), body)
     except queue.QueueError as exc:
-        return jsonify({"error": exc.message}), exc.status
+        return jsonify({"error": exc.message, "status": exc.status}), exc.status
+    if not ack["duplicate"]:
+        current_app.extensions["ffwatt.work"].bump()  # a node with max_concurrent_jobs > 1 has a free slot again
+        metrics = current_app.extensions.get("ffwatt.metrics")
+        if metrics is not None:
+            metrics.result_received(body["status"])
     return jsonify(ack), 200

@@ -10,109 +10,216 @@ from master import db, queue
 from master.states import CampaignState, JobState
 
 
-def _result(job, node_id, status="succeeded", error=None):
-    return {"job_id": job["id"], "attempt": job["attempt"], "node_id": node_id, "status": status, "error": error}
+def _result(job, node_id, status="succeeded", error=None, **extra):
+    return {"job_id": job["id"], "attempt": job["attempt"], "node_id": node_id, "status": status, "error": error,
+            **extra}
 
 
 def test_migrations_set_schema_version(conn):
-    """A fresh database is migrated to the newest schema version."""
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == max(v for v, _ in db.migrations())
+    """A fresh database is migrated to the newest schema version, in WAL mode, with the scheduling tables."""
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == max(v for v, _ in db.migrations()) >= 2
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    columns = {r["name"] for r in conn.execute("PRAGMA table_info(nodes)")}
+    assert {"token_hash", "max_concurrent_jobs", "heartbeat_interval_s"} <= columns
+    assert conn.execute("SELECT COUNT(*) FROM job_events").fetchone()[0] == 0
 
 
-def test_claim_hands_jobs_out_in_order_then_none(conn, make_campaign):
+def test_claim_hands_jobs_out_in_order_then_none(conn, make_campaign, node):
     """Jobs are claimed oldest first, each once, then the queue is empty."""
     make_campaign(3)
-    names = [queue.claim_next_job(conn, "n1")["name"] for _ in range(3)]
+    n1 = node("n1", max_concurrent_jobs=3).id
+    names = [queue.claim_next_job(conn, n1)["name"] for _ in range(3)]
     assert names == ["v0#1", "v1#1", "v2#1"]
-    assert queue.claim_next_job(conn, "n1") is None
+    assert queue.claim_next_job(conn, n1) is None
 
 
-def test_claim_sets_node_attempt_and_lease(conn, make_campaign):
-    """A claim sets state, node, attempt and lease in one write."""
+def test_claim_sets_node_attempt_and_lease(conn, make_campaign, node):
+    """A claim sets state, node, attempt and lease in one write, and logs the claim."""
     make_campaign(1)
+    n1 = node("n1").id
     before = time.time()
-    job = queue.claim_next_job(conn, "n1", lease_s=30)
-    assert (job["state"], job["node_id"], job["attempt"]) == ("running", "n1", 1)
+    job = queue.claim_next_job(conn, n1, lease_s=30)
+    assert (job["state"], job["node_id"], job["attempt"]) == ("running", n1, 1)
     assert before + 29 < job["lease_expires"] < time.time() + 31
+    assert [(e["event"], e["node_id"]) for e in queue.job_events(conn, job["id"])] == [("claimed", n1)]
 
 
-def test_accept_result_finishes_job_and_campaign(conn, make_campaign):
+def test_claim_accepts_a_node_row(conn, make_campaign, node):
+    """claim_next_job takes a nodes row as well as an id; an unknown node gets nothing."""
+    make_campaign(1)
+    row = conn.execute("SELECT * FROM nodes WHERE id = ?", (node("n1").id,)).fetchone()
+    assert queue.claim_next_job(conn, "n-unknown") is None
+    assert queue.claim_next_job(conn, row)["node_id"] == row["id"]
+
+
+def test_accept_result_finishes_job_and_campaign(conn, make_campaign, node):
     """The holder's result finishes the job; the last one finishes the campaign."""
     cid = make_campaign(1)
-    job = queue.claim_next_job(conn, "n1")
-    ack = queue.accept_result(conn, _result(job, "n1"))
+    n1 = node("n1").id
+    job = queue.claim_next_job(conn, n1)
+    ack = queue.accept_result(conn, _result(job, n1))
     assert ack == {"accepted": True, "duplicate": False, "job_id": job["id"]}
     assert conn.execute("SELECT state FROM jobs").fetchone()[0] == "succeeded"
     assert conn.execute("SELECT state FROM campaigns WHERE id = ?", (cid,)).fetchone()[0] == "finished"
+    assert conn.execute("SELECT current_job_id FROM nodes").fetchone()[0] is None
 
 
-def test_repeated_result_is_acknowledged_once(conn, make_campaign):
+def test_repeated_result_is_acknowledged_once(conn, make_campaign, node):
     """Resubmitting the same attempt's result is idempotent: one row, a duplicate ack."""
     make_campaign(1)
-    job = queue.claim_next_job(conn, "n1")
-    queue.accept_result(conn, _result(job, "n1"))
-    assert queue.accept_result(conn, _result(job, "n1"))["duplicate"] is True
+    n1 = node("n1").id
+    job = queue.claim_next_job(conn, n1)
+    queue.accept_result(conn, _result(job, n1))
+    assert queue.accept_result(conn, _result(job, n1))["duplicate"] is True
     assert conn.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 1
 
 
-def test_result_from_another_node_is_409(conn, make_campaign):
-    """A node that does not hold the job cannot finish it."""
+def test_result_from_another_node_is_409(conn, make_campaign, node):
+    """A node that does not hold the job cannot finish it, and the refusal changes nothing."""
     make_campaign(1)
-    job = queue.claim_next_job(conn, "n1")
+    n1, n2 = node("n1").id, node("n2").id
+    job = queue.claim_next_job(conn, n1)
     with pytest.raises(queue.QueueError) as err:
-        queue.accept_result(conn, _result(job, "n2"))
+        queue.accept_result(conn, _result(job, n2))
     assert err.value.status == 409
     assert conn.execute("SELECT state FROM jobs").fetchone()[0] == "running"
+    assert [e["event"] for e in queue.job_events(conn, job["id"])] == ["claimed"]
 
 
-def test_expired_lease_requeues_then_stale_result_is_409(conn, make_campaign):
+def test_expired_lease_requeues_then_stale_result_is_409(conn, make_campaign, node):
     """An expired lease requeues the job; the first attempt's late result is refused."""
     make_campaign(1)
-    first = queue.claim_next_job(conn, "n1", lease_s=-1)
+    n1, n2 = node("n1").id, node("n2").id
+    first = queue.claim_next_job(conn, n1, lease_s=-1)
     assert queue.requeue_expired(conn) == 1
-    second = queue.claim_next_job(conn, "n2")
+    second = queue.claim_next_job(conn, n2)
     assert second["attempt"] == 2
     with pytest.raises(queue.QueueError) as err:
-        queue.accept_result(conn, _result(first, "n1"))
+        queue.accept_result(conn, _result(first, n1))
     assert err.value.status == 409
-    assert queue.accept_result(conn, _result(second, "n2"))["accepted"]
+    assert queue.accept_result(conn, _result(second, n2))["accepted"]
 
 
-def test_lease_expiry_fails_job_after_max_attempts(conn, make_campaign):
+def test_heartbeat_extends_leases_of_the_nodes_jobs_only(conn, make_campaign, node):
+    """A heartbeat pushes back its own node's leases and no other's; an unknown node changes nothing."""
+    make_campaign(2)
+    n1, n2 = node("n1").id, node("n2").id
+    mine, other = queue.claim_next_job(conn, n1, lease_s=1), queue.claim_next_job(conn, n2, lease_s=1)
+    assert queue.heartbeat(conn, n1, 12.5, {"phase": "encoding"}, lease_s=300)["id"] == n1
+    leases = dict(conn.execute("SELECT id, lease_expires FROM jobs"))
+    assert leases[mine["id"]] > time.time() + 250 and leases[other["id"]] < time.time() + 2
+    assert queue.heartbeat(conn, "n-unknown", None, None) is None
+
+
+def test_writers_share_one_lock_per_database_file(app, conn):
+    """Every connection to one file gets the same writer lock; the lock is reentrant."""
+    other = db.connect(app.config["DATABASE"])
+    lock = queue.writer_lock(conn)
+    assert queue.writer_lock(other) is lock
+    with lock, queue.transaction(other):
+        other.execute("UPDATE nodes SET status = status")
+    other.close()
+
+
+def test_requeue_is_bounded_per_call(conn, make_campaign, node):
+    """One requeue call handles at most ``limit`` expired leases; the next call takes the rest."""
+    make_campaign(3)
+    n1 = node("n1", max_concurrent_jobs=3).id
+    for _ in range(3):
+        queue.claim_next_job(conn, n1, lease_s=-1)
+    assert queue.requeue_expired(conn, limit=2) == 2
+    assert queue.requeue_expired(conn, limit=2) == 1
+    assert queue.requeue_expired(conn) == 0
+
+
+def test_lease_expiry_fails_job_after_max_attempts(conn, make_campaign, node):
     """Out of attempts, an expired lease fails the job with the reason."""
     make_campaign(1, max_attempts=1)
-    queue.claim_next_job(conn, "n1", lease_s=-1)
+    queue.claim_next_job(conn, node("n1").id, lease_s=-1)
     queue.requeue_expired(conn)
     state, error = conn.execute("SELECT state, error FROM jobs").fetchone()
     assert state == "failed" and "lease expired" in error
 
 
-def test_cancel_campaign_marks_open_jobs(conn, make_campaign):
+def test_cancel_campaign_marks_open_jobs(conn, make_campaign, node):
     """Interrupting a campaign cancels its open jobs and keeps finished ones."""
     cid = make_campaign(3)
-    job = queue.claim_next_job(conn, "n1")
-    queue.accept_result(conn, _result(job, "n1"))
-    queue.claim_next_job(conn, "n1")
+    n1 = node("n1").id
+    job = queue.claim_next_job(conn, n1)
+    queue.accept_result(conn, _result(job, n1))
+    running = queue.claim_next_job(conn, n1)
     assert queue.cancel_campaign(conn, cid, CampaignState.INTERRUPTED) == 2
     states = [r[0] for r in conn.execute("SELECT state FROM jobs ORDER BY seq")]
     assert states == [JobState.SUCCEEDED, JobState.CANCELLED, JobState.CANCELLED]
     assert conn.execute("SELECT state FROM campaigns").fetchone()[0] == "interrupted"
+    assert queue.job_events(conn, running["id"])[-1]["event"] == "cancelled"
 
 
-def test_concurrent_claims_never_share_a_job(app, make_campaign):
+def test_cancel_job_then_retry_keeps_attempt_numbers(conn, make_campaign, node):
+    """A cancelled job goes back to the queue with a fresh budget; its attempt counter carries on."""
+    cid = make_campaign(1, max_attempts=2)
+    n1 = node("n1").id
+    job = queue.claim_next_job(conn, n1)
+    assert queue.cancel_job(conn, job["id"])["state"] == "cancelled"
+    assert conn.execute("SELECT state FROM campaigns").fetchone()[0] == "finished"
+    retried = queue.retry_job(conn, job["id"], attempts=3)
+    assert (retried["state"], retried["attempt"], retried["max_attempts"]) == ("queued", 1, 4)
+    assert conn.execute("SELECT state FROM campaigns WHERE id = ?", (cid,)).fetchone()[0] == "running"
+    assert queue.claim_next_job(conn, n1)["attempt"] == 2
+    with pytest.raises(queue.QueueError) as err:
+        queue.accept_result(conn, _result(job, n1))
+    assert err.value.status == 409
+
+
+def test_cancel_and_retry_refuse_wrong_states(conn, make_campaign, node):
+    """Only open jobs can be cancelled and only failed or cancelled ones retried (409); unknown ids are 404."""
+    make_campaign(1)
+    n1 = node("n1").id
+    job = queue.claim_next_job(conn, n1)
+    with pytest.raises(queue.QueueError) as running:
+        queue.retry_job(conn, job["id"])
+    queue.accept_result(conn, _result(job, n1))
+    with pytest.raises(queue.QueueError) as finished:
+        queue.cancel_job(conn, job["id"])
+    with pytest.raises(queue.QueueError) as unknown:
+        queue.cancel_job(conn, "j-nope")
+    assert (running.value.status, finished.value.status, unknown.value.status) == (409, 409, 404)
+
+
+def test_result_event_keeps_error_and_stderr_tail(conn, make_campaign, node):
+    """A failed result's log entry carries its error and the end of FFmpeg's stderr."""
+    make_campaign(1)
+    n1 = node("n1").id
+    job = queue.claim_next_job(conn, n1)
+    tail = [f"line {i}" for i in range(100)]
+    queue.accept_result(conn, _result(job, n1, "failed", "ffmpeg exited 1", ffmpeg={"stderr_tail": tail}))
+    event = queue.job_events(conn, job["id"])[-1]
+    assert (event["event"], event["status"], event["error"]) == ("result", "failed", "ffmpeg exited 1")
+    assert event["stderr_tail"] == tail[-queue.STDERR_TAIL_LINES:]
+
+
+def test_submit_job_belongs_to_no_campaign(conn, node):
+    """A job submitted on its own has no campaign and is claimable like any other."""
+    job_id = queue.submit_job(conn, {"name": "x#1", "scenario": "x", "variant": "x", "kind": "transcode",
+                                     "params": {"encoder": "libx264"}, "requirements": {"encoder": "libx264"}})
+    job = queue.claim_next_job(conn, node("n1").id)
+    assert (job["id"], job["campaign_id"]) == (job_id, None)
+
+
+def test_concurrent_claims_never_share_a_job(app, make_campaign, node):
     """Threads with their own connections claiming at once each get distinct jobs."""
     make_campaign(40)
+    nodes = [node(f"n{i}", max_concurrent_jobs=40).id for i in range(8)]
     claimed, lock = [], threading.Lock()
 
-    def claimer(i):
+    def claimer(node_id):
         c = db.connect(app.config["DATABASE"])
-        while (job := queue.claim_next_job(c, f"n{i}")) is not None:
+        while (job := queue.claim_next_job(c, node_id)) is not None:
             with lock:
                 claimed.append(job["id"])
         c.close()
 
-    threads = [threading.Thread(target=claimer, args=(i,)) for i in range(8)]
+    threads = [threading.Thread(target=claimer, args=(n,)) for n in nodes]
     for t in threads:
         t.start()
     for t in threads:
