@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # Debian packages the tests use (real FFmpeg 5.1; the imageio-ffmpeg wheel's FFmpeg is the fallback for `make run`).
-APT_PACKAGES := ffmpeg
+APT_PACKAGES := ffmpeg chromium
 
 .PHONY: run test install system-deps bench clean
 
@@ -33,6 +33,8 @@ bench: install
 	$(BIN)/python bench/sampler_overhead.py
 	$(BIN)/python bench/rapl_sim_error.py
 	$(BIN)/python bench/quick_walltime.py
+	$(BIN)/python bench/dispatch.py
+	$(BIN)/python bench/master_memory.py
 
 clean:
 	rm -rf $(VENV) .ffwatt reports .pytest_cache

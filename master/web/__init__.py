@@ -1,6 +1,94 @@
-"""The web UI: server-rendered pages for nodes, campaigns and jobs."""
+"""The web UI: server-rendered pages for nodes, campaigns and jobs.
+
+Routes live at ``/`` and under ``/ui/`` so they never shadow the JSON API (``/nodes``, ``/jobs``, ``/campaigns``).
+Pages are Jinja templates (autoescaped); ``static/ui.js`` refreshes the parts of a page marked ``data-live`` every
+:data:`REFRESH_S` seconds by fetching the same page again. Nothing is loaded from outside the master: the
+Content-Security-Policy allows this origin only, so the UI works offline and no browser request leaves the host.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+import time
 
-bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from master import db
+from master.states import JobState, NodeStatus
+from master.web import campaigns, formatting, jobs, nodes
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/ui/static")
+
+REFRESH_S = 5
+"""Seconds between two refreshes of a page's live parts in the browser."""
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
+    " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""Every UI response forbids loading anything from another origin (and inline scripts and styles)."""
+
+
+@bp.context_processor
+def _page_context() -> dict:
+    return {"fmt": formatting, "now": time.time(), "refresh_s": REFRESH_S}
+
+
+@bp.after_request
+def _security_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def _error_page(exc: HTTPException):
+    return render_template("error.html", code=exc.code, title=exc.name, description=exc.description), exc.code
+
+
+@bp.get("/")
+def dashboard():
+    conn = db.get_db()
+    node_list = nodes.overview(conn, current_app.config)
+    queued = conn.execute("SELECT COUNT(*) FROM jobs WHERE state = ?", (JobState.QUEUED.value,)).fetchone()[0]
+    running = conn.execute("SELECT COUNT(*) FROM jobs WHERE state = ?", (JobState.RUNNING.value,)).fetchone()[0]
+    online = sum(1 for n in node_list if n["status"] == NodeStatus.ONLINE.value)
+    return render_template("dashboard.html", nodes=node_list, campaigns=campaigns.overview(conn),
+                           jobs=jobs.recent(conn), queued=queued, running=running, online=online)
+
+
+@bp.get("/ui/nodes/<node_id>")
+def node_page(node_id: str):
+    node = nodes.detail(db.get_db(), current_app.config, node_id)
+    if node is None:
+        abort(404, description=f"node {node_id} not found")
+    return render_template("node.html", node=node)
+
+
+@bp.get("/ui/campaigns/<campaign_id>")
+def campaign_page(campaign_id: str):
+    state = request.args.get("state") or None
+    if state is not None and state not in campaigns.STATES:
+        abort(400, description=f"state: must be one of {', '.join(campaigns.STATES)}")
+    conn = db.get_db()
+    online = nodes.count_online(conn, current_app.config)
+    campaign = campaigns.detail(conn, campaign_id, state, online_nodes=online)
+    if campaign is None:
+        abort(404, description=f"campaign {campaign_id} not found")
+    return render_template("campaign.html", campaign=campaign, states=campaigns.STATES)
+
+
+@bp.get("/ui/jobs/<job_id>")
+def job_page(job_id: str):
+    job = jobs.detail(db.get_db(), job_id)
+    if job is None:
+        abort(404, description=f"job {job_id} not found")
+    return render_template("job.html", job=job)
+
+
+@bp.get("/ui/")
+@bp.get("/ui/<path:_rest>")
+def not_found(_rest: str = ""):
+    abort(404, description=f"no page at {request.path}")
