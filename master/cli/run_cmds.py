@@ -1,0 +1,137 @@
+"""``campaign run FILE`` (embedded default, or ``--master URL``) and ``campaign report [ID]``."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from master.cli.api import ApiError, MasterApi
+from master.cli.connect import DEFAULT_STATE_DIR, api_for, master_options, remote_api
+from master.cli.follow import follow
+
+EXIT_INVALID = 2
+"""Exit status for a campaign file with problems."""
+
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT)."""
+
+
+def _load_or_exit(path: Path):
+    from master.campaign.spec import SpecError, load_campaign
+
+    try:
+        return load_campaign(path)
+    except SpecError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(EXIT_INVALID)
+
+
+def write_report(run: dict, reports_root: Path) -> Path:
+    """Write the run's report under ``reports_root/<campaign>-<time>`` and say where."""
+    from master.embedded import report_dir
+    from master.reports.writer import write_report as write
+
+    index = write(run, report_dir(reports_root, run["campaign"]["name"]))
+    click.echo(f"report: {index}")
+    return index
+
+
+def _submit(api: MasterApi, campaign, campaign_file: Path) -> dict:
+    """POST the campaign; a master that finds problems in it gets them printed, exit 2."""
+    try:
+        return api.submit_campaign(campaign.text, str(campaign_file.resolve()))
+    except ApiError as exc:
+        if exc.status == 400 and exc.problems:
+            click.echo(str(exc), err=True)
+            for problem in exc.problems:
+                click.echo(problem, err=True)
+            sys.exit(EXIT_INVALID)
+        raise
+
+
+def run_remote(api: MasterApi, campaign, campaign_file: Path, reports_dir: Path, console: Console) -> None:
+    """Submit to a remote master, follow it, write the report here; Ctrl-C stops following, not the campaign."""
+    submitted = _submit(api, campaign, campaign_file)
+    campaign_id = submitted["campaign_id"]
+    console.print(f"campaign {campaign.name}: {submitted['jobs']} jobs (id {campaign_id}), master {api.base_url}")
+    try:
+        final = follow(api, campaign_id, console)
+    except KeyboardInterrupt:
+        console.print(f"[yellow]stopped following: campaign {campaign_id} keeps running on {api.base_url}[/]\n"
+                      f"  campaign status {campaign_id} --master {api.base_url}\n"
+                      f"  campaign cancel {campaign_id} --master {api.base_url}\n"
+                      f"  campaign report {campaign_id} --master {api.base_url}")
+        sys.exit(EXIT_INTERRUPTED)
+    write_report(api.run_data(campaign_id), reports_dir)
+    if final["state"] != "finished":
+        raise click.ClickException(f"campaign {campaign_id} ended {final['state']} on the master")
+
+
+def run_embedded(campaign, campaign_file: Path, state_dir: Path, reports_dir: Path, console: Console,
+                 powercap_root: str | None, tdp_watts: float | None) -> None:
+    """The embedded default: master and agent in this process; Ctrl-C stops FFmpeg and keeps finished results."""
+    from master.embedded import embedded, wait_registered
+
+    with embedded(state_dir, powercap=powercap_root, tdp_watts=tdp_watts) as handle:
+        wait_registered(handle)
+        api = MasterApi(handle.url)
+        submitted = api.submit_campaign(campaign.text, str(campaign_file.resolve()))
+        campaign_id = submitted["campaign_id"]
+        console.print(f"campaign {campaign.name}: {submitted['jobs']} jobs (id {campaign_id}),"
+                      f" embedded master {handle.url}")
+        interrupted = False
+        try:
+            follow(api, campaign_id, console, is_done=lambda: not handle.thread.is_alive())
+        except KeyboardInterrupt:
+            interrupted = True
+            console.print("[yellow]interrupted: stopping FFmpeg, keeping finished results[/]")
+            handle.interrupt(campaign_id)
+        write_report(api.run_data(campaign_id), reports_dir)
+    if interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+
+
+@click.command()
+@click.argument("campaign_file", type=click.Path(path_type=Path))
+@master_options
+@click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True,
+              help="Embedded mode: database, agent state and work files.")
+@click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--powercap-root", help="Powercap sysfs root for the embedded agent (env FFWATT_POWERCAP_ROOT).")
+@click.option("--tdp-watts", type=float, help="CPU TDP in watts for the estimate power model.")
+def run(campaign_file: Path, master_url, token, tls_ca, tls_cert, tls_key, state_dir: Path, reports_dir: Path,
+        powercap_root, tdp_watts) -> None:
+    """Run CAMPAIGN_FILE and write its HTML report (embedded, or on the master at --master URL)."""
+    from agent.ffmpeg.locate import FFmpegNotFound
+    from master.embedded import StateDirError
+
+    console = Console(stderr=True)
+    campaign = _load_or_exit(campaign_file)
+    try:
+        if master_url:
+            run_remote(remote_api(master_url, token, tls_ca, tls_cert, tls_key), campaign, campaign_file,
+                       reports_dir, console)
+        else:
+            run_embedded(campaign, campaign_file, state_dir, reports_dir, console, powercap_root, tdp_watts)
+    except (StateDirError, FFmpegNotFound, ApiError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command()
+@click.argument("campaign_id", required=False)
+@master_options
+@click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True)
+@click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+def report(campaign_id: str | None, master_url, token, tls_ca, tls_cert, tls_key, state_dir: Path,
+           reports_dir: Path) -> None:
+    """Write the report of CAMPAIGN_ID (default: the latest) from the embedded database or --master URL."""
+    api = api_for(master_url, token, tls_ca, tls_cert, tls_key, state_dir)
+    try:
+        campaign_id = campaign_id or api.latest_campaign_id()
+        run_data = api.run_data(campaign_id)
+    except ApiError as exc:
+        raise click.ClickException(str(exc)) from exc
+    write_report(run_data, reports_dir)
