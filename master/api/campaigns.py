@@ -47,7 +47,7 @@ def submit():
         db.get_db(), name=campaign.name, description=campaign.description or "", spec_text=body["spec_text"],
         spec_path=body.get("spec_path"), jobs=jobs, max_attempts=current_app.config["MAX_ATTEMPTS"],
     )
-    current_app.extensions["ffwatt.work"].bump()
+    current_app.extensions["ffwatt.work"].bump(len(jobs))
     return jsonify({"campaign_id": campaign_id, "id": campaign_id, "jobs": len(jobs)}), 201
 
 

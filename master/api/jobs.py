@@ -80,7 +80,7 @@ def submit():
     wanted = {key: body[key] for key in ("targets", "labels") if key in body}
     spec = presets.job_spec(body["scenario"], params, wanted, body.get("priority", 0))
     job_id = queue.submit_job(db.get_db(), spec, current_app.config["MAX_ATTEMPTS"])
-    current_app.extensions["ffwatt.work"].bump()
+    current_app.extensions["ffwatt.work"].bump(1)
     return jsonify({"job_id": job_id, "id": job_id}), 201
 
 
@@ -128,18 +128,21 @@ def _long_poll(conn, node_id: str, wait: float):
     rules = queue.ClaimRules.from_config(config)
     metrics = app.extensions.get("ffwatt.metrics")
     deadline = time.monotonic() + wait
+    woken = False
     while True:
         seen = signal.generation
-        if throttle.ready() and queue.requeue_expired(conn):
-            signal.bump()
+        if throttle.ready() and (requeued := queue.requeue_expired(conn)):
+            signal.bump(requeued)
         started = time.perf_counter()
         job = queue.claim_next_job(conn, node_id, config["LEASE_S"], rules)
         if job is not None and metrics is not None:
             metrics.observe_claim(time.perf_counter() - started)
+        if job is None and woken:
+            signal.pass_on()
         remaining = deadline - time.monotonic()
         if job is not None or remaining <= 0:
             return job
-        signal.wait_for_change(seen, timeout=min(remaining, config["REQUEUE_CHECK_S"]))
+        woken = signal.wait_for_change(seen, timeout=min(remaining, config["REQUEUE_CHECK_S"]))
 
 
 @bp.get("/jobs/<job_id>")
@@ -179,5 +182,5 @@ def cancel(job_id: str):
 @auth.require_admin
 def retry(job_id: str):
     job = _queue_call(queue.retry_job, job_id, current_app.config["MAX_ATTEMPTS"])
-    current_app.extensions["ffwatt.work"].bump()
+    current_app.extensions["ffwatt.work"].bump(1)
     return jsonify(job)

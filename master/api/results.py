@@ -40,7 +40,7 @@ def post_result():
     except queue.QueueError as exc:
         return jsonify({"error": exc.message, "status": exc.status}), exc.status
     if not ack["duplicate"]:
-        current_app.extensions["ffwatt.work"].bump()  # a node with max_concurrent_jobs > 1 has a free slot again
+        current_app.extensions["ffwatt.work"].bump(1)  # a node with max_concurrent_jobs > 1 has a free slot again
         metrics = current_app.extensions.get("ffwatt.metrics")
         if metrics is not None:
             metrics.result_received(body["status"])
