@@ -11,6 +11,8 @@ import sqlite3
 
 import click
 
+from agent.durations import Duration
+
 from master import service
 from master.app import create_app
 
@@ -18,33 +20,6 @@ ENROLLMENT_TOKEN_ENV = "FFWATT_ENROLLMENT_TOKEN"
 ADMIN_TOKEN_ENV = "FFWATT_ADMIN_TOKEN"
 
 log = logging.getLogger("master")
-
-
-def parse_seconds(value: str) -> float:
-    """'90', '90s', '2m', '1h' or '500ms' -> seconds."""
-    text = str(value).strip().lower()
-    for suffix, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * factor
-    return float(text)
-
-
-class Seconds(click.ParamType):
-    """A positive duration: a number of seconds or 90s, 2m, 1h, 500ms."""
-
-    name = "duration"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, (int, float)):
-            seconds = float(value)
-        else:
-            try:
-                seconds = parse_seconds(value)
-            except ValueError:
-                self.fail(f"{value!r} is not a duration like 30s, 2m or 120", param, ctx)
-        if not 0 < seconds < float("inf"):  # also refuses nan
-            self.fail("must be positive", param, ctx)
-        return seconds
 
 
 def check_security(host: str, insecure: bool, enrollment_token: str | None, admin_token: str | None) -> None:
@@ -81,9 +56,9 @@ def check_security(host: str, insecure: bool, enrollment_token: str | None, admi
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE", help="Key of --tls-cert.")
 @click.option("--tls-client-ca", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="Require client certificates signed by this CA (mTLS).")
-@click.option("--lease", "lease_s", type=Seconds(), default="120s", show_default=True,
+@click.option("--lease", "lease_s", type=Duration(), default="120s", show_default=True,
               help="How long a claimed job stays leased without a heartbeat.")
-@click.option("--heartbeat-interval", "heartbeat_s", type=Seconds(), default="30s", show_default=True,
+@click.option("--heartbeat-interval", "heartbeat_s", type=Duration(), default="30s", show_default=True,
               help="Heartbeat interval assumed for agents: offline after 3 missed.")
 @click.option("--max-attempts", type=click.IntRange(min=1), default=3, show_default=True,
               help="Attempts before a job whose lease keeps expiring fails.")

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from master.reports.html import fmt as report_number
+
 DASH = "—"
 
 
@@ -16,16 +18,8 @@ def _is_number(value: Any) -> bool:
 
 
 def num(value: Any, digits: int = 4) -> str | None:
-    """4 significant digits, thousands grouped for big numbers; non-numbers as text."""
-    if value is None:
-        return None
-    if not _is_number(value):
-        return str(value)
-    if value == 0:
-        return "0"
-    if abs(value) >= 10 ** digits:
-        return f"{value:,.0f}"
-    return f"{value:.{digits}g}"
+    """4 significant digits, thousands grouped for big numbers (as in the report); non-numbers as text."""
+    return None if value is None else report_number(value, digits)
 
 
 def watts(value: Any) -> str | None:

@@ -16,7 +16,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from agent.cli import Duration, main, parse_duration, parse_labels
+from agent.cli import main, parse_labels
+from agent.durations import Duration, parse_duration
 from tests.master.test_service import clean_env, masters, start_master  # noqa: F401 (fixture)
 
 AGENT_EXIT_TIMEOUT_S = 30.0
