@@ -1,7 +1,9 @@
 """``transcode``: encode a source with one encoder and measure the energy of the encode.
 
 idle baseline -> sampler + FFmpeg (own process group, live progress) -> final power reading while FFmpeg's process
-is exited but not reaped -> verify the output -> metrics.
+is exited but not reaped -> verify the output -> metrics -> quality (PSNR/SSIM/VMAF of the output against the same
+source frames, :mod:`agent.ffmpeg.quality`), computed after the energy window closed so it never counts as the job's
+energy. ``params.quality: false`` skips it; a failed comparison leaves the scores null with a reason, never fails the job.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 
 from agent import energy
 from agent.ffmpeg.command import output_suffix, transcode_argv
+from agent.ffmpeg.quality import Quality, measure_quality, per_joule
 from agent.ffmpeg.runner import run_ffmpeg
 from agent.ffmpeg.verify import verify_output
 from agent.sampler import Sampler, measure_idle
@@ -72,7 +75,29 @@ class Transcode(Scenario):
         measured = energy.summarize(baseline, measurement, metrics["frames"])
         metrics.update(measured.pop("metrics"))
         missing.update(measured.pop("missing"))
-        return {"metrics": metrics, "missing": missing, "ffmpeg": ffmpeg_info, **measured}
+        quality = self._quality(params, ctx, output, metrics["frames"])
+        metrics.update(quality.metrics())
+        missing.update(quality.missing)
+        extra, extra_missing = per_joule(quality, metrics.get("frames_per_joule"), missing.get("frames_per_joule"))
+        metrics.update(extra)
+        missing.update(extra_missing)
+        return {"metrics": metrics, "missing": missing, "ffmpeg": ffmpeg_info, "quality": quality.detail or None,
+                **measured}
+
+    def _quality(self, params, ctx: RunContext, output, frames) -> Quality:
+        """Quality of the finished encode; runs after the measurement window, outside the job's energy."""
+        if not params.get("quality", True):
+            reason = "quality not requested (params.quality is false)"
+            return Quality(missing={k: reason for k in ("psnr_db", "psnr_identical", "ssim", "vmaf",
+                                                        "quality_frames")})
+        ctx.live.phase = "quality"
+        try:
+            return measure_quality(ctx.ffmpeg.path, params, str(output), frames, ctx.workdir,
+                                   timeout_s=params.get("timeout"), cancel=ctx.cancel)
+        except Exception as exc:  # noqa: BLE001 - a quality failure never fails the job
+            reason = f"quality comparison error: {exc}"
+            return Quality(missing={k: reason for k in ("psnr_db", "psnr_identical", "ssim", "vmaf",
+                                                        "quality_frames")})
 
     def _encode(self, argv, params, ctx: RunContext):
         sampler = Sampler(ctx.sources, rate_hz=params["sample_rate"])

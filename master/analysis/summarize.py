@@ -24,8 +24,13 @@ METRICS = (
     "bitrate_kbps",
     "total_energy_j",
     "duration_s",
+    "psnr_db",
+    "ssim",
+    "vmaf",
+    "ssim_frames_per_joule",
+    "vmaf_frames_per_joule",
 )
-"""Result metrics summarized over the repetitions of a variant."""
+"""Result metrics summarized over the repetitions of a variant (quality ones: docs/WIRE.md "Quality")."""
 
 PARAM_KEYS = ("kind", "input", "encoder", "preset", "bitrate", "crf", "resolution", "fps", "duration")
 """Job parameters reported for a variant when all its repetitions share them."""

@@ -32,6 +32,10 @@ TABLE_METRICS = (
     ("fps", "fps", False),
     ("speed", "speed ×", False),
     ("bitrate_kbps", "kbps", False),
+    ("psnr_db", "PSNR dB", False),
+    ("ssim", "SSIM", False),
+    ("vmaf", "VMAF", False),
+    ("ssim_frames_per_joule", "SSIM·frames/J", True),
 )
 """Columns of a scenario table: summary metric, heading, and whether it is an energy number (gets `est.`)."""
 

@@ -14,15 +14,18 @@ COLUMNS = (
     "duration_s", "frames", "fps", "speed", "output_bytes", "bitrate_kbps",
     "total_energy_j", "mean_watts", "peak_watts", "idle_watts", "dynamic_energy_j",
     "joules_per_frame", "dynamic_joules_per_frame", "frames_per_joule",
+    "psnr_db", "psnr_identical", "ssim", "vmaf", "quality_frames", "ssim_frames_per_joule", "vmaf_frames_per_joule",
     "estimated", "sources", "sample_rate_hz", "sample_count", "agent_overhead_pct", "sampler_overhead_pct",
     "missing", "error",
 )
-"""Columns of results.csv, in order. target_fps/input_duration_s are job parameters; fps/duration_s are measured."""
+"""Columns of results.csv, in order. target_fps/input_duration_s are job parameters; fps/duration_s are measured.
+psnr_db is capped at 100 for identical frames (psnr_identical true); see docs/WIRE.md "Quality"."""
 
 _METRIC_COLUMNS = (
     "duration_s", "frames", "fps", "speed", "output_bytes", "bitrate_kbps", "total_energy_j", "mean_watts",
     "peak_watts", "idle_watts", "dynamic_energy_j", "joules_per_frame", "dynamic_joules_per_frame",
     "frames_per_joule", "agent_overhead_pct", "sampler_overhead_pct",
+    "psnr_db", "psnr_identical", "ssim", "vmaf", "quality_frames", "ssim_frames_per_joule", "vmaf_frames_per_joule",
 )
 
 
