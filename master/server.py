@@ -29,7 +29,11 @@ class RunningServer:
         """Close the listening socket and every open connection (kept-alive ones included, from the serving thread
         itself), then wait for the serving thread and the request threads to end."""
         if self.thread.is_alive():
-            self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map, ignore_all=True))
+            close = lambda: wasyncore.close_all(self.server._map, ignore_all=True)  # noqa: E731
+            try:
+                self.server.trigger.pull_trigger(close)
+            except OSError:  # the loop already closed its trigger while ending: close what is left from here
+                close()
             self.thread.join(timeout=timeout)
         self.server.task_dispatcher.shutdown(timeout=min(timeout, SHUTDOWN_TIMEOUT_S))
 
