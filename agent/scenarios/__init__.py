@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from agent.scenarios.base import Scenario
+from agent.scenarios.baseline import Baseline
 from agent.scenarios.transcode import Transcode
 
-KINDS: dict[str, type[Scenario]] = {cls.kind: cls for cls in (Transcode,)}
+KINDS: dict[str, type[Scenario]] = {cls.kind: cls for cls in (Transcode, Baseline)}
 """Every scenario kind, keyed by the ``kind`` a campaign names."""

@@ -1,9 +1,14 @@
 """``transcode``: encode a source with one encoder and measure the energy of the encode.
 
-idle baseline -> sampler + FFmpeg (own process group, live progress) -> final power reading while FFmpeg's process
-is exited but not reaped -> verify the output -> metrics -> quality (PSNR/SSIM/VMAF of the output against the same
-source frames, :mod:`agent.ffmpeg.quality`), computed after the energy window closed so it never counts as the job's
-energy. ``params.quality: false`` skips it; a failed comparison leaves the scores null with a reason, never fails the job.
+idle baseline -> stabilization wait -> sampler + FFmpeg (own process group, live progress) -> final power reading
+while FFmpeg's process is exited but not reaped -> verify the output -> metrics -> quality (PSNR/SSIM/VMAF of the
+output against the same source frames, :mod:`agent.ffmpeg.quality`), computed after the energy window closed so it
+never counts as the job's energy -> cooldown wait. ``params.quality: false`` skips the comparison; a failed comparison
+leaves the scores null with a reason, never fails the job.
+
+``params.stabilization`` and ``params.cooldown`` (seconds, default 0; the original's ``--stabilization`` /
+``--cooldown``) are waits outside the measured window: before FFmpeg starts (after the idle baseline), and at the end
+of the job so the next one starts from a machine back at rest. Both wait on ``ctx.cancel``, so a cancel ends them.
 """
 from __future__ import annotations
 
@@ -60,6 +65,7 @@ class Transcode(Scenario):
         if params.get("idle_baseline"):
             ctx.live.phase = "idle baseline"
             baseline = measure_idle(ctx.sources, params["idle_baseline"], params["sample_rate"])
+        self._wait(ctx, params.get("stabilization"), "stabilizing", "cancelled while stabilizing")
         if ctx.cancel.is_set():
             raise JobFailed("cancelled before FFmpeg started")
         ctx.live.phase = "encoding"
@@ -81,8 +87,18 @@ class Transcode(Scenario):
         extra, extra_missing = per_joule(quality, metrics.get("frames_per_joule"), missing.get("frames_per_joule"))
         metrics.update(extra)
         missing.update(extra_missing)
+        self._wait(ctx, params.get("cooldown"), "cooling down", "cancelled while cooling down")
         return {"metrics": metrics, "missing": missing, "ffmpeg": ffmpeg_info, "quality": quality.detail or None,
                 **measured}
+
+    @staticmethod
+    def _wait(ctx: RunContext, seconds: float | None, phase: str, cancelled: str) -> None:
+        """Wait ``seconds`` outside the measured window; a cancel ends the wait and fails the job."""
+        if not seconds or seconds <= 0:
+            return
+        ctx.live.phase = phase
+        if ctx.cancel.wait(seconds):
+            raise JobFailed(cancelled)
 
     def _quality(self, params, ctx: RunContext, output, frames) -> Quality:
         """Quality of the finished encode; runs after the measurement window, outside the job's energy."""

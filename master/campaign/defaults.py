@@ -24,10 +24,24 @@ SAMPLE_RATE_HZ = 10
 TIMEOUT_S = 600
 """Seconds before the agent kills the job's FFmpeg process group and reports it failed."""
 
+STABILIZATION_S = 0
+"""Transcode: seconds waited after the idle baseline, before FFmpeg starts; not measured (the original's
+``--stabilization``)."""
+
+COOLDOWN_S = 0
+"""Transcode: seconds waited at the end of the job, after the encode and its quality comparison, so the next job starts
+from a machine back at rest; not measured (the original's ``--cooldown``)."""
+
+QUALITY = True
+"""Transcode: compare the output with its source (PSNR, SSIM, VMAF when available) after the measured window."""
+
 FIELD_DEFAULTS: dict[str, Any] = {
     "repetitions": REPETITIONS,
     "idle_baseline": IDLE_BASELINE_S,
     "sample_rate": SAMPLE_RATE_HZ,
     "timeout": TIMEOUT_S,
+    "stabilization": STABILIZATION_S,
+    "cooldown": COOLDOWN_S,
+    "quality": QUALITY,
 }
 """Scenario fields with a built-in default; every other field is null (unset) unless the campaign sets it."""

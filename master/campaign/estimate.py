@@ -11,9 +11,18 @@ at 1080p takes 3.6 s per second of input, ``medium`` 1.4, ``veryfast`` 0.9 and a
 faster still. So the estimate holds for the slowest shipped preset and runs long for everything else."""
 
 
+def job_seconds(job: JobSpec, factor: float = ESTIMATE_FACTOR) -> float:
+    """One job: idle baseline + stabilization + cooldown + duration x ``factor``; a ``baseline`` job's duration is
+    wall time already (it runs no encoder), so it counts once. Missing values count 0."""
+    params = job.params
+    waits = sum(params.get(name) or 0 for name in ("idle_baseline", "stabilization", "cooldown"))
+    duration = params.get("duration") or 0
+    return waits + (duration if params.get("kind", job.kind) == "baseline" else factor * duration)
+
+
 def estimate_seconds(jobs: Iterable[JobSpec], factor: float = ESTIMATE_FACTOR) -> float:
-    """Sum over jobs of idle baseline + duration x ``factor``; a job without a duration counts its baseline only."""
-    return sum((job.params.get("idle_baseline") or 0) + factor * (job.params.get("duration") or 0) for job in jobs)
+    """Sum of :func:`job_seconds` over the jobs."""
+    return sum(job_seconds(job, factor) for job in jobs)
 
 
 def format_seconds(seconds: float) -> str:

@@ -1,7 +1,11 @@
 """Scenario kinds: the fields each kind of scenario takes, as JSON Schema, and which of them a job needs.
 
 A kind is registered once here; the campaign schema, the checks, the expansion and the job params all read the
-registry, so a new kind (live, multi, density, ladder, baseline) is one ``register(Kind(...))`` call.
+registry, so a new kind (live, multi, density, ladder) is one ``register(Kind(...))`` call.
+
+``transcode``: encode one input with one encoder; ``stabilization`` and ``cooldown`` are unmeasured waits (after the
+idle baseline, before FFmpeg starts; at the end of the job, after the encode and its quality comparison), ``quality``
+asks for the PSNR/SSIM/VMAF comparison. ``baseline``: ``duration`` seconds of idle power, no FFmpeg, no encoder requirement.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from master.campaign.encoders import ENCODERS
 RESOLUTION = {"type": "string", "pattern": r"^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}$",
               "description": "a size WIDTHxHEIGHT such as '1280x720'"}
 POSITIVE = {"type": "number", "exclusiveMinimum": 0, "description": "a number of seconds"}
+SECONDS = {"type": "number", "minimum": 0, "description": "a number of seconds (0 or more)"}
 _NOT_WITH_FILE = {"not": {}, "description": "not used with a 'file' input"}
 
 INPUT = {
@@ -54,11 +59,13 @@ class Kind:
     one_of: tuple[tuple[str, ...], ...] = ()
     matrix_excluded: tuple[str, ...] = ("repetitions",)
     requirements: tuple[str, ...] = ("encoder",)
+    common: tuple[str, ...] = tuple(COMMON_FIELDS)
+    """The common fields this kind takes (all by default; ``baseline`` has no idle baseline of its own)."""
 
     @property
     def all_fields(self) -> dict[str, dict[str, Any]]:
         """The kind's fields followed by the common ones: every field a scenario of this kind may set."""
-        return {**self.fields, **COMMON_FIELDS}
+        return {**self.fields, **{name: COMMON_FIELDS[name] for name in self.common}}
 
     @property
     def matrix_fields(self) -> list[str]:
@@ -68,7 +75,7 @@ class Kind:
     @property
     def param_fields(self) -> tuple[str, ...]:
         """The job params' keys after ``kind``, in docs/WIRE.md order."""
-        return (*self.fields, *MEASUREMENT_PARAMS)
+        return (*self.fields, *(name for name in MEASUREMENT_PARAMS if name in self.common))
 
 
 KINDS: dict[str, Kind] = {}
@@ -93,7 +100,19 @@ TRANSCODE = register(Kind(
         "resolution": RESOLUTION,
         "fps": {"type": "number", "exclusiveMinimum": 0, "description": "frames per second"},
         "duration": POSITIVE,
+        "stabilization": SECONDS,
+        "cooldown": SECONDS,
+        "quality": {"type": "boolean", "description": "true or false"},
     },
     required=("input", "encoder", "duration"),
     one_of=(("bitrate", "crf"),),
 ))
+
+BASELINE = register(Kind(
+    name="baseline",
+    fields={"duration": POSITIVE},
+    required=("duration",),
+    requirements=(),
+    common=("repetitions", "sample_rate", "timeout"),
+))
+"""An idle measurement as its own scenario: ``duration`` seconds of power with no job running."""

@@ -21,3 +21,13 @@ def test_format_seconds():
     """Seconds, minutes and seconds under 10 minutes, then minutes, then hours and minutes."""
     assert [format_seconds(s) for s in (0, 45.4, 60, 168, 2952, 3600, 3900)] == [
         "0 s", "45 s", "1 min", "2 min 48 s", "49 min", "1 h", "1 h 5 min"]
+
+
+def test_estimate_counts_waits_and_baseline_jobs_once():
+    """Stabilization and cooldown add their seconds; a baseline job's duration is its wall time, not scaled."""
+    transcode = JobSpec("t#1", "t", "t", 1, "transcode",
+                        {"kind": "transcode", "idle_baseline": 3, "duration": 10, "stabilization": 5, "cooldown": 2},
+                        {})
+    baseline = JobSpec("b#1", "b", "b", 1, "baseline", {"kind": "baseline", "duration": 30}, {})
+    assert estimate_seconds([transcode]) == 3 + 5 + 2 + ESTIMATE_FACTOR * 10
+    assert estimate_seconds([baseline]) == 30

@@ -12,7 +12,7 @@ from master.campaign.expand import label
 ROOT = Path(__file__).parents[3]
 GOOD_DIR = ROOT / "tests" / "data" / "campaigns" / "good"
 WIRE_PARAM_KEYS = ["kind", "input", "encoder", "preset", "bitrate", "crf", "resolution", "fps", "duration",
-                   "idle_baseline", "sample_rate", "timeout"]
+                   "stabilization", "cooldown", "quality", "idle_baseline", "sample_rate", "timeout"]
 
 MATRIX = """
 name: m
@@ -66,7 +66,8 @@ def test_job_dict_is_the_wire_job():
     assert job["params"] == {
         "kind": "transcode", "input": {"type": "lavfi", "source": "testsrc2", "size": None, "rate": None},
         "encoder": "libx265", "preset": None, "bitrate": None, "crf": 28, "resolution": None, "fps": None,
-        "duration": 2, "idle_baseline": 3, "sample_rate": 10, "timeout": 600,
+        "duration": 2, "stabilization": 0, "cooldown": 0, "quality": True,
+        "idle_baseline": 3, "sample_rate": 10, "timeout": 600,
     }
     assert job["requirements"] == {"encoder": "libx265", "targets": ["a", "b"]}
     assert json.loads(json.dumps(job)) == job
@@ -138,3 +139,49 @@ def test_a_matrix_value_listed_twice_is_a_problem():
     """A matrix list naming one value twice is reported rather than run twice under one name."""
     with pytest.raises(SpecError, match=r"m.yml:12:15: scenarios\[0\]\.matrix\.preset: lists the same value twice"):
         load_campaign_text(MATRIX.replace("[veryfast, ultrafast]", "[fast, fast]"), "m.yml")
+
+
+def test_baseline_jobs_have_baseline_params():
+    """A baseline scenario expands to jobs whose params are kind, duration, sample_rate and timeout, without an
+    encoder requirement; it takes no idle_baseline from defaults (it is the idle measurement)."""
+    jobs = expand(load_campaign(GOOD_DIR / "baseline.yml"))
+    by_name = {job.name: job for job in jobs}
+    assert [job.name for job in jobs] == ["idle#1", "idle#2", "idle-grid-5#1", "idle-grid-10#1", "x264#1"]
+    idle = by_name["idle#2"].to_dict()
+    assert idle["kind"] == "baseline"
+    assert idle["params"] == {"kind": "baseline", "duration": 30, "sample_rate": 5, "timeout": 600}
+    assert list(idle["params"]) == ["kind", "duration", "sample_rate", "timeout"]
+    assert idle["requirements"] == {"targets": ["local"]}
+    assert by_name["idle-grid-10#1"].params["duration"] == 10
+    assert json.loads(json.dumps(idle)) == idle
+
+
+def test_transcode_waits_and_quality_in_params():
+    """stabilization, cooldown and quality travel in a transcode job's params; unset they take the defaults."""
+    jobs = {job.name: job for job in expand(load_campaign(GOOD_DIR / "baseline.yml"))}
+    params = jobs["x264#1"].params
+    assert (params["stabilization"], params["cooldown"], params["quality"]) == (5, 2.5, False)
+    assert params["idle_baseline"] == 1 and params["duration"] == 2
+    once = expand(load_campaign_text(MATRIX, "m.yml"))[-1].params
+    assert (once["stabilization"], once["cooldown"], once["quality"]) == (0, 0, True)
+
+
+def test_waits_and_quality_come_from_defaults_and_matrix():
+    """Campaign defaults set them for transcode scenarios; a matrix can vary them."""
+    text = MATRIX.replace("scenarios:", "defaults: {stabilization: 4, quality: false}\nscenarios:").replace(
+        "      fps: [30]", "      fps: [30]\n      cooldown: [0, 1]")
+    jobs = expand(load_campaign_text(text, "m.yml"))
+    assert jobs[0].name == "x264-veryfast-2000k-0#1"
+    assert {(job.params["stabilization"], job.params["quality"]) for job in jobs} == {(4, False)}
+    assert [job.params["cooldown"] for job in jobs[:4]] == [0, 0, 1, 1]
+
+
+@pytest.mark.parametrize("value", ["maybe", 1, "null"])
+def test_quality_must_be_true_or_false(value):
+    """quality is a boolean: anything else is a located problem."""
+    text = MATRIX.replace("    crf: 28", f"    crf: 28\n    quality: {value}")
+    with pytest.raises(SpecError) as raised:
+        load_campaign_text(text, "m.yml")
+    (problem,) = raised.value.problems
+    assert problem.key == "scenarios[1].quality" and problem.line == 20
+    assert problem.message.startswith("expected true or false, got")

@@ -44,7 +44,8 @@ def test_minimal_takes_built_in_defaults():
         "name": "x264", "kind": "transcode",
         "input": {"type": "lavfi", "source": "testsrc2", "size": None, "rate": None},
         "encoder": "libx264", "preset": None, "bitrate": None, "crf": 23, "resolution": None, "fps": None,
-        "duration": 5, "repetitions": 1, "idle_baseline": 3, "sample_rate": 10, "timeout": 600, "matrix": {},
+        "duration": 5, "stabilization": 0, "cooldown": 0, "quality": True,
+        "repetitions": 1, "idle_baseline": 3, "sample_rate": 10, "timeout": 600, "matrix": {},
     }
 
 
