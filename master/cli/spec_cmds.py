@@ -60,9 +60,14 @@ def plan_table(jobs: list[JobSpec]) -> Table:
         table.add_column(header, no_wrap=True, justify="right" if header in ("#", "fps", "duration") else "left")
     for number, job in enumerate(jobs, start=1):
         params = job.params
+
+        def unset(key: str, default: str) -> str:  # "-" where this kind has no such field
+            return default if key in params else "-"
+
         table.add_row(str(number), job.name, job.kind, _shown(params.get("encoder"), "-"),
-                      _shown(params.get("preset"), "default"), _rate_control(params),
-                      _shown(params.get("resolution"), "as input"), _shown(params.get("fps"), "as input"),
+                      _shown(params.get("preset"), unset("preset", "default")), _rate_control(params),
+                      _shown(params.get("resolution"), unset("resolution", "as input")),
+                      _shown(params.get("fps"), unset("fps", "as input")),
                       f"{_shown(params.get('duration'), '-')} s")
     return table
 
@@ -72,7 +77,7 @@ def total_line(campaign: Campaign, jobs: list[JobSpec]) -> str:
     variants = len({job.variant for job in jobs})
     return (f"{_plural(len(jobs), 'job')} ({_plural(variants, 'variant')} of "
             f"{_plural(len(campaign.scenarios), 'scenario')}); estimated time about "
-            f"{format_seconds(estimate_seconds(jobs))} (idle baseline + {ESTIMATE_FACTOR:g} x duration per job)")
+            f"{format_seconds(estimate_seconds(jobs))} (waits + {ESTIMATE_FACTOR:g} x duration per transcode job)")
 
 
 @click.command()

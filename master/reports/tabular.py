@@ -9,7 +9,7 @@ import csv
 import io
 
 COLUMNS = (
-    "campaign", "job", "job_name", "scenario", "variant", "repetition", "attempt", "state", "node",
+    "campaign", "job", "job_name", "scenario", "variant", "kind", "repetition", "attempt", "state", "node",
     "encoder", "preset", "bitrate", "crf", "resolution", "target_fps", "input_duration_s",
     "duration_s", "frames", "fps", "speed", "output_bytes", "bitrate_kbps",
     "total_energy_j", "mean_watts", "peak_watts", "idle_watts", "dynamic_energy_j",
@@ -18,7 +18,8 @@ COLUMNS = (
     "estimated", "sources", "sample_rate_hz", "sample_count", "agent_overhead_pct", "sampler_overhead_pct",
     "missing", "error",
 )
-"""Columns of results.csv, in order. target_fps/input_duration_s are job parameters; fps/duration_s are measured.
+"""Columns of results.csv, in order. target_fps/input_duration_s are job parameters (input_duration_s: seconds of input
+for transcode, idle seconds for baseline); fps/duration_s are measured.
 psnr_db is capped at 100 for identical frames (psnr_identical true); see docs/WIRE.md "Quality"."""
 
 _METRIC_COLUMNS = (
@@ -38,7 +39,8 @@ def job_row(run: dict, job: dict) -> dict:
     row = {
         "campaign": (run.get("campaign") or {}).get("id"),
         "job": job.get("id"), "job_name": job.get("name"), "scenario": job.get("scenario"),
-        "variant": job.get("variant"), "repetition": job.get("repetition"), "attempt": result.get("attempt"),
+        "variant": job.get("variant"), "kind": job.get("kind") or params.get("kind"),
+        "repetition": job.get("repetition"), "attempt": result.get("attempt"),
         "state": job.get("state"), "node": node_name(run, job.get("node_id") or result.get("node_id")),
         "encoder": params.get("encoder"), "preset": params.get("preset"), "bitrate": params.get("bitrate"),
         "crf": params.get("crf"), "resolution": params.get("resolution"), "target_fps": params.get("fps"),

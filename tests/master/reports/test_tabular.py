@@ -27,6 +27,7 @@ def test_numeric_cells_parse_back(run):
     assert float(row["joules_per_frame"]) == pytest.approx(0.69908)
     assert int(row["frames"]) == 120
     assert (row["node"], row["encoder"], row["bitrate"], row["estimated"]) == ("dev1", "libx264", "3000k", "true")
+    assert row["kind"] == "transcode"
     assert row["sources"] == "estimate:cpu-time"
 
 
