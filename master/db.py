@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import threading
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
@@ -59,16 +60,34 @@ def migrate(conn: sqlite3.Connection) -> int:
     return current
 
 
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def writer_lock(conn: sqlite3.Connection) -> threading.RLock:
+    """This process's lock for writing to ``conn``'s database file (see :func:`write`)."""
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(path, threading.RLock())
+
+
 @contextlib.contextmanager
 def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on any error)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    """One write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on any error), entered one thread at a
+    time per database file in this process.
+
+    SQLite's busy handler makes a waiting writer poll the lock with growing sleeps; with hundreds of request threads
+    some of them lose every round and fail with "database is locked". Queueing here first wakes them in turn, so the
+    SQLite lock is only ever contended by other processes.
+    """
+    with writer_lock(conn):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
 
 def get_db() -> sqlite3.Connection:

@@ -10,13 +10,11 @@ seek. A job no node can run is skipped, never blocking the jobs behind it.
 """
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from master import db, fleet
 from master.states import CampaignState, JobState
@@ -69,29 +67,6 @@ class ClaimRules:
         return cls(fleet.Liveness.from_config(config), bool(config.get("FAIL_UNRUNNABLE")))
 
 
-_WRITERS: dict[str, threading.RLock] = {}
-_WRITERS_GUARD = threading.Lock()
-
-
-def writer_lock(conn) -> threading.RLock:
-    """This process's lock for writing to ``conn``'s database file (see :func:`transaction`)."""
-    path = conn.execute("PRAGMA database_list").fetchone()[2]
-    with _WRITERS_GUARD:
-        return _WRITERS.setdefault(path, threading.RLock())
-
-
-@contextlib.contextmanager
-def transaction(conn) -> Iterator[sqlite3.Connection]:
-    """:func:`master.db.write`, entered one thread at a time per database file in this process.
-
-    SQLite's busy handler makes a waiting writer poll the lock with growing sleeps; with hundreds of request threads
-    some of them lose every round and fail with "database is locked". Queueing here first wakes them in turn, so the
-    SQLite lock is only ever contended by other processes.
-    """
-    with writer_lock(conn), db.write(conn):
-        yield conn
-
-
 def new_id(prefix: str) -> str:
     """A short random id such as ``j-3f9a1c2b7d4e``."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
@@ -120,7 +95,7 @@ def create_campaign(conn, *, name: str, description: str, spec_text: str, spec_p
                     jobs: list[dict[str, Any]], max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> str:
     """Insert a campaign and its expanded jobs (each a JobSpec dict) in one transaction."""
     campaign_id, now = new_id("c"), time.time()
-    with transaction(conn):
+    with db.write(conn):
         conn.execute(
             "INSERT INTO campaigns (id, name, description, spec_text, spec_path, state, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -134,7 +109,7 @@ def create_campaign(conn, *, name: str, description: str, spec_text: str, spec_p
 def submit_job(conn, job: Mapping[str, Any], max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> str:
     """Queue one job (a JobSpec dict, ``priority`` optional) that belongs to no campaign; returns its id."""
     row = _job_row(None, 0, job, max_attempts, time.time())
-    with transaction(conn):
+    with db.write(conn):
         conn.execute(_INSERT_JOB, row)
     return row[0]
 
@@ -156,7 +131,7 @@ def claim_next_job(conn, node: str | Mapping[str, Any], lease_s: float = DEFAULT
 
 def _claim(conn, node_id: str, lease_s: float, rules: ClaimRules) -> dict[str, Any] | None:
     """The claim's write transaction: pick again (authoritative), fail the unrunnable if asked, take the job."""
-    with transaction(conn):
+    with db.write(conn):
         now = time.time()
         best, unrunnable = _candidate(conn, node_id, now, rules)
         if rules.fail_unrunnable and unrunnable:
@@ -221,7 +196,7 @@ def heartbeat(conn, node_id: str, watts: float | None, progress: Any, lease_s: f
     """Record a node's heartbeat and push back the lease of every job it runs; returns its row as it was before
     (None for an unknown node, which changes nothing)."""
     now = time.time()
-    with transaction(conn):
+    with db.write(conn):
         before = conn.execute("SELECT * FROM nodes WHERE id = ?", (node_id,)).fetchone()
         if before is None:
             return None
@@ -239,7 +214,7 @@ def requeue_expired(conn, limit: int = REQUEUE_BATCH) -> int:
     probe = "SELECT 1 FROM jobs WHERE state = ? AND lease_expires < ? LIMIT 1"
     if conn.execute(probe, (_RUNNING, now)).fetchone() is None:
         return 0
-    with transaction(conn):
+    with db.write(conn):
         expired = conn.execute(
             "SELECT id, attempt, max_attempts, campaign_id, node_id FROM jobs WHERE state = ? AND lease_expires < ?"
             " LIMIT ?", (_RUNNING, now, limit)).fetchall()
@@ -265,7 +240,7 @@ def accept_result(conn, body: dict[str, Any]) -> dict[str, Any]:
     A repeat of an accepted result is acknowledged again (idempotent); a result from any other attempt or node is
     refused with 409 and changes nothing.
     """
-    with transaction(conn):
+    with db.write(conn):
         job = conn.execute("SELECT * FROM jobs WHERE id = ?", (body["job_id"],)).fetchone()
         if job is None:
             raise QueueError(404, f"job {body['job_id']} not found")
@@ -298,7 +273,7 @@ def _result_detail(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def cancel_job(conn, job_id: str) -> dict[str, Any]:
     """Cancel a queued or running job (its node learns it from its next heartbeat's ``cancel_jobs``)."""
-    with transaction(conn):
+    with db.write(conn):
         job = _job_or_404(conn, job_id)
         if JobState(job["state"]).finished:
             raise QueueError(409, f"job {job_id} is already {job['state']}: only queued or running jobs can be"
@@ -315,7 +290,7 @@ def retry_job(conn, job_id: str, attempts: int = DEFAULT_MAX_ATTEMPTS) -> dict[s
     The attempt counter is kept (so a late result of an earlier attempt still gets 409, and results stay one per
     attempt); ``max_attempts`` becomes ``attempt + attempts``. A finished campaign of the job runs again.
     """
-    with transaction(conn):
+    with db.write(conn):
         job = _job_or_404(conn, job_id)
         if job["state"] not in (JobState.FAILED.value, JobState.CANCELLED.value):
             raise QueueError(409, f"job {job_id} is {job['state']}: only failed or cancelled jobs can be retried")
@@ -332,7 +307,7 @@ def retry_job(conn, job_id: str, attempts: int = DEFAULT_MAX_ATTEMPTS) -> dict[s
 def cancel_campaign(conn, campaign_id: str, state: CampaignState = CampaignState.CANCELLED) -> int:
     """Cancel every job of the campaign that has not finished; returns how many."""
     now = time.time()
-    with transaction(conn):
+    with db.write(conn):
         conn.execute(
             "INSERT INTO job_events (job_id, attempt, event, node_id, at, detail) SELECT id, attempt, 'cancelled',"
             " node_id, ?, json_object('was', state, 'campaign', ?) FROM jobs WHERE campaign_id = ? AND state IN (?, ?)",

@@ -76,7 +76,7 @@ def _work_arrived() -> None:
 def register():
     body = json_body(REGISTER_SCHEMA)
     conn, now, token = db.get_db(), time.time(), auth.new_node_token()
-    with queue.transaction(conn):
+    with db.write(conn):
         row = conn.execute("SELECT id FROM nodes WHERE hostname = ?", (body["hostname"],)).fetchone()
         node_id = row["id"] if row else queue.new_id("n")
         conn.execute(
@@ -112,7 +112,7 @@ def get_node(node_id: str):
 @auth.require_admin
 def delete_node(node_id: str):
     conn = db.get_db()
-    with queue.transaction(conn):
+    with db.write(conn):
         _node_or_404(conn, node_id)
         running = conn.execute("SELECT id FROM jobs WHERE node_id = ? AND state = ?",
                                (node_id, JobState.RUNNING.value)).fetchall()
@@ -131,7 +131,7 @@ def drain(node_id: str):
     body = json_body(DRAIN_SCHEMA) if request.content_length else {}
     status = NodeStatus.DRAINING if body.get("drain", True) else NodeStatus.ONLINE
     conn = db.get_db()
-    with queue.transaction(conn):
+    with db.write(conn):
         _node_or_404(conn, node_id)
         conn.execute("UPDATE nodes SET status = ? WHERE id = ?", (status.value, node_id))
     if status is NodeStatus.ONLINE:

@@ -114,9 +114,9 @@ def test_heartbeat_extends_leases_of_the_nodes_jobs_only(conn, make_campaign, no
 def test_writers_share_one_lock_per_database_file(app, conn):
     """Every connection to one file gets the same writer lock; the lock is reentrant."""
     other = db.connect(app.config["DATABASE"])
-    lock = queue.writer_lock(conn)
-    assert queue.writer_lock(other) is lock
-    with lock, queue.transaction(other):
+    lock = db.writer_lock(conn)
+    assert db.writer_lock(other) is lock
+    with lock, db.write(other):
         other.execute("UPDATE nodes SET status = status")
     other.close()
 
