@@ -102,8 +102,13 @@ class MasterClient:
         self.node_token = payload.get("node_token")
         return payload["node_id"]
 
-    def heartbeat(self, node_id: str, watts: float | None, job_id: str | None, progress: dict | None) -> dict:
+    def heartbeat(self, node_id: str, watts: float | None, job_id: str | None, progress: dict | None,
+                  held_jobs: list[str] | None = None) -> dict:
+        """One heartbeat. ``held_jobs``: every job this node holds (running, or its result not yet acknowledged);
+        the master extends those leases only and requeues any other job it thinks the node runs."""
         body = {"watts": watts, "job_id": job_id, "progress": progress}
+        if held_jobs is not None:
+            body["held_jobs"] = held_jobs
         return self._call("POST", f"/nodes/{node_id}/heartbeat", json=body, token=self.node_token)
 
     def next_job(self, node_id: str, wait_s: float) -> dict[str, Any] | None:

@@ -60,6 +60,10 @@ class Spool:
         _write_durably(target.with_suffix(".reason"), reason + "\n")
         return target
 
+    def job_ids(self) -> set[str]:
+        """The jobs with a result waiting here (from the file names alone: cheap enough for every heartbeat)."""
+        return {path.stem.rsplit("-", 1)[0] for path in self.folder.glob("*.json")}
+
     def pending(self) -> Iterator[dict[str, Any]]:
         """Every result not yet acknowledged, oldest first; an unreadable file is set aside, not fatal."""
         for path in sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime):

@@ -70,6 +70,7 @@ class Worker:
         self._stopped_at: float | None = None
         self._registration = 0                # bumped by every (re-)registration
         self._register_lock = threading.Lock()
+        self._held: set[str] = set()          # claimed and not yet in the spool (the spool names the rest)
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
@@ -123,6 +124,13 @@ class Worker:
 
     def _run_one(self, job: dict[str, Any]) -> None:
         log.info("running job %s (%s, attempt %s)", job["id"], job.get("name"), job["attempt"])
+        self._held.add(job["id"])
+        try:
+            self._run_held(job)
+        finally:
+            self._held.discard(job["id"])  # after the spool took it (or the result was sent unspooled)
+
+    def _run_held(self, job: dict[str, Any]) -> None:
         self.ctx.cancel.clear()
         if self._abandon.is_set():
             self.ctx.cancel.set()
@@ -260,6 +268,15 @@ class Worker:
             log.warning("abandoning job %s: %s", self.ctx.live.job_id, SHUTDOWN_REASON)
         self.ctx.cancel.set()
 
+    def held_jobs(self) -> list[str]:
+        """Every job this agent holds: the one it runs and those whose results wait in the spool."""
+        held = set(self._held)  # read before the spool: a job leaves _held only once it is in the spool
+        try:
+            held |= self.spool.job_ids()
+        except OSError as exc:
+            log.warning("cannot list the spool %s: %s", self.spool.folder, exc)
+        return sorted(held)
+
     def _heartbeat_loop(self) -> None:
         while not self._done.wait(self.options.heartbeat_interval_s):
             self.heartbeat_once()
@@ -269,7 +286,8 @@ class Worker:
         live = self.ctx.live
         try:
             reply = self._as_node(lambda: self.client.heartbeat(self.node_id, live.current_watts(), live.job_id,
-                                                                live.snapshot()), node_may_vanish=True)
+                                                                live.snapshot(), self.held_jobs()),
+                                  node_may_vanish=True)
         except MasterError as exc:
             if exc.unreachable:
                 self._set_reachable(False, exc)

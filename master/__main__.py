@@ -13,7 +13,7 @@ import click
 
 from agent.durations import Duration
 
-from master import service
+from master import db, queue, service
 from master.app import create_app
 
 ENROLLMENT_TOKEN_ENV = "FFWATT_ENROLLMENT_TOKEN"
@@ -84,6 +84,7 @@ def main(host, port, db_path, enrollment_token, admin_token, insecure, tls_cert,
             "ENROLLMENT_TOKEN": None if insecure else enrollment_token,
             "ADMIN_TOKEN": None if insecure else admin_token,
         })
+        renewed = renew_leases(db_path, lease_s)
     except service.ServiceError as exc:
         raise click.ClickException(str(exc)) from exc
     except (OSError, sqlite3.Error) as exc:
@@ -91,7 +92,19 @@ def main(host, port, db_path, enrollment_token, admin_token, insecure, tls_cert,
     log.info("ffwatt master on %s://%s:%s (db %s, %s%s)", opts.scheme, host, listener.getsockname()[1], db_path,
              "insecure: no tokens" if insecure else "tokens required",
              ", client certificates required" if tls_client_ca else "")
+    if renewed:
+        log.info("%d running job(s) from before this start get a fresh %gs lease for their nodes to report back",
+                 renewed, lease_s)
     service.serve(app, listener, opts)
+
+
+def renew_leases(db_path: str, lease_s: float) -> int:
+    """Renew the leases of the jobs that were running when the master last stopped (see queue.renew_leases)."""
+    conn = db.connect(db_path)
+    try:
+        return queue.renew_leases(conn, lease_s)
+    finally:
+        conn.close()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ DEFAULTS: dict[str, Any] = {
     # How often agents are told to heartbeat; a node is offline after MISSED_HEARTBEATS_OFFLINE of them.
     "HEARTBEAT_INTERVAL_S": 30.0,
     "MISSED_HEARTBEATS_OFFLINE": 3,
+    # Seconds after its claim a running job may go unnamed in its node's heartbeats (held_jobs) before it is taken
+    # as lost (the claim's answer never arrived, the agent restarted) and requeued without waiting out the lease.
+    "CLAIM_GRACE_S": 30.0,
     # Attempts before a job whose lease keeps expiring fails.
     "MAX_ATTEMPTS": 3,
     # Longest a long-poll sleeps before it re-checks expired leases.

@@ -54,7 +54,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Claim": _obj(("job",), job={"anyOf": [_ref("Job"), {"type": "null"}]}),
     "Submitted": _obj(("job_id",), job_id=_STR, id=_STR),
     "JobEvent": {**_obj(("attempt", "event", "at"), attempt=_INT, node_id=_OPT_STR, at=_NUM, error=_OPT_STR,
-                        event={"enum": ["claimed", "lease_expired", "result", "cancelled", "retried", "unrunnable"]},
+                        event={"enum": ["claimed", "lease_expired", "not_held", "result", "cancelled", "retried", "unrunnable"]},
                         status=_STR, stderr_tail={"type": "array", "items": _STR}, outcome=_STR),
                  "additionalProperties": True},
     "JobLogs": _obj(("job_id", "state", "events"), job_id=_STR, state={"enum": _JOB_STATES}, attempt=_INT,

@@ -28,6 +28,10 @@ DEFAULT_MAX_ATTEMPTS = 3
 REQUEUE_BATCH = 500
 """Most expired leases one :func:`requeue_expired` call handles, so one call stays short."""
 
+UNREPORTED_GRACE_S = 30.0
+"""How long after its claim a job may go unnamed in its node's heartbeats (the claim's answer still on its way, or
+the heartbeat that does not name it sent before the claim) before the master takes it as lost and requeues it."""
+
 STDERR_TAIL_LINES = 40
 """Lines of FFmpeg's stderr a result's log entry keeps."""
 
@@ -43,6 +47,14 @@ WITH RECURSIVE g(r) AS (
 
 _HEAD_SQL = ("SELECT id, priority, created_at, seq FROM jobs WHERE state = 'queued' AND requirements = ?"
              " ORDER BY priority DESC, created_at, seq LIMIT 1")
+
+
+@dataclass
+class Heartbeat:
+    """What :func:`heartbeat` did: the node's row as it was before, and how many of its jobs it requeued."""
+
+    before: sqlite3.Row
+    requeued: int = 0
 
 
 class QueueError(Exception):
@@ -192,9 +204,17 @@ def _fail_unrunnable(conn, groups: list[str], now: float, rules: ClaimRules) -> 
             _refresh_campaign(conn, campaign_id)
 
 
-def heartbeat(conn, node_id: str, watts: float | None, progress: Any, lease_s: float = DEFAULT_LEASE_S):
-    """Record a node's heartbeat and push back the lease of every job it runs; returns its row as it was before
-    (None for an unknown node, which changes nothing)."""
+def heartbeat(conn, node_id: str, watts: float | None, progress: Any, lease_s: float = DEFAULT_LEASE_S,
+              held: list[str] | None = None, grace_s: float = UNREPORTED_GRACE_S) -> Heartbeat | None:
+    """Record a node's heartbeat and push back the leases of the jobs it holds (None for an unknown node, which
+    changes nothing).
+
+    ``held`` is what the node says it holds: the job it runs and those whose results it has not had acknowledged
+    yet. Only those leases are pushed back. A job the master has running on the node that the node does not name,
+    claimed more than ``grace_s`` ago, was never received (the claim's answer was lost) or died with an agent that
+    started again: it is requeued now rather than when its lease runs out. ``held=None`` (a node that does not say)
+    pushes back every lease the node has.
+    """
     now = time.time()
     with db.write(conn):
         before = conn.execute("SELECT * FROM nodes WHERE id = ?", (node_id,)).fetchone()
@@ -203,9 +223,34 @@ def heartbeat(conn, node_id: str, watts: float | None, progress: Any, lease_s: f
         conn.execute("UPDATE nodes SET last_heartbeat = ?, current_watts = ?, progress = ?,"
                      " status = CASE WHEN status = 'offline' THEN 'online' ELSE status END WHERE id = ?",
                      (now, watts, db.dumps(progress), node_id))
-        conn.execute("UPDATE jobs SET lease_expires = ? WHERE node_id = ? AND state = ?",
-                     (now + lease_s, node_id, _RUNNING))
-    return before
+        if held is None:
+            conn.execute("UPDATE jobs SET lease_expires = ? WHERE node_id = ? AND state = ?",
+                         (now + lease_s, node_id, _RUNNING))
+            return Heartbeat(before)
+        running = conn.execute("SELECT id, attempt, max_attempts, campaign_id, node_id, started_at FROM jobs"
+                               " WHERE node_id = ? AND state = ?", (node_id, _RUNNING)).fetchall()
+        named = set(held)
+        conn.executemany("UPDATE jobs SET lease_expires = ? WHERE id = ?",
+                         [(now + lease_s, job["id"]) for job in running if job["id"] in named])
+        lost = [job for job in running if job["id"] not in named and (job["started_at"] or 0) < now - grace_s]
+        for job in lost:
+            _requeue(conn, job, now, "not_held",
+                     f"node {node_id} no longer holds it (attempt {job['attempt']} of {job['max_attempts']})")
+        for campaign_id in {job["campaign_id"] for job in lost}:
+            _refresh_campaign(conn, campaign_id)
+    return Heartbeat(before, requeued=len(lost))
+
+
+def renew_leases(conn, lease_s: float = DEFAULT_LEASE_S) -> int:
+    """Give every running job at least a full lease from now; returns how many.
+
+    For a master that starts again: while it was down no node could heartbeat, so the leases that ran out meanwhile
+    say nothing about the nodes. Their nodes get one lease to come back (and hand in results they spooled).
+    """
+    now = time.time()
+    with db.write(conn):
+        return conn.execute("UPDATE jobs SET lease_expires = ? WHERE state = ? AND lease_expires < ?",
+                            (now + lease_s, _RUNNING, now + lease_s)).rowcount
 
 
 def requeue_expired(conn, limit: int = REQUEUE_BATCH) -> int:
@@ -219,19 +264,24 @@ def requeue_expired(conn, limit: int = REQUEUE_BATCH) -> int:
             "SELECT id, attempt, max_attempts, campaign_id, node_id FROM jobs WHERE state = ? AND lease_expires < ?"
             " LIMIT ?", (_RUNNING, now, limit)).fetchall()
         for job in expired:
-            out_of_attempts = job["attempt"] >= job["max_attempts"]
-            error = f"lease expired on attempt {job['attempt']} of {job['max_attempts']} (node {job['node_id']})"
-            _event(conn, job["id"], job["attempt"], "lease_expired", job["node_id"],
-                   {"error": error, "outcome": "failed" if out_of_attempts else "requeued"}, now)
-            if out_of_attempts:
-                _finish_job(conn, job, JobState.FAILED, error)
-            else:
-                conn.execute("UPDATE jobs SET state = ?, node_id = NULL, lease_expires = NULL, error = ?"
-                             " WHERE id = ?", (_QUEUED, error, job["id"]))
-                _release_node(conn, job)
+            _requeue(conn, job, now, "lease_expired",
+                     f"lease expired on attempt {job['attempt']} of {job['max_attempts']} (node {job['node_id']})")
         for campaign_id in {job["campaign_id"] for job in expired}:
             _refresh_campaign(conn, campaign_id)
     return len(expired)
+
+
+def _requeue(conn, job: Mapping[str, Any], now: float, event: str, error: str) -> None:
+    """Put a running ``job`` back in the queue, or fail it when it is out of attempts; ``event`` says why."""
+    out_of_attempts = job["attempt"] >= job["max_attempts"]
+    _event(conn, job["id"], job["attempt"], event, job["node_id"],
+           {"error": error, "outcome": "failed" if out_of_attempts else "requeued"}, now)
+    if out_of_attempts:
+        _finish_job(conn, job, JobState.FAILED, error)
+    else:
+        conn.execute("UPDATE jobs SET state = ?, node_id = NULL, lease_expires = NULL, error = ? WHERE id = ?",
+                     (_QUEUED, error, job["id"]))
+        _release_node(conn, job)
 
 
 def accept_result(conn, body: dict[str, Any]) -> dict[str, Any]:

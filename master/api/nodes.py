@@ -31,7 +31,11 @@ HEARTBEAT_SCHEMA = {
     "type": "object",
     "properties": {
         "watts": {"type": ["number", "null"], "minimum": 0, "maximum": 1e7},
-        "job_id": {"type": ["string", "null"]},
+        "job_id": {"type": ["string", "null"], "description": "the job running now (for the live view)"},
+        "held_jobs": {"type": "array", "items": {"type": "string"}, "maxItems": 10000,
+                      "description": "every job the node holds: running, or finished with its result not yet"
+                                     " acknowledged. Only these leases are extended; a job the node has running"
+                                     " that it leaves out is requeued. Absent: every lease of the node is extended"},
         "progress": {"type": ["object", "null"]},
     },
     "additionalProperties": False,
@@ -146,9 +150,13 @@ def drain(node_id: str):
 def heartbeat(node_id: str):
     body = json_body(HEARTBEAT_SCHEMA)
     conn = db.get_db()
-    before = queue.heartbeat(conn, node_id, body.get("watts"), body.get("progress"), current_app.config["LEASE_S"])
-    if before is None:
+    beat = queue.heartbeat(conn, node_id, body.get("watts"), body.get("progress"), current_app.config["LEASE_S"],
+                           held=body.get("held_jobs"), grace_s=current_app.config["CLAIM_GRACE_S"])
+    if beat is None:
         abort(404, description=f"node {node_id} not found")
+    before = beat.before
+    if beat.requeued:
+        current_app.extensions["ffwatt.work"].bump(beat.requeued)
     now = time.time()
     if fleet.Liveness.from_config(current_app.config).status(before, now) is NodeStatus.OFFLINE:
         _work_arrived()  # back online: it may claim again

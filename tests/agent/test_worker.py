@@ -160,6 +160,31 @@ def test_heartbeat_cancels_running_job(master, tmp_path):
     assert worker.ctx.cancel.is_set()
 
 
+def test_heartbeat_keeps_held_jobs_and_gives_back_a_lost_claim(master, tmp_path):
+    """The heartbeat names the jobs the agent holds (here one whose result waits in the spool): that lease is
+    extended. A job the master has running on the node that the agent never received (its claim's answer was lost)
+    is requeued at the first heartbeat after the grace, without waiting out the lease; the spooled result is then
+    still accepted."""
+    app, server = master
+    _campaign(app, 2)
+    worker = _worker(server.url, tmp_path, max_concurrent_jobs=2)
+    worker._register()
+    spooled, lost = (worker.client.next_job(worker.node_id, 0) for _ in range(2))
+    worker.spool.put({"job_id": spooled["id"], "attempt": 1, "node_id": worker.node_id, "status": "failed",
+                      "error": "waited in the spool"})
+    assert worker.held_jobs() == [spooled["id"]]
+    conn = db.connect(app.config["DATABASE"])
+    conn.execute("UPDATE jobs SET started_at = started_at - 3600, lease_expires = 0")
+    worker.heartbeat_once()
+    rows = {r["id"]: r for r in conn.execute("SELECT id, state, lease_expires FROM jobs")}
+    assert rows[lost["id"]]["state"] == "queued"
+    assert rows[spooled["id"]]["state"] == "running" and rows[spooled["id"]]["lease_expires"] > time.time() + 60
+    worker._flush_spool()
+    worker.client.close()
+    assert conn.execute("SELECT error FROM jobs WHERE id = ?", (spooled["id"],)).fetchone()[0] == "waited in the spool"
+    conn.close()
+
+
 def test_a_rotated_node_token_means_one_re_registration(master, tmp_path, caplog):
     """When the master stops accepting the node token (another registration rotated it), the agent registers
     again once and its calls go on."""

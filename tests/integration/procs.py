@@ -117,6 +117,15 @@ class Proc:
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
+    def wait(self, timeout: float, *others: "Proc") -> int:
+        """Wait for the exit status; on timeout an AssertionError carrying this log and the others' logs."""
+        assert self.popen is not None, f"{self.name} was never started"
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            logs = "\n".join(f"--- {p.name} ---\n{p.log()}" for p in (self, *others))
+            raise AssertionError(f"{self.name} still running after {timeout:g} s\n{logs}") from None
+
     def log(self, tail: int = 4000) -> str:
         try:
             return self.log_path.read_text(errors="replace")[-tail:]

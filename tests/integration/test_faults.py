@@ -121,7 +121,7 @@ def test_master_sigkill_mid_campaign_then_restart(cluster, tmp_path):
     master.kill()
     time.sleep(1.5)
     master.restart()
-    follower.popen.wait(timeout=150)  # agents back off up to 30 s between retries while the master is down
+    follower.wait(150, master, *agents.values())  # agents back off up to 30 s between retries while the master is down
     assert follower.popen.returncode == 0, follower.log()
     assert "report: " in follower.log()
     jobs = jobs_of(master, campaign_id)

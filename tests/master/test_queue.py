@@ -105,10 +105,61 @@ def test_heartbeat_extends_leases_of_the_nodes_jobs_only(conn, make_campaign, no
     make_campaign(2)
     n1, n2 = node("n1").id, node("n2").id
     mine, other = queue.claim_next_job(conn, n1, lease_s=1), queue.claim_next_job(conn, n2, lease_s=1)
-    assert queue.heartbeat(conn, n1, 12.5, {"phase": "encoding"}, lease_s=300)["id"] == n1
+    assert queue.heartbeat(conn, n1, 12.5, {"phase": "encoding"}, lease_s=300).before["id"] == n1
     leases = dict(conn.execute("SELECT id, lease_expires FROM jobs"))
     assert leases[mine["id"]] > time.time() + 250 and leases[other["id"]] < time.time() + 2
     assert queue.heartbeat(conn, "n-unknown", None, None) is None
+
+
+def test_heartbeat_extends_only_the_jobs_the_node_holds(conn, make_campaign, node):
+    """Named jobs get a new lease; an unnamed one inside the grace keeps its lease; the node's claim on another
+    node's job is not extended."""
+    make_campaign(3)
+    n1, n2 = node("n1", max_concurrent_jobs=2).id, node("n2").id
+    held, fresh = queue.claim_next_job(conn, n1, lease_s=1), queue.claim_next_job(conn, n1, lease_s=1)
+    foreign = queue.claim_next_job(conn, n2, lease_s=1)
+    beat = queue.heartbeat(conn, n1, None, None, lease_s=300, held=[held["id"], foreign["id"]], grace_s=60)
+    assert beat.requeued == 0
+    leases = dict(conn.execute("SELECT id, lease_expires FROM jobs"))
+    assert leases[held["id"]] > time.time() + 250
+    assert leases[fresh["id"]] < time.time() + 2 and leases[foreign["id"]] < time.time() + 2
+
+
+def test_heartbeat_requeues_a_claim_the_node_never_got(conn, make_campaign, node):
+    """A job running on the node that its heartbeat leaves out after the grace is requeued at once, with an event
+    saying so; the next claim hands it out as attempt 2."""
+    make_campaign(1)
+    n1 = node("n1").id
+    lost = queue.claim_next_job(conn, n1, lease_s=300)
+    conn.execute("UPDATE jobs SET started_at = ? WHERE id = ?", (time.time() - 31, lost["id"]))
+    beat = queue.heartbeat(conn, n1, None, None, lease_s=300, held=[], grace_s=30)
+    assert beat.requeued == 1
+    row = conn.execute("SELECT state, node_id, error FROM jobs WHERE id = ?", (lost["id"],)).fetchone()
+    assert row["state"] == "queued" and row["node_id"] is None and "no longer holds it" in row["error"]
+    assert [e["event"] for e in queue.job_events(conn, lost["id"])] == ["claimed", "not_held"]
+    assert queue.claim_next_job(conn, n1)["attempt"] == 2
+
+
+def test_heartbeat_without_held_jobs_extends_every_lease_of_the_node(conn, make_campaign, node):
+    """An agent that does not say what it holds keeps the old contract: all its leases are pushed back."""
+    make_campaign(2)
+    n1 = node("n1", max_concurrent_jobs=2).id
+    jobs = [queue.claim_next_job(conn, n1, lease_s=1) for _ in range(2)]
+    conn.execute("UPDATE jobs SET started_at = ?", (time.time() - 3600,))
+    assert queue.heartbeat(conn, n1, None, None, lease_s=300).requeued == 0
+    leases = dict(conn.execute("SELECT id, lease_expires FROM jobs"))
+    assert all(leases[j["id"]] > time.time() + 250 for j in jobs)
+
+
+def test_renew_leases_gives_running_jobs_a_full_lease(conn, make_campaign, node):
+    """After a master restart every running job, even one whose lease ran out while it was down, gets a lease."""
+    make_campaign(2)
+    n1 = node("n1", max_concurrent_jobs=2).id
+    expired, long = queue.claim_next_job(conn, n1, lease_s=-5), queue.claim_next_job(conn, n1, lease_s=1000)
+    assert queue.renew_leases(conn, lease_s=60) == 1
+    leases = dict(conn.execute("SELECT id, lease_expires FROM jobs"))
+    assert time.time() + 55 < leases[expired["id"]] < time.time() + 61 and leases[long["id"]] > time.time() + 900
+    assert queue.requeue_expired(conn) == 0
 
 
 def test_writers_share_one_lock_per_database_file(app, conn):
