@@ -35,6 +35,24 @@ from a machine back at rest; not measured (the original's ``--cooldown``)."""
 QUALITY = True
 """Transcode: compare the output with its source (PSNR, SSIM, VMAF when available) after the measured window."""
 
+GOP_S = 2
+"""Live kinds: seconds per GOP (keyframe interval), as streaming platforms ask for."""
+
+AUDIO = True
+"""Live kinds: send an AAC 128k audio track (a 1 kHz tone with a synthetic source)."""
+
+INGEST = "auto"
+"""Live kinds: the RTMP ingest the agent starts (nginx-rtmp, else FFmpeg's own listener)."""
+
+STAGGER_S = 1
+"""Multi and density: seconds between the starts of two streams."""
+
+MAX_STREAMS = 32
+"""Density: the most streams the upward search tries."""
+
+MIN_SPEED = 0.98
+"""Density: the speed every stream must keep (1.0 = real time) for a level to hold."""
+
 FIELD_DEFAULTS: dict[str, Any] = {
     "repetitions": REPETITIONS,
     "idle_baseline": IDLE_BASELINE_S,
@@ -43,5 +61,11 @@ FIELD_DEFAULTS: dict[str, Any] = {
     "stabilization": STABILIZATION_S,
     "cooldown": COOLDOWN_S,
     "quality": QUALITY,
+    "gop": GOP_S,
+    "audio": AUDIO,
+    "ingest": INGEST,
+    "stagger": STAGGER_S,
+    "max_streams": MAX_STREAMS,
+    "min_speed": MIN_SPEED,
 }
 """Scenario fields with a built-in default; every other field is null (unset) unless the campaign sets it."""

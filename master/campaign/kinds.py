@@ -36,8 +36,30 @@ INPUT = {
     "else": {"required": ["source"]},
 }
 
+BITRATE = {"type": "string", "pattern": r"^[1-9][0-9]*(\.[0-9]+)?[kKM]?$",
+           "description": "a bitrate such as '3000k' or '6M'"}
+
+CONFIDENCE = {
+    "description": "auto, high, medium, low, or {target: 0.05, min: 3, max: 10}",
+    "oneOf": [
+        {"enum": ["auto", "high", "medium", "low"]},
+        {"type": "object",
+         "properties": {
+             "target": {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
+                        "description": "the 95% CI half-width as a fraction of the mean, such as 0.05"},
+             "min": {"type": "integer", "minimum": 2, "maximum": 1000, "description": "a whole number of runs"},
+             "max": {"type": "integer", "minimum": 2, "maximum": 1000, "description": "a whole number of runs"},
+         },
+         "required": ["target"],
+         "additionalProperties": False},
+    ],
+}
+"""Repeat a variant until the 95% confidence interval of its joules per frame is narrow enough (instead of a fixed
+``repetitions``); see master/campaign/confidence.py for the presets."""
+
 COMMON_FIELDS: dict[str, dict[str, Any]] = {
     "repetitions": {"type": "integer", "minimum": 1, "description": "a whole number of runs"},
+    "confidence": CONFIDENCE,
     "idle_baseline": {"type": "number", "minimum": 0, "description": "a number of seconds"},
     "sample_rate": {"type": "number", "minimum": 1, "maximum": 1000, "description": "a number of samples per second"},
     "timeout": POSITIVE,
@@ -57,7 +79,7 @@ class Kind:
     fields: dict[str, dict[str, Any]]
     required: tuple[str, ...] = ()
     one_of: tuple[tuple[str, ...], ...] = ()
-    matrix_excluded: tuple[str, ...] = ("repetitions",)
+    matrix_excluded: tuple[str, ...] = ("repetitions", "confidence")
     requirements: tuple[str, ...] = ("encoder",)
     common: tuple[str, ...] = tuple(COMMON_FIELDS)
     """The common fields this kind takes (all by default; ``baseline`` has no idle baseline of its own)."""
@@ -94,8 +116,7 @@ TRANSCODE = register(Kind(
         "input": INPUT,
         "encoder": {"enum": list(ENCODERS), "description": "an encoder name such as 'libx264'"},
         "preset": {"type": ["string", "integer"], "minLength": 1, "description": "a preset name or number"},
-        "bitrate": {"type": "string", "pattern": r"^[1-9][0-9]*(\.[0-9]+)?[kKM]?$",
-                    "description": "a bitrate such as '3000k' or '6M'"},
+        "bitrate": BITRATE,
         "crf": {"type": "number", "minimum": 0, "maximum": 63, "description": "a quality level such as 23"},
         "resolution": RESOLUTION,
         "fps": {"type": "number", "exclusiveMinimum": 0, "description": "frames per second"},
@@ -116,3 +137,81 @@ BASELINE = register(Kind(
     common=("repetitions", "sample_rate", "timeout"),
 ))
 """An idle measurement as its own scenario: ``duration`` seconds of power with no job running."""
+
+
+LIVE_FIELDS: dict[str, dict[str, Any]] = {
+    "input": INPUT,
+    "encoder": TRANSCODE.fields["encoder"],
+    "preset": TRANSCODE.fields["preset"],
+    "bitrate": BITRATE,
+    "resolution": RESOLUTION,
+    "fps": TRANSCODE.fields["fps"],
+    "duration": POSITIVE,
+    "gop": {"type": "number", "exclusiveMinimum": 0, "maximum": 60, "description": "a GOP length in seconds"},
+    "audio": {"type": "boolean", "description": "true or false"},
+    "ingest": {"enum": ["auto", "nginx", "listen"], "description": "auto, nginx or listen"},
+    "rtmp_url": {"type": "string", "pattern": r"^rtmps?://[^\s]+$",
+                 "description": "an RTMP URL such as 'rtmp://127.0.0.1:1935/live' (an ingest you run)"},
+    "stabilization": SECONDS,
+    "cooldown": SECONDS,
+}
+"""A live stream: the source in real time (``-re``) encoded CBR-style (``-b:v`` = ``-maxrate``, ``-bufsize`` 2x,
+``gop`` seconds per GOP, AAC 128k when ``audio``) and pushed over RTMP as FLV. ``ingest``: ``auto`` starts nginx-rtmp
+from a generated config on a loopback port (FFmpeg's own ``-listen 1`` when nginx is not installed), ``nginx`` /
+``listen`` insist on one; ``rtmp_url`` pushes to an ingest you run instead (the agent starts nothing)."""
+
+LIVE = register(Kind(
+    name="live",
+    fields=LIVE_FIELDS,
+    required=("input", "encoder", "bitrate", "duration"),
+))
+
+MULTI = register(Kind(
+    name="multi",
+    fields={
+        **LIVE_FIELDS,
+        "count": {"type": "integer", "minimum": 1, "maximum": 256, "description": "a whole number of streams"},
+        "bitrates": {"type": "array", "items": BITRATE, "minItems": 1, "maxItems": 256,
+                     "description": "a list of bitrates, one stream each, such as [1000k, 2500k]"},
+        "stagger": SECONDS,
+    },
+    required=("input", "encoder", "duration"),
+    one_of=(("bitrate", "bitrates"),),
+))
+"""``count`` concurrent live streams at ``bitrate``, or one stream per entry of ``bitrates``; stream i starts
+``stagger`` seconds after stream i-1. Per-stream and total metrics."""
+
+DENSITY = register(Kind(
+    name="density",
+    fields={
+        **LIVE_FIELDS,
+        "max_streams": {"type": "integer", "minimum": 1, "maximum": 256, "description": "a whole number of streams"},
+        "min_speed": {"type": "number", "exclusiveMinimum": 0, "maximum": 2,
+                      "description": "a speed such as 0.98 (1.0 = real time)"},
+        "stagger": SECONDS,
+    },
+    required=("input", "encoder", "bitrate", "duration"),
+))
+"""The most concurrent live streams of one profile that all stay real time (every stream's speed >= ``min_speed``, no
+dropped frames): levels 1, 2, 4, ... up to ``max_streams``, then a bisection between the last level that held and the
+first that did not; ``duration`` seconds measured per level."""
+
+LADDER = register(Kind(
+    name="ladder",
+    fields={
+        "input": INPUT,
+        "encoder": TRANSCODE.fields["encoder"],
+        "preset": TRANSCODE.fields["preset"],
+        "fps": TRANSCODE.fields["fps"],
+        "duration": POSITIVE,
+        "rungs": {"type": "array", "minItems": 1, "maxItems": 16,
+                  "description": "a list of rungs such as [{resolution: 1280x720, bitrate: 3000k}]",
+                  "items": {"type": "object", "properties": {"resolution": RESOLUTION, "bitrate": BITRATE},
+                            "required": ["resolution", "bitrate"], "additionalProperties": False}},
+        "stabilization": SECONDS,
+        "cooldown": SECONDS,
+    },
+    required=("input", "encoder", "duration", "rungs"),
+))
+"""An ABR ladder: one input decoded once, ``split`` and scaled to every rung, each rung encoded at its bitrate in the
+same FFmpeg process; frames and pixels are counted per rung actually produced."""

@@ -48,7 +48,7 @@ def test_a_registered_kind_slots_in(monkeypatch):
 def test_common_fields_are_in_every_kind():
     """Every kind takes the common measurement fields, except baseline, which is an idle measurement itself."""
     for kind in KINDS.values():
-        expected = set(COMMON_FIELDS) - ({"idle_baseline"} if kind.name == "baseline" else set())
+        expected = set(COMMON_FIELDS) - ({"idle_baseline", "confidence"} if kind.name == "baseline" else set())
         assert expected <= set(kind.all_fields)
-        assert "repetitions" not in kind.matrix_fields
+        assert "repetitions" not in kind.matrix_fields and "confidence" not in kind.matrix_fields
     assert "idle_baseline" not in KINDS["baseline"].all_fields

@@ -45,7 +45,7 @@ def test_minimal_takes_built_in_defaults():
         "input": {"type": "lavfi", "source": "testsrc2", "size": None, "rate": None},
         "encoder": "libx264", "preset": None, "bitrate": None, "crf": 23, "resolution": None, "fps": None,
         "duration": 5, "stabilization": 0, "cooldown": 0, "quality": True,
-        "repetitions": 1, "idle_baseline": 3, "sample_rate": 10, "timeout": 600, "matrix": {},
+        "repetitions": 1, "confidence": None, "idle_baseline": 3, "sample_rate": 10, "timeout": 600, "matrix": {},
     }
 
 
