@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # Debian packages the tests use (real FFmpeg 5.1; the imageio-ffmpeg wheel's FFmpeg is the fallback for `make run`).
-APT_PACKAGES := ffmpeg chromium
+APT_PACKAGES := ffmpeg chromium nginx libnginx-mod-rtmp
 
 .PHONY: run test install system-deps bench clean
 
