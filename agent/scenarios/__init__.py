@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from agent.scenarios.base import Scenario
 from agent.scenarios.baseline import Baseline
+from agent.scenarios.ladder import Ladder
 from agent.scenarios.transcode import Transcode
 
-KINDS: dict[str, type[Scenario]] = {cls.kind: cls for cls in (Transcode, Baseline)}
+KINDS: dict[str, type[Scenario]] = {cls.kind: cls for cls in (Transcode, Baseline, Ladder)}
 """Every scenario kind, keyed by the ``kind`` a campaign names."""
