@@ -90,3 +90,50 @@ def power_chart(scenario: str, jobs: list[dict], div_id: str) -> str | None:
         title=f"Power over time — {scenario}", xaxis_title="time since job start (s)", yaxis_title="total W",
     )
     return fragment(fig, div_id)
+
+
+def density_levels(results: list[dict]) -> list[dict]:
+    """A density variant's points over its runs: per stream count the mean of ``mean_watts`` and how many runs
+    held it (``result["density"]["levels"]``, else its ``curve``); a level without watts is left out, never 0 W."""
+    points: dict[int, dict] = {}
+    for result in results:
+        density = result.get("density") or {}
+        for level in density.get("levels") or density.get("curve") or []:
+            streams, watts = level.get("streams"), level.get("mean_watts", level.get("watts"))
+            if not isinstance(streams, (int, float)) or not isinstance(watts, (int, float)):
+                continue
+            point = points.setdefault(streams, {"streams": streams, "watts": [], "held": 0, "runs": 0})
+            point["watts"].append(watts)
+            point["runs"] += 1
+            point["held"] += bool(level.get("held"))
+    return [{"streams": p["streams"], "mean_watts": sum(p["watts"]) / len(p["watts"]), "held": p["held"],
+             "runs": p["runs"]} for _, p in sorted(points.items())]
+
+
+def density_chart(groups: dict[str, list[dict]], div_id: str = "chart-density") -> str | None:
+    """Streams vs watts, one line per density variant; a level every run held is a filled circle, one that a run
+    failed (a stream fell below real time or dropped frames) an open cross. None when no level has watts."""
+    fig = go.Figure()
+    for variant, results in groups.items():
+        levels = density_levels(results)
+        if not levels:
+            continue
+        estimated = any((r.get("provenance") or {}).get("estimated") for r in results)
+        name = variant + (" (est.)" if estimated else "")
+        held = [lv["held"] == lv["runs"] for lv in levels]
+        fig.add_trace(go.Scatter(
+            name=name, mode="lines+markers", x=[lv["streams"] for lv in levels], y=[lv["mean_watts"] for lv in levels],
+            line={"dash": "dot" if estimated else "solid"},
+            marker={"symbol": ["circle" if h else "x-open" for h in held], "size": [9 if h else 12 for h in held]},
+            customdata=[[lv["held"], lv["runs"], "held" if h else "failed"] for lv, h in zip(levels, held)],
+            hovertemplate="%{x} streams<br>%{y:.4g} W<br>%{customdata[2]} (held in %{customdata[0]} of "
+            "%{customdata[1]} runs)<extra>" + name + "</extra>",
+        ))
+    if not fig.data:
+        return None
+    fig.update_layout(
+        template="plotly_white", margin={"l": 60, "r": 20, "t": 40, "b": 50},
+        title="Streams vs watts (● held real time, ✕ failed)", xaxis_title="concurrent streams",
+        yaxis_title="mean W", legend_title="variant",
+    )
+    return fragment(fig, div_id)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from master.analysis.summarize import job_error, ok_result
+from master.analysis.summarize import KIND_METRICS, RUNG_METRICS, job_error, job_kind, ok_result
 from master.reports import charts
 from master.reports.inventory import node_view
 from master.reports.tabular import node_name
@@ -38,6 +38,27 @@ TABLE_METRICS = (
     ("ssim_frames_per_joule", "SSIM·frames/J", True),
 )
 """Columns of a scenario table: summary metric, heading, and whether it is an energy number (gets `est.`)."""
+
+KIND_TABLE_METRICS = (
+    ("frames_received", "frames received", False),
+    ("dropped_frames", "dropped", False),
+    ("duplicated_frames", "duplicated", False),
+    ("realtime", "real time", False),
+    ("streams", "streams", False),
+    ("watts_per_stream", "W/stream", True),
+    ("dynamic_watts_per_stream", "dyn. W/stream", True),
+    ("max_streams", "max streams", False),
+    ("marginal_watts_per_stream", "marginal W/stream", True),
+    ("rungs", "rungs", False),
+    ("frames", "frames", False),
+    ("pixels", "pixels", False),
+    ("joules_per_megapixel", "J/MP", True),
+)
+"""Columns of the live, multi, density and ladder kinds (summarize.KIND_METRICS), shown after TABLE_METRICS in a
+scenario table only when one of its variants' results carries them."""
+
+RUNG_HEADINGS = {"frames": "frames", "pixels": "pixels", "output_bytes": "bytes", "bitrate_kbps": "kbps"}
+"""Headings of the per-rung statistics of a ladder variant (summarize.RUNG_METRICS)."""
 
 ESTIMATE_SENTENCE = "no power sensor on this host; energy is a CPU-time model"
 
@@ -96,6 +117,8 @@ def stat_cell(variant: dict, name: str, notes: Footnotes, energy: bool) -> Cell:
     est = energy and prov["estimated"]
     if stat["n"] == 0:
         return notes.missing(_no_value_reason(variant, name))
+    if name == "realtime":
+        return _share_cell(variant, stat)
     cell = Cell(fmt(stat["mean"]), est=est)
     if stat["stdev"] is None:
         cell.sub = DASH
@@ -113,6 +136,13 @@ def stat_cell(variant: dict, name: str, notes: Footnotes, energy: bool) -> Cell:
     return cell
 
 
+def _share_cell(variant: dict, stat: dict) -> Cell:
+    """A yes/no metric (``realtime``): the share of runs where it held."""
+    held = round(stat["mean"] * stat["n"])
+    return Cell(f"{stat['mean'] * 100:.0f}%", sub=f"{held} of {stat['n']} runs",
+                title=f"real time in {held} of {stat['n']} runs with a value ({variant['runs_ok']} succeeded)")
+
+
 def _no_value_reason(variant: dict, name: str) -> str:
     if variant["runs_ok"] == 0:
         errors = "; ".join(variant["errors"])
@@ -124,16 +154,42 @@ def _join(*parts: str | None) -> str:
     return "; ".join(p for p in parts if p)
 
 
+def energy_variants(summary: dict) -> list[dict]:
+    """The variants of the per-scenario energy tables and the J/frame chart: all but baselines (their own section)."""
+    return [v for v in summary["variants"] if v.get("kind") != "baseline"]
+
+
 def scenario_tables(summary: dict, notes: Footnotes) -> list[dict]:
-    """One table per scenario: a row per variant with its parameters, run counts and metric cells."""
+    """One table per scenario: a row per variant with its parameters, run counts and metric cells.
+
+    Baseline variants are left out (see :func:`baseline_rows`); the columns are TABLE_METRICS, plus those of
+    KIND_TABLE_METRICS that a variant of the table reports, and TABLE_METRICS alone for a table of encodes only."""
     tables = []
     for scenario in summary["scenarios"]:
-        rows = [_variant_row(v, notes) for v in summary["variants"] if v["scenario"] == scenario]
-        tables.append({"scenario": scenario, "rows": rows})
+        variants = [v for v in energy_variants(summary) if v["scenario"] == scenario]
+        if not variants:
+            continue
+        columns = table_columns(variants)
+        rows = [_variant_row(v, notes, columns) for v in variants]
+        tables.append({"scenario": scenario, "rows": rows, "headings": [heading for _, heading, _ in columns]})
     return tables
 
 
-def _variant_row(variant: dict, notes: Footnotes) -> dict:
+def table_columns(variants: list[dict]) -> list[tuple[str, str, bool]]:
+    """The columns of a scenario table: every TABLE_METRICS column when a variant is a transcode (or of unknown
+    kind), else only those a variant reports; then the KIND_TABLE_METRICS columns a variant of a kind that has them
+    (summarize.KIND_METRICS) reports: a transcode's ``frames`` does not add the ladder's frames column."""
+
+    def reported(name: str, kinds=None) -> bool:
+        return any((kinds is None or name in kinds.get(v.get("kind"), ()))
+                   and (name in v.get("reported", ()) or v["stats"][name]["n"] > 0) for v in variants)
+
+    encodes = any(v.get("kind") not in KIND_METRICS for v in variants)
+    base = [c for c in TABLE_METRICS if encodes or reported(c[0])]
+    return base + [c for c in KIND_TABLE_METRICS if reported(c[0], KIND_METRICS)]
+
+
+def _variant_row(variant: dict, notes: Footnotes, columns=TABLE_METRICS) -> dict:
     params = variant["params"]
     return {
         "variant": variant["variant"],
@@ -144,20 +200,77 @@ def _variant_row(variant: dict, notes: Footnotes) -> dict:
         "runs_pending": variant["runs_pending"] + variant["runs_cancelled"],
         "errors": variant["errors"],
         "estimated": variant["provenance"]["estimated"],
-        "cells": [stat_cell(variant, name, notes, energy) for name, _, energy in TABLE_METRICS],
+        "confidence": confidence_text(variant.get("confidence")),
+        "cells": [stat_cell(variant, name, notes, energy) for name, _, energy in columns],
     }
 
 
+def confidence_text(confidence: dict | None) -> str | None:
+    """``"runs 5, ±3.1% (target 5%) reached"`` for a variant repeated until its J/frame interval is narrow enough."""
+    if not confidence:
+        return None
+    half = confidence.get("half_width_pct")
+    width = f"±{half:.1f}%" if isinstance(half, (int, float)) else f"±{DASH}"
+    target = confidence.get("target")
+    goal = f" (target {target * 100:g}%)" if isinstance(target, (int, float)) else ""
+    state = "reached" if confidence.get("reached") else "not reached"
+    return f"runs {confidence.get('runs', DASH)}, {width}{goal} {state}"
+
+
 def _setup_text(params: dict) -> str:
-    """Encoder, preset, rate control, resolution, fps and duration in one line."""
+    """Encoder, preset, rate control, resolution, fps, streams or rungs, and duration in one line."""
     rate = (f"bitrate {params['bitrate']}" if params.get("bitrate")
             else f"crf {params['crf']}" if params.get("crf") is not None else None)
+    bitrates = params.get("bitrates")
     parts = [
-        params.get("encoder"), params.get("preset"), rate, params.get("resolution"),
+        params.get("encoder"), params.get("preset"), rate,
+        f"bitrates {', '.join(map(str, bitrates))}" if isinstance(bitrates, list) else None,
+        params.get("resolution"),
         f"{params['fps']} fps" if params.get("fps") else None,
+        f"{params['count']} streams" if params.get("count") else None,
+        f"up to {params['max_streams']} streams" if params.get("max_streams") else None,
+        f"{len(params['rungs'])} rungs" if isinstance(params.get("rungs"), list) else None,
         f"{params['duration']} s" if params.get("duration") else None,
     ]
     return " · ".join(str(p) for p in parts if p) or DASH
+
+
+def baseline_rows(run: dict, summary: dict, notes: Footnotes) -> list[dict]:
+    """The idle-baseline section: per baseline variant and host, idle watts and measured duration over the runs."""
+    rows = []
+    for entry in summary.get("baselines") or []:
+        rows.append({
+            "variant": entry["variant"], "node": node_name(run, entry.get("node_id")) or DASH,
+            "runs_ok": entry["runs_ok"], "jobs": entry["jobs"], "runs_failed": entry["runs_failed"],
+            "errors": entry["errors"], "estimated": entry["provenance"]["estimated"],
+            "asked": entry["params"].get("duration"),
+            "idle_watts": stat_cell(entry, "idle_watts", notes, True),
+            "duration": stat_cell(entry, "duration_s", notes, False),
+        })
+    return rows
+
+
+def rung_tables(summary: dict, notes: Footnotes) -> list[dict]:
+    """Per ladder variant: a row per rung with the mean ± stdev of its frames, pixels, bytes and kbps."""
+    tables = []
+    for variant in energy_variants(summary):
+        if variant.get("rungs"):
+            rows = [{"rung": i + 1, "resolution": r.get("resolution") or DASH, "bitrate": r.get("bitrate") or DASH,
+                     "cells": [_rung_cell(variant, i, r["stats"][m], m, notes) for m in RUNG_METRICS]}
+                    for i, r in enumerate(variant["rungs"])]
+            tables.append({"scenario": variant["scenario"], "variant": variant["variant"], "rows": rows})
+    return tables
+
+
+def _rung_cell(variant: dict, index: int, stat: dict, name: str, notes: Footnotes) -> Cell:
+    if stat["n"] == 0:
+        return notes.missing(f"{variant['variant']} rung {index + 1}: no run reported its {name}")
+    cell = Cell(fmt(stat["mean"]))
+    if stat["stdev"] is not None:
+        cell.text += f" ± {fmt(stat['stdev'], 2)}"
+    if stat["n"] < variant["runs_ok"]:
+        cell.sub = f"n={stat['n']}/{variant['runs_ok']}"
+    return cell
 
 
 def banner(run: dict, summary: dict) -> dict:
@@ -241,14 +354,25 @@ def _provenance_row(run: dict, job: dict, result: dict, notes: Footnotes) -> dic
 
 
 def chart_fragments(run: dict, summary: dict) -> dict:
-    """The joules-per-frame bar chart and one power-over-time chart per scenario (None where there is no data)."""
+    """The joules-per-frame bar chart (baselines left out), the streams-vs-watts chart of density variants and one
+    power-over-time chart per scenario (None where there is no data)."""
     jobs = run.get("jobs") or []
     power = []
     for index, scenario in enumerate(summary["scenarios"]):
         scenario_jobs = [j for j in jobs if (j.get("scenario") or DASH) == scenario and ok_result(j)]
         chart = charts.power_chart(scenario, scenario_jobs, f"chart-power-{index}")
         power.append({"scenario": scenario, "html": chart})
-    return {"jpf": charts.jpf_bar_chart(summary["variants"]), "power": power}
+    return {"jpf": charts.jpf_bar_chart(energy_variants(summary)), "density": density_chart(jobs), "power": power}
+
+
+def density_chart(jobs: list[dict]) -> str | None:
+    """Streams vs watts of the density jobs' results, one line per variant; None when there is none."""
+    groups: dict[str, list[dict]] = {}
+    for job in jobs:
+        result = ok_result(job)
+        if result is not None and job_kind(job) == "density" and isinstance(result.get("density"), dict):
+            groups.setdefault(job.get("variant") or job.get("name") or "?", []).append(result)
+    return charts.density_chart(groups) if groups else None
 
 
 def environment() -> Environment:
@@ -263,7 +387,8 @@ def render_html(run: dict, summary: dict) -> str:
     """The full report page for a run and its summary."""
     notes = Footnotes()
     chart_html = chart_fragments(run, summary)
-    has_chart = chart_html["jpf"] is not None or any(p["html"] for p in chart_html["power"])
+    has_chart = (chart_html["jpf"] is not None or chart_html["density"] is not None
+                 or any(p["html"] for p in chart_html["power"]))
     context = {
         "campaign": run.get("campaign") or {},
         "generated_at": run.get("generated_at"),
@@ -272,7 +397,9 @@ def render_html(run: dict, summary: dict) -> str:
         "partial": partial_notice(run, summary),
         "nodes": [node_view(n) for n in run.get("nodes") or []],
         "tables": scenario_tables(summary, notes),
-        "metric_headings": [heading for _, heading, _ in TABLE_METRICS],
+        "baselines": baseline_rows(run, summary, notes),
+        "rung_tables": rung_tables(summary, notes),
+        "rung_headings": [RUNG_HEADINGS[m] for m in RUNG_METRICS],
         "failures": failure_rows(run),
         "provenance": provenance_rows(run, notes),
         "charts": chart_html,

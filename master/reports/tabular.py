@@ -8,6 +8,15 @@ from __future__ import annotations
 import csv
 import io
 
+KIND_COLUMNS = (
+    "frames_received", "dropped_frames", "duplicated_frames", "realtime", "streams", "watts_per_stream",
+    "dynamic_watts_per_stream", "max_streams", "marginal_watts_per_stream",
+    "rungs", "source_frames", "pixels", "joules_per_megapixel",
+)
+"""Metrics of the live and multi (frames_received ... dynamic_watts_per_stream; realtime true/false), density
+(max_streams, watts_per_stream, marginal_watts_per_stream) and ladder (rungs: the count, source_frames, pixels,
+joules_per_megapixel; frames is the sum over the rungs) kinds, appended after the original columns."""
+
 COLUMNS = (
     "campaign", "job", "job_name", "scenario", "variant", "kind", "repetition", "attempt", "state", "node",
     "encoder", "preset", "bitrate", "crf", "resolution", "target_fps", "input_duration_s",
@@ -17,16 +26,19 @@ COLUMNS = (
     "psnr_db", "psnr_identical", "ssim", "vmaf", "quality_frames", "ssim_frames_per_joule", "vmaf_frames_per_joule",
     "estimated", "sources", "sample_rate_hz", "sample_count", "agent_overhead_pct", "sampler_overhead_pct",
     "missing", "error",
+    *KIND_COLUMNS,
 )
 """Columns of results.csv, in order. target_fps/input_duration_s are job parameters (input_duration_s: seconds of input
 for transcode, idle seconds for baseline); fps/duration_s are measured.
-psnr_db is capped at 100 for identical frames (psnr_identical true); see docs/WIRE.md "Quality"."""
+psnr_db is capped at 100 for identical frames (psnr_identical true); see docs/WIRE.md "Quality".
+The columns of the newer kinds come last (KIND_COLUMNS), empty for a job of another kind."""
 
 _METRIC_COLUMNS = (
     "duration_s", "frames", "fps", "speed", "output_bytes", "bitrate_kbps", "total_energy_j", "mean_watts",
     "peak_watts", "idle_watts", "dynamic_energy_j", "joules_per_frame", "dynamic_joules_per_frame",
     "frames_per_joule", "agent_overhead_pct", "sampler_overhead_pct",
     "psnr_db", "psnr_identical", "ssim", "vmaf", "quality_frames", "ssim_frames_per_joule", "vmaf_frames_per_joule",
+    *KIND_COLUMNS,
 )
 
 
