@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from master.cli.compat import COMMANDS as COMPAT_COMMANDS
 from master.cli.run_cmds import report, run
 from master.cli.spec_cmds import plan, validate
 from master.cli.status_cmds import cancel, status
@@ -18,4 +19,6 @@ def main() -> None:
 
 
 for command in (validate, plan, run, status, cancel, report):
+    main.add_command(command)
+for command in COMPAT_COMMANDS:  # run_tests.py's single, multi and batch
     main.add_command(command)
