@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from master import db, fleet
+from master.campaign import confidence
 from master.states import CampaignState, JobState
 
 DEFAULT_LEASE_S = 120.0
@@ -89,23 +90,28 @@ def job_to_dict(row: sqlite3.Row) -> dict[str, Any]:
     job = dict(row)
     job["params"] = db.loads(job["params"], {})
     job["requirements"] = db.loads(job["requirements"], {})
+    job["confidence"] = db.loads(job.get("confidence"))
     return job
 
 
 _INSERT_JOB = ("INSERT INTO jobs (id, campaign_id, seq, name, scenario, variant, repetition, kind, params,"
-               " requirements, state, priority, max_attempts, created_at)"
-               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+               " requirements, state, priority, max_attempts, created_at, confidence)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def _job_row(campaign_id: str | None, seq: int, job: Mapping[str, Any], max_attempts: int, now: float) -> tuple:
+    spec = job.get("confidence")
     return (new_id("j"), campaign_id, seq, job["name"], job["scenario"], job["variant"], job.get("repetition", 1),
             job["kind"], db.dumps(job["params"]), fleet.canonical(job.get("requirements")), _QUEUED,
-            job.get("priority", 0), max_attempts, now)
+            job.get("priority", 0), max_attempts, now, None if spec is None else db.dumps(spec))
 
 
 def create_campaign(conn, *, name: str, description: str, spec_text: str, spec_path: str | None,
                     jobs: list[dict[str, Any]], max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> str:
-    """Insert a campaign and its expanded jobs (each a JobSpec dict) in one transaction."""
+    """Insert a campaign and its expanded jobs (each a JobSpec dict) in one transaction.
+
+    A job dict with ``confidence`` (normalised, master/campaign/confidence.py) belongs to a variant that the master
+    repeats until its interval is narrow enough: see :func:`accept_result`."""
     campaign_id, now = new_id("c"), time.time()
     with db.write(conn):
         conn.execute(
@@ -278,6 +284,8 @@ def _requeue(conn, job: Mapping[str, Any], now: float, event: str, error: str) -
            {"error": error, "outcome": "failed" if out_of_attempts else "requeued"}, now)
     if out_of_attempts:
         _finish_job(conn, job, JobState.FAILED, error)
+        full = conn.execute("SELECT * FROM jobs WHERE id = ?", (job["id"],)).fetchone()
+        _more_runs(conn, full, now)
     else:
         conn.execute("UPDATE jobs SET state = ?, node_id = NULL, lease_expires = NULL, error = ? WHERE id = ?",
                      (_QUEUED, error, job["id"]))
@@ -288,7 +296,8 @@ def accept_result(conn, body: dict[str, Any]) -> dict[str, Any]:
     """Store the result of the attempt that holds the job and finish the job.
 
     A repeat of an accepted result is acknowledged again (idempotent); a result from any other attempt or node is
-    refused with 409 and changes nothing.
+    refused with 409 and changes nothing. When the job's variant repeats by ``confidence`` and this was its last
+    outstanding run, one more run may be queued in the same transaction: the ack then says ``added_jobs: 1``.
     """
     with db.write(conn):
         job = conn.execute("SELECT * FROM jobs WHERE id = ?", (body["job_id"],)).fetchone()
@@ -311,8 +320,50 @@ def accept_result(conn, body: dict[str, Any]) -> dict[str, Any]:
         _event(conn, job["id"], body["attempt"], "result", body["node_id"], _result_detail(body), now)
         state = JobState.SUCCEEDED if body["status"] == "succeeded" else JobState.FAILED
         _finish_job(conn, job, state, body.get("error"))
+        added = _more_runs(conn, job, now)
         _refresh_campaign(conn, job["campaign_id"])
-    return {"accepted": True, "duplicate": False, "job_id": job["id"]}
+    ack: dict[str, Any] = {"accepted": True, "duplicate": False, "job_id": job["id"]}
+    if added:
+        ack["added_jobs"] = added
+    return ack
+
+
+def _more_runs(conn, job: Mapping[str, Any], now: float) -> int:
+    """After ``job`` finished: queue one more run of its variant if its ``confidence`` asks for it (inside the
+    caller's write transaction, before the campaign is refreshed); returns how many jobs were added (0 or 1).
+
+    Only a variant with ``confidence`` of a running campaign grows; the decision is
+    :func:`master.campaign.confidence.decide` over the variant's jobs as they are now."""
+    if job["campaign_id"] is None or job["confidence"] is None:
+        return 0
+    running = conn.execute("SELECT 1 FROM campaigns WHERE id = ? AND state = ?",
+                           (job["campaign_id"], CampaignState.RUNNING.value)).fetchone()
+    if running is None:
+        return 0
+    spec = db.loads(job["confidence"])
+    rows = conn.execute(
+        "SELECT j.state, j.repetition, json_extract(r.body, '$.metrics.joules_per_frame') AS jpf FROM jobs j"
+        " LEFT JOIN results r ON r.job_id = j.id AND r.attempt = j.attempt"
+        " WHERE j.campaign_id = ? AND j.variant = ?", (job["campaign_id"], job["variant"])).fetchall()
+    values = [row["jpf"] for row in rows if row["state"] == JobState.SUCCEEDED.value]
+    outstanding = sum(1 for row in rows if row["state"] in (_QUEUED, _RUNNING))
+    decision = confidence.decide(values, outstanding, len(rows), spec)
+    if decision != confidence.MORE:
+        return 0
+    found = confidence.assess(values, spec)
+    repetition = max(row["repetition"] for row in rows) + 1
+    seq = conn.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM jobs WHERE campaign_id = ?",
+                       (job["campaign_id"],)).fetchone()[0]
+    name = f"{job['variant']}#{repetition}"
+    new = {"name": name, "scenario": job["scenario"], "variant": job["variant"], "repetition": repetition,
+           "kind": job["kind"], "params": db.loads(job["params"]), "priority": job["priority"],
+           "requirements": db.loads(job["requirements"], {}), "confidence": spec}
+    row = _job_row(job["campaign_id"], seq, new, job["max_attempts"], now)
+    conn.execute(_INSERT_JOB, row)
+    _event(conn, row[0], 0, "queued", None,
+           {"reason": "confidence", "after": job["id"], "runs": found.runs, "jobs": len(rows),
+            "half_width_pct": found.half_width_pct, "target_pct": spec["target"] * 100, "max": spec["max"]}, now)
+    return 1
 
 
 def _result_detail(body: Mapping[str, Any]) -> dict[str, Any]:

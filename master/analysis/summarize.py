@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from master.analysis.stats import summary
 
-METRICS = (
+BASE_METRICS = (
     "joules_per_frame",
     "dynamic_joules_per_frame",
     "frames_per_joule",
@@ -30,9 +30,29 @@ METRICS = (
     "ssim_frames_per_joule",
     "vmaf_frames_per_joule",
 )
-"""Result metrics summarized over the repetitions of a variant (quality ones: docs/WIRE.md "Quality")."""
+"""Result metrics of every encoding kind (quality: docs/WIRE.md "Quality"); a result that lacks one is missing it."""
 
-PARAM_KEYS = ("kind", "input", "encoder", "preset", "bitrate", "crf", "resolution", "fps", "duration")
+STREAM_METRICS = ("frames_received", "dropped_frames", "duplicated_frames", "speed", "bitrate_kbps", "realtime",
+                  "streams", "watts_per_stream", "dynamic_watts_per_stream")
+"""Metrics of the live kinds (live, multi); ``realtime`` is a boolean per run, its mean the share of real-time runs."""
+
+KIND_METRICS: dict[str, tuple[str, ...]] = {
+    "live": STREAM_METRICS,
+    "multi": STREAM_METRICS,
+    "density": ("max_streams", "watts_per_stream", "marginal_watts_per_stream"),
+    "ladder": ("rungs", "frames", "pixels", "joules_per_megapixel"),
+}
+"""Metrics only some kinds produce; a result of another kind is not "missing" them."""
+
+METRICS = BASE_METRICS + tuple(dict.fromkeys(m for names in KIND_METRICS.values() for m in names
+                                            if m not in BASE_METRICS))
+"""Result metrics summarized over the repetitions of a variant."""
+
+RUNG_METRICS = ("frames", "pixels", "output_bytes", "bitrate_kbps")
+"""Per-rung fields of a ladder result's top-level ``rungs`` summarized per variant."""
+
+PARAM_KEYS = ("kind", "input", "encoder", "preset", "bitrate", "crf", "resolution", "fps", "duration", "rungs",
+              "count", "bitrates", "max_streams")
 """Job parameters reported for a variant when all its repetitions share them."""
 
 PENDING_STATES = ("queued", "running")
@@ -76,6 +96,7 @@ def summarize_run(run: dict) -> dict:
     return {
         "variants": variants,
         "scenarios": scenarios,
+        "baselines": baseline_summary(jobs),
         "counts": state_counts(jobs),
         "provenance": overall_provenance(jobs),
     }
@@ -95,9 +116,11 @@ def summarize_variant(jobs: list[dict]) -> dict:
     first = jobs[0]
     results = [r for r in (ok_result(j) for j in jobs) if r is not None]
     states = Counter(j.get("state") for j in jobs)
+    kind = job_kind(first)
     return {
         "scenario": first.get("scenario") or "—",
         "variant": first.get("variant") or first.get("name") or first.get("id") or "?",
+        "kind": kind,
         "params": shared_params(jobs),
         "jobs": len(jobs),
         "runs_ok": len(results),
@@ -105,10 +128,72 @@ def summarize_variant(jobs: list[dict]) -> dict:
         "runs_pending": sum(states[s] for s in PENDING_STATES),
         "runs_cancelled": states["cancelled"],
         "stats": {m: summary(metric(r, m) for r in results).to_dict() for m in METRICS},
-        "missing": missing_reasons(results),
+        "missing": missing_reasons(results, expected_metrics(kind)),
+        "reported": reported_metrics(results),
         "errors": list(dict.fromkeys(e for e in (job_error(j) for j in jobs) if e)),
         "provenance": variant_provenance(results),
+        **variant_rungs(results),
+        **variant_confidence(first, results),
     }
+
+
+def job_kind(job: dict) -> str | None:
+    """The scenario kind of a job: its own ``kind``, else its params'."""
+    return job.get("kind") or (job.get("params") or {}).get("kind")
+
+
+def expected_metrics(kind: str | None) -> tuple[str, ...]:
+    """The metrics a result of ``kind`` should carry: none for a baseline (it is summarized by idle watts), the
+    encoding metrics plus the kind's own for the others (an unknown kind: the encoding metrics)."""
+    if kind == "baseline":
+        return ("idle_watts", "mean_watts", "total_energy_j", "duration_s")
+    return BASE_METRICS + tuple(m for m in KIND_METRICS.get(kind or "", ()) if m not in BASE_METRICS)
+
+
+def reported_metrics(results: list[dict]) -> list[str]:
+    """The METRICS some result carries as a key (even null), in METRICS order: what a report may show for it."""
+    keys = {k for r in results for k in (r.get("metrics") or {})}
+    return [m for m in METRICS if m in keys]
+
+
+def variant_rungs(results: list[dict]) -> dict:
+    """``{"rungs": [...]}`` for a ladder variant: per rung position its resolution, bitrate and the statistics of
+    RUNG_METRICS over the runs (a rung reported null is left out of that field's statistics); {} without rungs."""
+    ladders = [r.get("rungs") for r in results if isinstance(r.get("rungs"), list) and r.get("rungs")]
+    if not ladders:
+        return {}
+    rungs = []
+    for index in range(max(len(rs) for rs in ladders)):
+        entries = [rs[index] for rs in ladders if index < len(rs) and isinstance(rs[index], dict)]
+        first = entries[0] if entries else {}
+        rungs.append({"resolution": first.get("resolution"), "bitrate": first.get("bitrate"),
+                      "stats": {m: summary(e.get(m) for e in entries).to_dict() for m in RUNG_METRICS}})
+    return {"rungs": rungs}
+
+
+def baseline_summary(jobs: Iterable[dict]) -> list[dict]:
+    """Baseline jobs (kind ``baseline``) summarized per variant and host: idle watts and duration over repetitions.
+
+    Each entry is :func:`summarize_variant` of the variant's jobs on one node, plus ``node_id``."""
+    groups: dict[tuple, list[dict]] = {}
+    for job in jobs:
+        if job_kind(job) == "baseline":
+            node = job.get("node_id") or (job.get("result") or {}).get("node_id")
+            key = (job.get("variant") or job.get("name") or job.get("id") or "?", node)
+            groups.setdefault(key, []).append(job)
+    return [{**summarize_variant(sorted(group, key=lambda j: j.get("repetition") or 0)), "node_id": node}
+            for (_, node), group in groups.items()]
+
+
+def variant_confidence(first: dict, results: list[dict]) -> dict:
+    """``{"confidence": {target, min, max, runs, half_width_pct, reached}}`` for a variant that repeats until its
+    joules per frame interval is narrow enough (master/campaign/confidence.py); {} for a fixed repetition count."""
+    from master.campaign.confidence import to_report
+
+    spec = first.get("confidence")
+    if not spec:
+        return {}
+    return {"confidence": to_report((metric(r, "joules_per_frame") for r in results), spec)}
 
 
 def shared_params(jobs: list[dict]) -> dict:
@@ -122,11 +207,12 @@ def shared_params(jobs: list[dict]) -> dict:
     return shared
 
 
-def missing_reasons(results: list[dict]) -> dict[str, list[str]]:
-    """For each metric some succeeded result did not measure: the distinct reasons."""
+def missing_reasons(results: list[dict], names: Iterable[str] = METRICS) -> dict[str, list[str]]:
+    """For each metric (of ``names``) some succeeded result did not measure: the distinct reasons."""
+    names = tuple(names)
     reasons: dict[str, list[str]] = {}
     for result in results:
-        for name in METRICS:
+        for name in names:
             if metric(result, name) is None:
                 bucket = reasons.setdefault(name, [])
                 reason = missing_reason(result, name)

@@ -48,7 +48,17 @@ def submit():
         spec_path=body.get("spec_path"), jobs=jobs, max_attempts=current_app.config["MAX_ATTEMPTS"],
     )
     current_app.extensions["ffwatt.work"].bump(len(jobs))
-    return jsonify({"campaign_id": campaign_id, "id": campaign_id, "jobs": len(jobs)}), 201
+    return jsonify({"campaign_id": campaign_id, "id": campaign_id, "jobs": len(jobs),
+                    "max_jobs": max_jobs(jobs)}), 201
+
+
+def max_jobs(jobs: list[dict]) -> int:
+    """The most jobs the campaign can come to: a variant with ``confidence`` up to its ``max`` runs."""
+    variants: dict[str, list[dict]] = {}
+    for job in jobs:
+        variants.setdefault(job["variant"], []).append(job)
+    return sum(group[0]["confidence"]["max"] if group[0].get("confidence") else len(group)
+               for group in variants.values())
 
 
 @bp.get("/campaigns")

@@ -40,7 +40,8 @@ def post_result():
     except queue.QueueError as exc:
         return jsonify({"error": exc.message, "status": exc.status}), exc.status
     if not ack["duplicate"]:
-        current_app.extensions["ffwatt.work"].bump(1)  # a node with max_concurrent_jobs > 1 has a free slot again
+        # a node with max_concurrent_jobs > 1 has a free slot again; a confidence variant may have queued a run
+        current_app.extensions["ffwatt.work"].bump(1 + ack.get("added_jobs", 0))
         metrics = current_app.extensions.get("ffwatt.metrics")
         if metrics is not None:
             metrics.result_received(body["status"])

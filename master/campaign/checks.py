@@ -1,5 +1,6 @@
 """Checks JSON Schema cannot express: fields inherited from ``defaults``, one-of groups across the scenario, its
-matrix and ``defaults``, unique names, input files on disk, and each variant's preset and crf against its encoder.
+matrix and ``defaults``, ``repetitions`` or ``confidence`` (not both) and confidence's min <= max, unique names,
+input files on disk, and each variant's preset and crf against its encoder.
 
 Every check tolerates data the schema rejected (it looks only at what it can use), so one run reports every problem;
 the per-variant checks run only on scenarios the schema passed.
@@ -11,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from master.campaign.confidence import DEFAULT_MAX, DEFAULT_MIN
 from master.campaign.encoders import ENCODERS
 from master.campaign.errors import Problem, key_of
 from master.campaign.expand import variants
@@ -33,6 +35,12 @@ def semantic_problems(document: Document, base_dir: Path, schema_paths: Iterable
     defaults = _mapping(data.get("defaults"))
     scenarios = data.get("scenarios") if isinstance(data.get("scenarios"), list) else []
     yield from _defaults_one_of(document, defaults)
+    yield from _confidence_problems(document, ("defaults",), defaults)
+    for index, raw in enumerate(scenarios):
+        name = _mapping(raw).get("kind")
+        kind = KINDS.get(name) if isinstance(name, str) else None
+        if kind is None or "confidence" in kind.all_fields:
+            yield from _confidence_problems(document, ("scenarios", index), _mapping(raw))
     yield from _duplicate_names(document, scenarios)
     yield from _input_files(document, base_dir, defaults, scenarios)
     bad = {tuple(path[:2]) for path in schema_paths}
@@ -74,6 +82,27 @@ def _defaults_one_of(document: Document, defaults: dict[str, Any]) -> Iterator[P
             both = [field for field in group if field in defaults]
             if len(both) > 1:
                 yield document.problem(("defaults", both[1]), f"set only one of {' or '.join(group)}, not both")
+
+
+def _confidence_problems(document: Document, where: tuple, mapping: dict[str, Any]) -> Iterator[Problem]:
+    """``repetitions`` and ``confidence`` both set in one mapping (a scenario, or ``defaults``), and a
+    ``confidence`` whose ``min`` is above its ``max`` (given, or the default)."""
+    value = mapping.get("confidence")
+    if "confidence" in mapping and "repetitions" in mapping:
+        line = document.locate((*where, "repetitions"), at_key=True).start_mark.line + 1
+        yield document.problem((*where, "confidence"), f"set only one of repetitions (line {line}) or confidence,"
+                               " not both", at_key=True)
+    if not isinstance(value, dict):
+        return
+    low, high = value.get("min", DEFAULT_MIN), value.get("max", DEFAULT_MAX)
+    whole = all(isinstance(n, int) and not isinstance(n, bool) for n in (low, high))
+    if whole and low > high:
+        if "min" in value:
+            said = f"max {high}" if "max" in value else f"max {high} (the default; set max too)"
+            yield document.problem((*where, "confidence", "min"), f"min {low} is more than {said}")
+        else:
+            yield document.problem((*where, "confidence", "max"),
+                                   f"max {high} is less than min {low} (the default; set min too)")
 
 
 def _duplicate_names(document: Document, scenarios: list) -> Iterator[Problem]:

@@ -68,8 +68,18 @@ def _campaign(document: Document, base_dir: Path, path: Path | None, text: str) 
     """A Campaign from a document that passed every check."""
     data = document.data
     defaults = data.get("defaults") or {}
-    scenarios = [resolve_scenario(raw, defaults, index, KINDS[raw["kind"]], base_dir)[0]
+    scenarios = [_repeat_by_own_setting(*resolve_scenario(raw, defaults, index, KINDS[raw["kind"]], base_dir))
                  for index, raw in enumerate(data["scenarios"])]
     return Campaign(name=data["name"], description=data.get("description", ""),
                     targets=list(data.get("targets", TARGETS)), defaults={**FIELD_DEFAULTS, **defaults},
                     scenarios=scenarios, path=path, text=text)
+
+
+def _repeat_by_own_setting(scenario: dict[str, Any], origins: dict[str, Any]) -> dict[str, Any]:
+    """A scenario that sets ``repetitions`` itself repeats that often: a ``confidence`` it takes from ``defaults``
+    is dropped (the scenario's own setting wins; see master/campaign/confidence.py)."""
+    own = ("scenarios",)
+    if (scenario.get("confidence") is not None and (origins.get("repetitions") or ())[:1] == own
+            and (origins.get("confidence") or ())[:1] != own):
+        scenario["confidence"] = None
+    return scenario

@@ -68,7 +68,10 @@ class _Poller:
 
 def follow(api: MasterApi, campaign_id: str, console: Console, is_done=None,
            lost_s: float = MASTER_LOST_S) -> dict[str, Any]:
-    """Show progress until the campaign leaves ``running`` (or ``is_done()`` says stop); returns its last state."""
+    """Show progress until the campaign leaves ``running`` (or ``is_done()`` says stop); returns its last state.
+
+    The total is taken from every answer: a campaign with ``confidence`` queues more jobs as it goes, so the bar's
+    total grows, and only the campaign's state (never done == total) ends the display."""
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
     poller = _Poller(api, campaign_id, lost_s)
@@ -76,7 +79,8 @@ def follow(api: MasterApi, campaign_id: str, console: Console, is_done=None,
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(campaign["name"], total=campaign["total"], status="")
         while True:
-            progress.update(task, completed=campaign["done"], status=status_line(campaign))
+            # the total grows while the campaign runs when a variant repeats until its confidence is reached
+            progress.update(task, total=campaign["total"], completed=campaign["done"], status=status_line(campaign))
             if campaign["state"] != "running" or (is_done is not None and is_done()):
                 return campaign
             campaign = _next_state(poller, progress, task)

@@ -39,10 +39,22 @@ def write_report(run: dict, reports_root: Path) -> Path:
     return index
 
 
-def _submit(api: MasterApi, campaign, campaign_file: Path) -> dict:
+def _spec_path(campaign_file: Path | str) -> str:
+    """What the master records as the campaign's source: a file's absolute path, or a label such as
+    ``<campaign batch FILE>`` for a campaign generated in memory (``campaign single|multi|batch``)."""
+    return campaign_file if isinstance(campaign_file, str) else str(campaign_file.resolve())
+
+
+def jobs_line(submitted: dict) -> str:
+    """``4 jobs``, or ``6 jobs (up to 20 as confidence asks)`` when variants repeat until a confidence target."""
+    jobs, most = submitted["jobs"], submitted.get("max_jobs")
+    return f"{jobs} jobs" + (f" (up to {most} as confidence asks)" if most and most > jobs else "")
+
+
+def _submit(api: MasterApi, campaign, campaign_file: Path | str) -> dict:
     """POST the campaign; a master that finds problems in it gets them printed, exit 2."""
     try:
-        return api.submit_campaign(campaign.text, str(campaign_file.resolve()))
+        return api.submit_campaign(campaign.text, _spec_path(campaign_file))
     except ApiError as exc:
         if exc.status == 400 and exc.problems:
             click.echo(str(exc), err=True)
@@ -52,11 +64,11 @@ def _submit(api: MasterApi, campaign, campaign_file: Path) -> dict:
         raise
 
 
-def run_remote(api: MasterApi, campaign, campaign_file: Path, reports_dir: Path, console: Console) -> None:
+def run_remote(api: MasterApi, campaign, campaign_file: Path | str, reports_dir: Path, console: Console) -> None:
     """Submit to a remote master, follow it, write the report here; Ctrl-C stops following, not the campaign."""
     submitted = _submit(api, campaign, campaign_file)
     campaign_id = submitted["campaign_id"]
-    console.print(f"campaign {campaign.name}: {submitted['jobs']} jobs (id {campaign_id}), master {api.base_url}")
+    console.print(f"campaign {campaign.name}: {jobs_line(submitted)} (id {campaign_id}), master {api.base_url}")
     try:
         final = follow(api, campaign_id, console)
     except KeyboardInterrupt:
@@ -70,7 +82,7 @@ def run_remote(api: MasterApi, campaign, campaign_file: Path, reports_dir: Path,
         raise click.ClickException(f"campaign {campaign_id} ended {final['state']} on the master")
 
 
-def run_embedded(campaign, campaign_file: Path, state_dir: Path, reports_dir: Path, console: Console,
+def run_embedded(campaign, campaign_file: Path | str, state_dir: Path, reports_dir: Path, console: Console,
                  powercap_root: str | None, tdp_watts: float | None) -> None:
     """The embedded default: master and agent in this process; Ctrl-C stops FFmpeg and keeps finished results."""
     from master.embedded import embedded, wait_registered
@@ -78,9 +90,9 @@ def run_embedded(campaign, campaign_file: Path, state_dir: Path, reports_dir: Pa
     with embedded(state_dir, powercap=powercap_root, tdp_watts=tdp_watts) as handle:
         wait_registered(handle)
         api = MasterApi(handle.url)
-        submitted = api.submit_campaign(campaign.text, str(campaign_file.resolve()))
+        submitted = api.submit_campaign(campaign.text, _spec_path(campaign_file))
         campaign_id = submitted["campaign_id"]
-        console.print(f"campaign {campaign.name}: {submitted['jobs']} jobs (id {campaign_id}),"
+        console.print(f"campaign {campaign.name}: {jobs_line(submitted)} (id {campaign_id}),"
                       f" embedded master {handle.url}")
         interrupted = False
         try:
@@ -94,22 +106,39 @@ def run_embedded(campaign, campaign_file: Path, state_dir: Path, reports_dir: Pa
         sys.exit(EXIT_INTERRUPTED)
 
 
+def run_options(func):
+    """The options ``campaign run`` takes besides its file: how to reach a master, or the embedded one's dirs."""
+    options = [
+        master_options,
+        click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True,
+                     help="Embedded mode: database, agent state and work files."),
+        click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True),
+        click.option("--powercap-root", help="Powercap sysfs root for the embedded agent (env FFWATT_POWERCAP_ROOT)."),
+        click.option("--tdp-watts", type=float, help="CPU TDP in watts for the estimate power model."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @click.command()
 @click.argument("campaign_file", type=click.Path(path_type=Path))
-@master_options
-@click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True,
-              help="Embedded mode: database, agent state and work files.")
-@click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
-@click.option("--powercap-root", help="Powercap sysfs root for the embedded agent (env FFWATT_POWERCAP_ROOT).")
-@click.option("--tdp-watts", type=float, help="CPU TDP in watts for the estimate power model.")
+@run_options
 def run(campaign_file: Path, master_url, token, tls_ca, tls_cert, tls_key, state_dir: Path, reports_dir: Path,
         powercap_root, tdp_watts) -> None:
     """Run CAMPAIGN_FILE and write its HTML report (embedded, or on the master at --master URL)."""
+    run_campaign(_load_or_exit(campaign_file), campaign_file, master_url, token, tls_ca, tls_cert, tls_key,
+                 state_dir, reports_dir, powercap_root, tdp_watts)
+
+
+def run_campaign(campaign, campaign_file: Path | str, master_url, token, tls_ca, tls_cert, tls_key,
+                 state_dir: Path, reports_dir: Path, powercap_root, tdp_watts) -> None:
+    """Run a loaded campaign as ``campaign run`` does (``run_options`` are the arguments after ``campaign_file``);
+    ``campaign_file`` is its file, or a ``<label>`` for one generated in memory."""
     from agent.ffmpeg.locate import FFmpegNotFound
     from master.embedded import StateDirError
 
     console = Console(stderr=True)
-    campaign = _load_or_exit(campaign_file)
     try:
         if master_url:
             run_remote(remote_api(master_url, token, tls_ca, tls_cert, tls_key), campaign, campaign_file,

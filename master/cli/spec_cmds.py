@@ -1,4 +1,7 @@
-"""``campaign validate FILE`` and ``campaign plan FILE``: check a campaign file, and show the jobs it expands to."""
+"""``campaign validate FILE`` and ``campaign plan FILE``: check a campaign file, and show the jobs it expands to.
+
+A variant with ``confidence`` shows its first ``min`` jobs, then a line ``VARIANT: 3-10 runs (auto ±5%)``; the total
+gives the range of jobs and of time (``min`` to ``max`` runs each)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from master.campaign.confidence import describe as describe_confidence
 from master.campaign.errors import SpecError
 from master.campaign.estimate import ESTIMATE_FACTOR, estimate_seconds, format_seconds
 from master.campaign.expand import JobSpec, expand
@@ -40,7 +44,9 @@ def validate(file: Path) -> None:
     """Check FILE: print every problem as FILE:LINE:COLUMN: KEY: MESSAGE (exit 2), or a one-line summary."""
     campaign = _load_or_exit(file)
     jobs = expand(campaign)
-    click.echo(f"{file}: OK ({_plural(len(campaign.scenarios), 'scenario')}, {_plural(len(jobs), 'job')})")
+    most = len(_most_jobs(jobs))
+    count = _plural(len(jobs), 'job') if most == len(jobs) else f"{len(jobs)}-{most} jobs"
+    click.echo(f"{file}: OK ({_plural(len(campaign.scenarios), 'scenario')}, {count})")
 
 
 def _rate_control(params: dict[str, Any]) -> str:
@@ -72,12 +78,37 @@ def plan_table(jobs: list[JobSpec]) -> Table:
     return table
 
 
+def confidence_lines(jobs: list[JobSpec]) -> list[str]:
+    """One line per variant that repeats until its confidence target: ``x264-fast: 3-10 runs (auto ±5%)``."""
+    shown: dict[str, str] = {}
+    for job in jobs:
+        if job.confidence is not None:
+            shown.setdefault(job.variant, describe_confidence(job.confidence))
+    return [f"{variant}: {text}" for variant, text in shown.items()]
+
+
+def _most_jobs(jobs: list[JobSpec]) -> list[JobSpec]:
+    """The jobs if every confidence variant ran to its ``max``: its last job repeated for the runs not queued yet."""
+    last: dict[str, JobSpec] = {}
+    counts: dict[str, int] = {}
+    for job in jobs:
+        last[job.variant] = job
+        counts[job.variant] = counts.get(job.variant, 0) + 1
+    extra = [last[v] for v in last if last[v].confidence for _ in range(last[v].confidence["max"] - counts[v])]
+    return [*jobs, *extra]
+
+
 def total_line(campaign: Campaign, jobs: list[JobSpec]) -> str:
-    """How many jobs and variants, and the rough time they take."""
+    """How many jobs and variants, and the rough time they take (with confidence: up to how many, how long)."""
     variants = len({job.variant for job in jobs})
-    return (f"{_plural(len(jobs), 'job')} ({_plural(variants, 'variant')} of "
+    most = _most_jobs(jobs)
+    count, seconds = _plural(len(jobs), 'job'), format_seconds(estimate_seconds(jobs))
+    if len(most) > len(jobs):
+        count = f"{len(jobs)}-{len(most)} jobs"
+        seconds = f"{seconds} to {format_seconds(estimate_seconds(most))}"
+    return (f"{count} ({_plural(variants, 'variant')} of "
             f"{_plural(len(campaign.scenarios), 'scenario')}); estimated time about "
-            f"{format_seconds(estimate_seconds(jobs))} (waits + {ESTIMATE_FACTOR:g} x duration per transcode job)")
+            f"{seconds} (waits + {ESTIMATE_FACTOR:g} x duration per transcode job)")
 
 
 @click.command()
@@ -92,4 +123,6 @@ def plan(file: Path) -> None:
     console.print(f"[bold]{campaign.name}[/]: {campaign.description}" if campaign.description else campaign.name,
                   highlight=False)
     console.print(plan_table(jobs))
+    for line in confidence_lines(jobs):
+        console.print(line, highlight=False)
     console.print(total_line(campaign, jobs), highlight=False)

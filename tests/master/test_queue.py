@@ -276,3 +276,196 @@ def test_concurrent_claims_never_share_a_job(app, make_campaign, node):
     for t in threads:
         t.join(timeout=30)
     assert len(claimed) == 40 and len(set(claimed)) == 40
+
+
+# --- confidence: a variant repeats until its joules-per-frame interval is narrow enough -------------------------
+
+def _confidence_jobs(variant: str = "v", target: float = 0.05, low: int = 2, high: int = 4, priority: int = 3):
+    from tests.master.conftest import job_spec
+
+    spec = {"preset": None, "target": target, "min": low, "max": high}
+    return [dict(job_spec(f"{variant}#{rep}", priority=priority, encoder="libx264", duration=1), repetition=rep,
+                 confidence=spec) for rep in range(1, low + 1)]
+
+
+def _jpf(job, node_id, value, status="succeeded"):
+    error = None if status == "succeeded" else "ffmpeg exited 1"
+    return _result(job, node_id, status, error, metrics={"joules_per_frame": value})
+
+
+def _names_states(conn, cid):
+    return [(r["name"], r["state"]) for r in conn.execute("SELECT name, state FROM jobs WHERE campaign_id = ?"
+                                                             " ORDER BY seq", (cid,))]
+
+
+def _campaign_state(conn, cid):
+    return conn.execute("SELECT state FROM campaigns WHERE id = ?", (cid,)).fetchone()[0]
+
+
+def test_confidence_noisy_variant_grows_one_run_at_a_time_to_max(conn, make_campaign, node):
+    """Noisy J/frame: after the min runs one more run is queued (same params, priority, next repetition, a
+    'queued' event), the campaign stays running, and it stops at max jobs; then the campaign finishes."""
+    cid = make_campaign(jobs=_confidence_jobs())
+    n1 = node("n1").id
+    values = iter([0.1, 0.2, 0.05, 0.3])
+    for expected_jobs in (2, 3, 4, 4):
+        job = queue.claim_next_job(conn, n1)
+        ack = queue.accept_result(conn, _jpf(job, n1, next(values)))
+        total = conn.execute("SELECT COUNT(*) FROM jobs WHERE campaign_id = ?", (cid,)).fetchone()[0]
+        if job["repetition"] == 1:
+            assert total == 2 and "added_jobs" not in ack  # v#2 still queued: wait
+        else:
+            assert total == min(job["repetition"] + 1, 4)
+            assert ack.get("added_jobs", 0) == (1 if job["repetition"] < 4 else 0)
+    assert _names_states(conn, cid) == [("v#1", "succeeded"), ("v#2", "succeeded"), ("v#3", "succeeded"),
+                                        ("v#4", "succeeded")]
+    assert _campaign_state(conn, cid) == "finished"
+    third = queue.job_to_dict(conn.execute("SELECT * FROM jobs WHERE name = 'v#3'").fetchone())
+    first = queue.job_to_dict(conn.execute("SELECT * FROM jobs WHERE name = 'v#1'").fetchone())
+    assert (third["params"], third["requirements"], third["priority"], third["repetition"], third["seq"]) == (
+        first["params"], first["requirements"], 3, 3, 2)
+    assert third["confidence"] == {"preset": None, "target": 0.05, "min": 2, "max": 4}
+    event = queue.job_events(conn, third["id"])[0]
+    assert (event["event"], event["reason"], event["runs"], event["jobs"]) == ("queued", "confidence", 2, 2)
+
+
+def test_confidence_stable_variant_stops_at_min(conn, make_campaign, node):
+    """Agreeing J/frame values reach the target with the min runs: nothing is added, the campaign finishes."""
+    cid = make_campaign(jobs=_confidence_jobs())
+    n1 = node("n1").id
+    for value in (0.1, 0.1001):
+        job = queue.claim_next_job(conn, n1)
+        assert "added_jobs" not in queue.accept_result(conn, _jpf(job, n1, value))
+    assert _names_states(conn, cid) == [("v#1", "succeeded"), ("v#2", "succeeded")]
+    assert _campaign_state(conn, cid) == "finished"
+
+
+def test_confidence_campaign_not_finished_while_a_variant_wants_more(conn, make_campaign, node):
+    """The last open job's result queues a run instead of finishing the campaign; other variants are unaffected."""
+    cid = make_campaign(jobs=[*_confidence_jobs("a"), dict(_confidence_jobs("b")[0], confidence=None)])
+    n1 = node("n1").id
+    for value in (0.1, 0.2, 0.15):
+        job = queue.claim_next_job(conn, n1)
+        queue.accept_result(conn, _jpf(job, n1, value))
+    assert _campaign_state(conn, cid) == "running"
+    assert _names_states(conn, cid)[-1] == ("a#3", "queued")
+
+
+def test_confidence_duplicate_result_adds_no_second_job(conn, make_campaign, node):
+    """Posting the same result again is a duplicate ack and queues nothing more."""
+    cid = make_campaign(jobs=_confidence_jobs())
+    n1 = node("n1").id
+    queue.accept_result(conn, _jpf(queue.claim_next_job(conn, n1), n1, 0.1))
+    job = queue.claim_next_job(conn, n1)
+    assert queue.accept_result(conn, _jpf(job, n1, 0.2))["added_jobs"] == 1
+    again = queue.accept_result(conn, _jpf(job, n1, 0.2))
+    assert again["duplicate"] and "added_jobs" not in again
+    assert len(_names_states(conn, cid)) == 3
+
+
+def test_confidence_waits_for_runs_in_parallel(conn, make_campaign, node):
+    """With both min runs running at once, the first result decides nothing; the second queues the next run."""
+    cid = make_campaign(jobs=_confidence_jobs())
+    n1 = node("n1", max_concurrent_jobs=2).id
+    first, second = queue.claim_next_job(conn, n1), queue.claim_next_job(conn, n1)
+    assert "added_jobs" not in queue.accept_result(conn, _jpf(second, n1, 0.2))
+    assert queue.accept_result(conn, _jpf(first, n1, 0.1))["added_jobs"] == 1
+    assert [n for n, _ in _names_states(conn, cid)] == ["v#1", "v#2", "v#3"]
+
+
+def test_confidence_failed_runs_count_toward_max(conn, make_campaign, node):
+    """A failed run is replaced (no sample) but counts as a job: at max jobs the variant stops."""
+    cid = make_campaign(jobs=_confidence_jobs(low=2, high=3))
+    n1 = node("n1").id
+    outcomes = iter([(0.1, "succeeded"), (None, "failed"), (0.1, "succeeded")])
+    while (job := queue.claim_next_job(conn, n1)) is not None:
+        value, status = next(outcomes)
+        queue.accept_result(conn, _jpf(job, n1, value, status))
+    assert _names_states(conn, cid) == [("v#1", "succeeded"), ("v#2", "failed"), ("v#3", "succeeded")]
+    assert _campaign_state(conn, cid) == "finished"
+
+
+def test_confidence_variant_that_only_fails_is_not_repeated_to_max(conn, make_campaign, node):
+    """Min failed runs and no sample: the variant stops there instead of failing up to max."""
+    cid = make_campaign(jobs=_confidence_jobs(low=2, high=10))
+    n1 = node("n1").id
+    while (job := queue.claim_next_job(conn, n1)) is not None:
+        queue.accept_result(conn, _jpf(job, n1, None, "failed"))
+    assert _names_states(conn, cid) == [("v#1", "failed"), ("v#2", "failed")]
+    assert _campaign_state(conn, cid) == "finished"
+
+
+def test_confidence_missing_jpf_is_no_sample(conn, make_campaign, node):
+    """A succeeded run without joules_per_frame (or with 0) is not a sample: more runs are queued."""
+    cid = make_campaign(jobs=_confidence_jobs(low=2, high=4))
+    n1 = node("n1").id
+    for value in (None, 0.0):
+        queue.accept_result(conn, _jpf(queue.claim_next_job(conn, n1), n1, value))
+    assert len(_names_states(conn, cid)) == 2  # min jobs and no sample: done
+    cid = make_campaign(jobs=_confidence_jobs("w", low=2, high=4))
+    for value in (0.1, None):
+        queue.accept_result(conn, _jpf(queue.claim_next_job(conn, n1), n1, value))
+    assert _names_states(conn, cid)[-1] == ("w#3", "queued")
+
+
+def test_confidence_lease_expiry_failure_also_decides(conn, make_campaign, node):
+    """A run failed by its lease (out of attempts) counts like a failed result: the next run is queued."""
+    cid = make_campaign(jobs=_confidence_jobs(), max_attempts=1)
+    n1 = node("n1").id
+    queue.accept_result(conn, _jpf(queue.claim_next_job(conn, n1), n1, 0.1))
+    queue.claim_next_job(conn, n1, lease_s=-1)
+    assert queue.requeue_expired(conn) == 1
+    assert _names_states(conn, cid) == [("v#1", "succeeded"), ("v#2", "failed"), ("v#3", "queued")]
+    assert _campaign_state(conn, cid) == "running"
+
+
+def test_confidence_cancelled_campaign_never_grows(conn, make_campaign, node):
+    """A campaign that is no longer running queues no more runs, whatever its results say."""
+    cid = make_campaign(jobs=_confidence_jobs())
+    n1 = node("n1").id
+    queue.accept_result(conn, _jpf(queue.claim_next_job(conn, n1), n1, 0.1))
+    job = queue.claim_next_job(conn, n1)
+    conn.execute("UPDATE campaigns SET state = 'cancelled' WHERE id = ?", (cid,))
+    assert "added_jobs" not in queue.accept_result(conn, _jpf(job, n1, 0.3))
+    assert len(_names_states(conn, cid)) == 2 and _campaign_state(conn, cid) == "cancelled"
+    queue.cancel_campaign(conn, cid)
+    assert len(_names_states(conn, cid)) == 2
+
+
+def test_confidence_new_run_wakes_a_long_polling_agent(tmp_path):
+    """Over HTTP: the result that queues a run wakes a claim that is already waiting (long poll, no requeue timer to
+    fall back on), which gets the new job at once; the campaign's total grows to 3."""
+    from master.app import create_app
+    from tests.master.conftest import ADMIN_TOKEN, ENROLLMENT_TOKEN, LIBX264, bearer
+
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "w.db"), "LEASE_S": 60.0, "REQUEUE_CHECK_S": 30.0,
+                      "ENROLLMENT_TOKEN": ENROLLMENT_TOKEN, "ADMIN_TOKEN": ADMIN_TOKEN})
+    client = app.test_client()
+    text = ("name: c\nscenarios:\n  - name: x\n    kind: transcode\n    input: {source: testsrc2}\n"
+            "    encoder: libx264\n    bitrate: 1000k\n    duration: 1\n"
+            "    confidence: {target: 0.01, min: 2, max: 3}\n")
+    submitted = client.post("/campaigns", json={"spec_text": text}, headers=bearer(ADMIN_TOKEN)).get_json()
+    assert (submitted["jobs"], submitted["max_jobs"]) == (2, 3)
+    reg = client.post("/nodes/register", json={"hostname": "h", "inventory": LIBX264, "max_concurrent_jobs": 3},
+                      headers=bearer(ENROLLMENT_TOKEN)).get_json()
+    node_id, headers = reg["node_id"], bearer(reg["node_token"])
+    jobs = [client.get(f"/jobs/next?node_id={node_id}", headers=headers).get_json()["job"] for _ in range(2)]
+    assert [j["name"] for j in jobs] == ["x#1", "x#2"]
+    assert client.post("/results", json=_jpf(jobs[0], node_id, 0.1), headers=headers).status_code == 200
+    found = {}
+
+    def poll():
+        started = time.monotonic()
+        with app.test_client() as other:
+            found["job"] = other.get(f"/jobs/next?node_id={node_id}&wait=20", headers=headers).get_json()["job"]
+        found["s"] = time.monotonic() - started
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    time.sleep(0.5)  # the claim is waiting now
+    ack = client.post("/results", json=_jpf(jobs[1], node_id, 0.2), headers=headers).get_json()
+    assert ack["added_jobs"] == 1
+    thread.join(timeout=25)
+    assert found["job"]["name"] == "x#3" and found["s"] < 5
+    progress = client.get(f"/campaigns/{submitted['campaign_id']}").get_json()
+    assert progress["total"] == 3 and progress["state"] == "running"

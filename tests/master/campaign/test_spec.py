@@ -28,10 +28,25 @@ def test_good_files_load(path):
 
 
 def test_shipped_campaigns_are_the_quick_and_realistic_ones():
-    """campaigns/ holds quick.yml and h264.yml, each opening with a comment block."""
-    assert {path.name for path in SHIPPED} >= {"quick.yml", "h264.yml"}
+    """campaigns/ holds quick.yml, h264.yml and the run_tests.py-era ones, each opening with a comment block."""
+    assert {path.name for path in SHIPPED} >= {"quick.yml", "h264.yml", "live.yml", "density.yml", "ladder.yml",
+                                               "codecs.yml"}
     for path in SHIPPED:
         assert path.read_text().startswith("# "), path.name
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_campaigns_pass_validate(path):
+    """Every shipped campaign passes `campaign validate`, and says how long it takes here in its comment block."""
+    from click.testing import CliRunner
+
+    from master.cli.spec_cmds import validate
+
+    result = CliRunner().invoke(validate, [str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{path}: OK (")
+    header = path.read_text().split("\nversion:", 1)[0]
+    assert "How long here" in header or "2 cores" in header, path.name
 
 
 def test_minimal_takes_built_in_defaults():
