@@ -27,11 +27,31 @@ def schema_problems(document: Document, errors: list[ValidationError]) -> Iterat
             known = error.schema.get("properties", {})
             for extra in (key for key in error.instance if key not in known):
                 yield document.problem([*path, extra], _unknown_key(document, path, extra, known), at_key=True)
+        elif error.validator == "oneOf":
+            yield from _one_of(document, error)
         elif error.validator == "required":
             for missing in (key for key in error.validator_value if key not in error.instance):
                 yield document.problem([*path, missing], "missing required key")
         else:
             yield document.problem(path, _message(error))
+
+
+def _one_of(document: Document, error: ValidationError) -> Iterator[Problem]:
+    """A value matching none of its forms (``confidence: very``): worded by the form of the same type as the value,
+    so a mapping is checked key by key and a name against the known names."""
+    same_type = [sub for sub in error.context or [] if isinstance(error.instance, str | dict)
+                 and sub.validator != "type" and _form_of(sub) == isinstance(error.instance, dict)]
+    if same_type:
+        yield from schema_problems(document, same_type)
+    else:
+        yield document.problem(list(error.absolute_path),
+                               f"expected {_expected(error)}, got {_found(error.instance)}")
+
+
+def _form_of(sub: ValidationError) -> bool:
+    """True when a oneOf sub-error comes from a mapping form of the schema."""
+    schema = sub.schema if isinstance(sub.schema, dict) else {}
+    return schema.get("type") == "object" or "properties" in schema or bool(sub.relative_path)
 
 
 def _unknown_key(document: Document, path: list, extra: Any, known: dict) -> str:
