@@ -17,7 +17,8 @@ TIMEOUT_PER_SECOND = 10
 """Seconds of timeout per second of input when ``parameters`` change the duration but not the timeout."""
 
 CONFIDENCE_LEVELS = ("auto", "high", "medium", "low")
-"""Accepted ``confidence`` values (stored with the job; repetition until a confidence is reached is not built yet)."""
+"""Accepted ``confidence`` values: the job becomes a one-variant campaign the master repeats until the 95% interval
+of its joules per frame is narrow enough (master/campaign/confidence.py)."""
 
 
 def _source(size: str) -> dict[str, Any]:
@@ -78,8 +79,7 @@ class PresetError(ValueError):
     """A scenario or parameters that make no job; the message starts with the field at fault."""
 
 
-def resolve(scenario: str, parameters: dict[str, Any] | None = None,
-            confidence: str | None = None) -> dict[str, Any]:
+def resolve(scenario: str, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
     """The job params of ``scenario`` with ``parameters`` applied (already valid against PARAMETERS_SCHEMA)."""
     if scenario not in PRESETS:
         raise PresetError(f"scenario: unknown scenario {scenario!r}; known: {', '.join(PRESETS)}")
@@ -96,13 +96,15 @@ def resolve(scenario: str, parameters: dict[str, Any] | None = None,
     params.update(overrides)
     if (params["bitrate"] is None) == (params["crf"] is None):
         raise PresetError("parameters: exactly one of bitrate and crf must be set")
-    if confidence is not None:
-        params["confidence"] = confidence
     return params
 
 
-def job_spec(scenario: str, params: dict[str, Any], requirements: dict[str, Any], priority: int = 0) -> dict[str, Any]:
-    """The JobSpec dict :func:`master.queue.submit_job` queues for a preset job."""
-    return {"name": f"{scenario}#1", "scenario": scenario, "variant": scenario, "repetition": 1,
+def job_spec(scenario: str, params: dict[str, Any], requirements: dict[str, Any], priority: int = 0,
+             repetition: int = 1, confidence: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JobSpec dict :func:`master.queue.submit_job` queues for a preset job (``confidence`` normalised)."""
+    spec = {"name": f"{scenario}#{repetition}", "scenario": scenario, "variant": scenario, "repetition": repetition,
             "kind": "transcode", "params": params, "requirements": {"encoder": params["encoder"], **requirements},
             "priority": priority}
+    if confidence is not None:
+        spec["confidence"] = confidence
+    return spec

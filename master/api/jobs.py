@@ -1,12 +1,14 @@
 """Jobs: submit a named scenario, list, inspect, cancel, retry, read the attempt history, and the long-poll claim."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from master import auth, db, openapi, presets, queue
+from master.campaign import confidence
 from master.api.bodies import json_body, query_float, query_int
 from master.states import JobState
 
@@ -74,14 +76,27 @@ def _queue_call(fn, *args):
 def submit():
     body = json_body(SUBMIT_SCHEMA)
     try:
-        params = presets.resolve(body["scenario"], body.get("parameters"), body.get("confidence"))
+        params = presets.resolve(body["scenario"], body.get("parameters"))
     except presets.PresetError as exc:
         abort(400, description=str(exc))
     wanted = {key: body[key] for key in ("targets", "labels") if key in body}
-    spec = presets.job_spec(body["scenario"], params, wanted, body.get("priority", 0))
-    job_id = queue.submit_job(db.get_db(), spec, current_app.config["MAX_ATTEMPTS"])
-    current_app.extensions["ffwatt.work"].bump(1)
-    return jsonify({"job_id": job_id, "id": job_id}), 201
+    conn, max_attempts = db.get_db(), current_app.config["MAX_ATTEMPTS"]
+    spec = confidence.normalise(body.get("confidence"))
+    if spec is None:
+        job_id = queue.submit_job(conn, presets.job_spec(body["scenario"], params, wanted, body.get("priority", 0)),
+                                  max_attempts)
+        current_app.extensions["ffwatt.work"].bump(1)
+        return jsonify({"job_id": job_id, "id": job_id}), 201
+    # Repeated until its interval is tight: a one-variant campaign, so runs group and the report says how many.
+    jobs = [presets.job_spec(body["scenario"], params, wanted, body.get("priority", 0), repetition=n, confidence=spec)
+            for n in range(1, spec["min"] + 1)]
+    campaign_id = queue.create_campaign(
+        conn, name=body["scenario"], description=f"POST /jobs {body['scenario']} with confidence {body['confidence']}",
+        spec_text=json.dumps(body, indent=2), spec_path=None, jobs=jobs, max_attempts=max_attempts)
+    ids = [row["id"] for row in conn.execute("SELECT id FROM jobs WHERE campaign_id = ? ORDER BY seq", (campaign_id,))]
+    current_app.extensions["ffwatt.work"].bump(len(ids))
+    return jsonify({"job_id": ids[0], "id": ids[0], "campaign_id": campaign_id, "job_ids": ids,
+                    "max_jobs": spec["max"]}), 201
 
 
 @bp.get("/jobs")

@@ -194,16 +194,30 @@ def test_heartbeat_reports_cancelled_job(client, conn, node, make_campaign):
 
 
 def test_fleet_docs_job_body_verbatim_is_201(client, admin):
-    """The fleet docs' POST /jobs body queues a 1080p libx264 job with the overrides, outside any campaign."""
+    """The fleet docs' POST /jobs body (confidence: auto) queues 3 runs of a 1080p libx264 job with the overrides,
+    as a one-variant campaign the master repeats up to 10 runs."""
     resp = client.post("/jobs", json=FLEET_DOCS_BODY, headers=admin)
     assert resp.status_code == 201
-    job = client.get(f"/jobs/{resp.get_json()['job_id']}").get_json()
+    answer = resp.get_json()
+    assert len(answer["job_ids"]) == 3 and answer["max_jobs"] == 10 and answer["job_id"] == answer["job_ids"][0]
+    job = client.get(f"/jobs/{answer['job_id']}").get_json()
     params = job["params"]
-    assert (job["campaign_id"], job["state"], job["scenario"]) == (None, "queued", "1080p-h264")
+    assert (job["campaign_id"], job["state"], job["scenario"]) == (answer["campaign_id"], "queued", "1080p-h264")
     assert (params["encoder"], params["duration"], params["bitrate"], params["resolution"]) == (
         "libx264", 300, "5000k", "1920x1080")
-    assert params["confidence"] == "auto" and params["crf"] is None and params["timeout"] >= 3000
-    assert job["requirements"] == {"encoder": "libx264"}
+    assert "confidence" not in params and params["crf"] is None and params["timeout"] >= 3000
+    assert job["confidence"]["target"] == 0.05 and job["requirements"] == {"encoder": "libx264"}
+    campaign = client.get(f"/campaigns/{answer['campaign_id']}").get_json()
+    assert campaign["name"] == "1080p-h264" and campaign["state"] == "running"
+
+
+def test_job_without_confidence_runs_once_outside_any_campaign(client, admin):
+    """Without confidence, POST /jobs queues exactly one job that belongs to no campaign."""
+    body = {k: v for k, v in FLEET_DOCS_BODY.items() if k != "confidence"}
+    resp = client.post("/jobs", json=body, headers=admin)
+    assert resp.status_code == 201 and set(resp.get_json()) == {"job_id", "id"}
+    job = client.get(f"/jobs/{resp.get_json()['job_id']}").get_json()
+    assert job["campaign_id"] is None and job["confidence"] is None
 
 
 def test_submit_unknown_scenario_lists_known_ones(client, admin):
