@@ -3,7 +3,8 @@
 Every child the agent starts goes through :func:`run_process`: an argv list (never a shell string), its own session
 (so its whole tree can be signalled by process group), stdout lines streamed to a callback, the last stderr lines kept,
 a timeout and a cancel event that kill the group, and a hook that runs after the child exited but *before* it is reaped,
-so a sampler can read the finished tree's CPU time from the zombie.
+so a sampler can read the finished tree's CPU time from the zombie. :func:`start_process` starts one the same way
+without waiting for it (several concurrent children, such as live stream pushers), and leaves reaping to the caller.
 """
 from __future__ import annotations
 
@@ -155,3 +156,90 @@ def run_process(
         timed_out=stopped == "timeout",
         cancelled=stopped == "cancelled",
     )
+
+
+class Child:
+    """A child started in its own process group that the caller waits for later (several can run at once).
+
+    Built by :func:`start_process`. Like :func:`run_process`: stdout lines go to a callback, the last stderr lines are
+    kept, and the child is never reaped before the caller says so, so a sampler can take its final reading while the
+    exited child is still a zombie (:meth:`exited` / :meth:`wait_exited` do not reap; :meth:`finish` does).
+    """
+
+    def __init__(self, argv: Sequence[str], on_stdout_line: Callable[[str], None] | None = None,
+                 cwd: str | None = None, env: dict[str, str] | None = None) -> None:
+        self.argv = [str(a) for a in argv]
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            errors="replace", start_new_session=True, cwd=cwd, env=env)
+        self.tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+        self._pumps = [
+            threading.Thread(target=_pump, args=(self.proc.stdout, on_stdout_line, None), daemon=True),
+            threading.Thread(target=_pump, args=(self.proc.stderr, None, self.tail), daemon=True),
+        ]
+        for t in self._pumps:
+            t.start()
+        self.exited_at: float | None = None
+        self.timed_out = False
+        self.cancelled = False
+        self._outcome: ProcessOutcome | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def exited(self) -> bool:
+        """Whether the child has exited (without reaping it)."""
+        if self._outcome is not None or self.proc.returncode is not None:
+            return True
+        try:
+            info = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+        except ChildProcessError:
+            return True
+        if info is not None and self.exited_at is None:
+            self.exited_at = time.monotonic()
+        return info is not None
+
+    def wait_exited(self, timeout_s: float | None = None, cancel: threading.Event | None = None) -> str | None:
+        """Wait until the child exited, without reaping it. Returns "timeout", "cancelled" or None (exited)."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while not self.exited():
+            if cancel is not None and cancel.is_set():
+                return "cancelled"
+            if deadline is not None and time.monotonic() >= deadline:
+                return "timeout"
+            time.sleep(0.02)
+        return None
+
+    def stop(self, grace_s: float = KILL_GRACE_S) -> None:
+        """SIGTERM the child's process group, SIGKILL after ``grace_s`` (reaps the child)."""
+        if self._outcome is None:
+            kill_group(self.proc.pid, grace_s=grace_s, leader=self.proc)
+
+    def finish(self, timeout_s: float = 30.0) -> ProcessOutcome:
+        """Reap the child (killing whatever is left in its group first when it is still running) and say how it
+        ended. Idempotent."""
+        if self._outcome is not None:
+            return self._outcome
+        if not self.exited():
+            self.stop()
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # anything the child left in its group goes with it
+        except (ProcessLookupError, PermissionError):
+            pass
+        returncode = self.proc.wait(timeout=timeout_s)
+        for t in self._pumps:
+            t.join(timeout=5)
+        end = self.exited_at if self.exited_at is not None else time.monotonic()
+        self._outcome = ProcessOutcome(argv=self.argv, returncode=returncode, duration_s=end - self.started,
+                                       stderr_tail=list(self.tail), timed_out=self.timed_out,
+                                       cancelled=self.cancelled)
+        return self._outcome
+
+
+def start_process(argv: Sequence[str], *, on_stdout_line: Callable[[str], None] | None = None,
+                  cwd: str | None = None, env: dict[str, str] | None = None) -> Child:
+    """Start ``argv`` in its own process group and return at once; the caller waits (:meth:`Child.wait_exited`),
+    stops (:meth:`Child.stop`) and reaps (:meth:`Child.finish`) it. Always ``finish`` a started child."""
+    return Child(argv, on_stdout_line=on_stdout_line, cwd=cwd, env=env)

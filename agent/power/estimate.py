@@ -8,7 +8,7 @@ substring that matches, times the number of sockets), else :data:`DEFAULT_TDP_W`
 The estimate models only the job's own CPU: it is dynamic energy by construction (no idle share, no DRAM, no GPU,
 no other processes). ``tdp_watts`` (this machine's, or this VM's share of the host's) overrides the table.
 
-The tree: the root, every process in the root's session (run_process makes the child a session leader, so an orphan
+The tree: the root (or several, :meth:`EstimateSource.track_also`), every process in a root's session (run_process makes the child a session leader, so an orphan
 whose parent exited is still found) and the descendants of all of these. CPU time of the tree: for each member seen,
 user + system + children_user + children_system (a zombie still reports its own and its reaped children's time, so the
 final read while the root is an unreaped zombie includes everything the tree used). A member that vanished was reaped:
@@ -168,6 +168,8 @@ class ProcessTree:
     def __init__(self, root_pid: int, rescan_s: float = RESCAN_INTERVAL_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.root_pid = root_pid
+        self.roots: set[int] = set()
+        """Every root of the tree: ``root_pid`` and those added by :meth:`add_root`."""
         self._rescan_s = rescan_s
         self._clock = clock
         self._next_scan = float("-inf")
@@ -176,11 +178,19 @@ class ProcessTree:
         self._gone = 0.0
         self._total = 0.0
         self.note: str | None = None
-        root = read_stat(root_pid)
+        self.add_root(root_pid)
+
+    def add_root(self, pid: int) -> None:
+        """Track one more process and its descendants in the same total (e.g. every pusher of a multi-stream job);
+        call it right after spawning. The roots must be distinct trees, or the shared part counts twice."""
+        if pid in self.roots:
+            return
+        root = read_stat(pid)
         if root is None:
-            self.note = f"process {root_pid} was gone before it could be tracked"
-        else:
-            self._procs[root_pid] = root.start
+            self.note = f"process {pid} was gone before it could be tracked"
+            return
+        self.roots.add(pid)
+        self._procs[pid] = root.start
 
     def _scan(self) -> None:
         """Add every process in the root's session or below a member (a pass over all processes' stat)."""
@@ -188,7 +198,7 @@ class ProcessTree:
         children: dict[int, list[int]] = {}
         for pid, (ppid, _) in table.items():
             children.setdefault(ppid, []).append(pid)
-        todo = [pid for pid, (_, sid) in table.items() if sid == self.root_pid] + list(self._procs)
+        todo = [pid for pid, (_, sid) in table.items() if sid in self.roots] + list(self._procs)
         seen: set[int] = set()
         while todo:
             pid = todo.pop()
@@ -225,7 +235,7 @@ class ProcessTree:
         for pid in set(self._last) - set(current):
             if not self._absorbed(pid, current):
                 self._gone += self._last[pid][1]
-            if pid == self.root_pid:
+            if pid in self.roots:
                 self.note = f"process {pid} was reaped before its final CPU time was read: the last interval is missing"
         self._procs = {pid: start for pid, start in self._procs.items() if pid in current}
         self._last = current
@@ -268,10 +278,27 @@ class EstimateSource(PowerSource):
         self._last_t: float | None = None
 
     def track(self, pid: int | None) -> None:
-        """Attribute the tree rooted at ``pid`` from its birth (call it right after spawning); None stops."""
+        """Attribute the tree rooted at ``pid`` from its birth (call it right after spawning); None stops (every
+        tracked tree, including those added by :meth:`track_also`)."""
         with self._lock:
             self._tree = None if pid is None else ProcessTree(pid, clock=self._clock)
             self._prev_cpu = 0.0
+
+    def track_also(self, pid: int) -> None:
+        """Attribute the tree rooted at ``pid`` as well, from its birth, on top of those already tracked (a job made
+        of several concurrent processes, such as one FFmpeg pusher per live stream). Without a tracked tree this is
+        :meth:`track`. One scan of the process table serves every root."""
+        with self._lock:
+            if self._tree is None:
+                self._tree = ProcessTree(pid, clock=self._clock)
+                self._prev_cpu = 0.0
+            else:
+                self._tree.add_root(pid)
+
+    def tracked_pids(self) -> list[int]:
+        """The roots currently tracked (empty when none)."""
+        with self._lock:
+            return sorted(self._tree.roots) if self._tree is not None else []
 
     def start(self) -> None:
         with self._lock:

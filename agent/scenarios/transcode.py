@@ -48,6 +48,25 @@ def encoded_metrics(run, output_bytes: int | None) -> tuple[dict[str, Any], dict
     return metrics, missing
 
 
+def idle_baseline(params: dict[str, Any], ctx: RunContext):
+    """The job's idle baseline (``params.idle_baseline`` seconds, at ``params.sample_rate``), or None when not asked.
+    Shared by every kind that measures one (transcode, live, multi, density)."""
+    if not params.get("idle_baseline"):
+        return None
+    ctx.live.phase = "idle baseline"
+    return measure_idle(ctx.sources, params["idle_baseline"], params["sample_rate"])
+
+
+def unmeasured_wait(ctx: RunContext, seconds: float | None, phase: str, cancelled: str) -> None:
+    """Wait ``seconds`` outside the measured window (stabilization, cooldown); a cancel ends the wait and fails the
+    job with ``cancelled``."""
+    if not seconds or seconds <= 0:
+        return
+    ctx.live.phase = phase
+    if ctx.cancel.wait(seconds):
+        raise JobFailed(cancelled)
+
+
 class Transcode(Scenario):
     kind = "transcode"
 
@@ -61,10 +80,7 @@ class Transcode(Scenario):
 
     def run(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any]) -> dict[str, Any]:
         params = job["params"]
-        baseline = None
-        if params.get("idle_baseline"):
-            ctx.live.phase = "idle baseline"
-            baseline = measure_idle(ctx.sources, params["idle_baseline"], params["sample_rate"])
+        baseline = idle_baseline(params, ctx)
         self._wait(ctx, params.get("stabilization"), "stabilizing", "cancelled while stabilizing")
         if ctx.cancel.is_set():
             raise JobFailed("cancelled before FFmpeg started")
@@ -94,11 +110,7 @@ class Transcode(Scenario):
     @staticmethod
     def _wait(ctx: RunContext, seconds: float | None, phase: str, cancelled: str) -> None:
         """Wait ``seconds`` outside the measured window; a cancel ends the wait and fails the job."""
-        if not seconds or seconds <= 0:
-            return
-        ctx.live.phase = phase
-        if ctx.cancel.wait(seconds):
-            raise JobFailed(cancelled)
+        unmeasured_wait(ctx, seconds, phase, cancelled)
 
     def _quality(self, params, ctx: RunContext, output, frames) -> Quality:
         """Quality of the finished encode; runs after the measurement window, outside the job's energy."""

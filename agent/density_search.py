@@ -1,0 +1,78 @@
+"""The search for the most concurrent streams that all stay real time (the ``density`` kind), as a pure function.
+
+Upward: levels 1, 2, 4, 8, ... while they hold; ``max_streams`` itself is tried when the doubling passes it. Then a
+bisection between the last level that held and the first that failed. Each level is measured at most once and the
+next level depends only on the outcomes so far, so the search is deterministic for given outcomes; it trusts each
+measurement as it comes and does not look for capacity above a failed level (non-monotonic data: a level that fails
+ends the upward phase even if a larger one would have held; within the bisection, a held level moves the lower bound
+up and a failed one the upper bound down). The result is therefore a level that held whose next level up failed (or
+``max_streams``), or 0 when a single stream failed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Generic, TypeVar
+
+Outcome = TypeVar("Outcome")
+
+
+@dataclass(frozen=True)
+class SearchResult(Generic[Outcome]):
+    """Levels tried, in order, with their outcomes, and the largest level found to hold (0: none)."""
+
+    maximum: int
+    tried: list[tuple[int, Outcome]]
+
+    @property
+    def levels(self) -> list[int]:
+        return [level for level, _ in self.tried]
+
+
+def upward_levels(max_streams: int) -> list[int]:
+    """1, 2, 4, ... below ``max_streams``, then ``max_streams``: the upward phase when every level holds."""
+    if max_streams < 1:
+        raise ValueError(f"max_streams must be at least 1, got {max_streams}")
+    levels, level = [], 1
+    while level < max_streams:
+        levels.append(level)
+        level *= 2
+    return levels + [max_streams]
+
+
+def search(max_streams: int, measure: Callable[[int], Outcome],
+           held: Callable[[Outcome], bool] = bool) -> SearchResult[Outcome]:
+    """Run the search: ``measure(streams)`` measures one level, ``held(outcome)`` says whether it stayed real time."""
+    tried: list[tuple[int, Outcome]] = []
+
+    def attempt(level: int) -> bool:
+        outcome = measure(level)
+        tried.append((level, outcome))
+        return bool(held(outcome))
+
+    good, bad = 0, None
+    for level in upward_levels(max_streams):
+        if attempt(level):
+            good = level
+        else:
+            bad = level
+            break
+    if bad is not None:
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            if attempt(middle):
+                good = middle
+            else:
+                bad = middle
+    return SearchResult(maximum=good, tried=tried)
+
+
+def least_squares_slope(points: list[tuple[float, float]]) -> float | None:
+    """Slope of the least-squares line through ``(x, y)`` points; None with fewer than 2 distinct x."""
+    if len({x for x, _ in points}) < 2:
+        return None
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    sxx = sum((x - mean_x) ** 2 for x, _ in points)
+    sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    return sxy / sxx
