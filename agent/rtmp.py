@@ -291,7 +291,7 @@ class NginxIngest(_PullingIngest):
         super().__init__(ffmpeg_path)
         self.install = install
         self.port = port or free_port()
-        self.dir = Path(workdir) / f"nginx-rtmp-{self.port}-{os.getpid()}-{time.monotonic_ns()}"
+        self.dir = Path(workdir).absolute() / f"nginx-rtmp-{self.port}-{os.getpid()}-{time.monotonic_ns()}"
         self.conf = self.dir / "nginx.conf"
         self.error_log = self.dir / "error.log"
         self.base_url = f"rtmp://127.0.0.1:{self.port}/{APPLICATION}"
