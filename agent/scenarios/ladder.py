@@ -13,26 +13,16 @@ naming the rung; so does an FFmpeg failure that FFmpeg's stderr pins on one rung
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from agent import energy
 from agent.ffmpeg.command import output_suffix, parse_size
 from agent.ffmpeg.ladder import RungCount, count_frames, device_failure, failed_rung, ladder_argv, rung_label
-from agent.ffmpeg.runner import FFmpegRun, run_ffmpeg
+from agent.ffmpeg.runner import FFmpegRun
 from agent.ffmpeg.verify import verify_output
-from agent.sampler import Measurement, Sampler, measure_idle
+from agent.sampler import Measurement
 from agent.scenarios.base import JobFailed, RunContext, Scenario
-from agent.scenarios.transcode import encoded_metrics
-
-
-def wait_unmeasured(ctx: RunContext, seconds: float | None, phase: str, cancelled: str) -> None:
-    """Wait ``seconds`` outside the measured window; a cancel ends the wait and fails the job."""
-    if not seconds or seconds <= 0:
-        return
-    ctx.live.phase = phase
-    if ctx.cancel.wait(seconds):
-        raise JobFailed(cancelled)
+from agent.scenarios.transcode import encoded_metrics, idle_baseline, measured_ffmpeg, unmeasured_wait
 
 
 def rung_entry(rung: dict[str, Any], count: RungCount, output_bytes: int | None,
@@ -110,15 +100,12 @@ class Ladder(Scenario):
     def run(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any]) -> dict[str, Any]:
         params = job["params"]
         rungs = params["rungs"]
-        baseline = None
-        if params.get("idle_baseline"):
-            ctx.live.phase = "idle baseline"
-            baseline = measure_idle(ctx.sources, params["idle_baseline"], params["sample_rate"])
-        wait_unmeasured(ctx, params.get("stabilization"), "stabilizing", "cancelled while stabilizing")
+        baseline = idle_baseline(params, ctx)
+        unmeasured_wait(ctx, params.get("stabilization"), "stabilizing", "cancelled while stabilizing")
         if ctx.cancel.is_set():
             raise JobFailed("cancelled before FFmpeg started")
         ctx.live.phase = "encoding"
-        run, measurement = self._encode(state["argv"], params, ctx)
+        run, measurement = measured_ffmpeg(state["argv"], params, ctx)
         ffmpeg_info = {"argv": state["argv"], "version": ctx.ffmpeg.version, "path": ctx.ffmpeg.path,
                        "stderr_tail": run.outcome.stderr_tail}
         failure = self._run_failure(run, params)
@@ -134,7 +121,7 @@ class Ladder(Scenario):
             raise JobFailed(reason, {"ffmpeg": ffmpeg_info, "rungs": entries})
         metrics, missing, measured = ladder_metrics(run, entries, baseline, measurement)
         measured["provenance"]["notes"] += ladder_notes(entries, rungs, params.get("duration"), source_seconds)
-        wait_unmeasured(ctx, params.get("cooldown"), "cooling down", "cancelled while cooling down")
+        unmeasured_wait(ctx, params.get("cooldown"), "cooling down", "cancelled while cooling down")
         return {"metrics": metrics, "missing": missing, "ffmpeg": ffmpeg_info, "rungs": entries, "quality": None,
                 **measured}
 
@@ -165,27 +152,6 @@ class Ladder(Scenario):
             index, detail = blamed
             return f"{rung_label(index, params['rungs'][index])}: {params['encoder']} failed: {detail}"
         return reason
-
-    def _encode(self, argv, params, ctx: RunContext):
-        sampler = Sampler(ctx.sources, rate_hz=params["sample_rate"])
-        final = {}
-
-        def on_exited(_pid: int) -> None:
-            final["measurement"] = sampler.stop()
-
-        def on_progress(progress) -> None:
-            ctx.live.progress = {k: v for k, v in dataclasses.asdict(progress).items() if v is not None}
-
-        sampler.start()
-        ctx.live.watts = sampler.current_watts
-        try:
-            run = run_ffmpeg(argv, params["timeout"], on_progress=on_progress, on_start=sampler.track,
-                             on_exited=on_exited, cancel=ctx.cancel)
-        finally:
-            if "measurement" not in final:
-                final["measurement"] = sampler.stop()
-            ctx.live.watts = None
-        return run, final["measurement"]
 
     def cleanup(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any]) -> None:
         for output in state.get("outputs") or []:

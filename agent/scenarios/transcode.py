@@ -67,6 +67,31 @@ def unmeasured_wait(ctx: RunContext, seconds: float | None, phase: str, cancelle
         raise JobFailed(cancelled)
 
 
+def measured_ffmpeg(argv: list[str], params: dict[str, Any], ctx: RunContext):
+    """Run one FFmpeg process inside a sampler window (``params.sample_rate``, ``params.timeout``); the final power
+    reading is taken while FFmpeg has exited but is not reaped. Live progress and watts go to ``ctx.live``.
+    Returns (FFmpegRun, Measurement)."""
+    sampler = Sampler(ctx.sources, rate_hz=params["sample_rate"])
+    final = {}
+
+    def on_exited(_pid: int) -> None:
+        final["measurement"] = sampler.stop()
+
+    def on_progress(progress) -> None:
+        ctx.live.progress = {k: v for k, v in dataclasses.asdict(progress).items() if v is not None}
+
+    sampler.start()
+    ctx.live.watts = sampler.current_watts
+    try:
+        run = run_ffmpeg(argv, params["timeout"], on_progress=on_progress, on_start=sampler.track,
+                         on_exited=on_exited, cancel=ctx.cancel)
+    finally:
+        if "measurement" not in final:
+            final["measurement"] = sampler.stop()
+        ctx.live.watts = None
+    return run, final["measurement"]
+
+
 class Transcode(Scenario):
     kind = "transcode"
 
@@ -81,11 +106,11 @@ class Transcode(Scenario):
     def run(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any]) -> dict[str, Any]:
         params = job["params"]
         baseline = idle_baseline(params, ctx)
-        self._wait(ctx, params.get("stabilization"), "stabilizing", "cancelled while stabilizing")
+        unmeasured_wait(ctx, params.get("stabilization"), "stabilizing", "cancelled while stabilizing")
         if ctx.cancel.is_set():
             raise JobFailed("cancelled before FFmpeg started")
         ctx.live.phase = "encoding"
-        run, measurement = self._encode(state["argv"], params, ctx)
+        run, measurement = measured_ffmpeg(state["argv"], params, ctx)
         output = state["output"]
         output_bytes = output.stat().st_size if output.exists() else None
         ffmpeg_info = {"argv": state["argv"], "version": ctx.ffmpeg.version, "path": ctx.ffmpeg.path,
@@ -103,14 +128,9 @@ class Transcode(Scenario):
         extra, extra_missing = per_joule(quality, metrics.get("frames_per_joule"), missing.get("frames_per_joule"))
         metrics.update(extra)
         missing.update(extra_missing)
-        self._wait(ctx, params.get("cooldown"), "cooling down", "cancelled while cooling down")
+        unmeasured_wait(ctx, params.get("cooldown"), "cooling down", "cancelled while cooling down")
         return {"metrics": metrics, "missing": missing, "ffmpeg": ffmpeg_info, "quality": quality.detail or None,
                 **measured}
-
-    @staticmethod
-    def _wait(ctx: RunContext, seconds: float | None, phase: str, cancelled: str) -> None:
-        """Wait ``seconds`` outside the measured window; a cancel ends the wait and fails the job."""
-        unmeasured_wait(ctx, seconds, phase, cancelled)
 
     def _quality(self, params, ctx: RunContext, output, frames) -> Quality:
         """Quality of the finished encode; runs after the measurement window, outside the job's energy."""
@@ -126,27 +146,6 @@ class Transcode(Scenario):
             reason = f"quality comparison error: {exc}"
             return Quality(missing={k: reason for k in ("psnr_db", "psnr_identical", "ssim", "vmaf",
                                                         "quality_frames")})
-
-    def _encode(self, argv, params, ctx: RunContext):
-        sampler = Sampler(ctx.sources, rate_hz=params["sample_rate"])
-        final = {}
-
-        def on_exited(_pid: int) -> None:
-            final["measurement"] = sampler.stop()
-
-        def on_progress(progress) -> None:
-            ctx.live.progress = {k: v for k, v in dataclasses.asdict(progress).items() if v is not None}
-
-        sampler.start()
-        ctx.live.watts = sampler.current_watts
-        try:
-            run = run_ffmpeg(argv, params["timeout"], on_progress=on_progress, on_start=sampler.track,
-                             on_exited=on_exited, cancel=ctx.cancel)
-        finally:
-            if "measurement" not in final:
-                final["measurement"] = sampler.stop()
-            ctx.live.watts = None
-        return run, final["measurement"]
 
     def cleanup(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any]) -> None:
         output = state.get("output")
