@@ -2,11 +2,14 @@
 
 The encoded output is decoded next to exactly the same source frames the encode read: the same lavfi source string
 (size, rate, duration) or the same file, the same ``scale``/``fps`` filters, the same ``-t`` (as the ``trim`` FFmpeg
-itself inserts for an output ``-t``), both converted to yuv420p and both restarted at PTS 0. One FFmpeg process then
-compares ``[distorted][reference]`` frame by frame::
+itself inserts for an output ``-t``), both converted to yuv420p, and both renumbered by frame index (``settb=1/1000,
+setpts=N``: frame n at n ms on both sides). The index, not the container's timestamps, pairs the frames: a container
+with a coarse time base (WebM's 1 ms) rounds 33.3 ms frames to 33/67/100 ms, and FFmpeg's frame sync would then pair
+some frames with their neighbours and drop the last one. One FFmpeg process then compares ``[distorted][reference]``
+frame by frame::
 
-    [0:v]format=yuv420p,setpts=PTS-STARTPTS,settb=AVTB[d];
-    [1:v]scale=..,fps=..,format=yuv420p,trim=duration=D,setpts=PTS-STARTPTS,settb=AVTB[r];
+    [0:v]format=yuv420p,settb=1/1000,setpts=N[d];
+    [1:v]scale=..,fps=..,format=yuv420p,trim=duration=D,settb=1/1000,setpts=N[r];
     [d]split[d1][d2]; [r]split[r1][r2];
     [d1][r1]psnr=stats_file=psnr.log[q1];             # default framesync: runs to the LONGER stream
     [d2][r2]ssim=shortest=1:stats_file=ssim.log[q2]   # stops at the SHORTER stream
@@ -122,6 +125,10 @@ def has_libvmaf(ffmpeg_path: str) -> bool:
     return outcome.ok and "libvmaf" in parse_filters(lines)
 
 
+FRAME_INDEX_PTS = "settb=1/1000,setpts=N"
+"""Filters that give frame n the timestamp n ms, on both sides of the comparison: frames pair by index."""
+
+
 def _capped(value: float | None) -> float | None:
     if value is None:
         return None
@@ -134,7 +141,7 @@ def reference_chain(params: dict) -> tuple[list[str], str]:
     chain = filter_chain("", params, in_size, in_rate) + ["format=yuv420p"]
     if params.get("duration") is not None:
         chain.append(f"trim=duration={params['duration']}")
-    chain += ["setpts=PTS-STARTPTS", "settb=AVTB"]
+    chain += [FRAME_INDEX_PTS]
     return inputs, ",".join(chain)
 
 
@@ -143,7 +150,7 @@ def quality_argv(ffmpeg_path: str, params: dict, output_path: str, vmaf: bool) -
     inputs, ref_chain = reference_chain(params)
     names = ["psnr", "ssim"] + (["vmaf"] if vmaf else [])
     n = len(names)
-    graph = ["[0:v]format=yuv420p,setpts=PTS-STARTPTS,settb=AVTB[d]", f"[1:v]{ref_chain}[r]",
+    graph = [f"[0:v]format=yuv420p,{FRAME_INDEX_PTS}[d]", f"[1:v]{ref_chain}[r]",
              f"[d]split={n}" + "".join(f"[d{i}]" for i in range(n)),
              f"[r]split={n}" + "".join(f"[r{i}]" for i in range(n)),
              "[d0][r0]psnr=stats_file=psnr.log[q0]",
