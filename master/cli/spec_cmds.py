@@ -108,7 +108,7 @@ def total_line(campaign: Campaign, jobs: list[JobSpec]) -> str:
         seconds = f"{seconds} to {format_seconds(estimate_seconds(most))}"
     return (f"{count} ({_plural(variants, 'variant')} of "
             f"{_plural(len(campaign.scenarios), 'scenario')}); estimated time about "
-            f"{seconds} (waits + {ESTIMATE_FACTOR:g} x duration per transcode job)")
+            f"{seconds} (waits + {ESTIMATE_FACTOR:g} x duration per encode)")
 
 
 @click.command()

@@ -1,7 +1,8 @@
 """The rough run-time estimate that ``campaign plan`` prints."""
 from __future__ import annotations
 
-from master.campaign.estimate import ESTIMATE_FACTOR, estimate_seconds, format_seconds
+from master.campaign.estimate import (ESTIMATE_FACTOR, LEVEL_REST_S, STREAM_SETUP_S, density_levels, estimate_seconds,
+                                      format_seconds)
 from master.campaign.expand import JobSpec
 
 
@@ -31,3 +32,20 @@ def test_estimate_counts_waits_and_baseline_jobs_once():
     baseline = JobSpec("b#1", "b", "b", 1, "baseline", {"kind": "baseline", "duration": 30}, {})
     assert estimate_seconds([transcode]) == 3 + 5 + 2 + ESTIMATE_FACTOR * 10
     assert estimate_seconds([baseline]) == 30
+
+
+def test_live_kinds_run_in_real_time():
+    """Live and multi count their duration once (plus staggered starts and setup), not x the factor; density counts
+    the most levels its search can run; a ladder is an encode."""
+    def kind_job(kind: str, **params) -> JobSpec:
+        return JobSpec("k#1", "k", "k", 1, kind, {"kind": kind, **params}, {})
+    assert estimate_seconds([kind_job("live", duration=60, idle_baseline=2)]) == 2 + 60 + STREAM_SETUP_S
+    assert estimate_seconds([kind_job("multi", duration=60, bitrates=["1M", "2M", "3M"], stagger=2)]) == \
+        60 + 2 * 2 + STREAM_SETUP_S
+    assert estimate_seconds([kind_job("multi", duration=60, count=4, stagger=1)]) == 60 + 3 + STREAM_SETUP_S
+    levels = density_levels(8)
+    assert levels == [1, 2, 4, 8, 8, 8]  # up to 8, then at most 2 bisection steps between 4 and 8
+    assert density_levels(1) == [1] and density_levels(3) == [1, 2, 3] and density_levels(5) == [1, 2, 4, 5]
+    assert estimate_seconds([kind_job("density", duration=10, max_streams=8, stagger=0)]) == \
+        len(levels) * (10 + STREAM_SETUP_S + LEVEL_REST_S)
+    assert estimate_seconds([kind_job("ladder", duration=10)]) == ESTIMATE_FACTOR * 10

@@ -60,7 +60,7 @@ def test_plan_lists_jobs_in_order_with_total():
                                          ["3", "x264-ultrafast#1"], ["4", "x264-ultrafast#2"]]
     assert rows[0][2:] == ["transcode", "libx264", "veryfast", "bitrate", "3000k", "1280x720", "30", "10", "s"]
     assert lines[-1] == ("4 jobs (2 variants of 1 scenario); estimated time about 2 min 48 s"
-                         " (waits + 4 x duration per transcode job)")
+                         " (waits + 4 x duration per encode)")
 
 
 def test_plan_shows_unset_values_in_words():
