@@ -175,17 +175,26 @@ def scenario_tables(summary: dict, notes: Footnotes) -> list[dict]:
     return tables
 
 
+QUALITY_METRICS = ("psnr_db", "ssim", "vmaf", "ssim_frames_per_joule", "vmaf_frames_per_joule")
+"""Transcode's quality columns: a table of other kinds (live streams, ladders: never compared) shows them only when
+some run has a score, not as a column of dashes."""
+
+
 def table_columns(variants: list[dict]) -> list[tuple[str, str, bool]]:
     """The columns of a scenario table: every TABLE_METRICS column when a variant is a transcode (or of unknown
-    kind), else only those a variant reports; then the KIND_TABLE_METRICS columns a variant of a kind that has them
+    kind), else only those a variant reports (quality ones only when some run has a score); then the KIND_TABLE_METRICS columns a variant of a kind that has them
     (summarize.KIND_METRICS) reports: a transcode's ``frames`` does not add the ladder's frames column."""
 
     def reported(name: str, kinds=None) -> bool:
         return any((kinds is None or name in kinds.get(v.get("kind"), ()))
                    and (name in v.get("reported", ()) or v["stats"][name]["n"] > 0) for v in variants)
 
+    def measured(name: str) -> bool:
+        return any(v["stats"][name]["n"] > 0 for v in variants)
+
     encodes = any(v.get("kind") not in KIND_METRICS for v in variants)
-    base = [c for c in TABLE_METRICS if encodes or reported(c[0])]
+    base = [c for c in TABLE_METRICS
+            if encodes or (measured(c[0]) if c[0] in QUALITY_METRICS else reported(c[0]))]
     return base + [c for c in KIND_TABLE_METRICS if reported(c[0], KIND_METRICS)]
 
 

@@ -158,3 +158,19 @@ def test_confidence_summary_is_shown_when_present(run):
 def test_kind_columns_are_all_known_metrics():
     from master.analysis.summarize import METRICS
     assert {name for name, _, _ in KIND_TABLE_METRICS} <= set(METRICS)
+
+
+def test_quality_columns_only_where_a_stream_kind_has_scores(run):
+    """The live kinds report quality as null with a reason (never compared): their tables get no column of dashes
+    for it, while their energy columns stay even when null."""
+    run = add_kind_jobs(run)
+    for job in run["jobs"]:
+        result = job.get("result") or {}
+        if job["name"].startswith("dense"):
+            result["metrics"].update({"psnr_db": None, "ssim": None, "joules_per_frame": None})
+            result["missing"].update({"psnr_db": "live streams: quality is not compared",
+                                      "ssim": "live streams: quality is not compared",
+                                      "joules_per_frame": "no frames"})
+    dense = headings(table_of(render(run), "dense"))
+    assert "PSNR dB" not in dense and "SSIM" not in dense
+    assert "J/frame" in dense
