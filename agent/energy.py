@@ -92,9 +92,23 @@ def _energy_metrics(baseline: Measurement | None, run: Measurement, frames: int 
         metrics[key] = _r(value)
         if value is None:
             missing[key] = reason or "unknown"
+    metrics["gpu_encoder_util_pct"], reason = encoder_utilization(run)
+    if reason:
+        missing["gpu_encoder_util_pct"] = reason
     metrics["agent_overhead_pct"] = _r(run.process_overhead_pct, 4)
     metrics["sampler_overhead_pct"] = _r(run.sampler_overhead_pct, 4)
     return metrics, missing
+
+
+def encoder_utilization(run: Measurement) -> tuple[float | None, str | None]:
+    """Mean NVENC utilisation (percent) over the window, averaged over the GPUs that reported one; None with a reason
+    when no source reads it (no NVML GPU, or a GPU without the counter)."""
+    values = [s.encoder_util_pct for s in run.sources.values() if s.encoder_util_pct is not None]
+    if values:
+        return _r(sum(values) / len(values), 3), None
+    if any(s.kind == "nvml" for s in run.sources.values()):
+        return None, "this GPU does not report encoder utilisation"
+    return None, "no NVML GPU source: encoder utilisation is read from NVIDIA GPUs only"
 
 
 def provenance(baseline: Measurement | None, run: Measurement) -> dict[str, Any]:
@@ -107,7 +121,9 @@ def provenance(baseline: Measurement | None, run: Measurement) -> dict[str, Any]
         if idle is not None and run.total_energy_j < idle * run.duration_s:
             notes.append("dynamic energy is negative: the job is indistinguishable from idle")
     sources = [{"name": s.name, "kind": s.kind, "measured": s.measured, "valid_samples": s.valid_samples,
-                "invalid_samples": s.invalid_samples, "reason": s.reason} for s in run.sources.values()]
+                "invalid_samples": s.invalid_samples, "reason": s.reason,
+                **({"encoder_util_pct": _r(s.encoder_util_pct, 3)} if s.encoder_util_pct is not None else {})}
+               for s in run.sources.values()]
     return {"estimated": run.estimated, "sources": sources, "sample_rate_hz": _r(run.rate_hz, 3),
             "sample_count": run.sample_count, "notes": notes}
 

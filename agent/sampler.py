@@ -39,6 +39,8 @@ class SourceTotal:
     valid_samples: int
     invalid_samples: int
     reason: str | None = None
+    encoder_util_pct: float | None = None
+    """Mean NVENC utilisation over the window's readings that had one (NVML sources only; None elsewhere)."""
 
 
 @dataclass
@@ -80,9 +82,13 @@ class _Tally:
         self.peak: float | None = None
         self.first_reason: str | None = None
         self.failed: str | None = None
+        self.encoder_util: list[float] = []
 
     def add(self, reading: Reading, dt: float) -> float | None:
         """Count one reading; its watts, or None when invalid."""
+        util = (reading.extra or {}).get("encoder_util_pct")
+        if util is not None:
+            self.encoder_util.append(float(util))
         if not reading.valid or reading.energy_j is None:
             self.invalid += 1
             self.first_reason = self.first_reason or reading.reason or "invalid reading"
@@ -107,7 +113,8 @@ class _Tally:
             reason = (f"{self.invalid} of {self.valid + self.invalid} intervals invalid, energy of the window "
                       f"unknown: {self.first_reason}")
         mean = self.energy_j / self.valid_time_s if self.valid and self.valid_time_s > 0 else None
-        return SourceTotal(s.name, s.kind, s.measured, energy, mean, self.peak, self.valid, self.invalid, reason)
+        util = sum(self.encoder_util) / len(self.encoder_util) if self.encoder_util else None
+        return SourceTotal(s.name, s.kind, s.measured, energy, mean, self.peak, self.valid, self.invalid, reason, util)
 
 
 def effective_interval(sources: Sequence[PowerSource], rate_hz: float) -> tuple[float, list[str]]:

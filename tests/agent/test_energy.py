@@ -10,7 +10,7 @@ from agent.sampler import Measurement, SourceTotal
 
 WIRE_METRICS = {"energy_j", "total_energy_j", "mean_watts", "peak_watts", "idle_watts", "dynamic_energy_j",
                 "joules_per_frame", "dynamic_joules_per_frame", "frames_per_joule", "agent_overhead_pct",
-                "sampler_overhead_pct"}
+                "sampler_overhead_pct", "gpu_encoder_util_pct"}
 
 
 def _m(energies: dict[str, float | None], duration: float, kind="rapl", notes=()) -> Measurement:
@@ -40,7 +40,9 @@ def test_idle_subtraction_and_per_frame():
     assert (m["joules_per_frame"], m["dynamic_joules_per_frame"], m["frames_per_joule"]) == (0.5, 0.4, 2.0)
     assert m["mean_watts"] == 25.0 and m["peak_watts"] == 42.0
     assert (m["agent_overhead_pct"], m["sampler_overhead_pct"]) == (1.0, 0.25)
-    assert out["missing"] == {}
+    assert out["missing"] == {"gpu_encoder_util_pct": "no NVML GPU source: encoder utilisation is read from NVIDIA"
+                                                      " GPUs only"}
+    assert m["gpu_encoder_util_pct"] is None
     assert out["baseline"] == {"duration_s": 2.0, "idle_watts": 5.0, "sample_count": 10}
     assert set(m) == WIRE_METRICS
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -105,3 +106,28 @@ def test_import_does_not_touch_nvml():
     code = "import sys, agent.power.nvml, agent.power.detect; print('pynvml' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_encoder_utilisation_reaches_the_result(fake_nvml):
+    """The sampler averages each GPU's NVENC utilisation over the window; the result's gpu_encoder_util_pct is the
+    mean over the GPUs that report it, and provenance shows it per source."""
+    from agent.energy import summarize
+    from agent.sampler import Sampler
+
+    new, old = _two_gpus(fake_nvml)
+    old.encoder_util = 0
+    sources, _ = discover_nvml()
+    sampler = Sampler(sources, rate_hz=50)
+    sampler.start()
+    time.sleep(0.2)
+    new.encoder_util, old.encoder_util = 81, 40
+    time.sleep(0.3)
+    measurement = sampler.stop()
+    gpu0, gpu1 = measurement.sources["nvml:gpu0"], measurement.sources["nvml:gpu1"]
+    assert 37 < gpu0.encoder_util_pct < 81 and 0 < gpu1.encoder_util_pct < 40
+    out = summarize(None, measurement, frames=10)
+    assert out["metrics"]["gpu_encoder_util_pct"] == pytest.approx((gpu0.encoder_util_pct + gpu1.encoder_util_pct) / 2,
+                                                                   abs=1e-3)
+    assert "gpu_encoder_util_pct" not in out["missing"]
+    assert [s["encoder_util_pct"] for s in out["provenance"]["sources"]] == [
+        pytest.approx(gpu0.encoder_util_pct, abs=1e-3), pytest.approx(gpu1.encoder_util_pct, abs=1e-3)]
