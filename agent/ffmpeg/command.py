@@ -194,13 +194,20 @@ def rate_args(encoder: str, bitrate: Any, crf: Any) -> list[str]:
     return ["-crf", quality]
 
 
-def _lavfi_input(spec: dict, params: dict) -> tuple[list[str], str, Fraction | None]:
+def lavfi_source(spec: dict, params: dict) -> tuple[str, str, Any]:
+    """(source, size, rate) of a generated input: the input's own size and rate, else the job's output ones, else the
+    defaults; an unknown source or a bad size is a ValueError."""
     source = spec.get("source", "testsrc2")
     if source not in LAVFI_SOURCES:
         raise ValueError(f"unknown lavfi source {source!r}; use one of {', '.join(sorted(LAVFI_SOURCES))}")
     size = spec.get("size") or params.get("resolution") or DEFAULT_SIZE
     rate = spec.get("rate") or params.get("fps") or DEFAULT_RATE
     parse_size(size)
+    return source, size, rate
+
+
+def _lavfi_input(spec: dict, params: dict) -> tuple[list[str], str, Fraction | None]:
+    source, size, rate = lavfi_source(spec, params)
     duration = params.get("duration")
     if duration is None:
         raise ValueError("a lavfi input needs params.duration, or it never ends")

@@ -27,8 +27,8 @@ from fractions import Fraction
 from typing import Any
 
 from agent.ffmpeg.command import (
-    DEFAULT_RATE, DEFAULT_SIZE, LAVFI_SOURCES, PROGRESS_ARGS, encoder_family, filter_chain, parse_size,
-    pixel_format_args, preset_args, rate_value,
+    DEFAULT_RATE, PROGRESS_ARGS, encoder_family, filter_chain, lavfi_source, pixel_format_args, preset_args,
+    rate_value,
 )
 
 AUDIO_BITRATE = "128k"
@@ -89,12 +89,7 @@ def _inputs(params: dict) -> tuple[list[str], list[str], str | None, Fraction | 
     kind = spec.get("type")
     audio = params.get("audio", True) is not False
     if kind == "lavfi":
-        source = spec.get("source", "testsrc2")
-        if source not in LAVFI_SOURCES:
-            raise ValueError(f"unknown lavfi source {source!r}; use one of {', '.join(sorted(LAVFI_SOURCES))}")
-        size = spec.get("size") or params.get("resolution") or DEFAULT_SIZE
-        rate = spec.get("rate") or params.get("fps") or DEFAULT_RATE
-        parse_size(size)
+        source, size, rate = lavfi_source(spec, params)
         inputs = ["-re", "-f", "lavfi", "-i", f"{source}=size={size}:rate={rate}"]
         maps = ["-map", "0:v:0"]
         if audio:

@@ -52,6 +52,13 @@ class RunContext:
     live: LiveStatus = field(default_factory=LiveStatus)
 
 
+def require_encoder(ctx: RunContext, encoder: str) -> None:
+    """Fail the job with "encoder unavailable: <encoder> (<reason>)" unless this host's probe found it usable."""
+    check = ctx.encoder_check(encoder)
+    if not check.get("usable"):
+        raise JobFailed(f"encoder unavailable: {encoder} ({check.get('reason') or 'probe failed'})")
+
+
 class Scenario:
     """Base class: one subclass per kind, registered in :mod:`agent.scenarios`."""
 

@@ -21,7 +21,7 @@ from agent.ffmpeg.ladder import RungCount, count_frames, device_failure, failed_
 from agent.ffmpeg.runner import FFmpegRun
 from agent.ffmpeg.verify import verify_output
 from agent.sampler import Measurement
-from agent.scenarios.base import JobFailed, RunContext, Scenario
+from agent.scenarios.base import JobFailed, RunContext, Scenario, require_encoder
 from agent.scenarios.transcode import encoded_metrics, idle_baseline, measured_ffmpeg, unmeasured_wait
 
 
@@ -85,9 +85,7 @@ class Ladder(Scenario):
 
     def prepare(self, job: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         params = job["params"]
-        check = ctx.encoder_check(params["encoder"])
-        if not check.get("usable"):
-            raise JobFailed(f"encoder unavailable: {params['encoder']} ({check.get('reason') or 'probe failed'})")
+        require_encoder(ctx, params["encoder"])
         rungs = params.get("rungs") or []
         suffix = output_suffix(params["encoder"])
         outputs = [ctx.workdir / f"{job['id']}-{job['attempt']}-rung{i + 1}{suffix}" for i in range(len(rungs))]

@@ -31,7 +31,7 @@ from agent.ffmpeg.progress import Progress, ProgressParser
 from agent.process import Child, ProcessOutcome, start_process
 from agent.rtmp import RECEIVER_GRACE_S, Ingest, IngestError, Receiver, ReceiverResult, open_ingest
 from agent.sampler import Measurement, Sampler
-from agent.scenarios.base import JobFailed, RunContext, Scenario
+from agent.scenarios.base import JobFailed, RunContext, Scenario, require_encoder
 from agent.scenarios.transcode import idle_baseline, unmeasured_wait
 
 REALTIME_SPEED = 0.98
@@ -332,9 +332,7 @@ def ffmpeg_info(ctx: RunContext, window: Window) -> dict[str, Any]:
 def check_live_params(params: dict[str, Any], ctx: RunContext, bitrates: list[Any], stagger: float) -> None:
     """Fail early (prepare) on what would fail every stream: a missing encoder, bad params, a window longer than the
     timeout."""
-    check = ctx.encoder_check(params["encoder"])
-    if not check.get("usable"):
-        raise JobFailed(f"encoder unavailable: {params['encoder']} ({check.get('reason') or 'probe failed'})")
+    require_encoder(ctx, params["encoder"])
     if not bitrates or any(b is None for b in bitrates):
         raise JobFailed("a live stream needs a bitrate")
     try:

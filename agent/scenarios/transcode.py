@@ -21,7 +21,7 @@ from agent.ffmpeg.quality import Quality, measure_quality, per_joule
 from agent.ffmpeg.runner import run_ffmpeg
 from agent.ffmpeg.verify import verify_output
 from agent.sampler import Sampler, measure_idle
-from agent.scenarios.base import JobFailed, RunContext, Scenario
+from agent.scenarios.base import JobFailed, RunContext, Scenario, require_encoder
 
 
 def encoded_metrics(run, output_bytes: int | None) -> tuple[dict[str, Any], dict[str, str]]:
@@ -97,9 +97,7 @@ class Transcode(Scenario):
 
     def prepare(self, job: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         params = job["params"]
-        check = ctx.encoder_check(params["encoder"])
-        if not check.get("usable"):
-            raise JobFailed(f"encoder unavailable: {params['encoder']} ({check.get('reason') or 'probe failed'})")
+        require_encoder(ctx, params["encoder"])
         output = ctx.workdir / f"{job['id']}-{job['attempt']}{output_suffix(params['encoder'])}"
         return {"output": output, "argv": transcode_argv(ctx.ffmpeg.path, params, str(output))}
 
