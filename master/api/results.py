@@ -1,30 +1,13 @@
-"""Results: the one way a job finishes."""
+"""Results: the one way a job finishes; a body is checked against :data:`RESULT_SCHEMA` before anything is stored."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
 from master import auth, db, openapi, queue
 from master.api.bodies import json_body
+from master.api.result_schema import RESULT_SCHEMA
 
 bp = Blueprint("results", __name__)
-
-RESULT_SCHEMA = {
-    "type": "object",
-    "required": ["job_id", "attempt", "node_id", "status"],
-    "properties": {
-        "job_id": {"type": "string", "minLength": 1},
-        "attempt": {"type": "integer", "minimum": 1, "maximum": 2**31},
-        "node_id": {"type": "string", "minLength": 1},
-        "status": {"enum": ["succeeded", "failed"]},
-        "error": {"type": ["string", "null"]},
-        "metrics": {"type": "object"},
-        "missing": {"type": "object"},
-        "provenance": {"type": "object"},
-        "baseline": {"type": ["object", "null"]},
-        "ffmpeg": {"type": ["object", "null"]},
-        "samples": {"type": "array"},
-    },
-}
 
 
 @bp.post("/results")
