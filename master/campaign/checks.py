@@ -3,7 +3,8 @@ matrix and ``defaults``, ``repetitions`` or ``confidence`` (not both) and confid
 input files on disk, and each variant's preset and crf against its encoder.
 
 Every check tolerates data the schema rejected (it looks only at what it can use), so one run reports every problem;
-the per-variant checks run only on scenarios the schema passed.
+the per-variant checks run only on scenarios the schema passed, and only in a campaign within its job cap
+(master/campaign/jobcount.py).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from master.campaign.confidence import DEFAULT_MAX, DEFAULT_MIN
 from master.campaign.encoders import ENCODERS
 from master.campaign.errors import Problem, key_of
 from master.campaign.expand import variants
+from master.campaign.jobcount import DEFAULT_MAX_JOBS, job_count_problems
 from master.campaign.kinds import KINDS, Kind
 from master.campaign.resolve import input_path, resolve_scenario
 from master.campaign.yamldoc import Document
@@ -25,8 +27,12 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def semantic_problems(document: Document, base_dir: Path, schema_paths: Iterable[tuple]) -> Iterator[Problem]:
-    """Every problem the schema cannot see; ``schema_paths`` are the paths the schema already rejected."""
+def semantic_problems(document: Document, base_dir: Path, schema_paths: Iterable[tuple],
+                      max_jobs: int = DEFAULT_MAX_JOBS) -> Iterator[Problem]:
+    """Every problem the schema cannot see; ``schema_paths`` are the paths the schema already rejected. A campaign
+    of more than ``max_jobs`` jobs is said so, and its variants are never expanded."""
+    too_many = list(job_count_problems(document, max_jobs))
+    yield from too_many
     yield from document.duplicate_keys
     yield from _non_finite(document)
     data = document.data
@@ -43,6 +49,8 @@ def semantic_problems(document: Document, base_dir: Path, schema_paths: Iterable
             yield from _confidence_problems(document, ("scenarios", index), _mapping(raw))
     yield from _duplicate_names(document, scenarios)
     yield from _input_files(document, base_dir, defaults, scenarios)
+    if too_many:
+        return
     bad = {tuple(path[:2]) for path in schema_paths}
     defaults_ok = not any(path[:1] == ("defaults",) for path in bad)
     for index, raw in enumerate(scenarios):
