@@ -65,6 +65,12 @@ def _where(raw: dict[str, Any], index: int) -> tuple:
     return ("scenarios", index)
 
 
+def _sum(many: int, each: int) -> str:
+    """``50 matrix points x 2 runs``, or ``20 runs`` without a matrix."""
+    runs_words = f"{each:,} run" + ("s" if each != 1 else "")
+    return f"{many:,} matrix points x {runs_words}" if many != 1 else runs_words
+
+
 def job_count_problems(document: Document, max_jobs: int) -> Iterator[Problem]:
     """A problem at each scenario that alone comes to more than ``max_jobs`` jobs, else one at ``scenarios`` when
     all of them together do."""
@@ -79,8 +85,8 @@ def job_count_problems(document: Document, max_jobs: int) -> Iterator[Problem]:
         total += many * each
         if many * each > max_jobs:
             over = True
-            yield document.problem(_where(raw, index), f"this scenario comes to {many * each:,} jobs ({many:,} matrix"
-                                   f" points x {each:,} run{'s' if each != 1 else ''}); {limit}", at_key=True)
+            yield document.problem(_where(raw, index), f"this scenario comes to {many * each:,} jobs"
+                                   f" ({_sum(many, each)}); {limit}", at_key=True)
     if total > max_jobs and not over:
         yield document.problem(("scenarios",), f"the scenarios come to {total:,} jobs together; {limit}",
                                at_key=True)
