@@ -54,7 +54,7 @@ def semantic_problems(document: Document, base_dir: Path, schema_paths: Iterable
     bad = {tuple(path[:2]) for path in schema_paths}
     defaults_ok = not any(path[:1] == ("defaults",) for path in bad)
     for index, raw in enumerate(scenarios):
-        if isinstance(raw, dict) and raw.get("kind") in KINDS:
+        if isinstance(raw, dict) and isinstance(raw.get("kind"), str) and raw["kind"] in KINDS:
             kind = KINDS[raw["kind"]]
             yield from _matrix_overlap(document, index, raw, kind)
             yield from _scenario_one_of(document, index, raw, defaults, kind)

@@ -122,7 +122,10 @@ def parse(text: str, file: str) -> Document:
     if size > MAX_DOCUMENT_BYTES:
         raise SpecError([Problem(file, 1, 1, FILE_KEY, f"too large: {size} bytes; a campaign file may be at most "
                                                        f"{MAX_DOCUMENT_BYTES} bytes")])
-    loader = BoundedLoader(text)
+    try:
+        loader = BoundedLoader(text)  # reads the text's characters: a control character is an error here
+    except yaml.YAMLError as error:
+        raise SpecError([Problem(file, 1, 1, FILE_KEY, f"not YAML: {error}")]) from None
     try:
         root = loader.get_single_node()
         if root is None:
