@@ -11,6 +11,7 @@ validator for both doors, its problems worded by field (``parameters.bitrate: ..
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import yaml
@@ -18,6 +19,7 @@ import yaml
 from master.campaign.defaults import IDLE_BASELINE_S, SAMPLE_RATE_HZ, TIMEOUT_S
 from master.campaign.kinds import MAX_SECONDS, TRANSCODE
 from master.campaign.spec import SpecError, load_campaign_text
+from master.campaign.yamldoc import MAX_DEPTH, MAX_DOCUMENT_BYTES
 
 TIMEOUT_PER_SECOND = 10
 """Seconds of timeout per second of input when ``parameters`` change the duration but not the timeout."""
@@ -142,10 +144,30 @@ def _field(key: str) -> str:
     return rest if rest == "confidence" or rest.startswith("confidence.") else f"parameters.{rest}"
 
 
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether lists and mappings nest more than ``limit`` levels in ``value`` (walked without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 def check(name: str, params: dict[str, Any], confidence: str | None, max_jobs: int) -> None:
     """Check the job as a one-scenario campaign file, through the very loader campaign files go through (the kinds'
-    schema, the per-encoder checks, the job cap); raises PresetError naming each field at fault."""
-    text = yaml.safe_dump({"name": name, "scenarios": [scenario_of(name, params, confidence)]}, sort_keys=False)
+    schema, the per-encoder checks, the job cap); raises PresetError naming each field at fault. Parameters nested
+    or sized beyond a campaign file's bounds are refused before they are written out as one."""
+    scenario = scenario_of(name, params, confidence)
+    if _too_deep(scenario):
+        raise PresetError(f"parameters: nested more than {MAX_DEPTH} levels deep")
+    size = len(json.dumps(scenario))
+    if size > MAX_DOCUMENT_BYTES:
+        raise PresetError(f"parameters: too large: {size} bytes; a job's fields may come to at most "
+                          f"{MAX_DOCUMENT_BYTES} bytes")
+    text = yaml.safe_dump({"name": name, "scenarios": [scenario]}, sort_keys=False)
     try:
         load_campaign_text(text, SOURCE, max_jobs=max_jobs)
     except SpecError as error:

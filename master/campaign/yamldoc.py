@@ -24,8 +24,10 @@ KeyPath = Sequence[str | int]
 MAX_DOCUMENT_BYTES = 1024 * 1024
 """Largest campaign file read (UTF-8 bytes); a campaign of 10,000 jobs written out by hand is far smaller."""
 
-MAX_NODES = 100_000
-"""Most values (scalars, lists and mappings) a document may hold once its aliases are expanded."""
+MAX_NODES = 20_000
+"""Most values (scalars, lists and mappings) a document may hold once its aliases are expanded; a campaign file
+rarely holds a thousand (a matrix multiplies values without writing them out), and reading 20,000 takes about a
+second."""
 
 MAX_DEPTH = 32
 """Deepest nesting of lists and mappings; a campaign file needs 6."""
@@ -78,6 +80,7 @@ class BoundedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._sizes: dict[int, int] = {}
         self._depth = 0
+        self._composed = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         event = self.peek_event()
@@ -88,6 +91,9 @@ class BoundedLoader(yaml.SafeLoader):
             return node
         if self._depth >= MAX_DEPTH:
             raise _bound_error(f"nested more than {MAX_DEPTH} levels deep", event)
+        self._composed += 1  # written out, before a list that holds them all is complete
+        if self._composed > MAX_NODES:
+            raise _bound_error(_TOO_MANY, event)
         self._depth += 1
         try:
             node = super().compose_node(parent, index)
@@ -95,11 +101,14 @@ class BoundedLoader(yaml.SafeLoader):
             self._depth -= 1
         self._sizes[id(node)] = size = 1 + sum(self._sizes[id(child)] for child in _children(node))
         if size > MAX_NODES:
-            raise _bound_error(f"holds more than {MAX_NODES} values once its aliases are expanded"
-                               " (aliases of aliases multiply); write the values out, or use fewer aliases", event)
+            raise _bound_error(_TOO_MANY, event)
         if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_INT_DIGITS:
             raise _bound_error(f"a number of more than {MAX_INT_DIGITS} characters", event)
         return node
+
+
+_TOO_MANY = (f"the file holds more than {MAX_NODES} values once its aliases are expanded (aliases of aliases "
+             "multiply); use fewer values, or fewer aliases")
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -3,6 +3,7 @@ same words, naming the same field; and every pattern in the schemas matches the 
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -103,3 +104,17 @@ def test_no_pattern_accepts_a_trailing_newline():
         assert not pattern.endswith("$"), pattern
     sizes = [p for p in patterns if "x[1-9]" in p]
     assert sizes and all(re.search(p, "1280x720") and not re.search(p, "1280x720\n") for p in sizes)
+
+
+def test_deeply_nested_or_huge_parameters_are_400_at_once(client, admin):
+    """Parameters nested 900 deep or 20 MB large are refused in a second, not a RecursionError or minutes of CPU."""
+    deep: Any = "x"
+    for _ in range(900):
+        deep = [deep]
+    started = time.perf_counter()
+    for value, error in ((deep, "parameters: nested more than 32 levels deep"),
+                         ("1" * 20_000_000, "parameters: too large: 20000272 bytes; a job's fields may come to at most"
+                                            " 1048576 bytes")):
+        resp = client.post("/jobs", json={"scenario": "720p-h264", "parameters": {"bitrate": value}}, headers=admin)
+        assert (resp.status_code, resp.get_json()["error"]) == (400, error)
+    assert time.perf_counter() - started < 5

@@ -68,8 +68,15 @@ def test_alias_bomb_is_refused_fast_at_its_line():
     started = time.perf_counter()
     problems = _problems(BOMB, "bomb.yml")
     assert time.perf_counter() - started < 1.0
-    assert problems == [f"bomb.yml:6:4: (yaml): holds more than {MAX_NODES} values once its aliases are expanded"
-                        " (aliases of aliases multiply); write the values out, or use fewer aliases"]
+    assert problems == [f"bomb.yml:5:4: (yaml): the file holds more than {MAX_NODES} values once its aliases are"
+                        " expanded (aliases of aliases multiply); use fewer values, or fewer aliases"]
+
+
+def test_long_flat_list_is_refused_before_its_end():
+    """A list of more values than the bound is refused at the first value past it, not after reading them all."""
+    text = "name: flat\nscenarios: [" + ", ".join(["1"] * (MAX_NODES + 1000)) + "]\n"
+    problems = _problems(text)
+    assert len(problems) == 1 and problems[0].startswith("f.yml:2:") and f"more than {MAX_NODES} values" in problems[0]
 
 
 def test_aliases_within_bounds_still_work():
