@@ -6,7 +6,8 @@ a job has exactly one of them. A ``duration`` without a ``timeout`` raises the t
 :data:`TIMEOUT_PER_SECOND` times the duration (at most a week), so a long encode on a slow node is not killed early.
 
 The job is then checked as a campaign file holding it as its one transcode scenario would be (:func:`check`): one
-validator for both doors, its problems worded by field (``parameters.bitrate: ...``).
+validator for both doors, its problems worded by field (``parameters.bitrate: ...``). A file input is a file on the
+node, so it need not exist on the master (the agent reads it only from its ``--input-dir``s).
 """
 from __future__ import annotations
 
@@ -169,7 +170,7 @@ def check(name: str, params: dict[str, Any], confidence: str | None, max_jobs: i
                           f"{MAX_DOCUMENT_BYTES} bytes")
     text = yaml.safe_dump({"name": name, "scenarios": [scenario]}, sort_keys=False)
     try:
-        load_campaign_text(text, SOURCE, max_jobs=max_jobs)
+        load_campaign_text(text, SOURCE, max_jobs=max_jobs, check_files=False)  # a file input is on the node
     except SpecError as error:
         raise PresetError([f"{_field(problem.key)}: {problem.message}" for problem in error.problems]) from None
 

@@ -28,9 +28,10 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def semantic_problems(document: Document, base_dir: Path, schema_paths: Iterable[tuple],
-                      max_jobs: int = DEFAULT_MAX_JOBS) -> Iterator[Problem]:
+                      max_jobs: int = DEFAULT_MAX_JOBS, check_files: bool = True) -> Iterator[Problem]:
     """Every problem the schema cannot see; ``schema_paths`` are the paths the schema already rejected. A campaign
-    of more than ``max_jobs`` jobs is said so, and its variants are never expanded."""
+    of more than ``max_jobs`` jobs is said so, and its variants are never expanded. ``check_files``: look for
+    ``file:`` inputs on this machine."""
     too_many = list(job_count_problems(document, max_jobs))
     yield from too_many
     yield from document.duplicate_keys
@@ -48,7 +49,8 @@ def semantic_problems(document: Document, base_dir: Path, schema_paths: Iterable
         if kind is None or "confidence" in kind.all_fields:
             yield from _confidence_problems(document, ("scenarios", index), _mapping(raw))
     yield from _duplicate_names(document, scenarios)
-    yield from _input_files(document, base_dir, defaults, scenarios)
+    if check_files:
+        yield from _input_files(document, base_dir, defaults, scenarios)
     if too_many:
         return
     bad = {tuple(path[:2]) for path in schema_paths}

@@ -55,9 +55,10 @@ def load_campaign(path: str | Path, max_jobs: int = DEFAULT_MAX_JOBS) -> Campaig
 
 
 def load_campaign_text(text: str, file: str = "<campaign>", path: Path | None = None,
-                       max_jobs: int = DEFAULT_MAX_JOBS) -> Campaign:
+                       max_jobs: int = DEFAULT_MAX_JOBS, check_files: bool = True) -> Campaign:
     """The campaign in ``text``, of at most ``max_jobs`` jobs (master/campaign/jobcount.py); raises SpecError
-    listing every problem found.
+    listing every problem found. Without ``check_files``, ``file:`` inputs need not exist here (they are on the
+    node that runs them, which checks them).
 
     ``file`` names it in problems. ``path`` is where it was read from: relative ``file:`` inputs start at its
     directory. Without ``path``, a ``file`` that is a path (not ``<...>``) is taken as one, else the working directory
@@ -68,7 +69,8 @@ def load_campaign_text(text: str, file: str = "<campaign>", path: Path | None = 
     base_dir = path.parent if path else Path.cwd()
     errors = list(validator().iter_errors(document.data))
     problems = [*schema_problems(document, errors),
-                *semantic_problems(document, base_dir, [tuple(error.absolute_path) for error in errors], max_jobs)]
+                *semantic_problems(document, base_dir, [tuple(error.absolute_path) for error in errors], max_jobs,
+                                    check_files)]
     if problems:
         raise SpecError(problems)
     return _campaign(document, base_dir, path, text)

@@ -118,3 +118,11 @@ def test_deeply_nested_or_huge_parameters_are_400_at_once(client, admin):
         resp = client.post("/jobs", json={"scenario": "720p-h264", "parameters": {"bitrate": value}}, headers=admin)
         assert (resp.status_code, resp.get_json()["error"]) == (400, error)
     assert time.perf_counter() - started < 5
+
+
+def test_post_jobs_file_input_is_on_the_node(client, admin):
+    """A POST /jobs file input need not exist on the master (the agent checks it); a relative one is refused."""
+    body = {"scenario": "720p-h264", "parameters": {"input": {"type": "file", "path": "/clips/on-the-node.mp4"}}}
+    assert client.post("/jobs", json=body, headers=admin).status_code == 201
+    body["parameters"]["input"]["path"] = "clips/a.mp4"
+    assert client.post("/jobs", json=body, headers=admin).status_code == 400
