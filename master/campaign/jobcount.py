@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from master.campaign.confidence import DEFAULT_MAX, PRESETS, AUTO
+from master.campaign.confidence import AUTO, DEFAULT_MAX, PRESETS
 from master.campaign.errors import Problem
 from master.campaign.kinds import KINDS
 from master.campaign.resolve import inherited

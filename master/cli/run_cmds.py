@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from master.campaign.jobcount import DEFAULT_MAX_JOBS
 from master.cli.api import ApiError, MasterApi
 from master.cli.connect import DEFAULT_STATE_DIR, api_for, master_options, remote_api
 from master.cli.follow import follow
-from master.campaign.jobcount import DEFAULT_MAX_JOBS
 
 EXIT_INVALID = 2
 """Exit status for a campaign file with problems."""
