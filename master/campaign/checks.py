@@ -143,16 +143,18 @@ def _input_locations(defaults: dict[str, Any], scenarios: list) -> Iterator[tupl
 
 def _input_files(document: Document, base_dir: Path, defaults: dict[str, Any],
                  scenarios: list) -> Iterator[Problem]:
-    """A ``file:`` input that does not exist or is not a file."""
+    """A ``file:`` input that does not exist, is not a file, or cannot be looked at (a name too long)."""
     for path, value in _input_locations(defaults, scenarios):
         file = _mapping(value).get("file")
         if not isinstance(file, str) or not file:
             continue
         resolved = input_path(file, base_dir)
-        if not resolved.exists():
-            yield document.problem((*path, "file"), f"no such file: {resolved}")
-        elif not resolved.is_file():
-            yield document.problem((*path, "file"), f"not a file: {resolved}")
+        try:
+            problem = None if resolved.is_file() else "not a file" if resolved.exists() else "no such file"
+        except (OSError, ValueError) as error:
+            problem = f"cannot look at it ({error.__class__.__name__}: {getattr(error, 'strerror', None) or error})"
+        if problem:
+            yield document.problem((*path, "file"), f"{problem}: {resolved}")
 
 
 def _matrix_overlap(document: Document, index: int, raw: dict[str, Any], kind: Kind) -> Iterator[Problem]:

@@ -189,3 +189,13 @@ def test_master_max_jobs_flag_is_documented():
 
     help_text = " ".join(CliRunner().invoke(main, ["--help"]).output.split())
     assert "--max-jobs" in help_text and f"default: {DEFAULT_MAX_JOBS}" in help_text
+
+
+def test_file_inputs_that_cannot_be_looked_at_are_problems():
+    """A file name too long for the OS, or under a user with no home, is a problem at its line, not a crash."""
+    for name, message in (("/" + "a" * 5000, "cannot look at it (OSError: File name too long): /aaa"),
+                          ("~nosuchuser-ffwatt/x.mp4", "no such file: ")):
+        text = SCENARIO.format(name="files", extra="").replace("{source: testsrc2, size: 160x90, rate: 10}",
+                                                               f"{{file: '{name}'}}")
+        problems = _problems(text)
+        assert len(problems) == 1 and problems[0].startswith(f"f.yml:5:19: scenarios[0].input.file: {message}")
