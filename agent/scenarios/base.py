@@ -68,7 +68,10 @@ def require_input(ctx: RunContext, params: dict[str, Any]) -> None:
     if not isinstance(spec, dict) or spec.get("type") != "file" or not spec.get("path"):
         return
     path = str(spec["path"])
-    resolved = Path(path).resolve()
+    try:
+        resolved = Path(path).resolve()
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL, a symlink loop
+        raise JobFailed(f"input {path!r} cannot be resolved: {exc}") from None
     allowed = [Path(d).resolve() for d in (*ctx.input_dirs, ctx.workdir)]
     if not any(resolved.is_relative_to(d) for d in allowed):
         via = f" (resolves to {resolved})" if str(resolved) != path else ""

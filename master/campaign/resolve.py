@@ -23,7 +23,7 @@ def input_path(value: str, base_dir: Path) -> Path:
     path = Path(value)
     try:
         path = path.expanduser()
-    except RuntimeError:  # ~nosuchuser
+    except (RuntimeError, ValueError):  # ~nosuchuser, a NUL in the user name
         pass
     return Path(os.path.normpath(path if path.is_absolute() else base_dir / path))
 

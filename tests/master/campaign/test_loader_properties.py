@@ -71,3 +71,12 @@ def test_yaml_ish_text(text):
 def test_any_text(text):
     """Any unicode text loads or is refused with problems."""
     _loads(text)
+
+
+@SETTINGS
+@given(st.one_of(st.text(max_size=40), st.text(alphabet="a/~.\x00", min_size=1, max_size=300)))
+def test_any_file_input_name(name):
+    """Any file input name (NUL, ~user, '..', names too long) loads or is refused with problems."""
+    scenario = {"name": "a", "kind": "transcode", "input": {"file": name}, "encoder": "libx264", "bitrate": "1k",
+                "duration": 1}
+    _loads(yaml.safe_dump({"name": "files", "scenarios": [scenario]}))
