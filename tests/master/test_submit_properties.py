@@ -48,10 +48,14 @@ def test_any_json_is_201_or_400(client, admin, body):
 YAMLISH = st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!|>'\"#\n \t01.~\x08\x00\u2028é")), max_size=60)
 
 
+QUICK = "name: p\nscenarios:\n  - {name: a, kind: transcode, input: {file: clip.mp4}, encoder: libx264, bitrate: 1k," \
+        " duration: 1}\n"
+
+
 @SETTINGS
-@given(text=st.one_of(YAMLISH, st.text(max_size=60)))
-def test_any_spec_text_is_201_or_400(client, admin, text):
-    """Any spec_text, control characters and YAML punctuation included, is answered 201 or 400."""
-    resp = client.post("/campaigns", json={"spec_text": "name: p\nscenarios:\n" + text}, headers=admin)
-    assert resp.status_code in (201, 400), (text, resp.get_data(as_text=True))
-    assert client.post("/campaigns", json={"spec_text": text or "x"}, headers=admin).status_code in (201, 400)
+@given(text=st.one_of(YAMLISH, st.text(max_size=60)), spec_path=st.one_of(st.none(), st.text(max_size=30)))
+def test_any_spec_text_is_201_or_400(client, admin, text, spec_path):
+    """Any spec_text (control characters and YAML punctuation included) and spec_path are answered 201 or 400."""
+    for spec_text in ("name: p\nscenarios:\n" + text, text or "x", QUICK):
+        resp = client.post("/campaigns", json={"spec_text": spec_text, "spec_path": spec_path}, headers=admin)
+        assert resp.status_code in (201, 400), (spec_text, spec_path, resp.get_data(as_text=True))
