@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     # Fail, instead of holding, queued jobs that no online node can run (checked when a node claims); the embedded
     # default sets it, since its one agent is the whole fleet.
     "FAIL_UNRUNNABLE": False,
+    # Most jobs one campaign (POST /campaigns, POST /jobs with confidence) may come to, counted before it is expanded
+    # (master/campaign/jobcount.py); --max-jobs.
+    "MAX_JOBS": 10_000,
 }
 
 

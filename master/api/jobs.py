@@ -77,8 +77,9 @@ def submit():
     body = json_body(SUBMIT_SCHEMA)
     try:
         params = presets.resolve(body["scenario"], body.get("parameters"))
-    except presets.PresetError as exc:
-        abort(400, description=str(exc))
+        presets.check(body["scenario"], params, body.get("confidence"), current_app.config["MAX_JOBS"])
+    except presets.PresetError as exc:  # the problems a campaign file with this job would have, by body field
+        return jsonify({"error": exc.problems[0], "status": 400, "problems": exc.problems}), 400
     wanted = {key: body[key] for key in ("targets", "labels") if key in body}
     conn, max_attempts = db.get_db(), current_app.config["MAX_ATTEMPTS"]
     spec = confidence.normalise(body.get("confidence"))
