@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 
-from master import db, errors
+from master import db, errors, headers
 from master.notify import WorkSignal
 
 DEFAULTS: dict[str, Any] = {
@@ -64,4 +64,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return jsonify({"status": "healthy"})
 
     errors.init_app(app)
+    headers.init_app(app)
     return app
