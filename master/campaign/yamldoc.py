@@ -55,7 +55,10 @@ def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Nod
 
 def parse(text: str, file: str) -> Document:
     """``text`` as a Document; raises SpecError for a YAML syntax error, more than one document or an empty file."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as error:  # the reader refuses non-printable characters (U+0096, say) before parsing
+        raise SpecError([Problem(file, 1, 1, FILE_KEY, f"not YAML: {error}")]) from None
     try:
         root = loader.get_single_node()
         if root is None:
