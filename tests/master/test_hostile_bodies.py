@@ -5,9 +5,12 @@ import io
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from master import queue
 from master.api import bodies
-from tests.master.conftest import ENROLLMENT_TOKEN, bearer
+from tests.master.conftest import ENROLLMENT_TOKEN, bearer, job_spec
 
 JSON = "application/json"
 
@@ -116,3 +119,55 @@ def test_chunked_body_over_the_limit_is_413_not_truncated(app, client, admin):
     resp = client.post("/jobs", input_stream=io.BytesIO(fits), content_type=JSON, headers=chunked,
                        environ_overrides={"wsgi.input_terminated": True})
     assert resp.status_code == 201, resp.get_json()
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12)
+"""Any JSON value, numbers beyond int64 and NaN/Infinity (which json.dumps writes) included."""
+
+NESTED = st.tuples(st.integers(1, 3000), st.sampled_from([b"[", b'{"a":'])).map(
+    lambda n: n[1] * n[0] + b"1" + (b"]" if n[1] == b"[" else b"}") * n[0])
+"""Arrays or objects nested up to 3000 deep."""
+
+RAW_BODIES = st.binary(max_size=300) | JSON_VALUES.map(lambda v: json.dumps(v).encode()) | NESTED
+
+FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def _post_routes(client, node, admin) -> list[tuple[str, dict]]:
+    n = node()
+    return [("/nodes/register", bearer(ENROLLMENT_TOKEN)), (f"/nodes/{n.id}/heartbeat", n.headers),
+            ("/results", n.headers), ("/jobs", admin), ("/campaigns", admin), (f"/nodes/{n.id}/drain", admin)]
+
+
+@FUZZ
+@given(raw=RAW_BODIES)
+def test_any_bytes_to_any_post_route_is_never_a_5xx(client, node, admin, raw):
+    """Random bytes or JSON of any shape, to every POST route with its token: a 2xx or a JSON 4xx, never a 5xx."""
+    for path, headers in _post_routes(client, node, admin):
+        resp = client.post(path, data=raw, content_type=JSON, headers=headers)
+        assert resp.status_code < 500, (path, raw, resp.get_json())
+        assert resp.status_code < 300 or resp.get_json()["error"], (path, raw)
+
+
+@pytest.mark.xfail(strict=True, reason="result metrics are not typed yet: the result schema and its readers (results"
+                                      " branch) refuse or skip junk; remove this mark once they are merged")
+@FUZZ
+@given(metrics=st.dictionaries(st.sampled_from(["joules_per_frame", "avg_watts", "frames", "fps", "duration_s"]),
+                               JSON_VALUES, max_size=5))
+def test_whatever_result_is_accepted_still_reports(client, node, conn, metrics):
+    """A result the master accepts, whatever its metrics hold, leaves the campaign's results and report readable."""
+    n = node()
+    campaign_id = queue.create_campaign(conn, name="fuzz", description="", spec_text="name: fuzz", spec_path=None,
+                                        jobs=[job_spec("v#1", encoder="libx264")])
+    job = _claim(client, n)
+    body = {"job_id": job["id"], "attempt": job["attempt"], "node_id": n.id, "status": "succeeded",
+            "metrics": metrics}
+    resp = client.post("/results", data=json.dumps(body), content_type=JSON, headers=n.headers)
+    assert resp.status_code in (200, 400), resp.get_json()
+    for path in (f"/campaigns/{campaign_id}/results", f"/campaigns/{campaign_id}/report",
+                 f"/campaigns/{campaign_id}/report.csv", f"/ui/jobs/{job['id']}", f"/ui/campaigns/{campaign_id}"):
+        assert client.get(path).status_code == 200, (path, metrics)
