@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import logging
 
+import jsonschema
 import pytest
 
-from master import errors
+from master import errors, openapi
 from master.app import create_app
 
 
@@ -71,6 +72,13 @@ def test_every_answer_carries_a_request_id(client, admin):
     assert client.get("/health", headers={"X-Request-Id": "lb-1234"}).headers["X-Request-Id"] == "lb-1234"
     for odd in ("<script>", "y" * 100, "a b"):
         assert client.get("/health", headers={"X-Request-Id": odd}).headers["X-Request-Id"] != odd
+
+
+def test_error_bodies_match_the_documented_error_shape(raising_app):
+    """A 500, a domain 409 and a routing 404 all validate against the OpenAPI document's Error schema."""
+    client = raising_app.test_client()
+    for resp in (client.get("/test/boom"), client.get("/test/domain/StaleResult"), client.get("/nope")):
+        jsonschema.validate(resp.get_json(), openapi.SCHEMAS["Error"])
 
 
 def test_method_not_allowed_keeps_its_allow_header_and_is_json(client):
