@@ -5,7 +5,7 @@ import io
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from master import queue
@@ -155,14 +155,14 @@ def test_any_bytes_to_any_post_route_is_never_a_5xx(client, node, admin, raw):
 
 @pytest.mark.xfail(strict=True, reason="result metrics are not typed yet: the result schema and its readers (results"
                                       " branch) refuse or skip junk; remove this mark once they are merged")
-@FUZZ
+@settings(FUZZ, max_examples=15, phases=[Phase.explicit, Phase.generate])  # each example renders a report
 @given(metrics=st.dictionaries(st.sampled_from(["joules_per_frame", "avg_watts", "frames", "fps", "duration_s"]),
                                JSON_VALUES, max_size=5))
 def test_whatever_result_is_accepted_still_reports(client, node, conn, metrics):
     """A result the master accepts, whatever its metrics hold, leaves the campaign's results and report readable."""
-    n = node()
     campaign_id = queue.create_campaign(conn, name="fuzz", description="", spec_text="name: fuzz", spec_path=None,
                                         jobs=[job_spec("v#1", encoder="libx264")])
+    n = node(f"fuzz-{campaign_id}")  # a fresh node each time: a refused result leaves the last one busy
     job = _claim(client, n)
     body = {"job_id": job["id"], "attempt": job["attempt"], "node_id": n.id, "status": "succeeded",
             "metrics": metrics}
