@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -138,7 +139,7 @@ FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None,
 
 
 def _post_routes(client, node, admin) -> list[tuple[str, dict]]:
-    n = node()
+    n = node(f"fuzz-{uuid.uuid4().hex[:12]}")  # a new host each example: re-registering one may be refused
     return [("/nodes/register", bearer(ENROLLMENT_TOKEN)), (f"/nodes/{n.id}/heartbeat", n.headers),
             ("/results", n.headers), ("/jobs", admin), ("/campaigns", admin), (f"/nodes/{n.id}/drain", admin)]
 
