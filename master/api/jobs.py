@@ -62,13 +62,6 @@ class Throttle:
             return True
 
 
-def _queue_call(fn, *args):
-    try:
-        return fn(db.get_db(), *args)
-    except queue.QueueError as exc:
-        abort(exc.status, description=exc.message)
-
-
 @bp.post("/jobs")
 @openapi.doc("Queue one job from a named scenario (a preset), outside any campaign", body=SUBMIT_SCHEMA,
              response="Submitted", status=201)
@@ -187,7 +180,7 @@ def job_logs(job_id: str):
 @openapi.doc("Cancel a queued or running job (its node stops it at its next heartbeat)", response="Job")
 @auth.require_admin
 def cancel(job_id: str):
-    job = _queue_call(queue.cancel_job, job_id)
+    job = queue.cancel_job(db.get_db(), job_id)
     current_app.extensions["ffwatt.work"].bump()
     return jsonify(job)
 
@@ -197,6 +190,6 @@ def cancel(job_id: str):
              response="Job")
 @auth.require_admin
 def retry(job_id: str):
-    job = _queue_call(queue.retry_job, job_id, current_app.config["MAX_ATTEMPTS"])
+    job = queue.retry_job(db.get_db(), job_id, current_app.config["MAX_ATTEMPTS"])
     current_app.extensions["ffwatt.work"].bump(1)
     return jsonify(job)

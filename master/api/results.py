@@ -18,10 +18,7 @@ def post_result():
     body = json_body(RESULT_SCHEMA)
     if body["status"] == "failed" and not body.get("error"):
         return jsonify({"error": "error: a failed result must say why", "status": 400}), 400
-    try:
-        ack = queue.accept_result(db.get_db(), body)
-    except queue.QueueError as exc:
-        return jsonify({"error": exc.message, "status": exc.status}), exc.status
+    ack = queue.accept_result(db.get_db(), body)  # NotFound (404), StaleResult (409): master/errors.py
     if not ack["duplicate"]:
         # a node with max_concurrent_jobs > 1 has a free slot again; a confidence variant may have queued a run
         current_app.extensions["ffwatt.work"].bump(1 + ack.get("added_jobs", 0))
