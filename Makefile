@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python bench/quick_walltime.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/master_memory.py
+	$(BIN)/python bench/result_validation.py
 
 clean:
 	rm -rf $(VENV) .ffwatt reports .pytest_cache

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import math
 import operator
 import re
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -161,14 +163,70 @@ def parse_json() -> Any:
     return body
 
 
+FAST_KEYWORDS = frozenset({
+    "type", "enum", "const", "properties", "additionalProperties", "patternProperties", "propertyNames", "required",
+    "items", "minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties", "minimum",
+    "maximum", "exclusiveMinimum", "exclusiveMaximum", "pattern", "oneOf", "anyOf", "allOf", "not", "if", "then",
+    "else", "description", "title", "default", "examples",
+})
+"""Schema keywords fastjsonschema's draft-07 code checks as jsonschema's Draft 2020-12 does. A schema using any other
+is checked by jsonschema alone."""
+
+ERRORS_SORTED = 100
+"""Schema errors collected to name the first field of a refused body (a junk body can hold hundreds of thousands)."""
+
+_FAST: dict[int, tuple[dict, Any]] = {}
+_FAST_GUARD = threading.Lock()
+
+
+def _keywords(schema: Any) -> set[str]:
+    """Every keyword used anywhere in ``schema`` (the names under properties/patternProperties are not keywords)."""
+    if isinstance(schema, list):
+        return set().union(*map(_keywords, schema)) if schema else set()
+    if not isinstance(schema, dict):
+        return set()
+    found = set(schema)
+    for key, value in schema.items():
+        if key in ("properties", "patternProperties"):
+            found |= _keywords(list(value.values()))
+        elif key not in ("enum", "const", "required", "type", "description", "default", "examples", "title"):
+            found |= _keywords(value)
+    return found
+
+
+def fast_validator(schema: dict[str, Any]) -> Any:
+    """``schema`` compiled by fastjsonschema (about 20 times faster on a result's samples), or None when it uses a
+    keyword outside :data:`FAST_KEYWORDS`. Compiled once per schema object."""
+    with _FAST_GUARD:
+        cached = _FAST.get(id(schema))
+        if cached is None or cached[0] is not schema:
+            usable = _keywords(schema) <= FAST_KEYWORDS
+            cached = _FAST[id(schema)] = (schema, fastjsonschema.compile(schema) if usable else None)
+    return cached[1]
+
+
+def check(body: Any, schema: dict[str, Any]) -> None:
+    """Refuse (InvalidInput, naming the first bad field) a ``body`` that breaks ``schema``.
+
+    fastjsonschema decides first when it can (:func:`fast_validator`); a body it accepts is accepted. jsonschema is
+    the reference: it names the field of a refused body, and a body it finds valid after all is accepted."""
+    fast = fast_validator(schema)
+    if fast is not None:
+        try:
+            fast(body)
+            return
+        except fastjsonschema.JsonSchemaException:
+            pass
+    errors = itertools.islice(jsonschema.Draft202012Validator(schema).iter_errors(body), ERRORS_SORTED)
+    first = min(errors, key=lambda e: list(map(str, e.absolute_path)), default=None)
+    if first is not None:
+        raise InvalidInput(f"{_clip(_field(first))}: {_clip(first.message)}")
+
+
 def json_body(schema: dict[str, Any]) -> dict[str, Any]:
     """The request's JSON object, valid against ``schema``; 400 naming the first bad field otherwise."""
     body = parse_json()
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        raise InvalidInput(f"{_clip(_field(first))}: {_clip(first.message)}")
+    check(body, schema)
     return body
 
 
