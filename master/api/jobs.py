@@ -151,28 +151,34 @@ def next_job():
 
 
 def _long_poll(conn, node_id: str, wait: float):
-    """Claim until a job comes or ``wait`` passes; expired leases are requeued at most once per REQUEUE_CHECK_S."""
+    """Claim until a job comes or ``wait`` passes; expired leases are requeued at most once per REQUEUE_CHECK_S.
+
+    A waiter claims again only when woken (work arrived) or when its own requeue check put jobs back: waking up every
+    REQUEUE_CHECK_S to look at an unchanged queue would cost 1,000 waiting agents 1,000 claims a second."""
     app, config = current_app, current_app.config
     signal = app.extensions["ffwatt.work"]
     throttle = app.extensions.setdefault("ffwatt.requeue", Throttle(config["REQUEUE_CHECK_S"]))
     rules = queue.ClaimRules.from_config(config)
     metrics = app.extensions.get("ffwatt.metrics")
     deadline = time.monotonic() + wait
-    woken = False
+    woken, look = False, True
     while True:
         seen = signal.generation
         if throttle.ready() and (requeued := queue.requeue_expired(conn)):
             signal.bump(requeued)
-        started = time.perf_counter()
-        job = queue.claim_next_job(conn, node_id, config["LEASE_S"], rules)
-        if job is not None and metrics is not None:
-            metrics.observe_claim(time.perf_counter() - started)
-        if job is None and woken:
-            signal.pass_on()
+            look = True
+        job = None
+        if look:
+            started = time.perf_counter()
+            job = queue.claim_next_job(conn, node_id, config["LEASE_S"], rules)
+            if job is not None and metrics is not None:
+                metrics.observe_claim(time.perf_counter() - started)
+            if job is None and woken:
+                signal.pass_on()
         remaining = deadline - time.monotonic()
         if job is not None or remaining <= 0:
             return job
-        woken = signal.wait_for_change(seen, timeout=min(remaining, config["REQUEUE_CHECK_S"]))
+        woken = look = signal.wait_for_change(seen, timeout=min(remaining, config["REQUEUE_CHECK_S"]))
 
 
 @bp.get("/jobs/<job_id>")
