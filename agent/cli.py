@@ -97,12 +97,15 @@ def install_signal_handlers(stop: threading.Event) -> list[Worker]:
               help="After SIGTERM, how long the running job may take before it is abandoned.")
 @click.option("--powercap-root", help="Powercap sysfs root (env FFWATT_POWERCAP_ROOT).")
 @click.option("--tdp-watts", type=float, help="CPU TDP for the estimate power model.")
+@click.option("--input-dir", "input_dirs", multiple=True, metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="A directory jobs may read file inputs from (repeatable); the state dir always is one.")
 @click.option("--max-jobs", type=click.IntRange(min=1), help="Exit after this many jobs.")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.pass_context
 def main(ctx, register, master_url, enrollment_token, poll_interval, heartbeat_interval, labels, hostname, tls_ca,
-         tls_cert, tls_key, state_dir, max_concurrent_jobs, shutdown_timeout, powercap_root, tdp_watts, max_jobs,
-         burst):
+         tls_cert, tls_key, state_dir, max_concurrent_jobs, shutdown_timeout, powercap_root, tdp_watts, input_dirs,
+         max_jobs, burst):
     """ffwatt agent: runs FFmpeg jobs from a master and measures their energy."""
     if ctx.invoked_subcommand is not None:
         return
@@ -115,7 +118,8 @@ def main(ctx, register, master_url, enrollment_token, poll_interval, heartbeat_i
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop = threading.Event()
     holder = install_signal_handlers(stop)
-    run_ctx, inventory = build_context(state_dir, powercap=powercap_root, tdp_watts=tdp_watts)
+    run_ctx, inventory = build_context(state_dir, powercap=powercap_root, tdp_watts=tdp_watts,
+                                       input_dirs=tuple(input_dirs))
     worker = Worker(client, run_ctx, Spool(state_dir / "spool"), inventory, options, stop=stop,
                     identity=IdentityFile(state_dir))
     holder.append(worker)

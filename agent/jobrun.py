@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from agent.scenarios import KINDS
-from agent.scenarios.base import JobFailed, RunContext
+from agent.scenarios.base import JobFailed, RunContext, require_input
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ def execute_job(job: dict[str, Any], ctx: RunContext, node_id: str) -> dict[str,
     try:
         if scenario_cls is None:
             raise JobFailed(f"unsupported scenario kind {job.get('kind')!r} on this agent")
+        require_input(ctx, job["params"])
         scenario = scenario_cls()
         try:
             state = scenario.prepare(job, ctx)

@@ -10,9 +10,11 @@ from agent.inventory import collect_inventory, probe_encoders
 from agent.power.detect import detect_sources
 from agent.scenarios.base import RunContext
 
-def build_context(state_dir: Path, *, powercap: str | None = None, tdp_watts: float | None = None
-                  ) -> tuple[RunContext, dict[str, Any]]:
-    """Find FFmpeg and the power sources, collect the inventory; returns the run context and the inventory."""
+def build_context(state_dir: Path, *, powercap: str | None = None, tdp_watts: float | None = None,
+                  input_dirs: tuple[Path, ...] = ()) -> tuple[RunContext, dict[str, Any]]:
+    """Find FFmpeg and the power sources, collect the inventory; returns the run context and the inventory.
+
+    Jobs may read file inputs in ``input_dirs`` and ``state_dir`` only."""
     state_dir = Path(state_dir)
     workdir = state_dir / "work"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -28,5 +30,5 @@ def build_context(state_dir: Path, *, powercap: str | None = None, tdp_watts: fl
                 encoder, {"usable": False, "reason": "not listed by this FFmpeg's -encoders"})
 
     ctx = RunContext(ffmpeg=ffmpeg, sources=detection.sources, power_notes=detection.notes, workdir=workdir,
-                     encoder_check=encoder_check)
+                     encoder_check=encoder_check, input_dirs=(*map(Path, input_dirs), state_dir))
     return ctx, inventory

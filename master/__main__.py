@@ -15,6 +15,7 @@ from agent.durations import Duration
 
 from master import db, queue, service
 from master.app import create_app
+from master.campaign.jobcount import DEFAULT_MAX_JOBS
 
 ENROLLMENT_TOKEN_ENV = "FFWATT_ENROLLMENT_TOKEN"
 ADMIN_TOKEN_ENV = "FFWATT_ADMIN_TOKEN"
@@ -62,10 +63,12 @@ def check_security(host: str, insecure: bool, enrollment_token: str | None, admi
               help="Heartbeat interval assumed for agents: offline after 3 missed.")
 @click.option("--max-attempts", type=click.IntRange(min=1), default=3, show_default=True,
               help="Attempts before a job whose lease keeps expiring fails.")
+@click.option("--max-jobs", type=click.IntRange(min=1), default=DEFAULT_MAX_JOBS, show_default=True,
+              help="Most jobs one submitted campaign may come to; a larger one is refused with a 400.")
 @click.option("--threads", type=click.IntRange(min=4), default=service.DEFAULT_THREADS, show_default=True,
               help="Request threads (each long-polling agent holds one).")
 def main(host, port, db_path, enrollment_token, admin_token, insecure, tls_cert, tls_key, tls_client_ca,
-         lease_s, heartbeat_s, max_attempts, threads) -> None:
+         lease_s, heartbeat_s, max_attempts, max_jobs, threads) -> None:
     """Run the ffwatt master until SIGTERM or Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     check_security(host, insecure, enrollment_token or None, admin_token or None)
@@ -80,7 +83,7 @@ def main(host, port, db_path, enrollment_token, admin_token, insecure, tls_cert,
         listener = service.bind_listener(host, port)
         app = create_app({
             "DATABASE": db_path, "LEASE_S": lease_s, "HEARTBEAT_INTERVAL_S": heartbeat_s,
-            "MAX_ATTEMPTS": max_attempts, "INSECURE": insecure,
+            "MAX_ATTEMPTS": max_attempts, "MAX_JOBS": max_jobs, "INSECURE": insecure,
             "ENROLLMENT_TOKEN": None if insecure else enrollment_token,
             "ADMIN_TOKEN": None if insecure else admin_token,
         })

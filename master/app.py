@@ -5,9 +5,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
 
-from master import db
+from master import db, errors, headers
 from master.notify import WorkSignal
 
 DEFAULTS: dict[str, Any] = {
@@ -28,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     # Longest a long-poll sleeps before it re-checks expired leases.
     "REQUEUE_CHECK_S": 1.0,
     # Largest accepted request body (results carry their samples).
+    # Chunked bodies (no Content-Length) are cut off at it too: 413, never a truncated body (master/api/bodies.py).
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
     # Token a new agent presents (Authorization: Bearer) to POST /nodes/register.
     "ENROLLMENT_TOKEN": None,
@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     # Fail, instead of holding, queued jobs that no online node can run (checked when a node claims); the embedded
     # default sets it, since its one agent is the whole fleet.
     "FAIL_UNRUNNABLE": False,
+    # Most jobs one campaign (POST /campaigns, POST /jobs with confidence) may come to, counted before it is expanded
+    # (master/campaign/jobcount.py); --max-jobs.
+    "MAX_JOBS": 10_000,
 }
 
 
@@ -63,8 +66,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def health():
         return jsonify({"status": "healthy"})
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        return jsonify({"error": exc.description, "status": exc.code}), exc.code
-
+    errors.init_app(app)
+    headers.init_app(app)
     return app

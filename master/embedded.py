@@ -17,6 +17,7 @@ from agent.spool import Spool
 from agent.worker import Worker, WorkerOptions
 from master import db, queue
 from master.app import create_app
+from master.campaign.jobcount import DEFAULT_MAX_JOBS
 from master.server import start_in_thread
 from master.states import CampaignState
 
@@ -80,13 +81,16 @@ class Embedded:
 
 
 @contextlib.contextmanager
-def embedded(state_dir: Path, *, powercap: str | None = None, tdp_watts: float | None = None
-             ) -> Iterator[Embedded]:
-    """Start the master on a free loopback port and one agent thread; stop both on exit."""
+def embedded(state_dir: Path, *, powercap: str | None = None, tdp_watts: float | None = None,
+             max_jobs: int = DEFAULT_MAX_JOBS, input_dirs: tuple[Path, ...] = ()) -> Iterator[Embedded]:
+    """Start the master on a free loopback port and one agent thread; stop both on exit. The master takes campaigns
+    of up to ``max_jobs`` jobs; the agent reads file inputs in ``input_dirs`` (and its own state dir) only."""
     db_path = check_state_dir(state_dir) / "ffwatt.db"
     app = create_app({"DATABASE": str(db_path), "HEARTBEAT_INTERVAL_S": EMBEDDED_HEARTBEAT_S, "INSECURE": True,
-                      "FAIL_UNRUNNABLE": True})  # one agent: a job it cannot run fails with the reason
-    ctx, inventory = build_context(state_dir / "agent", powercap=powercap, tdp_watts=tdp_watts)
+                      "FAIL_UNRUNNABLE": True,  # one agent: a job it cannot run fails with the reason
+                      "MAX_JOBS": max_jobs})
+    ctx, inventory = build_context(state_dir / "agent", powercap=powercap, tdp_watts=tdp_watts,
+                                   input_dirs=input_dirs)
     server = start_in_thread(app, "127.0.0.1", 0)
     options = WorkerOptions(hostname=socket.gethostname(), poll_interval_s=EMBEDDED_POLL_S,
                             heartbeat_interval_s=EMBEDDED_HEARTBEAT_S)

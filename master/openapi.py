@@ -41,7 +41,8 @@ _CAMPAIGN = dict(id=_STR, name=_STR, description=_STR, spec_text=_STR, spec_path
 _COUNTS = {"type": "object", "additionalProperties": _INT, "description": "jobs by state"}
 
 SCHEMAS: dict[str, dict[str, Any]] = {
-    "Error": _obj(("error",), error=_STR, status=_INT, problems={"type": "array", "items": _STR}),
+    "Error": _obj(("error", "status"), error=_STR, status=_INT, problems={"type": "array", "items": _STR},
+                  request_id={**_STR, "description": "on a 500 only: the id its log entry carries (X-Request-Id)"}),
     "Health": _obj(("status",), status={"const": "healthy"}),
     "Job": _obj(("id", "state", "attempt", "params", "requirements"), id=_STR, campaign_id=_OPT_STR, seq=_INT,
                 name=_STR, scenario=_STR, variant=_STR, repetition=_INT, kind=_STR, params=_OBJ,
@@ -182,7 +183,8 @@ def build(app: Flask) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": VERSION,
-                 "description": "Tokens and scheduling: docs/DISTRIBUTED.md; job and result shapes: docs/WIRE.md."},
+                 "description": "Tokens and scheduling: docs/DISTRIBUTED.md; job and result shapes: docs/WIRE.md."
+                                " Errors and limits: docs/DISTRIBUTED.md; every answer carries X-Request-Id."},
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,

@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 from master import db, fleet
 from master.campaign import confidence
+from master.errors import InvalidTransition, NotFound, StaleResult
 from master.states import CampaignState, JobState
 
 DEFAULT_LEASE_S = 120.0
@@ -56,15 +57,6 @@ class Heartbeat:
 
     before: sqlite3.Row
     requeued: int = 0
-
-
-class QueueError(Exception):
-    """A transition that cannot happen; ``status`` is the HTTP status that says why."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -296,22 +288,23 @@ def accept_result(conn, body: dict[str, Any]) -> dict[str, Any]:
     """Store the result of the attempt that holds the job and finish the job.
 
     A repeat of an accepted result is acknowledged again (idempotent); a result from any other attempt or node is
-    refused with 409 and changes nothing. When the job's variant repeats by ``confidence`` and this was its last
-    outstanding run, one more run may be queued in the same transaction: the ack then says ``added_jobs: 1``.
+    refused (:class:`~master.errors.StaleResult`) and changes nothing. When the job's variant repeats by
+    ``confidence`` and this was its last outstanding run, one more run may be queued in the same transaction: the
+    ack then says ``added_jobs: 1``.
     """
     with db.write(conn):
         job = conn.execute("SELECT * FROM jobs WHERE id = ?", (body["job_id"],)).fetchone()
         if job is None:
-            raise QueueError(404, f"job {body['job_id']} not found")
+            raise NotFound(f"job {body['job_id']} not found")
         seen = conn.execute("SELECT node_id FROM results WHERE job_id = ? AND attempt = ?",
                             (body["job_id"], body["attempt"])).fetchone()
         if seen is not None and seen["node_id"] == body["node_id"]:
             return {"accepted": True, "duplicate": True, "job_id": job["id"]}
         holds = (job["state"] == _RUNNING and job["attempt"] == body["attempt"] and job["node_id"] == body["node_id"])
         if not holds:
-            raise QueueError(409, f"stale result: job {job['id']} is {job['state']} on attempt {job['attempt']}"
-                                  f" held by {job['node_id']}; this result is attempt {body['attempt']}"
-                                  f" from {body['node_id']}")
+            raise StaleResult(f"stale result: job {job['id']} is {job['state']} on attempt {job['attempt']}"
+                              f" held by {job['node_id']}; this result is attempt {body['attempt']}"
+                              f" from {body['node_id']}")
         now = time.time()
         conn.execute(
             "INSERT INTO results (job_id, attempt, node_id, status, body, received_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -341,8 +334,12 @@ def _more_runs(conn, job: Mapping[str, Any], now: float) -> int:
     if running is None:
         return 0
     spec = db.loads(job["confidence"])
+    # jpf is null unless the stored value is a number: a row stored before results were validated may hold
+    # anything there (a string, an object), or a body that is not JSON at all
     rows = conn.execute(
-        "SELECT j.state, j.repetition, json_extract(r.body, '$.metrics.joules_per_frame') AS jpf FROM jobs j"
+        "SELECT j.state, j.repetition, CASE WHEN json_valid(r.body) THEN"
+        " CASE WHEN json_type(r.body, '$.metrics.joules_per_frame') IN ('integer', 'real')"
+        " THEN json_extract(r.body, '$.metrics.joules_per_frame') END END AS jpf FROM jobs j"
         " LEFT JOIN results r ON r.job_id = j.id AND r.attempt = j.attempt"
         " WHERE j.campaign_id = ? AND j.variant = ?", (job["campaign_id"], job["variant"])).fetchall()
     values = [row["jpf"] for row in rows if row["state"] == JobState.SUCCEEDED.value]
@@ -375,14 +372,14 @@ def _result_detail(body: Mapping[str, Any]) -> dict[str, Any]:
 def cancel_job(conn, job_id: str) -> dict[str, Any]:
     """Cancel a queued or running job (its node learns it from its next heartbeat's ``cancel_jobs``)."""
     with db.write(conn):
-        job = _job_or_404(conn, job_id)
+        job = _existing_job(conn, job_id)
         if JobState(job["state"]).finished:
-            raise QueueError(409, f"job {job_id} is already {job['state']}: only queued or running jobs can be"
-                                  " cancelled")
+            raise InvalidTransition(f"job {job_id} is already {job['state']}: only queued or running jobs can"
+                                    " be cancelled")
         _event(conn, job_id, job["attempt"], "cancelled", job["node_id"], {"was": job["state"]}, time.time())
         _finish_job(conn, job, JobState.CANCELLED, "cancelled by the admin")
         _refresh_campaign(conn, job["campaign_id"])
-        return job_to_dict(_job_or_404(conn, job_id))
+        return job_to_dict(_existing_job(conn, job_id))
 
 
 def retry_job(conn, job_id: str, attempts: int = DEFAULT_MAX_ATTEMPTS) -> dict[str, Any]:
@@ -392,9 +389,10 @@ def retry_job(conn, job_id: str, attempts: int = DEFAULT_MAX_ATTEMPTS) -> dict[s
     attempt); ``max_attempts`` becomes ``attempt + attempts``. A finished campaign of the job runs again.
     """
     with db.write(conn):
-        job = _job_or_404(conn, job_id)
+        job = _existing_job(conn, job_id)
         if job["state"] not in (JobState.FAILED.value, JobState.CANCELLED.value):
-            raise QueueError(409, f"job {job_id} is {job['state']}: only failed or cancelled jobs can be retried")
+            raise InvalidTransition(f"job {job_id} is {job['state']}: only failed or cancelled jobs can be"
+                                    " retried")
         conn.execute("UPDATE jobs SET state = ?, node_id = NULL, lease_expires = NULL, started_at = NULL,"
                      " finished_at = NULL, error = NULL, max_attempts = ? WHERE id = ?",
                      (_QUEUED, job["attempt"] + attempts, job_id))
@@ -402,7 +400,7 @@ def retry_job(conn, job_id: str, attempts: int = DEFAULT_MAX_ATTEMPTS) -> dict[s
                {"was": job["state"], "error": job["error"], "max_attempts": job["attempt"] + attempts}, time.time())
         conn.execute("UPDATE campaigns SET state = ?, finished_at = NULL WHERE id = ? AND state != ?",
                      (CampaignState.RUNNING.value, job["campaign_id"], CampaignState.RUNNING.value))
-        return job_to_dict(_job_or_404(conn, job_id))
+        return job_to_dict(_existing_job(conn, job_id))
 
 
 def cancel_campaign(conn, campaign_id: str, state: CampaignState = CampaignState.CANCELLED) -> int:
@@ -433,10 +431,10 @@ def job_events(conn, job_id: str) -> list[dict[str, Any]]:
              **db.loads(r["detail"], {})} for r in rows]
 
 
-def _job_or_404(conn, job_id: str) -> sqlite3.Row:
+def _existing_job(conn, job_id: str) -> sqlite3.Row:
     job = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
     if job is None:
-        raise QueueError(404, f"job {job_id} not found")
+        raise NotFound(f"job {job_id} not found")
     return job
 
 

@@ -1,10 +1,12 @@
-"""A campaign run as one dict: campaign, nodes that worked on it, jobs with their accepted results."""
+"""A campaign run as one dict: campaign, nodes that worked on it, jobs with their accepted results (each one keeping
+the result schema, even when stored before results were validated: master/api/result_schema.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
 
 from master import db, queue
+from master.api.result_schema import load_stored
 
 
 def iso(ts: float | None) -> str | None:
@@ -34,9 +36,10 @@ def load_run(conn, campaign_id: str) -> dict[str, Any] | None:
     if row is None:
         return None
     results = {}
-    for r in conn.execute("SELECT r.job_id, r.body FROM results r JOIN jobs j ON j.id = r.job_id"
-                          " WHERE j.campaign_id = ? AND r.attempt = j.attempt", (campaign_id,)):
-        results[r["job_id"]] = db.loads(r["body"])
+    for r in conn.execute("SELECT r.job_id, r.attempt, r.node_id, r.status, r.body FROM results r"
+                          " JOIN jobs j ON j.id = r.job_id WHERE j.campaign_id = ? AND r.attempt = j.attempt",
+                          (campaign_id,)):
+        results[r["job_id"]] = load_stored(r)
     jobs = []
     for r in conn.execute("SELECT * FROM jobs WHERE campaign_id = ? ORDER BY seq", (campaign_id,)):
         job = queue.job_to_dict(r)

@@ -50,6 +50,8 @@ class RunContext:
     encoder_check: Callable[[str], dict]          # encoder -> {"usable": bool, "reason": str | None}
     cancel: threading.Event = field(default_factory=threading.Event)
     live: LiveStatus = field(default_factory=LiveStatus)
+    input_dirs: tuple[Path, ...] = ()
+    """Directories a job's file input may be in (``--input-dir``), besides ``workdir``; see :func:`require_input`."""
 
 
 def require_encoder(ctx: RunContext, encoder: str) -> None:
@@ -57,6 +59,24 @@ def require_encoder(ctx: RunContext, encoder: str) -> None:
     check = ctx.encoder_check(encoder)
     if not check.get("usable"):
         raise JobFailed(f"encoder unavailable: {encoder} ({check.get('reason') or 'probe failed'})")
+
+
+def require_input(ctx: RunContext, params: dict[str, Any]) -> None:
+    """Fail the job unless its file input (if any) is inside ``ctx.input_dirs`` or ``ctx.workdir``, compared once
+    symlinks and ``..`` are resolved: a master may not make this agent read any file it likes."""
+    spec = params.get("input")
+    if not isinstance(spec, dict) or spec.get("type") != "file" or not spec.get("path"):
+        return
+    path = str(spec["path"])
+    try:
+        resolved = Path(path).resolve()
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL, a symlink loop
+        raise JobFailed(f"input {path!r} cannot be resolved: {exc}") from None
+    allowed = [Path(d).resolve() for d in (*ctx.input_dirs, ctx.workdir)]
+    if not any(resolved.is_relative_to(d) for d in allowed):
+        via = f" (resolves to {resolved})" if str(resolved) != path else ""
+        raise JobFailed(f"input {path}{via} is outside the allowed input directories: "
+                        f"{', '.join(str(d) for d in allowed)}; start the agent with --input-dir DIR to allow one")
 
 
 class Scenario:

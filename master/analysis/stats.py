@@ -1,7 +1,11 @@
 """Repetition statistics: mean, sample standard deviation and a Student-t 95% confidence interval.
 
-A missing measurement (None; also NaN or infinity) is left out, never counted as 0: `n` counts only the values
-present. With no value every field is None; with one value the mean exists but the spread and the interval do not.
+A missing measurement (None; also NaN, infinity, or anything that is not a number, such as a string stored before
+results were validated) is left out, never counted as 0: `n` counts only the values present. With no value every field
+is None; with one value the mean exists but the spread and the interval do not.
+
+Any finite values can be summarized, up to the largest float: the sums are taken on the values scaled by a power of
+two (exact), and a spread or interval bound that does not fit in a float (values near ±1.8e308) is None, never inf.
 
 No installed library provides Student-t quantiles (`statistics.NormalDist` is normal only, and scipy is not a
 dependency), so `t_quantile` computes them from the regularized incomplete beta function. It is the one place to swap
@@ -41,24 +45,48 @@ class Summary:
         return asdict(self)
 
 
-def present(values: Iterable[float | None]) -> list[float]:
-    """The values that were measured: None left out, and NaN or infinity, which are not measurements."""
-    return [float(v) for v in values if v is not None and math.isfinite(v)]
+def present(values: Iterable[object]) -> list[float]:
+    """The values that were measured: numbers (booleans count as 0/1) that are finite; None, NaN, infinity and
+    non-numbers are left out."""
+    return [float(v) for v in values if isinstance(v, (int, float)) and _finite(v)]
 
 
-def summary(values: Iterable[float | None]) -> Summary:
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the float range
+        return False
+
+
+def summary(values: Iterable[object]) -> Summary:
     """Summary of the present values: n, mean, sample stdev (n-1) and the Student-t 95% interval of the mean."""
     xs = present(values)
     n = len(xs)
     if n == 0:
         return Summary(n=0)
-    mean = statistics.fmean(xs)
+    exponent = math.frexp(max(abs(x) for x in xs))[1]
+    ys = [math.ldexp(x, -exponent) for x in xs]  # |y| < 1; a power of two keeps every digit
+    mean_y = statistics.fmean(ys)
+    mean = math.ldexp(mean_y, exponent)  # between the smallest and largest value: it fits
     if n == 1:
         return Summary(n=1, mean=mean)
-    stdev = statistics.stdev(xs)
-    half = t_quantile(0.5 + CONFIDENCE / 2, n - 1) * stdev / math.sqrt(n)
-    rel = half / abs(mean) if mean != 0 else None
-    return Summary(n, mean, stdev, half, mean - half, mean + half, rel)
+    stdev_y = statistics.stdev(ys)
+    half_y = t_quantile(0.5 + CONFIDENCE / 2, n - 1) * stdev_y / math.sqrt(n)
+    rel = _fits(half_y / abs(mean_y)) if mean_y != 0 else None
+    return Summary(n, mean, _scaled(stdev_y, exponent), _scaled(half_y, exponent),
+                   _scaled(mean_y - half_y, exponent), _scaled(mean_y + half_y, exponent), rel)
+
+
+def _scaled(y: float, exponent: int) -> float | None:
+    """y x 2**exponent, None when it does not fit in a float."""
+    try:
+        return _fits(math.ldexp(y, exponent))
+    except OverflowError:
+        return None
+
+
+def _fits(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def t_quantile(p: float, df: float) -> float:

@@ -1,16 +1,23 @@
-"""Request bodies: parsed, size-limited and validated against a JSON schema; problems become 400s naming the field."""
+"""Request bodies and query arguments: size-limited, parsed strictly and validated against a JSON schema; problems
+become 400s (:class:`~master.errors.InvalidInput`) naming the field, a body too large a 413."""
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import operator
 import re
 from typing import Any
 
 import jsonschema
-from flask import abort, request
-from werkzeug.exceptions import BadRequest
+from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+from master import auth
+from master.errors import InvalidInput
+
+MESSAGE_CHARS = 300
+"""Longest quote of the client's own input in an error message."""
 
 
 def _field(error: jsonschema.ValidationError) -> str:
@@ -24,40 +31,120 @@ def _field(error: jsonschema.ValidationError) -> str:
     return path or "(body)"
 
 
+def _clip(text: str) -> str:
+    return text if len(text) <= MESSAGE_CHARS else f"{text[:MESSAGE_CHARS]}... ({len(text)} characters)"
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
+_NESTING = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+MAX_DEPTH = 32
+"""Deepest nesting of arrays and objects a JSON body may have (results need 4; the parser recurses)."""
+
+INT_RANGE = (-2**63, 2**63 - 1)
+"""Integers a body may hold: what SQLite stores as an integer (int64)."""
+
+_INT_DIGITS = len(str(2**63))
+"""An integer written with more digits is out of range whatever its value (and never reaches ``int()``)."""
+
+
+class _Refused(ValueError):
+    """Valid JSON that cannot be taken: the message says why."""
+
+
 def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
+    raise _Refused(f"{name} is not a JSON number")
 
 
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"number {text} is out of range")
+        raise _Refused(f"number {_clip(text)} is out of range")
     return value
 
 
-def parse_json() -> Any:
-    """The request body as JSON: no NaN/Infinity, no number that overflows, no unpaired surrogate (none of them
-    can be stored); 400 saying why otherwise, 413 (from the server's limit) when it is too large."""
-    if not request.is_json:
-        abort(400, description="body: expected a JSON object (Content-Type: application/json)")
+def _int64(text: str) -> int:
+    value = int(text) if len(text.lstrip("-")) <= _INT_DIGITS else None
+    if value is None or not INT_RANGE[0] <= value <= INT_RANGE[1]:
+        shown = text if len(text) <= 24 else f"{text[:12]}... ({len(text)} digits)"
+        raise _Refused(f"integer {shown} is out of range (64-bit integers only)")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise _Refused(f"duplicate key {_clip(repr(duplicate))} in an object")
+    return found
+
+
+def nesting_depth(data: bytes) -> int:
+    """How deep arrays and objects nest in the JSON text ``data``, found without parsing it (no recursion)."""
+    brackets = _STRING.sub(b"", data).translate(None, _BRACKETS).translate(_NESTING)
+    return max(itertools.accumulate(map(operator.sub, brackets, itertools.repeat(1))), default=0)
+
+
+def read_body() -> bytes:
+    """The raw request body, at most MAX_CONTENT_LENGTH bytes: 413 when it is larger, chunked or not.
+
+    Werkzeug cuts a body without Content-Length (chunked) off at the limit and hands over what it read as if that
+    were all; reading one byte past the limit tells a body that is too large from one that fits exactly."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and request.content_length is None and "stream" not in request.__dict__:
+        request.max_content_length = limit + 1
     data = request.get_data(cache=True)
+    if limit is not None and len(data) > limit:
+        raise RequestEntityTooLarge(f"body: larger than the {limit} bytes this master accepts")
+    return data
+
+
+def loads(data: bytes) -> Any:
+    """``data`` as JSON, refused (InvalidInput) unless it is UTF-8, at most :data:`MAX_DEPTH` deep, free of
+    duplicate keys, NaN/Infinity, numbers out of range (floats that overflow, integers beyond int64) and unpaired
+    surrogates: none of them can be stored."""
     try:
-        body = json.loads(data, parse_constant=_no_constant, parse_float=_finite)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"body: not UTF-8 ({exc})") from None
+    if nesting_depth(data) > MAX_DEPTH:
+        raise InvalidInput(f"body: arrays and objects nest deeper than {MAX_DEPTH}")
+    try:
+        body = json.loads(text, parse_constant=_no_constant, parse_float=_finite, parse_int=_int64,
+                          object_pairs_hook=_unique_keys)
         if _SURROGATE_ESCAPE.search(data):
             json.dumps(body, ensure_ascii=False).encode()
-    except ValueError as exc:  # JSONDecodeError, UnicodeError
-        abort(400, description=f"body: not valid JSON ({exc})")
+    except _Refused as exc:
+        raise InvalidInput(f"body: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeEncodeError (a lone surrogate)
+        raise InvalidInput(f"body: not valid JSON ({_clip(str(exc))})") from None
+    return body
+
+
+def parse_json() -> Any:
+    """The request body as JSON (see :func:`loads`); 400 saying why it cannot be taken, 413 when it is too large.
+
+    A route that takes its node from the body (``auth.require_node("body")``) refuses (403) a body naming another
+    node than its token's."""
+    if not request.is_json:
+        raise InvalidInput("body: expected a JSON object (Content-Type: application/json)")
+    body = loads(read_body())
+    auth.check_body_node(body)
     return body
 
 
 def json_body(schema: dict[str, Any]) -> dict[str, Any]:
-    """The request's JSON object, valid against ``schema``; aborts with 400 naming the first bad field."""
+    """The request's JSON object, valid against ``schema``; 400 naming the first bad field otherwise."""
     body = parse_json()
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
     if errors:
         first = errors[0]
-        raise BadRequest(description=f"{_field(first)}: {first.message}")
+        raise InvalidInput(f"{_clip(_field(first))}: {_clip(first.message)}")
     return body
 
 
@@ -69,9 +156,9 @@ def query_float(name: str, default: float, low: float, high: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        abort(400, description=f"{name}: expected a number, got {raw!r}")
-    if not low <= value <= high:
-        abort(400, description=f"{name}: must be between {low:g} and {high:g}")
+        raise InvalidInput(f"{name}: expected a number, got {_clip(repr(raw))}") from None
+    if not low <= value <= high:  # also refuses nan
+        raise InvalidInput(f"{name}: must be between {low:g} and {high:g}")
     return value
 
 
@@ -80,10 +167,10 @@ def query_int(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        abort(400, description=f"{name}: expected a whole number, got {raw!r}")
-    if not low <= value <= high:
-        abort(400, description=f"{name}: must be between {low} and {high}")
+    text = raw.strip()
+    if not _WHOLE.fullmatch(text):
+        raise InvalidInput(f"{name}: expected a whole number, got {_clip(repr(raw))}")
+    value = int(text) if len(text) <= _INT_DIGITS + 1 else None
+    if value is None or not low <= value <= high:
+        raise InvalidInput(f"{name}: must be between {low} and {high}")
     return value

@@ -38,7 +38,8 @@ def _campaign_or_404(campaign_id: str):
 def submit():
     body = json_body(SUBMIT_SCHEMA)
     try:
-        campaign = spec.load_campaign_text(body["spec_text"], body.get("spec_path") or "<submitted>")
+        campaign = spec.load_campaign_text(body["spec_text"], body.get("spec_path") or "<submitted>",
+                                           max_jobs=current_app.config["MAX_JOBS"])
     except spec.SpecError as exc:
         problems = [str(p) for p in exc.problems]
         return jsonify({"error": "spec_text: campaign file is invalid", "status": 400, "problems": problems}), 400

@@ -66,13 +66,6 @@ class Throttle:
             return True
 
 
-def _queue_call(fn, *args):
-    try:
-        return fn(db.get_db(), *args)
-    except queue.QueueError as exc:
-        abort(exc.status, description=exc.message)
-
-
 @bp.post("/jobs")
 @openapi.doc("Queue one job from a named scenario (a preset), outside any campaign", body=SUBMIT_SCHEMA,
              response="Submitted", status=201)
@@ -81,8 +74,9 @@ def submit():
     body = json_body(SUBMIT_SCHEMA)
     try:
         params = presets.resolve(body["scenario"], body.get("parameters"))
-    except presets.PresetError as exc:
-        abort(400, description=str(exc))
+        presets.check(body["scenario"], params, body.get("confidence"), current_app.config["MAX_JOBS"])
+    except presets.PresetError as exc:  # the problems a campaign file with this job would have, by body field
+        return jsonify({"error": exc.problems[0], "status": 400, "problems": exc.problems}), 400
     wanted = {key: body[key] for key in ("targets", "labels") if key in body}
     conn, max_attempts = db.get_db(), current_app.config["MAX_ATTEMPTS"]
     spec = confidence.normalise(body.get("confidence"))
@@ -207,7 +201,7 @@ def job_logs(job_id: str):
 @openapi.doc("Cancel a queued or running job (its node stops it at its next heartbeat)", response="Job")
 @auth.require_admin
 def cancel(job_id: str):
-    job = _queue_call(queue.cancel_job, job_id)
+    job = queue.cancel_job(db.get_db(), job_id)
     current_app.extensions["ffwatt.work"].bump()
     return jsonify(job)
 
@@ -217,6 +211,6 @@ def cancel(job_id: str):
              response="Job")
 @auth.require_admin
 def retry(job_id: str):
-    job = _queue_call(queue.retry_job, job_id, current_app.config["MAX_ATTEMPTS"])
+    job = queue.retry_job(db.get_db(), job_id, current_app.config["MAX_ATTEMPTS"])
     current_app.extensions["ffwatt.work"].bump(1)
     return jsonify(job)

@@ -1,30 +1,13 @@
-"""Results: the one way a job finishes."""
+"""Results: the one way a job finishes; a body is checked against :data:`RESULT_SCHEMA` before anything is stored."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
 from master import auth, db, openapi, queue
 from master.api.bodies import json_body
+from master.api.result_schema import RESULT_SCHEMA
 
 bp = Blueprint("results", __name__)
-
-RESULT_SCHEMA = {
-    "type": "object",
-    "required": ["job_id", "attempt", "node_id", "status"],
-    "properties": {
-        "job_id": {"type": "string", "minLength": 1},
-        "attempt": {"type": "integer", "minimum": 1, "maximum": 2**31},
-        "node_id": {"type": "string", "minLength": 1},
-        "status": {"enum": ["succeeded", "failed"]},
-        "error": {"type": ["string", "null"]},
-        "metrics": {"type": "object"},
-        "missing": {"type": "object"},
-        "provenance": {"type": "object"},
-        "baseline": {"type": ["object", "null"]},
-        "ffmpeg": {"type": ["object", "null"]},
-        "samples": {"type": "array"},
-    },
-}
 
 
 @bp.post("/results")
@@ -35,10 +18,7 @@ def post_result():
     body = json_body(RESULT_SCHEMA)
     if body["status"] == "failed" and not body.get("error"):
         return jsonify({"error": "error: a failed result must say why", "status": 400}), 400
-    try:
-        ack = queue.accept_result(db.get_db(), body)
-    except queue.QueueError as exc:
-        return jsonify({"error": exc.message, "status": exc.status}), exc.status
+    ack = queue.accept_result(db.get_db(), body)  # NotFound (404), StaleResult (409): master/errors.py
     if not ack["duplicate"]:
         # a node with max_concurrent_jobs > 1 has a free slot again; a confidence variant may have queued a run
         current_app.extensions["ffwatt.work"].bump(1 + ack.get("added_jobs", 0))

@@ -3,7 +3,8 @@ matrix and ``defaults``, ``repetitions`` or ``confidence`` (not both) and confid
 input files on disk, and each variant's preset and crf against its encoder.
 
 Every check tolerates data the schema rejected (it looks only at what it can use), so one run reports every problem;
-the per-variant checks run only on scenarios the schema passed.
+the per-variant checks run only on scenarios the schema passed, and only in a campaign within its job cap
+(master/campaign/jobcount.py).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from master.campaign.confidence import DEFAULT_MAX, DEFAULT_MIN
 from master.campaign.encoders import ENCODERS
 from master.campaign.errors import Problem, key_of
 from master.campaign.expand import variants
+from master.campaign.jobcount import DEFAULT_MAX_JOBS, job_count_problems
 from master.campaign.kinds import KINDS, Kind
 from master.campaign.resolve import input_path, resolve_scenario
 from master.campaign.yamldoc import Document
@@ -25,8 +27,13 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def semantic_problems(document: Document, base_dir: Path, schema_paths: Iterable[tuple]) -> Iterator[Problem]:
-    """Every problem the schema cannot see; ``schema_paths`` are the paths the schema already rejected."""
+def semantic_problems(document: Document, base_dir: Path, schema_paths: Iterable[tuple],
+                      max_jobs: int = DEFAULT_MAX_JOBS, check_files: bool = True) -> Iterator[Problem]:
+    """Every problem the schema cannot see; ``schema_paths`` are the paths the schema already rejected. A campaign
+    of more than ``max_jobs`` jobs is said so, and its variants are never expanded. ``check_files``: look for
+    ``file:`` inputs on this machine."""
+    too_many = list(job_count_problems(document, max_jobs))
+    yield from too_many
     yield from document.duplicate_keys
     yield from _non_finite(document)
     data = document.data
@@ -42,11 +49,14 @@ def semantic_problems(document: Document, base_dir: Path, schema_paths: Iterable
         if kind is None or "confidence" in kind.all_fields:
             yield from _confidence_problems(document, ("scenarios", index), _mapping(raw))
     yield from _duplicate_names(document, scenarios)
-    yield from _input_files(document, base_dir, defaults, scenarios)
+    if check_files:
+        yield from _input_files(document, base_dir, defaults, scenarios)
+    if too_many:
+        return
     bad = {tuple(path[:2]) for path in schema_paths}
     defaults_ok = not any(path[:1] == ("defaults",) for path in bad)
     for index, raw in enumerate(scenarios):
-        if isinstance(raw, dict) and raw.get("kind") in KINDS:
+        if isinstance(raw, dict) and isinstance(raw.get("kind"), str) and raw["kind"] in KINDS:
             kind = KINDS[raw["kind"]]
             yield from _matrix_overlap(document, index, raw, kind)
             yield from _scenario_one_of(document, index, raw, defaults, kind)
@@ -133,16 +143,18 @@ def _input_locations(defaults: dict[str, Any], scenarios: list) -> Iterator[tupl
 
 def _input_files(document: Document, base_dir: Path, defaults: dict[str, Any],
                  scenarios: list) -> Iterator[Problem]:
-    """A ``file:`` input that does not exist or is not a file."""
+    """A ``file:`` input that does not exist, is not a file, or cannot be looked at (a name too long)."""
     for path, value in _input_locations(defaults, scenarios):
         file = _mapping(value).get("file")
         if not isinstance(file, str) or not file:
             continue
         resolved = input_path(file, base_dir)
-        if not resolved.exists():
-            yield document.problem((*path, "file"), f"no such file: {resolved}")
-        elif not resolved.is_file():
-            yield document.problem((*path, "file"), f"not a file: {resolved}")
+        try:
+            problem = None if resolved.is_file() else "not a file" if resolved.exists() else "no such file"
+        except (OSError, ValueError) as error:
+            problem = f"cannot look at it ({error.__class__.__name__}: {getattr(error, 'strerror', None) or error})"
+        if problem:
+            yield document.problem((*path, "file"), f"{problem}: {resolved}")
 
 
 def _matrix_overlap(document: Document, index: int, raw: dict[str, Any], kind: Kind) -> Iterator[Problem]:

@@ -87,9 +87,9 @@ def describe(spec: Mapping[str, Any]) -> str:
     return f"{spec['min']}-{spec['max']} runs ({name}±{spec['target'] * 100:g}%)"
 
 
-def samples(values: Iterable[float | None]) -> list[float]:
-    """The values that count as samples: measured (not None, finite) and > 0."""
-    return [v for v in present(values) if v > 0]
+def samples(values: Iterable[object]) -> list[float]:
+    """The values that count as samples: measured numbers (not None, finite, not a boolean or other junk) > 0."""
+    return [v for v in present(x for x in values if not isinstance(x, bool)) if v > 0]
 
 
 @dataclass(frozen=True)

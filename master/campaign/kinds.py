@@ -14,20 +14,27 @@ from typing import Any
 
 from master.campaign.encoders import ENCODERS
 
-RESOLUTION = {"type": "string", "pattern": r"^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}$",
+MAX_SECONDS = 7 * 24 * 3600
+"""Longest duration, timeout or wait a field may ask for: a week (a larger number is a mistake, or an attack)."""
+
+# Patterns end in \Z, not $: Python's $ also matches before a final newline ("1280x720\n").
+RESOLUTION = {"type": "string", "pattern": r"^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}\Z",
               "description": "a size WIDTHxHEIGHT such as '1280x720'"}
-POSITIVE = {"type": "number", "exclusiveMinimum": 0, "description": "a number of seconds"}
-SECONDS = {"type": "number", "minimum": 0, "description": "a number of seconds (0 or more)"}
+POSITIVE = {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SECONDS,
+            "description": "a number of seconds"}
+SECONDS = {"type": "number", "minimum": 0, "maximum": MAX_SECONDS,
+           "description": "a number of seconds (0 or more)"}
+FPS = {"type": "number", "exclusiveMinimum": 0, "maximum": 1000, "description": "frames per second"}
 _NOT_WITH_FILE = {"not": {}, "description": "not used with a 'file' input"}
 
 INPUT = {
     "type": "object",
     "description": "an input mapping: {source: testsrc2, size: 1280x720, rate: 30} or {file: path/to/clip.mp4}",
     "properties": {
-        "source": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$",
+        "source": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*\Z",
                    "description": "a lavfi source name such as 'testsrc2'"},
         "size": RESOLUTION,
-        "rate": {"type": "number", "exclusiveMinimum": 0, "description": "frames per second"},
+        "rate": FPS,
         "file": {"type": "string", "minLength": 1, "description": "a path to a video file"},
     },
     "additionalProperties": False,
@@ -36,7 +43,7 @@ INPUT = {
     "else": {"required": ["source"]},
 }
 
-BITRATE = {"type": "string", "pattern": r"^[1-9][0-9]*(\.[0-9]+)?[kKM]?$",
+BITRATE = {"type": "string", "pattern": r"^[1-9][0-9]{0,11}(\.[0-9]{1,6})?[kKM]?\Z",
            "description": "a bitrate such as '3000k' or '6M'"}
 
 CONFIDENCE = {
@@ -58,9 +65,9 @@ CONFIDENCE = {
 ``repetitions``); see master/campaign/confidence.py for the presets."""
 
 COMMON_FIELDS: dict[str, dict[str, Any]] = {
-    "repetitions": {"type": "integer", "minimum": 1, "description": "a whole number of runs"},
+    "repetitions": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "a whole number of runs"},
     "confidence": CONFIDENCE,
-    "idle_baseline": {"type": "number", "minimum": 0, "description": "a number of seconds"},
+    "idle_baseline": SECONDS,
     "sample_rate": {"type": "number", "minimum": 1, "maximum": 1000, "description": "a number of samples per second"},
     "timeout": POSITIVE,
 }
@@ -119,7 +126,7 @@ TRANSCODE = register(Kind(
         "bitrate": BITRATE,
         "crf": {"type": "number", "minimum": 0, "maximum": 63, "description": "a quality level such as 23"},
         "resolution": RESOLUTION,
-        "fps": {"type": "number", "exclusiveMinimum": 0, "description": "frames per second"},
+        "fps": FPS,
         "duration": POSITIVE,
         "stabilization": SECONDS,
         "cooldown": SECONDS,
@@ -150,7 +157,7 @@ LIVE_FIELDS: dict[str, dict[str, Any]] = {
     "gop": {"type": "number", "exclusiveMinimum": 0, "maximum": 60, "description": "a GOP length in seconds"},
     "audio": {"type": "boolean", "description": "true or false"},
     "ingest": {"enum": ["auto", "nginx", "listen"], "description": "auto, nginx or listen"},
-    "rtmp_url": {"type": "string", "pattern": r"^rtmps?://[^\s]+$",
+    "rtmp_url": {"type": "string", "pattern": r"^rtmps?://[^\s]+\Z",
                  "description": "an RTMP URL such as 'rtmp://127.0.0.1:1935/live' (an ingest you run)"},
     "stabilization": SECONDS,
     "cooldown": SECONDS,

@@ -15,6 +15,9 @@ from master.campaign.encoders import suggest
 from master.campaign.errors import Problem
 from master.campaign.yamldoc import Document
 
+SHOWN_CHARS = 60
+"""Most characters of a value a problem repeats."""
+
 TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "a whole number",
               "number": "a number", "boolean": "true or false", "null": "nothing"}
 
@@ -87,8 +90,14 @@ def _found(value: Any) -> str:
     if isinstance(value, bool):
         return f"{str(value).lower()} (true or false)"
     words = {int: "a whole number", float: "a number", str: "a string", date: "a date"}
-    shown = repr(value) if isinstance(value, str) else str(value)
+    shown = _short(value)
     return f"{shown} ({words.get(type(value), type(value).__name__)})"
+
+
+def _short(value: Any) -> str:
+    """A value as a problem shows it: a string quoted, at most :data:`SHOWN_CHARS` characters of it."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}... ({len(text)} characters)"
 
 
 def _field(error: ValidationError) -> str:
@@ -101,17 +110,19 @@ def _enum(error: ValidationError) -> str:
     field = _field(error)
     choices = [str(choice) for choice in error.validator_value]
     hint = suggest(str(error.instance), choices) or "expected one of: " + ", ".join(choices)
-    return f"unknown {field} {error.instance!r}; {hint}"
+    return f"unknown {field} {_short(error.instance)}; {hint}"
 
 
 _WORDING: dict[str, Callable[[ValidationError], str]] = {
     "type": lambda e: f"expected {_expected(e)}, got {_found(e.instance)}",
-    "pattern": lambda e: f"{e.instance!r} is not {_expected(e)}",
+    "pattern": lambda e: f"{_short(e.instance)} is not {_expected(e)}",
     "enum": _enum,
-    "const": lambda e: f"unsupported {_field(e)} {e.instance!r}; expected {e.validator_value!r}",
+    "const": lambda e: f"unsupported {_field(e)} {_short(e.instance)}; expected {e.validator_value!r}",
     "minimum": lambda e: f"must be at least {e.validator_value}, got {e.instance!r}",
     "maximum": lambda e: f"must be at most {e.validator_value}, got {e.instance!r}",
     "exclusiveMinimum": lambda e: f"must be greater than {e.validator_value}, got {e.instance!r}",
+    "maxLength": lambda e: f"must be at most {e.validator_value} characters, got {len(e.instance)}",
+    "maxItems": lambda e: f"must list at most {e.validator_value}, got {len(e.instance)}",
     "minItems": lambda e: "must not be empty",
     "minProperties": lambda e: "must not be empty",
     "minLength": lambda e: "must not be empty",

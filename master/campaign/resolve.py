@@ -18,8 +18,13 @@ Origin = tuple[str | int, ...] | None
 
 
 def input_path(value: str, base_dir: Path) -> Path:
-    """A ``file:`` input as an absolute path; a relative one starts at the campaign file's directory."""
-    path = Path(value).expanduser()
+    """A ``file:`` input as an absolute path; a relative one starts at the campaign file's directory, ``~`` at the home
+    directory (left as written when there is no such user)."""
+    path = Path(value)
+    try:
+        path = path.expanduser()
+    except (RuntimeError, ValueError):  # ~nosuchuser, a NUL in the user name
+        pass
     return Path(os.path.normpath(path if path.is_absolute() else base_dir / path))
 
 

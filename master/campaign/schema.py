@@ -14,9 +14,9 @@ from jsonschema import Draft202012Validator
 from master.campaign.defaults import SPEC_VERSION
 from master.campaign.kinds import KINDS, Kind
 
-NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_.-]*$",
+NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_.-]*\Z", "maxLength": 100,
         "description": "a name of lowercase letters, digits, '_', '.' and '-' such as 'quick'"}
-SCENARIO_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+SCENARIO_NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z", "maxLength": 100,
                  "description": "a name of letters, digits, '_', '.' and '-' such as 'x264'"}
 
 

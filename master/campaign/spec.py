@@ -9,13 +9,15 @@ from master.campaign.checks import semantic_problems
 from master.campaign.defaults import FIELD_DEFAULTS, TARGETS
 from master.campaign.errors import FILE_KEY, Problem, SpecError
 from master.campaign.expand import JobSpec, expand
+from master.campaign.jobcount import DEFAULT_MAX_JOBS
 from master.campaign.kinds import KINDS
 from master.campaign.messages import schema_problems
 from master.campaign.resolve import resolve_scenario
 from master.campaign.schema import validator
-from master.campaign.yamldoc import Document, parse
+from master.campaign.yamldoc import MAX_DOCUMENT_BYTES, Document, parse
 
-__all__ = ["Campaign", "JobSpec", "Problem", "SpecError", "expand", "load_campaign", "load_campaign_text"]
+__all__ = ["DEFAULT_MAX_JOBS", "Campaign", "JobSpec", "Problem", "SpecError", "expand", "load_campaign",
+           "load_campaign_text"]
 
 
 @dataclass
@@ -32,22 +34,31 @@ class Campaign:
     text: str = field(default="", repr=False)
 
 
-def load_campaign(path: str | Path) -> Campaign:
-    """The campaign in the file at ``path``; raises SpecError listing every problem found."""
+def load_campaign(path: str | Path, max_jobs: int = DEFAULT_MAX_JOBS) -> Campaign:
+    """The campaign in the file at ``path``, of at most ``max_jobs`` jobs; raises SpecError listing every problem
+    found."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as handle:  # no more than one byte past the limit, however large the file
+            data = handle.read(MAX_DOCUMENT_BYTES + 1)
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise SpecError([Problem(file, 1, 1, FILE_KEY, f"too large: over {MAX_DOCUMENT_BYTES} bytes; a campaign"
+                                                           f" file may be at most {MAX_DOCUMENT_BYTES} bytes")])
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise SpecError([Problem(file, 1, 1, FILE_KEY, "no such file")]) from None
     except IsADirectoryError:
         raise SpecError([Problem(file, 1, 1, FILE_KEY, "is a directory, not a campaign file")]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError([Problem(file, 1, 1, FILE_KEY, f"cannot read: {error}")]) from None
-    return load_campaign_text(text, file, Path(path).absolute())
+    return load_campaign_text(text, file, Path(path).absolute(), max_jobs)
 
 
-def load_campaign_text(text: str, file: str = "<campaign>", path: Path | None = None) -> Campaign:
-    """The campaign in ``text``; raises SpecError listing every problem found.
+def load_campaign_text(text: str, file: str = "<campaign>", path: Path | None = None,
+                       max_jobs: int = DEFAULT_MAX_JOBS, check_files: bool = True) -> Campaign:
+    """The campaign in ``text``, of at most ``max_jobs`` jobs (master/campaign/jobcount.py); raises SpecError
+    listing every problem found. Without ``check_files``, ``file:`` inputs need not exist here (they are on the
+    node that runs them, which checks them).
 
     ``file`` names it in problems. ``path`` is where it was read from: relative ``file:`` inputs start at its
     directory. Without ``path``, a ``file`` that is a path (not ``<...>``) is taken as one, else the working directory
@@ -58,7 +69,8 @@ def load_campaign_text(text: str, file: str = "<campaign>", path: Path | None = 
     base_dir = path.parent if path else Path.cwd()
     errors = list(validator().iter_errors(document.data))
     problems = [*schema_problems(document, errors),
-                *semantic_problems(document, base_dir, [tuple(error.absolute_path) for error in errors])]
+                *semantic_problems(document, base_dir, [tuple(error.absolute_path) for error in errors], max_jobs,
+                                    check_files)]
     if problems:
         raise SpecError(problems)
     return _campaign(document, base_dir, path, text)

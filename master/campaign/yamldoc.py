@@ -2,6 +2,12 @@
 
 Every problem found in the data is placed on the file through :meth:`Document.locate`, which walks the node tree
 along the problem's path.
+
+A file is read with bounds, so that a hostile one costs little: at most :data:`MAX_DOCUMENT_BYTES`, nested at most
+:data:`MAX_DEPTH` levels, at most :data:`MAX_NODES` values once every alias is expanded (an alias is a shared node in
+the tree, but the data built from it and every walk over it repeat it: a few hundred bytes of aliases of aliases, a
+"billion laughs", would expand to billions), no alias inside the node it names, and whole numbers of at most
+:data:`MAX_INT_DIGITS` digits. Each is refused while the tree is composed, at its line.
 """
 from __future__ import annotations
 
@@ -14,6 +20,20 @@ import yaml
 from master.campaign.errors import FILE_KEY, Problem, SpecError, key_of
 
 KeyPath = Sequence[str | int]
+
+MAX_DOCUMENT_BYTES = 1024 * 1024
+"""Largest campaign file read (UTF-8 bytes); a campaign of 10,000 jobs written out by hand is far smaller."""
+
+MAX_NODES = 20_000
+"""Most values (scalars, lists and mappings) a document may hold once its aliases are expanded; a campaign file
+rarely holds a thousand (a matrix multiplies values without writing them out), and reading 20,000 takes about a
+second."""
+
+MAX_DEPTH = 32
+"""Deepest nesting of lists and mappings; a campaign file needs 6."""
+
+MAX_INT_DIGITS = 30
+"""Longest whole number, in characters (Python refuses to read one of over 4,300 digits at all)."""
 
 
 @dataclass
@@ -53,9 +73,68 @@ def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Nod
     return found
 
 
+class BoundedLoader(yaml.SafeLoader):
+    """A SafeLoader that composes within the module's bounds, counting each node's size with its aliases expanded."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._sizes: dict[int, int] = {}
+        self._depth = 0
+        self._composed = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            if id(node) not in self._sizes:
+                raise _bound_error(f"alias *{event.anchor} is inside the node it names (a loop)", event)
+            return node
+        if self._depth >= MAX_DEPTH:
+            raise _bound_error(f"nested more than {MAX_DEPTH} levels deep", event)
+        self._composed += 1  # written out, before a list that holds them all is complete
+        if self._composed > MAX_NODES:
+            raise _bound_error(_TOO_MANY, event)
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        self._sizes[id(node)] = size = 1 + sum(self._sizes[id(child)] for child in _children(node))
+        if size > MAX_NODES:
+            raise _bound_error(_TOO_MANY, event)
+        if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_INT_DIGITS:
+            raise _bound_error(f"a number of more than {MAX_INT_DIGITS} characters", event)
+        return node
+
+
+_TOO_MANY = (f"the file holds more than {MAX_NODES} values once its aliases are expanded (aliases of aliases "
+             "multiply); use fewer values, or fewer aliases")
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    """The nodes directly under ``node``: a list's items, a mapping's keys and values."""
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    return []
+
+
+def _bound_error(message: str, event: yaml.Event) -> yaml.MarkedYAMLError:
+    return yaml.composer.ComposerError(None, None, message, event.start_mark)
+
+
 def parse(text: str, file: str) -> Document:
-    """``text`` as a Document; raises SpecError for a YAML syntax error, more than one document or an empty file."""
-    loader = yaml.SafeLoader(text)
+    """``text`` as a Document; raises SpecError for a YAML syntax error, more than one document, an empty file or
+    one beyond the module's bounds."""
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise SpecError([Problem(file, 1, 1, FILE_KEY, f"too large: {size} bytes; a campaign file may be at most "
+                                                       f"{MAX_DOCUMENT_BYTES} bytes")])
+    try:
+        loader = BoundedLoader(text)  # reads the text's characters: a control character is an error here
+    except yaml.YAMLError as error:
+        raise SpecError([Problem(file, 1, 1, FILE_KEY, f"not YAML: {error}")]) from None
     try:
         root = loader.get_single_node()
         if root is None:

@@ -40,7 +40,7 @@ def _fail(problems: list[str]) -> None:
 # ---------------------------------------------------------------------------------------------------- options
 
 RUN_PARAMS = ("master_url", "token", "tls_ca", "tls_cert", "tls_key", "state_dir", "reports_dir", "powercap_root",
-              "tdp_watts")
+              "tdp_watts", "max_jobs", "input_dirs")
 """The ``campaign run`` options (run_cmds.run_options), passed through untouched."""
 
 

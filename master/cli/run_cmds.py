@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from master.campaign.jobcount import DEFAULT_MAX_JOBS
 from master.cli.api import ApiError, MasterApi
 from master.cli.connect import DEFAULT_STATE_DIR, api_for, master_options, remote_api
 from master.cli.follow import follow
@@ -18,11 +19,11 @@ EXIT_INTERRUPTED = 130
 """Exit status after Ctrl-C (128 + SIGINT)."""
 
 
-def _load_or_exit(path: Path):
+def _load_or_exit(path: Path, max_jobs: int):
     from master.campaign.spec import SpecError, load_campaign
 
     try:
-        return load_campaign(path)
+        return load_campaign(path, max_jobs)
     except SpecError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
@@ -82,12 +83,20 @@ def run_remote(api: MasterApi, campaign, campaign_file: Path | str, reports_dir:
         raise click.ClickException(f"campaign {campaign_id} ended {final['state']} on the master")
 
 
+def embedded_input_dirs(campaign, input_dirs: tuple[Path, ...]) -> tuple[Path, ...]:
+    """Where the embedded agent may read file inputs: ``--input-dir``s and the campaign file's directory (the
+    working directory, against which relative inputs resolve, for a campaign generated in memory)."""
+    return (*input_dirs, campaign.path.parent if campaign.path else Path.cwd())
+
+
 def run_embedded(campaign, campaign_file: Path | str, state_dir: Path, reports_dir: Path, console: Console,
-                 powercap_root: str | None, tdp_watts: float | None) -> None:
+                 powercap_root: str | None, tdp_watts: float | None, max_jobs: int = DEFAULT_MAX_JOBS,
+                 input_dirs: tuple[Path, ...] = ()) -> None:
     """The embedded default: master and agent in this process; Ctrl-C stops FFmpeg and keeps finished results."""
     from master.embedded import embedded, wait_registered
 
-    with embedded(state_dir, powercap=powercap_root, tdp_watts=tdp_watts) as handle:
+    with embedded(state_dir, powercap=powercap_root, tdp_watts=tdp_watts, max_jobs=max_jobs,
+                  input_dirs=embedded_input_dirs(campaign, input_dirs)) as handle:
         wait_registered(handle)
         api = MasterApi(handle.url)
         submitted = api.submit_campaign(campaign.text, _spec_path(campaign_file))
@@ -115,6 +124,12 @@ def run_options(func):
         click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True),
         click.option("--powercap-root", help="Powercap sysfs root for the embedded agent (env FFWATT_POWERCAP_ROOT)."),
         click.option("--tdp-watts", type=float, help="CPU TDP in watts for the estimate power model."),
+        click.option("--max-jobs", type=click.IntRange(min=1), default=DEFAULT_MAX_JOBS, show_default=True,
+                     help="Most jobs the campaign may come to (confidence variants at their max); embedded mode: "
+                          "the embedded master's limit too."),
+        click.option("--input-dir", "input_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+                     help="Embedded mode: a directory file inputs may come from besides the campaign file's "
+                          "(repeatable)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -125,14 +140,15 @@ def run_options(func):
 @click.argument("campaign_file", type=click.Path(path_type=Path))
 @run_options
 def run(campaign_file: Path, master_url, token, tls_ca, tls_cert, tls_key, state_dir: Path, reports_dir: Path,
-        powercap_root, tdp_watts) -> None:
+        powercap_root, tdp_watts, max_jobs: int, input_dirs: tuple[Path, ...]) -> None:
     """Run CAMPAIGN_FILE and write its HTML report (embedded, or on the master at --master URL)."""
-    run_campaign(_load_or_exit(campaign_file), campaign_file, master_url, token, tls_ca, tls_cert, tls_key,
-                 state_dir, reports_dir, powercap_root, tdp_watts)
+    run_campaign(_load_or_exit(campaign_file, max_jobs), campaign_file, master_url, token, tls_ca, tls_cert, tls_key,
+                 state_dir, reports_dir, powercap_root, tdp_watts, max_jobs, input_dirs)
 
 
 def run_campaign(campaign, campaign_file: Path | str, master_url, token, tls_ca, tls_cert, tls_key,
-                 state_dir: Path, reports_dir: Path, powercap_root, tdp_watts) -> None:
+                 state_dir: Path, reports_dir: Path, powercap_root, tdp_watts, max_jobs: int = DEFAULT_MAX_JOBS,
+                 input_dirs: tuple[Path, ...] = ()) -> None:
     """Run a loaded campaign as ``campaign run`` does (``run_options`` are the arguments after ``campaign_file``);
     ``campaign_file`` is its file, or a ``<label>`` for one generated in memory."""
     from agent.ffmpeg.locate import FFmpegNotFound
@@ -144,7 +160,8 @@ def run_campaign(campaign, campaign_file: Path | str, master_url, token, tls_ca,
             run_remote(remote_api(master_url, token, tls_ca, tls_cert, tls_key), campaign, campaign_file,
                        reports_dir, console)
         else:
-            run_embedded(campaign, campaign_file, state_dir, reports_dir, console, powercap_root, tdp_watts)
+            run_embedded(campaign, campaign_file, state_dir, reports_dir, console, powercap_root, tdp_watts,
+                         max_jobs, tuple(input_dirs))
     except (StateDirError, FFmpegNotFound, ApiError) as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -15,6 +15,7 @@ from master.campaign.confidence import describe as describe_confidence
 from master.campaign.errors import SpecError
 from master.campaign.estimate import ESTIMATE_FACTOR, estimate_seconds, format_seconds
 from master.campaign.expand import JobSpec, expand
+from master.campaign.jobcount import DEFAULT_MAX_JOBS
 from master.campaign.spec import Campaign, load_campaign
 
 EXIT_INVALID = 2
@@ -28,21 +29,29 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def _load_or_exit(path: Path) -> Campaign:
-    """The campaign at ``path``, or its problems on stderr, one per line, and exit status 2."""
+def _load_or_exit(path: Path, max_jobs: int) -> Campaign:
+    """The campaign at ``path`` (at most ``max_jobs`` jobs), or its problems on stderr, one per line, and exit
+    status 2."""
     try:
-        return load_campaign(path)
+        return load_campaign(path, max_jobs)
     except SpecError as error:
         for problem in error.problems:
             click.echo(str(problem), err=True)
         raise SystemExit(EXIT_INVALID) from None
 
 
+def max_jobs_option(func):
+    """``--max-jobs N``: the most jobs the campaign may come to."""
+    return click.option("--max-jobs", type=click.IntRange(min=1), default=DEFAULT_MAX_JOBS, show_default=True,
+                        help="Most jobs the campaign may come to (confidence variants at their max).")(func)
+
+
 @click.command()
 @click.argument("file", type=click.Path(path_type=Path))
-def validate(file: Path) -> None:
+@max_jobs_option
+def validate(file: Path, max_jobs: int) -> None:
     """Check FILE: print every problem as FILE:LINE:COLUMN: KEY: MESSAGE (exit 2), or a one-line summary."""
-    campaign = _load_or_exit(file)
+    campaign = _load_or_exit(file, max_jobs)
     jobs = expand(campaign)
     most = len(_most_jobs(jobs))
     count = _plural(len(jobs), 'job') if most == len(jobs) else f"{len(jobs)}-{most} jobs"
@@ -113,9 +122,10 @@ def total_line(campaign: Campaign, jobs: list[JobSpec]) -> str:
 
 @click.command()
 @click.argument("file", type=click.Path(path_type=Path))
-def plan(file: Path) -> None:
+@max_jobs_option
+def plan(file: Path, max_jobs: int) -> None:
     """Show the jobs FILE expands to, in run order, and roughly how long they take."""
-    campaign = _load_or_exit(file)
+    campaign = _load_or_exit(file, max_jobs)
     jobs = expand(campaign)
     console = Console()
     if console.width < PLAN_MIN_WIDTH and not console.is_terminal:

@@ -6,8 +6,12 @@ values stay missing: a variant without a joules-per-frame mean gets no bar, a sa
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 import plotly.offline
+
+from master.analysis.stats import summary
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 """Plotly config of every chart: no plotly logo, charts follow the page width."""
@@ -63,8 +67,8 @@ def _jpf_trace(rows: list[dict], label: str, color: str) -> go.Bar:
 
 
 def _fmt_ci(stat: dict) -> str:
-    if stat["ci95_low"] is None:
-        return "— (needs 2 runs)"
+    if stat["ci95_low"] is None or stat["ci95_high"] is None:
+        return "— (needs 2 runs)" if stat["n"] < 2 else "— (too wide to represent)"
     return f"{stat['ci95_low']:.4g} – {stat['ci95_high']:.4g}"
 
 
@@ -72,14 +76,14 @@ def power_chart(scenario: str, jobs: list[dict], div_id: str) -> str | None:
     """Line chart of total watts over time, one trace per job of a scenario; None when no job has samples."""
     fig = go.Figure()
     for job in jobs:
-        samples = (job.get("result") or {}).get("samples") or []
-        if not samples:
+        x, y = sample_points((job.get("result") or {}).get("samples"))
+        if not x:
             continue
         estimated = bool(((job.get("result") or {}).get("provenance") or {}).get("estimated"))
         name = (job.get("name") or job.get("id") or "?") + (" (est.)" if estimated else "")
         fig.add_trace(go.Scatter(
             name=name, mode="lines", connectgaps=False,
-            x=[s.get("t") for s in samples], y=[s.get("total_watts") for s in samples],
+            x=x, y=y,
             line={"dash": "dot" if estimated else "solid"},
             hovertemplate="t=%{x:.2f} s<br>%{y:.3g} W<extra>" + name + "</extra>",
         ))
@@ -90,6 +94,23 @@ def power_chart(scenario: str, jobs: list[dict], div_id: str) -> str | None:
         title=f"Power over time — {scenario}", xaxis_title="time since job start (s)", yaxis_title="total W",
     )
     return fragment(fig, div_id)
+
+
+def sample_points(samples) -> tuple[list[float], list[float | None]]:
+    """(t, total watts) of a result's samples; a sample without a numeric ``t`` is left out, a total that is not a
+    number is a gap (samples of results stored before validation may hold anything)."""
+    x, y = [], []
+    for sample in samples if isinstance(samples, list) else []:
+        t = sample.get("t") if isinstance(sample, dict) else None
+        if _number(t):
+            watts = sample.get("total_watts")
+            x.append(t)
+            y.append(watts if _number(watts) else None)
+    return x, y
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def density_levels(results: list[dict]) -> list[dict]:
@@ -106,7 +127,7 @@ def density_levels(results: list[dict]) -> list[dict]:
             point["watts"].append(watts)
             point["runs"] += 1
             point["held"] += bool(level.get("held"))
-    return [{"streams": p["streams"], "mean_watts": sum(p["watts"]) / len(p["watts"]), "held": p["held"],
+    return [{"streams": p["streams"], "mean_watts": summary(p["watts"]).mean, "held": p["held"],
              "runs": p["runs"]} for _, p in sorted(points.items())]
 
 

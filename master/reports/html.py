@@ -98,7 +98,7 @@ def fmt(value, digits: int = 4) -> str:
         return str(value)
     if value == 0:
         return "0"
-    if abs(value) >= 10 ** digits:
+    if 10 ** digits <= abs(value) < 1e15:  # larger ones (up to 1.8e308) in exponent form, not 300 digits
         return f"{value:,.0f}"
     return f"{value:.{digits}g}"
 
@@ -120,9 +120,10 @@ def stat_cell(variant: dict, name: str, notes: Footnotes, energy: bool) -> Cell:
     if name == "realtime":
         return _share_cell(variant, stat)
     cell = Cell(fmt(stat["mean"]), est=est)
-    if stat["stdev"] is None:
+    if stat["stdev"] is None or stat["ci95_low"] is None or stat["ci95_high"] is None:
         cell.sub = DASH
-        cell.title = "one run: no standard deviation or 95% CI (needs at least 2)"
+        cell.title = ("one run: no standard deviation or 95% CI (needs at least 2)" if stat["n"] < 2
+                      else "the spread of these runs is too large to represent")
     else:
         cell.text += f" ± {fmt(stat['stdev'], 2)}"
         rel = f" (±{stat['rel_ci95'] * 100:.0f}%)" if stat["rel_ci95"] is not None else ""

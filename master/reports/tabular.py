@@ -1,6 +1,12 @@
 """results.csv: one row per job (its latest attempt's result), flat, for spreadsheets and scripts.
 
 An unmeasured value is an empty cell, never 0; the `missing` column says why (`metric: reason; ...`).
+
+CSV injection (OWASP): a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be
+a formula to a spreadsheet; it is written with a leading single quote (``'=HYPERLINK(...)``). Campaign, scenario and
+variant names, errors, reasons, source names and hostnames are text anyone who writes a campaign or runs an agent
+chooses. Numbers stay numbers: -1.5 is written as -1.5. Rows end with CRLF (RFC 4180), so a carriage return or line
+feed inside a cell is always quoted and can never start a new row (whose first cell could be a formula).
 """
 
 from __future__ import annotations
@@ -75,19 +81,30 @@ def node_name(run: dict, node_id: str | None) -> str | None:
     return node_id
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a text cell may not start with (OWASP CSV injection): a spreadsheet would read it as a formula."""
+
+
 def cell(value) -> str:
-    """A CSV cell: empty for None, true/false for booleans, repr-exact floats."""
+    """A CSV cell: empty for None, true/false for booleans, repr-exact numbers, text that cannot be a formula."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, (int, float)):
+        return str(value)
+    return neutralise(str(value))
+
+
+def neutralise(text: str) -> str:
+    """``text`` with a leading single quote when a spreadsheet would take it for a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def csv_text(run: dict) -> str:
     """results.csv for a run: header plus one row per job."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180; a CR or LF inside a cell is then quoted
     writer.writerow(COLUMNS)
     for job in run.get("jobs") or []:
         row = job_row(run, job)

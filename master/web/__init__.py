@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from master import db
@@ -26,22 +26,13 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
     " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-"""Every UI response forbids loading anything from another origin (and inline scripts and styles)."""
+"""Every UI response forbids loading anything from another origin (and inline scripts and styles); set with the
+other security headers by master/headers.py."""
 
 
 @bp.context_processor
 def _page_context() -> dict:
     return {"fmt": formatting, "now": time.time(), "refresh_s": REFRESH_S}
-
-
-@bp.after_request
-def _security_headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    if response.mimetype == "text/html":
-        response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.errorhandler(HTTPException)

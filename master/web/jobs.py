@@ -10,6 +10,7 @@ import sqlite3
 from typing import Any, Mapping
 
 from master import db
+from master.api.result_schema import load_stored
 from master.states import JobState
 
 RECENT_JOBS = 15
@@ -81,11 +82,11 @@ def detail(conn: sqlite3.Connection, job_id: str) -> dict[str, Any] | None:
     progress = db.loads(job.pop("node_progress"))
     job["live"] = progress if isinstance(progress, dict) and progress.get("job_id") == job_id else None
     results = [dict(r) for r in conn.execute(
-        "SELECT attempt, node_id, status, body, received_at FROM results WHERE job_id = ? ORDER BY attempt",
+        "SELECT job_id, attempt, node_id, status, body, received_at FROM results WHERE job_id = ? ORDER BY attempt",
         (job_id,))]
-    job["results"] = [{k: v for k, v in r.items() if k != "body"} for r in results]
+    job["results"] = [{k: v for k, v in r.items() if k not in ("body", "job_id")} for r in results]
     latest = results[-1] if results else None
-    job["result"] = result_view(db.loads(latest["body"], {})) if latest else None
+    job["result"] = result_view(load_stored(latest)) if latest else None
     job["result_attempt"] = latest["attempt"] if latest else None
     return job
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 
 import pytest
 
@@ -149,3 +151,52 @@ def test_without_tokens_configured_protected_routes_are_401(tmp_path):
     assert client.get("/health").status_code == 200
     assert client.post("/nodes/register", json={"hostname": "h"}).status_code == 401
     assert client.post("/jobs", json={"scenario": "720p-h264"}, headers=bearer("anything")).status_code == 401
+
+
+class CountingStream(io.BytesIO):
+    """A request body that records how many bytes the master read from it (the test client seeks, never reads)."""
+
+    consumed = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.consumed += len(chunk)
+        return chunk
+
+    def readinto(self, buffer) -> int:
+        n = super().readinto(buffer)
+        self.consumed += n
+        return n
+
+    def readline(self, size: int | None = -1) -> bytes:
+        line = super().readline(size)
+        self.consumed += len(line)
+        return line
+
+
+def test_tokens_are_checked_before_a_byte_of_the_body_is_read(client, world):
+    """Without the right party's token every guarded POST is refused with its body left unread."""
+    a = world["a"]
+    result = json.dumps({"job_id": world["job"]["id"], "attempt": 1, "node_id": a.id, "status": "succeeded",
+                         "pad": "x" * 100_000}).encode()
+    routes = [("/results", [({}, 401), (bearer(WRONG), 401), (bearer(ADMIN_TOKEN), 403),
+                            (bearer(ENROLLMENT_TOKEN), 403)]),
+              (f"/nodes/{a.id}/heartbeat", [({}, 401), (world["b"].headers, 403)]),
+              ("/jobs", [({}, 401), (a.headers, 403)]), ("/nodes/register", [({}, 401), (a.headers, 403)])]
+    for path, refusals in routes:
+        for headers, status in refusals:
+            body = CountingStream(result)
+            resp = client.post(path, input_stream=body, content_length=len(result), content_type="application/json",
+                               headers=headers)
+            assert (resp.status_code, body.consumed) == (status, 0), (path, headers, resp.get_json())
+
+
+def test_a_node_token_then_the_body_is_parsed_then_its_node_compared(client, world):
+    """With a node's token: a broken body is 400, a body naming another node 403, its own node's result 200."""
+    a, b, job = world["a"], world["b"], world["job"]
+    broken = client.post("/results", data=b'{"node_id": ', content_type="application/json", headers=b.headers)
+    assert broken.status_code == 400
+    body = {"job_id": job["id"], "attempt": 1, "node_id": a.id, "status": "succeeded"}
+    refused = client.post("/results", json=body, headers=b.headers)
+    assert refused.status_code == 403 and f"node {b.id}" in refused.get_json()["error"]
+    assert client.post("/results", json=body, headers=a.headers).status_code == 200

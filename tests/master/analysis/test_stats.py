@@ -1,6 +1,7 @@
 """Tests of master.analysis.stats: summaries of repetitions and Student-t quantiles."""
 
 import math
+import statistics
 from statistics import NormalDist
 
 import pytest
@@ -106,3 +107,29 @@ def test_t_quantile_rejects_bad_arguments(p, df):
     """p outside (0, 1) or df <= 0 raise ValueError."""
     with pytest.raises(ValueError):
         t_quantile(p, df)
+
+
+def test_summary_of_the_largest_values_does_not_overflow():
+    """1e308 twice: the mean is 1e308 and the spread 0, where a plain sum overflows to inf."""
+    s = summary([1e308, 1e308])
+    assert (s.mean, s.stdev, s.ci95_halfwidth, s.ci95_low, s.ci95_high, s.rel_ci95) == (1e308, 0, 0, 1e308, 1e308, 0)
+
+
+def test_summary_spread_beyond_the_float_range_is_none():
+    """±1.7e308: the mean exists, a standard deviation and interval beyond the float range are None, never inf."""
+    s = summary([1.7e308, -1.7e308])
+    assert s.n == 2 and s.mean == 0.0
+    assert (s.stdev, s.ci95_halfwidth, s.ci95_low, s.ci95_high, s.rel_ci95) == (None, None, None, None, None)
+
+
+def test_summary_keeps_ordinary_values_exact():
+    """Scaling by a power of two changes no digit of an ordinary summary."""
+    values = [0.4347, 0.4412, 0.4389, 0.4401]
+    s = summary(values)
+    assert (s.mean, s.stdev) == (statistics.fmean(values), statistics.stdev(values))
+
+
+@pytest.mark.parametrize("junk", ["abc", {"a": 1}, [1], 10**400], ids=["string", "object", "list", "huge-int"])
+def test_summary_skips_what_is_not_a_number(junk):
+    """A string, object, list or an integer beyond the float range (stored before validation) is left out."""
+    assert summary([1.0, junk, 3.0]) == summary([1.0, 3.0])

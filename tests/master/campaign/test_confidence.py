@@ -226,3 +226,10 @@ def test_summary_says_whether_the_target_was_reached():
     assert "confidence" not in variants["f"]
     noisy = summarize_run({"jobs": [_job(1, 0.1, spec), _job(2, 0.2, spec)]})["variants"][0]["confidence"]
     assert noisy["reached"] is False and noisy["half_width_pct"] > 5
+
+
+def test_junk_and_booleans_are_no_samples():
+    """A stored "abc" or true J/frame is not a sample: the decision is taken on the numbers alone."""
+    spec = {"target": 0.05, "min": 2, "max": 4}
+    assert samples(["abc", True, None, 0.5, {"x": 1}]) == [0.5]
+    assert decide(["abc", 0.5], 0, 2, spec) == MORE

@@ -4,7 +4,7 @@ import json
 import re
 
 from master.analysis.summarize import summarize_run
-from master.reports.charts import jpf_bar_chart, power_chart
+from master.reports.charts import density_levels, jpf_bar_chart, power_chart
 
 
 def figure_data(fragment: str) -> list[dict]:
@@ -53,3 +53,20 @@ def test_fragments_do_not_include_plotly_js(run):
     """Chart fragments rely on the page's single plotly.js."""
     fragment = jpf_bar_chart(summarize_run(run)["variants"])
     assert "plotly.js v" not in fragment and len(fragment) < 100_000
+
+
+def test_power_chart_skips_samples_that_are_not_samples():
+    """Samples stored before validation may be anything: a sample without a numeric t is left out, a total that is
+    not a number is a gap, a samples field that is not a list draws nothing."""
+    jobs = [{"name": "ok#1", "result": {"samples": [1, {"t": "x"}, {"t": 0.1, "total_watts": "abc"},
+                                                   {"t": 0.2, "total_watts": 5.0}]}},
+            {"name": "junk#1", "result": {"samples": "junk"}}]
+    traces = figure_data(power_chart("s", jobs, "chart-power-0"))
+    assert [(t["name"], t["x"], t["y"]) for t in traces] == [("ok#1", [0.1, 0.2], [None, 5.0])]
+
+
+def test_density_chart_mean_of_the_largest_watts():
+    """Two runs at 1.7e308 W on a level: the mean is 1.7e308, not an overflowed inf."""
+    level = {"streams": 1, "held": True, "mean_watts": 1.7e308}
+    points = density_levels([{"density": {"levels": [level]}}, {"density": {"levels": [level]}}])
+    assert points == [{"streams": 1, "mean_watts": 1.7e308, "held": 2, "runs": 2}]

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import plotly.offline
 
 from master.analysis.summarize import summarize_run
-from master.reports.html import TABLE_METRICS, render_html
+from master.reports.html import TABLE_METRICS, Footnotes, fmt, render_html, stat_cell
 
 URL_ATTRIBUTES = {"src", "href", "action", "formaction", "data", "poster", "srcset", "xlink:href", "background"}
 
@@ -205,3 +205,13 @@ def test_sparse_run_renders(run):
     page = render(run)
     assert 'title="not in this host&#39;s inventory">—</span>' in page
     assert "j-bare" in page
+
+
+def test_numbers_near_the_float_limit_are_short_and_an_unrepresentable_spread_is_explained(run):
+    """1e308 is shown as 1e+308, not 309 digits; a variant whose spread does not fit a float shows "—" saying so."""
+    assert (fmt(1e308), fmt(-1.5), fmt(123456)) == ("1e+308", "-1.5", "123,456")
+    variant = summarize_run(run)["variants"][0]
+    variant["stats"]["joules_per_frame"] = {"n": 2, "mean": 0.0, "stdev": None, "ci95_halfwidth": None,
+                                            "ci95_low": None, "ci95_high": None, "rel_ci95": None}
+    cell = stat_cell(variant, "joules_per_frame", Footnotes(), energy=False)
+    assert cell.sub == "—" and "too large to represent" in cell.title

