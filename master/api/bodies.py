@@ -55,23 +55,46 @@ class _Refused(ValueError):
     """Valid JSON that cannot be taken: the message says why."""
 
 
+class _OutOfRange(str):
+    """A number out of range (an integer beyond int64, a float that overflows), kept as its text while parsing so the refusal can name where it is."""
+
+
 def _no_constant(name: str) -> None:
     raise _Refused(f"{name} is not a JSON number")
 
 
-def _finite(text: str) -> float:
+def _finite(text: str) -> float | _OutOfRange:
     value = float(text)
-    if not math.isfinite(value):
-        raise _Refused(f"number {_clip(text)} is out of range")
-    return value
+    return value if math.isfinite(value) else _OutOfRange(text)
 
 
-def _int64(text: str) -> int:
+def _int64(text: str) -> int | _OutOfRange:
     value = int(text) if len(text.lstrip("-")) <= _INT_DIGITS else None
     if value is None or not INT_RANGE[0] <= value <= INT_RANGE[1]:
-        shown = text if len(text) <= 24 else f"{text[:12]}... ({len(text)} digits)"
-        raise _Refused(f"integer {shown} is out of range (64-bit integers only)")
+        return _OutOfRange(text)
     return value
+
+
+def _out_of_range(value: Any, path: tuple = ()) -> tuple[tuple, str] | None:
+    """(path, text) of the first integer beyond int64 in ``value``, or None."""
+    if isinstance(value, _OutOfRange):
+        return path, str(value)
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        if isinstance(child, (dict, list, _OutOfRange)) and (found := _out_of_range(child, (*path, key))):
+            return found
+    return None
+
+
+def _refuse_out_of_range(body: Any) -> None:
+    found = _out_of_range(body)
+    if found is not None:
+        path, text = found
+        shown = text if len(text) <= 24 else f"{text[:12]}... ({len(text)} characters)"
+        field = ".".join(str(p) for p in path) or "body"
+        what = "integer" if _WHOLE.fullmatch(text) else "number"
+        limit = "64-bit integers only" if what == "integer" else "finite double-precision numbers only"
+        raise InvalidInput(f"{_clip(field)}: {what} {shown} is out of range ({limit})")
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -122,6 +145,7 @@ def loads(data: bytes) -> Any:
         raise InvalidInput(f"body: {exc}") from None
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeEncodeError (a lone surrogate)
         raise InvalidInput(f"body: not valid JSON ({_clip(str(exc))})") from None
+    _refuse_out_of_range(body)
     return body
 
 
