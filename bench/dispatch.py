@@ -43,11 +43,10 @@ INVENTORY = {"encoders": {"libx264": {"usable": True, "reason": None}}, "gpus": 
 HEARTBEAT_S = 15.0
 REGISTER_TRIES = 5
 PROBE = {"scenario": "1080p-h264", "parameters": {"duration": 1, "idle_baseline": 0}}
-JOB = """\
-name: {name}
-defaults: {{idle_baseline: 0, timeout: 60}}
-scenarios:
-  - name: sim
+MAX_REPETITIONS = 1000
+"""Most repetitions one scenario may ask for (the campaign loader's limit): bigger bursts use several scenarios."""
+SCENARIO = """\
+  - name: sim{i}
     kind: transcode
     input: {{source: testsrc2, size: 160x90, rate: 25}}
     encoder: libx264
@@ -55,6 +54,13 @@ scenarios:
     duration: 1
     repetitions: {n}
 """
+
+
+def campaign_text(name: str, jobs: int) -> str:
+    """A campaign of ``jobs`` trivial jobs, as scenarios of at most MAX_REPETITIONS repetitions each."""
+    counts = [min(MAX_REPETITIONS, jobs - start) for start in range(0, jobs, MAX_REPETITIONS)]
+    return (f"name: {name}\ndefaults: {{idle_baseline: 0, timeout: 60}}\nscenarios:\n"
+            + "".join(SCENARIO.format(i=i, n=n) for i, n in enumerate(counts)))
 
 
 class Http:
@@ -206,7 +212,7 @@ async def throughput(admin: Http, stats: Stats, jobs: int, duration: float) -> t
     """Submit ``jobs`` at once; wait until all are claimed or ``duration`` passes. (campaign id, claims, seconds)."""
     before, latencies_before = sum(stats.claims.values()), len(stats.claim_latency)
     t0 = time.perf_counter()
-    status, answer = await admin.request("POST", "/campaigns", {"spec_text": JOB.format(name="burst", n=jobs)},
+    status, answer = await admin.request("POST", "/campaigns", {"spec_text": campaign_text("burst", jobs)},
                                          timeout=120)
     if status != 201:
         raise SystemExit(f"burst submit failed: {status} {answer}")

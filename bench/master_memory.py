@@ -29,18 +29,24 @@ sys.path.insert(0, str(ROOT))
 from tests.integration.procs import start_master  # noqa: E402
 
 INVENTORY = {"encoders": {"libx264": {"usable": True, "reason": None}}, "gpus": [], "cpu_model": "sim"}
-CAMPAIGN = """\
-name: mem-{n}
-defaults: {{idle_baseline: 0, timeout: 60}}
-scenarios:
-  - name: sim
+MAX_REPETITIONS = 1000
+"""Most repetitions one scenario may ask for (the campaign loader's limit): a batch is several scenarios."""
+SCENARIO = """\
+  - name: sim{i}
     kind: transcode
     input: {{source: testsrc2, size: 160x90, rate: 25}}
     encoder: libx264
     bitrate: 100k
     duration: 1
-    repetitions: {jobs}
+    repetitions: {n}
 """
+
+
+def campaign_text(name: str, jobs: int) -> str:
+    """A campaign of ``jobs`` trivial jobs, as scenarios of at most MAX_REPETITIONS repetitions each."""
+    counts = [min(MAX_REPETITIONS, jobs - start) for start in range(0, jobs, MAX_REPETITIONS)]
+    return (f"name: {name}\ndefaults: {{idle_baseline: 0, timeout: 60}}\nscenarios:\n"
+            + "".join(SCENARIO.format(i=i, n=n) for i, n in enumerate(counts)))
 
 
 def memory(pid: int) -> str:
@@ -135,7 +141,7 @@ def main() -> int:
             for n in range(0, args.jobs, args.batch):
                 size = min(args.batch, args.jobs - n)
                 resp = requests.post(master.url + "/campaigns", headers=master.admin(), timeout=600,
-                                     json={"spec_text": CAMPAIGN.format(n=n // args.batch, jobs=size)})
+                                     json={"spec_text": campaign_text(f"mem-{n // args.batch}", size)})
                 resp.raise_for_status()
                 campaign_ids.append(resp.json()["campaign_id"])
             took = time.perf_counter() - t0
