@@ -18,6 +18,7 @@ from agent.client import MasterClient, MasterError
 from agent.measure_cmd import measure
 from agent.setup import build_context
 from agent.durations import Duration
+from agent.identity import IdentityFile
 from agent.spool import Spool
 from agent.worker import Worker, WorkerOptions
 
@@ -89,7 +90,7 @@ def install_signal_handlers(stop: threading.Event) -> list[Worker]:
               help="Client certificate, for a master that requires one (mTLS).")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE", help="Key of --tls-cert.")
 @click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".ffwatt-agent"), show_default=True,
-              help="Spool of unsent results, FFmpeg work files, probe cache.")
+              help="Node identity (node.json, 0600), spool of unsent results, FFmpeg work files, probe cache.")
 @click.option("--max-concurrent-jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Told to the master at registration; this agent still runs one job at a time.")
 @click.option("--shutdown-timeout", type=Duration(), default="60s", show_default=True,
@@ -119,7 +120,8 @@ def main(ctx, register, master_url, enrollment_token, poll_interval, heartbeat_i
     holder = install_signal_handlers(stop)
     run_ctx, inventory = build_context(state_dir, powercap=powercap_root, tdp_watts=tdp_watts,
                                        input_dirs=tuple(input_dirs))
-    worker = Worker(client, run_ctx, Spool(state_dir / "spool"), inventory, options, stop=stop)
+    worker = Worker(client, run_ctx, Spool(state_dir / "spool"), inventory, options, stop=stop,
+                    identity=IdentityFile(state_dir))
     holder.append(worker)
     try:
         done = worker.work()

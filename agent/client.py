@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 10.0
 """Timeout of every request, on top of any long-poll wait the request asks for."""
 
-OPTIONAL_REGISTER_FIELDS = ("heartbeat_interval_s", "max_concurrent_jobs")
+OPTIONAL_REGISTER_FIELDS = ("heartbeat_interval_s", "max_concurrent_jobs", "node_token")
 """Register fields a master older than the contract may refuse (400 naming them); registration retries without."""
 
 
@@ -83,8 +83,14 @@ class MasterClient:
 
     def register(self, hostname: str, inventory: dict, labels: dict | None = None, *,
                  heartbeat_interval_s: float | None = None, max_concurrent_jobs: int | None = None) -> str:
-        """Register (or re-register) this host with the enrollment token; keeps the node token, returns the node id."""
+        """Register (or re-register) this host with the enrollment token; keeps the node token, returns the node id.
+
+        A node token already held (``self.node_token``: this process's, or one loaded from the state dir) is sent
+        as ``node_token``: it proves we are the node that holds the hostname, which the master requires while that
+        node is online (409 otherwise)."""
         body: dict[str, Any] = {"hostname": hostname, "inventory": inventory, "labels": labels or {}}
+        if self.node_token:
+            body["node_token"] = self.node_token
         if heartbeat_interval_s is not None:
             body["heartbeat_interval_s"] = heartbeat_interval_s
         if max_concurrent_jobs is not None:

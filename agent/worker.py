@@ -3,6 +3,9 @@
 Results go to the spool before they are sent and leave it only when the master acknowledges them (or refuses them
 as stale with 409). An unreachable master is retried with exponential backoff and jitter, forever, logged once per
 change. A master that stops accepting the node token (401/403, e.g. it lost its state) gets one re-registration.
+The node id and token are kept in the state dir (:mod:`agent.identity`) and presented when registering again, so a
+restarted agent takes back its own node; while the master answers 409 (the hostname belongs to a live node we cannot
+prove we are) registration is retried with backoff until that node goes offline.
 
 Stopping (SIGTERM, :meth:`Worker.request_stop`): no new claims; the running job has ``shutdown_timeout_s`` to finish,
 then it is abandoned (its FFmpeg process group killed) and reported failed with "agent shutting down"; results are
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from agent.client import MasterClient, MasterError
+from agent.identity import IdentityFile, NodeIdentity
 from agent.jobrun import execute_job
 from agent.scenarios.base import RunContext
 from agent.spool import Spool
@@ -59,8 +63,9 @@ class Worker:
     """One agent: pulls jobs from one master and runs them one at a time."""
 
     def __init__(self, client: MasterClient, ctx: RunContext, spool: Spool, inventory: dict[str, Any],
-                 options: WorkerOptions, stop: threading.Event | None = None):
+                 options: WorkerOptions, stop: threading.Event | None = None, identity: IdentityFile | None = None):
         self.client, self.ctx, self.spool, self.inventory, self.options = client, ctx, spool, inventory, options
+        self.identity = identity              # where the node id and token persist across restarts (None: nowhere)
         self.stop = stop or threading.Event()
         self.node_id: str | None = None
         self.jobs_done = 0
@@ -76,7 +81,9 @@ class Worker:
 
     def work(self) -> int:
         """Run until stopped (or burst/max_jobs says so); returns the number of jobs run."""
-        if self.stop.is_set() or self._retry(self._register, give_up=self.stop.is_set) is GAVE_UP:
+        registered = self._retry(self._register, give_up=self.stop.is_set, wait_conflict=True) \
+            if not self.stop.is_set() else GAVE_UP
+        if registered is GAVE_UP:
             return 0
         threads = [threading.Thread(target=self._heartbeat_loop, name="ffwatt-heartbeat", daemon=True),
                    threading.Thread(target=self._shutdown_watchdog, name="ffwatt-shutdown", daemon=True)]
@@ -149,12 +156,23 @@ class Worker:
     # -- registration and node calls -------------------------------------------------------------------------
 
     def _register(self) -> str:
+        """Register, presenting the node token we hold (or saved at an earlier start); save the new identity."""
+        if self.identity is not None and self.client.node_token is None:
+            saved = self.identity.load(self.client.base_url, self.options.hostname)
+            if saved is not None:
+                self.client.node_token = saved.node_token
         self.node_id = self.client.register(
             self.options.hostname, self.inventory, self.options.labels,
             heartbeat_interval_s=self.options.heartbeat_interval_s,
             max_concurrent_jobs=self.options.max_concurrent_jobs)
         self._registration += 1
         log.info("registered as node %s", self.node_id)
+        if self.identity is not None and self.client.node_token:
+            try:
+                self.identity.save(NodeIdentity(self.client.base_url, self.options.hostname, self.node_id,
+                                                self.client.node_token))
+            except OSError as exc:  # this run goes on; a restart before the next success waits out the node
+                log.error("cannot save the node identity to %s: %s", self.identity.path, exc)
         return self.node_id
 
     def _as_node(self, call: Callable[[], Any], node_may_vanish: bool = False) -> Any:
@@ -212,17 +230,20 @@ class Worker:
 
     # -- retrying ---------------------------------------------------------------------------------------------
 
-    def _retry(self, call: Callable[[], Any], give_up: Callable[[], bool]) -> Any:
-        """Call until it answers; unreachable master or 5xx -> backoff with jitter until ``give_up()`` (then
-        :data:`GAVE_UP`). 4xx errors propagate."""
+    def _retry(self, call: Callable[[], Any], give_up: Callable[[], bool], wait_conflict: bool = False) -> Any:
+        """Call until it answers; unreachable master or 5xx (and 409 with ``wait_conflict``) -> backoff with jitter
+        until ``give_up()`` (then :data:`GAVE_UP`). Other 4xx errors propagate."""
         delay = BACKOFF_MIN_S
         while True:
             try:
                 value = call()
             except MasterError as exc:
-                if not exc.unreachable:
+                if wait_conflict and exc.status == 409:
+                    log.warning("registration refused, trying again in up to %.1f s: %s", delay, exc)
+                elif not exc.unreachable:
                     raise
-                self._set_reachable(False, exc)
+                else:
+                    self._set_reachable(False, exc)
                 if give_up():
                     return GAVE_UP
                 self._pause(delay * random.uniform(0.5, 1.0))

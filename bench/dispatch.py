@@ -1,6 +1,8 @@
 """Dispatch benchmark: one ``python -m master`` (tokens) and N simulated agents long-polling it over real HTTP.
 
-Usage: .venv/bin/python bench/dispatch.py [--agents 200] [--jobs 5000] [--duration 30] [--probes 40] [--wait 20]
+Usage: .venv/bin/python bench/dispatch.py [--agents 200,1000] [--jobs 5000] [--duration 30] [--probes 40] [--wait 20]
+
+--agents takes a comma-separated list: one fresh master per count, one after the other.
 
 Each simulated agent is an asyncio task with one keep-alive HTTP/1.1 connection: it registers (enrollment token),
 heartbeats every 15 s, long-polls ``GET /jobs/next?wait=W`` and posts a trivial result for every job it gets.
@@ -10,6 +12,8 @@ heartbeats every 15 s, long-polls ``GET /jobs/next?wait=W`` and posts a trivial 
      claims per second and the latency of claim requests that returned a job (p50/p99).
   3. double assignments, from the master's SQLite file: jobs with more than one result or attempt (and more than one
      "claimed" event, where the master records them), plus the claims the agents saw.
+Also printed, since the figures depend on what else runs on the host: the master's CPU per claim+result cycle (and so
+the claims/s one core could sustain), this client's own CPU, the master worker's threads and RSS, the load average.
 Loopback only (127.0.0.10); everything is bounded by --duration and stops by itself.
 """
 from __future__ import annotations
@@ -39,11 +43,10 @@ INVENTORY = {"encoders": {"libx264": {"usable": True, "reason": None}}, "gpus": 
 HEARTBEAT_S = 15.0
 REGISTER_TRIES = 5
 PROBE = {"scenario": "1080p-h264", "parameters": {"duration": 1, "idle_baseline": 0}}
-JOB = """\
-name: {name}
-defaults: {{idle_baseline: 0, timeout: 60}}
-scenarios:
-  - name: sim
+MAX_REPETITIONS = 1000
+"""Most repetitions one scenario may ask for (the campaign loader's limit): bigger bursts use several scenarios."""
+SCENARIO = """\
+  - name: sim{i}
     kind: transcode
     input: {{source: testsrc2, size: 160x90, rate: 25}}
     encoder: libx264
@@ -51,6 +54,13 @@ scenarios:
     duration: 1
     repetitions: {n}
 """
+
+
+def campaign_text(name: str, jobs: int) -> str:
+    """A campaign of ``jobs`` trivial jobs, as scenarios of at most MAX_REPETITIONS repetitions each."""
+    counts = [min(MAX_REPETITIONS, jobs - start) for start in range(0, jobs, MAX_REPETITIONS)]
+    return (f"name: {name}\ndefaults: {{idle_baseline: 0, timeout: 60}}\nscenarios:\n"
+            + "".join(SCENARIO.format(i=i, n=n) for i, n in enumerate(counts)))
 
 
 class Http:
@@ -169,6 +179,11 @@ async def heartbeats(conn: Http, node_id: str, stop: asyncio.Event) -> None:
         await conn.close()
 
 
+def master_cpu(tree: list[psutil.Process]) -> float:
+    """CPU seconds (user + system) the master's processes used so far."""
+    return sum(sum(p.cpu_times()[:2]) for p in tree if p.is_running())
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else float("nan")
@@ -197,7 +212,7 @@ async def throughput(admin: Http, stats: Stats, jobs: int, duration: float) -> t
     """Submit ``jobs`` at once; wait until all are claimed or ``duration`` passes. (campaign id, claims, seconds)."""
     before, latencies_before = sum(stats.claims.values()), len(stats.claim_latency)
     t0 = time.perf_counter()
-    status, answer = await admin.request("POST", "/campaigns", {"spec_text": JOB.format(name="burst", n=jobs)},
+    status, answer = await admin.request("POST", "/campaigns", {"spec_text": campaign_text("burst", jobs)},
                                          timeout=120)
     if status != 201:
         raise SystemExit(f"burst submit failed: {status} {answer}")
@@ -256,25 +271,31 @@ async def bench(args, master) -> int:
     await asyncio.sleep(1.0)
     admin = Http(master.host, master.port, master.admin_token)
     tree = [psutil.Process(master.pid)] + psutil.Process(master.pid).children(recursive=True)
-    cpu0 = sum(p.cpu_times().user + p.cpu_times().system for p in tree)
 
     dispatch, posts = await probe_dispatch(admin, stats, args.probes)
+    reported0 = stats.reported
     print(f"dispatch latency (submit -> agent holds the job), {len(dispatch)}/{args.probes} probes, "
           f"{args.agents} agents long-polling (wait={args.wait:g}s):")
     print(f"  median {statistics.median(dispatch) * 1000:.1f} ms  p90 {pct(dispatch, 90) * 1000:.1f} ms"
           f"  p99 {pct(dispatch, 99) * 1000:.1f} ms  max {max(dispatch) * 1000:.1f} ms"
           f"  (POST /jobs round trip median {statistics.median(posts) * 1000:.1f} ms)")
 
-    t1 = time.perf_counter()
+    me, t1 = psutil.Process(), time.perf_counter()
+    cpu1, own1 = master_cpu(tree), sum(me.cpu_times()[:2])
     campaign_id, claimed, elapsed = await throughput(admin, stats, args.jobs, args.duration)
-    cpu = sum(p.cpu_times().user + p.cpu_times().system for p in tree if p.is_running()) - cpu0
+    cpu, own = master_cpu(tree) - cpu1, sum(me.cpu_times()[:2]) - own1
+    wall = time.perf_counter() - t1
     lat = [d for _, d in stats.claim_latency]
     print(f"throughput: {claimed}/{args.jobs} jobs claimed and reported in {elapsed:.2f} s"
           f" = {claimed / elapsed:.0f} claims/s")
     print(f"  claim request latency (returned a job): p50 {pct(lat, 50) * 1000:.1f} ms"
           f"  p99 {pct(lat, 99) * 1000:.1f} ms  max {max(lat) * 1000:.1f} ms  (n={len(lat)})")
-    print(f"  master CPU over both phases: {cpu / (time.perf_counter() - t1 + 1e-9) * 100:.0f}% of one core"
-          f" (2 cores shared with the {args.agents} simulated agents)")
+    cycles = max(stats.reported - reported0, 1)
+    print(f"  master CPU {cpu / wall * 100:.0f}% of one core, {cpu / cycles * 1000:.2f} ms per claim+result"
+          f" (one core: at most {cycles / cpu:.0f} claims/s); this client {own / wall * 100:.0f}% of one core;"
+          f" {psutil.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    worker = max(tree, key=lambda p: p.num_threads() if p.is_running() else 0)
+    print(f"  master worker: {worker.num_threads()} threads, RSS {worker.memory_info().rss / 2**20:.1f} MiB")
     stop.set()
     for task in tasks:
         task.cancel()
@@ -289,13 +310,22 @@ async def bench(args, master) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--agents", type=int, default=200)
+    parser.add_argument("--agents", default="200", help="simulated agents; a comma-separated list runs each in turn")
     parser.add_argument("--jobs", type=int, default=5000)
     parser.add_argument("--duration", type=float, default=30.0, help="longest throughput phase, seconds")
     parser.add_argument("--probes", type=int, default=40)
     parser.add_argument("--wait", type=float, default=20.0, help="long-poll wait the agents ask for")
     parser.add_argument("--threads", type=int, help="master --threads (default: the master's own)")
     args = parser.parse_args()
+    code = 0
+    for agents in [int(n) for n in str(args.agents).split(",")]:
+        print(f"=== {agents} agents")
+        code |= run_once(argparse.Namespace(**{**vars(args), "agents": agents}))
+    return code
+
+
+def run_once(args) -> int:
+    """One master, ``args.agents`` simulated agents: probes, burst, checks; 1 on any double assignment or error."""
     print(f"host: {psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start,"
           f" Python {platform.python_version()}")
     with tempfile.TemporaryDirectory(prefix="ffwatt-dispatch-") as tmp:

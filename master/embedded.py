@@ -104,6 +104,7 @@ def embedded(state_dir: Path, *, powercap: str | None = None, tdp_watts: float |
         worker.stop.set()
         thread.join(timeout=AGENT_STOP_TIMEOUT_S)
         server.stop()
+        db.connections(app).close_all()
 
 
 def wait_registered(handle: Embedded, timeout_s: float = 30.0) -> None:

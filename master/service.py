@@ -20,8 +20,11 @@ from gunicorn.app.base import BaseApplication
 
 log = logging.getLogger("master")
 
-DEFAULT_THREADS = 256
-"""Request threads of the one worker: enough for 200+ agents long-polling at once, plus everyone else."""
+DEFAULT_THREADS = 1_100
+"""Request threads of the one worker: every long-polling agent holds one while it waits, so 1,000 agents plus 100 for
+results, heartbeats and everyone else (a request finding every thread taken waits for one: with fewer threads than
+waiting agents, a submission or a result waits out a long-poll). Threads start on demand; an idle one costs little
+memory (bench/master_memory.py, docs/BENCHMARKS.md)."""
 
 GRACEFUL_TIMEOUT_S = 5
 """Seconds SIGTERM waits for requests in flight (long-polls included) before the worker is killed."""

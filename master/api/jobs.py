@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
@@ -17,8 +18,11 @@ bp = Blueprint("jobs", __name__)
 MAX_WAIT_S = 60.0
 """Longest long-poll a claimer may ask for."""
 
-MAX_LIST = 10_000
-"""Most jobs one ``GET /jobs`` returns."""
+LIST_LIMIT = 100
+"""Jobs one ``GET /jobs`` page holds unless ``limit`` says otherwise."""
+
+MAX_LIST = 1_000
+"""Most jobs one ``GET /jobs`` page holds."""
 
 SUBMIT_SCHEMA = {
     "type": "object",
@@ -40,8 +44,8 @@ LIST_QUERY = {
     "state": "only jobs in this state",
     "campaign": "only jobs of this campaign (also campaign_id)",
     "node": "only jobs claimed by this node (also node_id)",
-    "limit": f"at most this many (1..{MAX_LIST}, default {MAX_LIST})",
-    "offset": "skip this many first",
+    "limit": f"jobs per page (1..{MAX_LIST}, default {LIST_LIMIT})",
+    "offset": "skip this many first (the previous page's offset + limit; \"next\" has it)",
 }
 
 
@@ -94,8 +98,12 @@ def submit():
 
 
 @bp.get("/jobs")
-@openapi.doc("Jobs in submission order, filtered", query=LIST_QUERY, response="JobList")
+@openapi.doc("A page of jobs in submission order, filtered; total counts every match, next is the following page",
+             query=LIST_QUERY, response="JobList")
 def list_jobs():
+    state = request.args.get("state")
+    if state and state not in {s.value for s in JobState}:
+        abort(400, description=f"state: must be one of {', '.join(s.value for s in JobState)}")
     clauses, args = [], []
     for column, names in (("state", ("state",)), ("campaign_id", ("campaign", "campaign_id")),
                           ("node_id", ("node", "node_id"))):
@@ -103,14 +111,21 @@ def list_jobs():
         if value:
             clauses.append(f"{column} = ?")
             args.append(value)
-    state = request.args.get("state")
-    if state and state not in {s.value for s in JobState}:
-        abort(400, description=f"state: must be one of {', '.join(s.value for s in JobState)}")
-    limit, offset = query_int("limit", MAX_LIST, 1, MAX_LIST), query_int("offset", 0, 0, 2**62)
+    limit, offset = query_int("limit", LIST_LIMIT, 1, MAX_LIST), query_int("offset", 0, 0, 2**62)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = db.get_db().execute(f"SELECT * FROM jobs {where} ORDER BY created_at, seq LIMIT ? OFFSET ?",
-                               [*args, limit, offset]).fetchall()
-    return jsonify({"jobs": [queue.job_to_dict(r) for r in rows]})
+    conn = db.get_db()
+    rows = conn.execute(f"SELECT * FROM jobs {where} ORDER BY created_at, seq, id LIMIT ? OFFSET ?",
+                        [*args, limit, offset]).fetchall()
+    total = conn.execute(f"SELECT COUNT(*) FROM jobs {where}", args).fetchone()[0]
+    following = offset + len(rows)
+    return jsonify({"jobs": [queue.job_to_dict(r) for r in rows], "total": total, "offset": offset, "limit": limit,
+                    "next": _page_url(following, limit) if following < total and rows else None})
+
+
+def _page_url(offset: int, limit: int) -> str:
+    """This request's URL (its filters kept) at another offset."""
+    query = {key: value for key, value in request.args.items() if key not in ("offset", "limit")}
+    return f"{request.path}?{urlencode({**query, 'limit': limit, 'offset': offset})}"
 
 
 @bp.get("/jobs/next")
@@ -130,28 +145,34 @@ def next_job():
 
 
 def _long_poll(conn, node_id: str, wait: float):
-    """Claim until a job comes or ``wait`` passes; expired leases are requeued at most once per REQUEUE_CHECK_S."""
+    """Claim until a job comes or ``wait`` passes; expired leases are requeued at most once per REQUEUE_CHECK_S.
+
+    A waiter claims again only when woken (work arrived) or when its own requeue check put jobs back: waking up every
+    REQUEUE_CHECK_S to look at an unchanged queue would cost 1,000 waiting agents 1,000 claims a second."""
     app, config = current_app, current_app.config
     signal = app.extensions["ffwatt.work"]
     throttle = app.extensions.setdefault("ffwatt.requeue", Throttle(config["REQUEUE_CHECK_S"]))
     rules = queue.ClaimRules.from_config(config)
     metrics = app.extensions.get("ffwatt.metrics")
     deadline = time.monotonic() + wait
-    woken = False
+    woken, look = False, True
     while True:
         seen = signal.generation
         if throttle.ready() and (requeued := queue.requeue_expired(conn)):
             signal.bump(requeued)
-        started = time.perf_counter()
-        job = queue.claim_next_job(conn, node_id, config["LEASE_S"], rules)
-        if job is not None and metrics is not None:
-            metrics.observe_claim(time.perf_counter() - started)
-        if job is None and woken:
-            signal.pass_on()
+            look = True
+        job = None
+        if look:
+            started = time.perf_counter()
+            job = queue.claim_next_job(conn, node_id, config["LEASE_S"], rules)
+            if job is not None and metrics is not None:
+                metrics.observe_claim(time.perf_counter() - started)
+            if job is None and woken:
+                signal.pass_on()
         remaining = deadline - time.monotonic()
         if job is not None or remaining <= 0:
             return job
-        woken = signal.wait_for_change(seen, timeout=min(remaining, config["REQUEUE_CHECK_S"]))
+        woken = look = signal.wait_for_change(seen, timeout=min(remaining, config["REQUEUE_CHECK_S"]))
 
 
 @bp.get("/jobs/<job_id>")

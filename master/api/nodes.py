@@ -1,6 +1,14 @@
-"""Nodes: registration (which issues the node's token), listing, heartbeats, drain and delete."""
+"""Nodes: registration (which issues the node's token), listing, heartbeats, drain and delete.
+
+A hostname is one node. Registering a hostname that already has a node takes that node over (same id, new token,
+the old token stops working), which is allowed only when the caller proves it is that node (``node_token``: the
+node's current token), or the node is gone: offline (missed heartbeats) with no running job. Otherwise 409: the
+enrollment token alone must not let anyone hijack a live node and post results for its job (docs/DISTRIBUTED.md
+"Node identity").
+"""
 from __future__ import annotations
 
+import hmac
 import time
 
 from flask import Blueprint, abort, current_app, jsonify, request
@@ -23,6 +31,8 @@ REGISTER_SCHEMA = {
         "labels": {"type": "object", "additionalProperties": {"type": "string"}},
         "max_concurrent_jobs": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENT_JOBS},
         "heartbeat_interval_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+        "node_token": {"type": "string", "minLength": 1, "maxLength": 256,
+                       "description": "the node's current token: re-registers a hostname whose node is online"},
     },
     "additionalProperties": False,
 }
@@ -73,15 +83,45 @@ def _work_arrived() -> None:
     current_app.extensions["ffwatt.work"].bump()
 
 
+def _proves_identity(row, presented: str | None) -> bool:
+    """True when ``presented`` is the node's current token."""
+    stored = row["token_hash"]
+    return bool(presented and stored) and hmac.compare_digest(stored, auth.hash_token(presented))
+
+
+def _check_takeover(conn, row, presented: str | None, now: float) -> None:
+    """Abort with 409 unless registering ``row``'s hostname again may take that node over (module docstring)."""
+    if current_app.config.get("INSECURE") or _proves_identity(row, presented):
+        return
+    liveness = fleet.Liveness.from_config(current_app.config)
+    online = liveness.status(row, now) is not NodeStatus.OFFLINE
+    running = conn.execute("SELECT id, lease_expires FROM jobs WHERE node_id = ? AND state = ? LIMIT 1",
+                           (row["id"], JobState.RUNNING.value)).fetchone()
+    if not online and running is None:
+        return
+    token = "the node_token given is not its current token" if presented else "no node_token was given"
+    if online:
+        why = (f"node {row['id']} with hostname {row['hostname']!r} is online (last heartbeat"
+               f" {now - row['last_heartbeat']:.0f} s ago)")
+        wait = f"wait until it is offline (no heartbeat for {liveness.offline_after_s(row):g} s)"
+    else:
+        why = f"node {row['id']} with hostname {row['hostname']!r} is offline but holds running job {running['id']}"
+        wait = f"wait until that job's lease expires (in {max(0.0, (running['lease_expires'] or now) - now):.0f} s)"
+    abort(409, description=f"{why} and {token}: register with that node's current token (node_token), {wait}, or"
+                           f" have an admin delete it (DELETE /nodes/{row['id']}) and register again")
+
+
 @bp.post("/nodes/register")
-@openapi.doc("Register (or re-register) a host; issues a new node token", body=REGISTER_SCHEMA,
-             response="Registration", status=(201, 200))
+@openapi.doc("Register a host, or re-register it (node_token, or a node gone offline); issues a new node token",
+             body=REGISTER_SCHEMA, response="Registration", status=(201, 200))
 @auth.require_enrollment
 def register():
     body = json_body(REGISTER_SCHEMA)
     conn, now, token = db.get_db(), time.time(), auth.new_node_token()
     with db.write(conn):
-        row = conn.execute("SELECT id FROM nodes WHERE hostname = ?", (body["hostname"],)).fetchone()
+        row = conn.execute("SELECT * FROM nodes WHERE hostname = ?", (body["hostname"],)).fetchone()
+        if row is not None:
+            _check_takeover(conn, row, body.get("node_token"), now)
         node_id = row["id"] if row else queue.new_id("n")
         conn.execute(
             "INSERT INTO nodes (id, hostname, inventory, labels, status, registered_at, last_heartbeat, token_hash,"

@@ -13,6 +13,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from master import db
+from master.api.bodies import query_int
 from master.states import JobState, NodeStatus
 from master.web import campaigns, formatting, jobs, nodes
 
@@ -41,13 +42,38 @@ def _error_page(exc: HTTPException):
 
 @bp.get("/")
 def dashboard():
-    conn = db.get_db()
-    node_list = nodes.overview(conn, current_app.config)
+    conn, config = db.get_db(), current_app.config
     queued = conn.execute("SELECT COUNT(*) FROM jobs WHERE state = ?", (JobState.QUEUED.value,)).fetchone()[0]
     running = conn.execute("SELECT COUNT(*) FROM jobs WHERE state = ?", (JobState.RUNNING.value,)).fetchone()[0]
-    online = sum(1 for n in node_list if n["status"] == NodeStatus.ONLINE.value)
-    return render_template("dashboard.html", nodes=node_list, campaigns=campaigns.overview(conn),
-                           jobs=jobs.recent(conn), queued=queued, running=running, online=online)
+    node_counts = nodes.counts(conn, config)
+    return render_template("dashboard.html", nodes=nodes.overview(conn, config, limit=nodes.DASHBOARD_NODES),
+                           node_counts=node_counts, campaigns=campaigns.overview(conn), jobs=jobs.recent(conn),
+                           queued=queued, running=running, online=node_counts[NodeStatus.ONLINE.value])
+
+
+def _offset() -> int:
+    """The ``offset`` query argument of a paged list: how many rows come before this page."""
+    return query_int("offset", 0, 0, 2**62)
+
+
+@bp.get("/ui/jobs")
+def jobs_list():
+    state = request.args.get("state") or None
+    if state is not None and state not in campaigns.STATES:
+        abort(400, description=f"state: must be one of {', '.join(campaigns.STATES)}")
+    conn, offset = db.get_db(), _offset()
+    counts = jobs.count_by_state(conn)
+    total = counts[state] if state else sum(counts.values())
+    return render_template("jobs_page.html", jobs=jobs.recent(conn, jobs.PAGE_JOBS, offset, state), counts=counts,
+                           state_filter=state, total=total, offset=offset, page=jobs.PAGE_JOBS)
+
+
+@bp.get("/ui/nodes")
+def nodes_list():
+    conn, config, offset = db.get_db(), current_app.config, _offset()
+    return render_template("nodes_page.html", nodes=nodes.overview(conn, config, limit=nodes.PAGE_NODES,
+                                                                   offset=offset),
+                           node_counts=nodes.counts(conn, config), offset=offset, page=nodes.PAGE_NODES)
 
 
 @bp.get("/ui/nodes/<node_id>")

@@ -11,9 +11,16 @@ from typing import Any, Mapping
 
 from master import db
 from master.api.result_schema import load_stored
+from master.states import JobState
 
 RECENT_JOBS = 15
 """Jobs on the dashboard, most recently active first."""
+
+PAGE_JOBS = 100
+"""Jobs on one page of /ui/jobs."""
+
+ACTIVITY = "COALESCE(j.finished_at, j.started_at, j.created_at) DESC, j.seq DESC"
+"""Most recently active first; the order of the ``jobs_activity`` index (migration 0004), so a page is an index walk."""
 
 METRICS = (
     ("frames", "frames", "", False),
@@ -41,13 +48,22 @@ ENERGY_WORDS = ("watt", "joule", "energy")
 NOT_REPORTED = "not reported by the agent"
 
 
-def recent(conn: sqlite3.Connection, limit: int = RECENT_JOBS) -> list[dict[str, Any]]:
-    """The jobs that most recently finished, started or were queued, with campaign name and node hostname."""
+def recent(conn: sqlite3.Connection, limit: int = RECENT_JOBS, offset: int = 0,
+           state: str | None = None) -> list[dict[str, Any]]:
+    """The jobs that most recently finished, started or were queued (of ``state``, if given), with campaign name and
+    node hostname: one page of ``limit`` after ``offset``."""
+    where, args = ("WHERE j.state = ?", [state]) if state else ("", [])
     return [dict(r) for r in conn.execute(
         "SELECT j.id, j.name, j.state, j.attempt, j.campaign_id, c.name AS campaign_name, j.node_id, n.hostname,"
         " j.created_at, j.started_at, j.finished_at, j.error FROM jobs j"
         " LEFT JOIN campaigns c ON c.id = j.campaign_id LEFT JOIN nodes n ON n.id = j.node_id"
-        " ORDER BY COALESCE(j.finished_at, j.started_at, j.created_at) DESC, j.seq DESC LIMIT ?", (limit,))]
+        f" {where} ORDER BY {ACTIVITY} LIMIT ? OFFSET ?", [*args, limit, offset])]
+
+
+def count_by_state(conn: sqlite3.Connection) -> dict[str, int]:
+    """``{state: jobs}`` for every job state (0 included), one indexed count per state."""
+    return {s.value: conn.execute("SELECT COUNT(*) FROM jobs WHERE state = ?", (s.value,)).fetchone()[0]
+            for s in JobState}
 
 
 def detail(conn: sqlite3.Connection, job_id: str) -> dict[str, Any] | None:

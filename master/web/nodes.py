@@ -22,6 +22,12 @@ LIVENESS_COLUMNS = "id, hostname, status, last_heartbeat, current_watts, heartbe
 RECENT_NODE_JOBS = 20
 """Jobs listed on a node's page, most recent first."""
 
+DASHBOARD_NODES = 50
+"""Nodes on the dashboard (by hostname); /ui/nodes pages through the rest."""
+
+PAGE_NODES = 100
+"""Nodes on one page of /ui/nodes."""
+
 REPLACED_ROWS = frozenset({"Usable encoders", "Unusable encoders", "Power sources"})
 """Inventory rows the node page shows as their own tables (encoders, power sources) instead."""
 
@@ -82,12 +88,24 @@ def summary(row: Mapping[str, Any], jobs: list[dict[str, Any]], config: Mapping[
     }
 
 
-def overview(conn: sqlite3.Connection, config: Mapping[str, Any], now: float | None = None) -> list[dict[str, Any]]:
-    """Every node, by hostname, for the dashboard."""
+def overview(conn: sqlite3.Connection, config: Mapping[str, Any], now: float | None = None,
+             limit: int = -1, offset: int = 0) -> list[dict[str, Any]]:
+    """Nodes by hostname for the dashboard and /ui/nodes: every one, or a page of ``limit`` after ``offset``."""
     now = time.time() if now is None else now
+    rows = conn.execute("SELECT * FROM nodes ORDER BY hostname LIMIT ? OFFSET ?", (limit, offset)).fetchall()
     jobs = running_jobs(conn)
-    rows = conn.execute("SELECT * FROM nodes ORDER BY hostname").fetchall()
     return [summary(r, jobs.get(r["id"], []), config, now) for r in rows]
+
+
+def counts(conn: sqlite3.Connection, config: Mapping[str, Any], now: float | None = None) -> dict[str, int]:
+    """``{"total", "online", "draining", "offline"}`` nodes, from the liveness columns alone."""
+    now = time.time() if now is None else now
+    liveness = Liveness.from_config(config)
+    found = {"total": 0, **{s.value: 0 for s in NodeStatus}}
+    for row in conn.execute(f"SELECT {LIVENESS_COLUMNS} FROM nodes"):
+        found["total"] += 1
+        found[liveness.status(row, now).value] += 1
+    return found
 
 
 def count_online(conn: sqlite3.Connection, config: Mapping[str, Any], now: float | None = None) -> int:

@@ -11,6 +11,7 @@ import pytest
 
 from agent import worker as worker_module
 from agent.client import MasterClient, MasterError
+from agent.identity import IdentityFile, NodeIdentity
 from agent.scenarios.base import RunContext
 from agent.spool import REJECTED_DIR, Spool
 from agent.worker import Worker, WorkerOptions
@@ -51,7 +52,8 @@ def _worker(url: str, tmp_path: Path, token: str = ENROLL, **opts) -> Worker:
     ctx = RunContext(ffmpeg=None, sources=[], power_notes=[], workdir=tmp_path,
                      encoder_check=lambda e: {"usable": False, "reason": "test"})
     options = WorkerOptions(hostname="worker-test", poll_interval_s=0.2, heartbeat_interval_s=0.2, **opts)
-    return Worker(_client(url, token), ctx, Spool(tmp_path / "spool"), {"cpu_model": "t"}, options)
+    return Worker(_client(url, token), ctx, Spool(tmp_path / "spool"), {"cpu_model": "t"}, options,
+                  identity=IdentityFile(tmp_path))
 
 
 def _campaign(app, n: int) -> str:
@@ -71,10 +73,12 @@ def _jobs(app) -> list:
         conn.close()
 
 
-def _claim_as(url: str) -> tuple[MasterClient, str, dict]:
-    """Register as the worker's host and claim the first job, as a crashed earlier run of the agent did."""
+def _claim_as(url: str, state_dir: Path) -> tuple[MasterClient, str, dict]:
+    """Register as the worker's host and claim the first job, as a crashed earlier run of the agent did (leaving its
+    identity in the state dir)."""
     client = _client(url)
     node_id = client.register("worker-test", {})
+    IdentityFile(state_dir).save(NodeIdentity(url, "worker-test", node_id, client.node_token))
     job = client.next_job(node_id, 0)
     client.close()
     return client, node_id, job
@@ -96,7 +100,7 @@ def test_spooled_result_is_resubmitted_at_start(master, tmp_path):
     """A result left in the spool by a crashed agent reaches the master when the agent starts again."""
     app, server = master
     _campaign(app, 1)
-    _, node_id, job = _claim_as(server.url)
+    _, node_id, job = _claim_as(server.url, tmp_path)
     Spool(tmp_path / "spool").put({"job_id": job["id"], "attempt": 1, "node_id": node_id, "status": "failed",
                                    "error": "spooled before a crash"})
     _worker(server.url, tmp_path, burst=True).work()
@@ -110,6 +114,7 @@ def test_results_the_master_will_never_take_are_set_aside(master, tmp_path):
     _, server = master
     client = _client(server.url)
     node_id = client.register("worker-test", {})
+    IdentityFile(tmp_path).save(NodeIdentity(server.url, "worker-test", node_id, client.node_token))
     client.close()
     spool = Spool(tmp_path / "spool")
     spool.put({"job_id": "j-gone", "attempt": 1, "node_id": node_id, "status": "failed", "error": "x"})
@@ -185,16 +190,16 @@ def test_heartbeat_keeps_held_jobs_and_gives_back_a_lost_claim(master, tmp_path)
     conn.close()
 
 
-def test_a_rotated_node_token_means_one_re_registration(master, tmp_path, caplog):
-    """When the master stops accepting the node token (another registration rotated it), the agent registers
-    again once and its calls go on."""
+def test_a_refused_node_token_means_one_re_registration(master, tmp_path, caplog):
+    """When the master stops accepting the node token (an admin deleted the node), the agent registers again once
+    and its calls go on."""
     app, server = master
     worker = _worker(server.url, tmp_path)
     worker._register()
     old_token = worker.client.node_token
-    other = _client(server.url)
-    other.register("worker-test", {})  # same host, new token: the worker's stops working
-    other.close()
+    deleted = worker.client.session.delete(f"{server.url}/nodes/{worker.node_id}", timeout=5,
+                                           headers={"Authorization": f"Bearer {ADMIN}"})
+    assert deleted.status_code == 200
     with pytest.raises(MasterError) as refused:
         worker.client.heartbeat(worker.node_id, None, None, None)
     assert refused.value.auth
@@ -227,3 +232,42 @@ def test_stopping_agent_keeps_unsendable_results_in_the_spool(tmp_path, monkeypa
     assert worker._submit(result) is False
     assert time.monotonic() - started < 5
     assert [r["job_id"] for r in worker.spool.pending()] == ["j-1"]
+
+
+def test_a_restarted_agent_takes_back_its_live_node(master, tmp_path):
+    """The agent keeps its node id and token in STATE/node.json (0600); started again while the master still sees
+    the node online, it presents them and gets the same node back, with a new token saved in place."""
+    _, server = master
+    first = _worker(server.url, tmp_path)
+    first._register()
+    first.heartbeat_once()
+    path = tmp_path / "node.json"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert IdentityFile(tmp_path).load(server.url, "worker-test").node_token == first.client.node_token
+    restarted = _worker(server.url, tmp_path)  # a new process: nothing in memory, the same state dir
+    assert restarted._register() == first.node_id
+    saved = IdentityFile(tmp_path).load(server.url, "worker-test")
+    assert saved.node_token == restarted.client.node_token != first.client.node_token
+    assert path.stat().st_mode & 0o777 == 0o600
+    restarted.heartbeat_once()
+    with pytest.raises(MasterError) as refused:
+        first.client.heartbeat(first.node_id, None, None, None)
+    assert refused.value.status == 401
+    first.client.close()
+    restarted.client.close()
+
+
+def test_an_agent_without_the_identity_waits_until_the_live_node_is_gone(master, tmp_path, caplog):
+    """Another state dir with the same hostname gets 409 while the node is online and retries; once the node
+    misses its heartbeats (3 x 0.2 s here) and holds no job, the registration goes through."""
+    caplog.set_level(logging.WARNING, logger="agent.worker")
+    _, server = master
+    live = _worker(server.url, tmp_path / "a")
+    live._register()
+    other = _worker(server.url, tmp_path / "b", burst=True)
+    thread = threading.Thread(target=other.work, daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    assert not thread.is_alive() and other.node_id == live.node_id
+    assert any("registration refused" in r.getMessage() and "409" in r.getMessage() for r in caplog.records)
+    live.client.close()

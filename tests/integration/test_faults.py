@@ -290,10 +290,30 @@ def test_tokens_end_to_end(cluster, tmp_path):
     for path in ("/health", "/nodes", "/jobs", "/campaigns", f"/campaigns/{campaign_id}", "/openapi.json"):
         assert requests.get(url + path, timeout=10).status_code == 200, path
     assert requests.post(url + "/results", json=result, headers=bearer(a["node_token"]), timeout=10).status_code == 200
-    again = register(master, "auth-a").json()
+    assert register(master, "auth-a").status_code == 409  # a live node is not taken over with the enrollment token
+    assert beat(a["node_id"], a["node_token"]) == 200
+    again = requests.post(master.url + "/nodes/register", headers=bearer(master.enrollment_token), timeout=10,
+                          json={"hostname": "auth-a", "node_token": a["node_token"]}).json()
     assert again["node_id"] == a["node_id"] and again["node_token"] != a["node_token"]
     assert beat(a["node_id"], a["node_token"]) == 401
     assert beat(a["node_id"], again["node_token"]) == 200
+
+
+def test_agent_sigkilled_and_restarted_takes_back_its_live_node(cluster, tmp_path):
+    """An agent SIGKILLed and started again at once (systemd's restart) re-registers as the same node while the
+    master still sees it online: it presents the identity it saved in its state dir (node.json, 0600)."""
+    master = cluster.add(start_master(tmp_path, lease=60))
+    agent = cluster.add(start_agent(master, tmp_path, "restart-a"))
+    node_id = wait_until(lambda: node_ids(master, ["restart-a"]), 30, "the agent to register")["restart-a"]
+    identity = agent.state_dir / "node.json"
+    assert identity.stat().st_mode & 0o777 == 0o600
+    agent.kill()
+    restarted = cluster.add(start_agent(master, tmp_path, "restart-a"))
+    wait_until(lambda: restarted.log(10**6).count(f"registered as node {node_id}") == 2, 30, "the restarted agent to"
+               " register as the same node", interval=0.2)
+    assert "registration refused" not in restarted.log(10**6)
+    assert requests.get(f"{master.url}/nodes/{node_id}", timeout=10).json()["status"] == "online"
+    assert identity.stat().st_mode & 0o777 == 0o600
 
 
 def test_master_refuses_to_start_without_tokens(tmp_path):

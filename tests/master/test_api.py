@@ -36,8 +36,10 @@ def test_health(client):
 
 
 def test_register_twice_reuses_node_and_rotates_token(client, node):
-    """Re-registering the same hostname returns the same node id and a new token; the old one stops working."""
-    first, second = node("host-a"), node("host-a")
+    """Re-registering the same hostname with the node's token returns the same node id and a new token; the old one
+    stops working."""
+    first = node("host-a")
+    second = node("host-a", node_token=first.token)
     assert first.id == second.id and first.token != second.token
     assert [n["hostname"] for n in client.get("/nodes").get_json()["nodes"]] == ["host-a"]
     assert client.post(f"/nodes/{first.id}/heartbeat", json={}, headers=first.headers).status_code == 401

@@ -4,6 +4,7 @@ summaries, results.json, results.csv or the HTML report. Real Flask test client 
 from __future__ import annotations
 
 import json
+import uuid
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -51,7 +52,7 @@ def _readers(conn, cid: str) -> None:
 def test_any_result_is_answered_without_a_500(client, conn, node, make_campaign, metrics, top, failed):
     """Random metrics and fields: 200/400/404/409 only; a 400 leaves the database as it was; after a 200 the other
     run's result, the reports and the summaries all work."""
-    n = node("prop", max_concurrent_jobs=64)
+    n = node(f"prop-{uuid.uuid4().hex[:8]}", max_concurrent_jobs=64)  # a live hostname is not re-registered
     cid, (job, other) = _claimed_pair(conn, make_campaign, n.id)
     body = {"job_id": job["id"], "attempt": job["attempt"], "node_id": n.id,
             "status": "failed" if failed else "succeeded", "error": "x" if failed else None,
@@ -76,7 +77,7 @@ def test_any_result_is_answered_without_a_500(client, conn, node, make_campaign,
 def test_any_valid_joules_per_frame_pair_is_decided_and_reported(client, conn, node, make_campaign, values):
     """Two valid J/frame values, however extreme (0, 5e-324, 1.8e308, 2**63-1): both accepted, the variant decided,
     every report rendered."""
-    n = node("prop", max_concurrent_jobs=64)
+    n = node(f"prop-{uuid.uuid4().hex[:8]}", max_concurrent_jobs=64)  # a live hostname is not re-registered
     cid, jobs = _claimed_pair(conn, make_campaign, n.id)
     for job, value in zip(jobs, values):
         body = {"job_id": job["id"], "attempt": job["attempt"], "node_id": n.id, "status": "succeeded",
