@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from master.campaign.content import DEFAULT_RENDER
 from master.campaign.defaults import IDLE_BASELINE_S, SAMPLE_RATE_HZ, TIMEOUT_S
 from master.campaign.kinds import MAX_SECONDS, TRANSCODE
 from master.campaign.spec import SpecError, load_campaign_text
@@ -31,7 +32,8 @@ of its joules per frame is narrow enough (master/campaign/confidence.py)."""
 
 
 def _source(size: str) -> dict[str, Any]:
-    return {"type": "lavfi", "source": "testsrc2", "size": size, "rate": 30}
+    return {"type": "lavfi", "source": "testsrc2", "content": None, "size": size, "rate": 30,
+            "render": DEFAULT_RENDER}
 
 
 def _preset(encoder: str, preset: str | int, bitrate: str, size: str) -> dict[str, Any]:
@@ -51,13 +53,16 @@ PRESETS: dict[str, dict[str, Any]] = {
 """Scenario name -> the transcode job's params."""
 
 WIRE_INPUT = {
-    "description": 'a generated input {"type": "lavfi", "source": "testsrc2", "size": "1920x1080", "rate": 30} or a'
+    "description": 'a generated input {"type": "lavfi", "source": "testsrc2", "size": "1920x1080", "rate": 30}'
+                   ' (or "content": "medium" instead of "source"; "render": "prepared" or "inline") or a'
                    ' file on the node {"type": "file", "path": "/abs/clip.mp4"}',
     "oneOf": [
-        {"type": "object", "required": ["type", "source"], "additionalProperties": False,
-         "properties": {"type": {"const": "lavfi"}, "source": {"description": "a lavfi source name"},
+        {"type": "object", "required": ["type"], "additionalProperties": False,
+         "properties": {"type": {"const": "lavfi"}, "source": {"description": "a lavfi source name, or null"},
+                        "content": {"description": "a content preset (easy, medium, hard), or null"},
                         "size": {"description": "WIDTHxHEIGHT, or null"},
-                        "rate": {"description": "frames per second, or null"}}},
+                        "rate": {"description": "frames per second, or null"},
+                        "render": {"description": "prepared (default) or inline"}}},
         {"type": "object", "required": ["type", "path"], "additionalProperties": False,
          "properties": {"type": {"const": "file"}, "path": {"type": "string", "pattern": "^/",
                                                            "description": "an absolute path on the node"}}},
@@ -113,16 +118,27 @@ def resolve(scenario: str, parameters: dict[str, Any] | None = None) -> dict[str
         longer = max(params["timeout"], TIMEOUT_PER_SECOND * overrides["duration"])
         params["timeout"] = min(longer, MAX_SECONDS)
     params.update(overrides)
+    params["input"] = _every_input_key(params.get("input"))
     if (params["bitrate"] is None) == (params["crf"] is None):
         raise PresetError("parameters: exactly one of bitrate and crf must be set")
     return params
 
 
+def _every_input_key(value: Any) -> Any:
+    """A generated input with every key of the job params' shape (docs/WIRE.md), ``render`` prepared unless set;
+    anything else as it is (its values are :func:`check`'s business)."""
+    if not isinstance(value, dict) or value.get("type") != "lavfi":
+        return value
+    full = {"type": "lavfi", "source": None, "content": None, "size": None, "rate": None, "render": None} | value
+    return full | {"render": full["render"] or DEFAULT_RENDER}
+
+
 def _campaign_input(value: dict[str, Any]) -> dict[str, Any]:
-    """A job params' input in a campaign file's form: ``{file}``, or ``{source, size, rate}`` as set."""
+    """A job params' input in a campaign file's form: ``{file}``, or ``{source, content, size, rate, render}`` as
+    set."""
     if value.get("type") == "file":
         return {"file": value["path"]}
-    return {key: value[key] for key in ("source", "size", "rate") if value.get(key) is not None}
+    return {key: value[key] for key in ("source", "content", "size", "rate", "render") if value.get(key) is not None}
 
 
 def scenario_of(name: str, params: dict[str, Any], confidence: str | None = None) -> dict[str, Any]:

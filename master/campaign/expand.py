@@ -56,11 +56,13 @@ class JobSpec:
 
 
 def label(value: Any) -> str:
-    """A matrix value as it shows in a variant name: a file input by its stem, a lavfi input by its settings."""
+    """A matrix value as it shows in a variant name: a file input by its stem, a lavfi input by its settings
+    (``inline`` when it is rendered inline; the default ``prepared`` does not show)."""
     if isinstance(value, dict) and value.get("type") == "file":
         text = PurePath(value["path"]).stem
     elif isinstance(value, dict):
-        text = "-".join(str(value[key]) for key in ("source", "size", "rate") if value.get(key) is not None)
+        shown = [str(value[key]) for key in ("source", "content", "size", "rate") if value.get(key) is not None]
+        text = "-".join(shown + (["inline"] if value.get("render") == "inline" else []))
     else:
         text = str(value)
     return re.sub(r"[^A-Za-z0-9_.+-]", "_", text)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from master.campaign.content import CONTENT_PRESETS, RENDERS
 from master.campaign.encoders import ENCODERS
 
 MAX_SECONDS = 7 * 24 * 3600
@@ -27,21 +28,31 @@ SECONDS = {"type": "number", "minimum": 0, "maximum": MAX_SECONDS,
 FPS = {"type": "number", "exclusiveMinimum": 0, "maximum": 1000, "description": "frames per second"}
 _NOT_WITH_FILE = {"not": {}, "description": "not used with a 'file' input"}
 
+_NOT_WITH_CONTENT = {"not": {}, "description": "set only one of source or content, not both"}
+
 INPUT = {
     "type": "object",
-    "description": "an input mapping: {source: testsrc2, size: 1280x720, rate: 30} or {file: path/to/clip.mp4}",
+    "description": "an input mapping: {content: medium, size: 1280x720, rate: 30}, {source: testsrc2, size: 1280x720,"
+                   " rate: 30} or {file: path/to/clip.mp4}",
     "properties": {
         "source": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*\Z",
                    "description": "a lavfi source name such as 'testsrc2'"},
+        "content": {"enum": list(CONTENT_PRESETS), "description": "a content preset: " + ", ".join(CONTENT_PRESETS)},
         "size": RESOLUTION,
         "rate": FPS,
+        "render": {"enum": list(RENDERS), "description": "prepared or inline"},
         "file": {"type": "string", "minLength": 1, "description": "a path to a video file"},
     },
     "additionalProperties": False,
     "if": {"required": ["file"]},
-    "then": {"properties": {"source": _NOT_WITH_FILE, "size": _NOT_WITH_FILE, "rate": _NOT_WITH_FILE}},
-    "else": {"required": ["source"]},
+    "then": {"properties": {name: _NOT_WITH_FILE for name in ("source", "content", "size", "rate", "render")}},
+    "else": {"if": {"required": ["content"]},
+             "then": {"properties": {"source": _NOT_WITH_CONTENT}},
+             "else": {"required": ["source"]}},
 }
+"""A scenario's input: a generated source (a content preset, or a lavfi source by name) at a size and rate, or a
+file. ``render`` (generated inputs only; master/campaign/content.py): ``prepared`` (default) renders it once outside
+the measured window, ``inline`` generates it inside the measured FFmpeg."""
 
 BITRATE = {"type": "string", "pattern": r"^[1-9][0-9]{0,11}(\.[0-9]{1,6})?[kKM]?\Z",
            "description": "a bitrate such as '3000k' or '6M'"}

@@ -2,7 +2,8 @@
 
 ``bitrate`` and ``crf`` (any ``one_of`` group of the kind) inherit as a unit: a scenario that sets either one, in its
 fields or its matrix, inherits neither from ``defaults``. Inputs are normalised to the job params' shape
-(docs/WIRE.md): ``{"type": "lavfi", "source", "size", "rate"}`` or ``{"type": "file", "path": absolute}``.
+(docs/WIRE.md): ``{"type": "lavfi", "source", "content", "size", "rate", "render"}`` (one of source and content set,
+render ``prepared`` unless the campaign says ``inline``) or ``{"type": "file", "path": absolute}``.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from master.campaign.content import DEFAULT_RENDER
 from master.campaign.defaults import FIELD_DEFAULTS
 from master.campaign.kinds import Kind
 
@@ -32,7 +34,8 @@ def normalise_input(value: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     """An ``input:`` mapping in the job params' shape, every key present."""
     if "file" in value:
         return {"type": "file", "path": str(input_path(value["file"], base_dir))}
-    return {"type": "lavfi", "source": value["source"], "size": value.get("size"), "rate": value.get("rate")}
+    return {"type": "lavfi", "source": value.get("source"), "content": value.get("content"), "size": value.get("size"),
+            "rate": value.get("rate"), "render": value.get("render", DEFAULT_RENDER)}
 
 
 def _normalise(field: str, value: Any, base_dir: Path) -> Any:

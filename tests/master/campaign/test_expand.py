@@ -55,7 +55,8 @@ def test_params_take_matrix_values():
     jobs = {job.name: job for job in expand(load_campaign_text(MATRIX, "m.yml"))}
     params = jobs["x264-ultrafast-4000k#2"].params
     assert (params["preset"], params["bitrate"], params["crf"], params["fps"]) == ("ultrafast", "4000k", None, 30)
-    assert params["input"] == {"type": "lavfi", "source": "testsrc2", "size": "1280x720", "rate": 30}
+    assert params["input"] == {"type": "lavfi", "source": "testsrc2", "content": None, "size": "1280x720", "rate": 30,
+                               "render": "prepared"}
 
 
 def test_job_dict_is_the_wire_job():
@@ -64,7 +65,8 @@ def test_job_dict_is_the_wire_job():
     assert list(job) == ["name", "scenario", "variant", "repetition", "kind", "params", "requirements"]
     assert list(job["params"]) == WIRE_PARAM_KEYS
     assert job["params"] == {
-        "kind": "transcode", "input": {"type": "lavfi", "source": "testsrc2", "size": None, "rate": None},
+        "kind": "transcode",
+        "input": {"type": "lavfi", "source": "testsrc2", "content": None, "size": None, "rate": None, "render": "prepared"},
         "encoder": "libx265", "preset": None, "bitrate": None, "crf": 28, "resolution": None, "fps": None,
         "duration": 2, "stabilization": 0, "cooldown": 0, "quality": True,
         "idle_baseline": 3, "sample_rate": 10, "timeout": 600,
@@ -92,7 +94,8 @@ def test_quick_campaign_plan():
     for job in jobs:
         assert (job.params["encoder"], job.params["resolution"], job.params["duration"]) == ("libx264", "1280x720", 10)
         assert job.params["idle_baseline"] == 2
-        assert job.params["input"] == {"type": "lavfi", "source": "testsrc2", "size": "1280x720", "rate": 30}
+        assert job.params["input"] == {"type": "lavfi", "source": None, "content": "medium", "size": "1280x720",
+                                       "rate": 30, "render": "prepared"}
 
 
 def test_h264_campaign_plan():
@@ -115,7 +118,10 @@ def test_names_are_unique_in_every_good_campaign():
 def test_input_labels():
     """A file input shows as its stem, a lavfi input as its settings, other values as text made name-safe."""
     assert label({"type": "file", "path": "/clips/my clip.mp4"}) == "my_clip"
-    assert label({"type": "lavfi", "source": "testsrc2", "size": "1280x720", "rate": None}) == "testsrc2-1280x720"
+    assert label({"type": "lavfi", "source": "testsrc2", "content": None, "size": "1280x720", "rate": None,
+                  "render": "prepared"}) == "testsrc2-1280x720"
+    assert label({"type": "lavfi", "source": None, "content": "hard", "size": "1280x720", "rate": 30,
+                  "render": "inline"}) == "hard-1280x720-30-inline"
     assert label(29.97) == "29.97"
     assert label("a#b/c") == "a_b_c"
 

@@ -57,7 +57,7 @@ def test_minimal_takes_built_in_defaults():
     assert campaign.defaults == FIELD_DEFAULTS
     assert campaign.scenarios[0] == {
         "name": "x264", "kind": "transcode",
-        "input": {"type": "lavfi", "source": "testsrc2", "size": None, "rate": None},
+        "input": {"type": "lavfi", "source": "testsrc2", "content": None, "size": None, "rate": None, "render": "prepared"},
         "encoder": "libx264", "preset": None, "bitrate": None, "crf": 23, "resolution": None, "fps": None,
         "duration": 5, "stabilization": 0, "cooldown": 0, "quality": True,
         "repetitions": 1, "confidence": None, "idle_baseline": 3, "sample_rate": 10, "timeout": 600, "matrix": {},
@@ -70,7 +70,8 @@ def test_campaign_defaults_override_built_ins_and_scenarios_override_both():
     assert campaign.defaults["sample_rate"] == 20 and campaign.defaults["timeout"] == 300
     inherit, grid = scenario(campaign, "inherit"), scenario(campaign, "grid")
     assert (inherit["duration"], inherit["timeout"], inherit["idle_baseline"]) == (4, 300, 0)
-    assert inherit["input"] == {"type": "lavfi", "source": "smptebars", "size": "640x360", "rate": 25}
+    assert inherit["input"] == {"type": "lavfi", "source": "smptebars", "content": None, "size": "640x360", "rate": 25,
+                                "render": "prepared"}
     assert grid["timeout"] == 90
     assert scenario(campaign, "file-crf")["repetitions"] == 1
 
