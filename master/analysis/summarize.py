@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 
+from master.analysis.content import job_warnings, result_source, variant_source
 from master.analysis.stats import summary
 
 BASE_METRICS = (
@@ -44,8 +45,12 @@ KIND_METRICS: dict[str, tuple[str, ...]] = {
 }
 """Metrics only some kinds produce; a result of another kind is not "missing" them."""
 
+CONTENT_METRICS = ("si", "ti")
+"""The source's spatial and temporal information (ITU-T P.910), from agents that compute it: summarized, and
+"missing" only for a variant where some result carries them (an older agent's result does not)."""
+
 METRICS = BASE_METRICS + tuple(dict.fromkeys(m for names in KIND_METRICS.values() for m in names
-                                            if m not in BASE_METRICS))
+                                            if m not in BASE_METRICS)) + CONTENT_METRICS
 """Result metrics summarized over the repetitions of a variant."""
 
 RUNG_METRICS = ("frames", "pixels", "output_bytes", "bitrate_kbps")
@@ -96,6 +101,7 @@ def summarize_run(run: dict) -> dict:
     return {
         "variants": variants,
         "scenarios": scenarios,
+        "warnings": [{"variant": v["variant"], **w} for v in variants for w in v["warnings"]],
         "baselines": baseline_summary(jobs),
         "counts": state_counts(jobs),
         "provenance": overall_provenance(jobs),
@@ -117,21 +123,24 @@ def summarize_variant(jobs: list[dict]) -> dict:
     results = [r for r in (ok_result(j) for j in jobs) if r is not None]
     states = Counter(j.get("state") for j in jobs)
     kind = job_kind(first)
+    params = shared_params(jobs)
     return {
         "scenario": first.get("scenario") or "—",
         "variant": first.get("variant") or first.get("name") or first.get("id") or "?",
         "kind": kind,
-        "params": shared_params(jobs),
+        "params": params,
         "jobs": len(jobs),
         "runs_ok": len(results),
         "runs_failed": sum(1 for j in jobs if is_failed(j)),
         "runs_pending": sum(states[s] for s in PENDING_STATES),
         "runs_cancelled": states["cancelled"],
         "stats": {m: summary(metric(r, m) for r in results).to_dict() for m in METRICS},
-        "missing": missing_reasons(results, expected_metrics(kind)),
+        "missing": missing_reasons(results, expected_metrics(kind) + carried(results, CONTENT_METRICS)),
         "reported": reported_metrics(results),
         "errors": list(dict.fromkeys(e for e in (job_error(j) for j in jobs) if e)),
         "provenance": variant_provenance(results),
+        "source": variant_source(params, results),
+        "warnings": [w for j in jobs if (r := ok_result(j)) is not None for w in job_warnings(j, r)],
         **variant_rungs(results),
         **variant_confidence(first, results),
     }
@@ -148,6 +157,11 @@ def expected_metrics(kind: str | None) -> tuple[str, ...]:
     if kind == "baseline":
         return ("idle_watts", "mean_watts", "total_energy_j", "duration_s")
     return BASE_METRICS + tuple(m for m in KIND_METRICS.get(kind or "", ()) if m not in BASE_METRICS)
+
+
+def carried(results: list[dict], names: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``names`` some result carries as a metric key (even null)."""
+    return tuple(n for n in names if any(n in (r.get("metrics") or {}) for r in results))
 
 
 def reported_metrics(results: list[dict]) -> list[str]:
@@ -269,7 +283,14 @@ def overall_provenance(jobs: list[dict]) -> dict:
         "estimated_sources": _source_names(r for _, r in estimated),
         "measured_nodes": list(dict.fromkeys(j.get("node_id") for j, _ in measured if j.get("node_id"))),
         "estimated_nodes": list(dict.fromkeys(j.get("node_id") for j, _ in estimated if j.get("node_id"))),
+        "source_renders": _counted(result_source(r).get("render") for _, r in measured + estimated),
+        "source_contents": _counted(result_source(r).get("content") for _, r in measured + estimated),
     }
+
+
+def _counted(values: Iterable) -> dict[str, int]:
+    """How many times each value that is set occurs, in first-seen order."""
+    return dict(Counter(v for v in values if isinstance(v, str)))
 
 
 def _sources(results: Iterable[dict]) -> list[dict]:

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from master.analysis.summarize import KIND_METRICS, RUNG_METRICS, job_error, job_kind, ok_result
 from master.reports import charts
+from master.reports.content import content_columns, source_overview, source_text, warning_rows
 from master.reports.inventory import node_view
 from master.reports.tabular import node_name
 
@@ -196,7 +197,8 @@ def table_columns(variants: list[dict]) -> list[tuple[str, str, bool]]:
     encodes = any(v.get("kind") not in KIND_METRICS for v in variants)
     base = [c for c in TABLE_METRICS
             if encodes or (measured(c[0]) if c[0] in QUALITY_METRICS else reported(c[0]))]
-    return base + [c for c in KIND_TABLE_METRICS if reported(c[0], KIND_METRICS)]
+    return (base + [c for c in KIND_TABLE_METRICS if reported(c[0], KIND_METRICS)]
+            + content_columns(variants))
 
 
 def _variant_row(variant: dict, notes: Footnotes, columns=TABLE_METRICS) -> dict:
@@ -359,6 +361,7 @@ def _provenance_row(run: dict, job: dict, result: dict, notes: Footnotes) -> dic
         "agent_overhead": cell(metrics.get("agent_overhead_pct"), "agent_overhead_pct", " %"),
         "sampler_overhead": cell(metrics.get("sampler_overhead_pct"), "sampler_overhead_pct", " %"),
         "ffmpeg": (result.get("ffmpeg") or {}).get("version"),
+        "source": source_text(job, result),
         "notes": prov.get("notes") or [],
     }
 
@@ -405,6 +408,8 @@ def render_html(run: dict, summary: dict) -> str:
         "counts": summary["counts"],
         "banner": banner(run, summary),
         "partial": partial_notice(run, summary),
+        "warnings": warning_rows(summary),
+        "source_overview": source_overview(summary),
         "nodes": [node_view(n) for n in run.get("nodes") or []],
         "tables": scenario_tables(summary, notes),
         "baselines": baseline_rows(run, summary, notes),

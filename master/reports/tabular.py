@@ -23,6 +23,10 @@ KIND_COLUMNS = (
 (max_streams, watts_per_stream, marginal_watts_per_stream) and ladder (rungs: the count, source_frames, pixels,
 joules_per_megapixel; frames is the sum over the rungs) kinds, appended after the original columns."""
 
+CONTENT_COLUMNS = ("si", "ti", "source_render", "source_sha256")
+"""The source's SI/TI (ITU-T P.910, mean over its frames), how it was produced (prepared, inline, file) and the
+SHA-256 of the file FFmpeg read (docs/WIRE.md "Source"); empty for results from agents that do not report them."""
+
 COLUMNS = (
     "campaign", "job", "job_name", "scenario", "variant", "kind", "repetition", "attempt", "state", "node",
     "encoder", "preset", "bitrate", "crf", "resolution", "target_fps", "input_duration_s",
@@ -33,18 +37,20 @@ COLUMNS = (
     "estimated", "sources", "sample_rate_hz", "sample_count", "agent_overhead_pct", "sampler_overhead_pct",
     "missing", "error",
     *KIND_COLUMNS,
+    *CONTENT_COLUMNS,
 )
 """Columns of results.csv, in order. target_fps/input_duration_s are job parameters (input_duration_s: seconds of input
 for transcode, idle seconds for baseline); fps/duration_s are measured.
 psnr_db is capped at 100 for identical frames (psnr_identical true); see docs/WIRE.md "Quality".
-The columns of the newer kinds come last (KIND_COLUMNS), empty for a job of another kind."""
+The columns of the newer kinds come next (KIND_COLUMNS), empty for a job of another kind, then the source's
+(CONTENT_COLUMNS)."""
 
 _METRIC_COLUMNS = (
     "duration_s", "frames", "fps", "speed", "output_bytes", "bitrate_kbps", "total_energy_j", "mean_watts",
     "peak_watts", "idle_watts", "dynamic_energy_j", "joules_per_frame", "dynamic_joules_per_frame",
     "frames_per_joule", "agent_overhead_pct", "sampler_overhead_pct",
     "psnr_db", "psnr_identical", "ssim", "vmaf", "quality_frames", "ssim_frames_per_joule", "vmaf_frames_per_joule",
-    *KIND_COLUMNS,
+    *KIND_COLUMNS, "si", "ti",
 )
 
 
@@ -54,6 +60,7 @@ def job_row(run: dict, job: dict) -> dict:
     result = job.get("result") or {}
     metrics = result.get("metrics") or {}
     prov = result.get("provenance") or {}
+    source = result.get("source") if isinstance(result.get("source"), dict) else {}
     row = {
         "campaign": (run.get("campaign") or {}).get("id"),
         "job": job.get("id"), "job_name": job.get("name"), "scenario": job.get("scenario"),
@@ -68,6 +75,7 @@ def job_row(run: dict, job: dict) -> dict:
         "sample_rate_hz": prov.get("sample_rate_hz"), "sample_count": prov.get("sample_count"),
         "missing": "; ".join(f"{k}: {v}" for k, v in (result.get("missing") or {}).items()) or None,
         "error": job.get("error") or result.get("error"),
+        "source_render": source.get("render"), "source_sha256": source.get("sha256"),
     }
     row.update({name: metrics.get(name) for name in _METRIC_COLUMNS})
     return row
