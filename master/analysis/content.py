@@ -101,7 +101,8 @@ def _low_bitrates(job: dict, result: dict) -> list[str]:
     for index, rung in enumerate(r for r in rungs if isinstance(r, dict)):
         parts.append((f"rung {index + 1} ({rung.get('resolution')}): ", rung.get("bitrate_kbps"), rung.get("bitrate")))
     if not streams and not rungs:
-        parts.append(("", (result.get("metrics") or {}).get("bitrate_kbps"), params.get("bitrate")))
+        metrics = result.get("metrics") or {}
+        parts.append(("", metrics.get("bitrate_kbps"), metrics.get("target_bitrate_kbps") or params.get("bitrate")))
     messages = []
     for prefix, achieved, target in parts:
         wanted = target_kbps(target)
