@@ -1,7 +1,8 @@
-"""A rough, deliberately long estimate of how long a campaign's jobs take to run."""
+"""A rough, deliberately long estimate of how long a campaign's jobs take to run, preparing their sources included."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from master.campaign.expand import JobSpec
 
@@ -16,6 +17,23 @@ STREAM_SETUP_S = 5.0
 
 LEVEL_REST_S = 2.0
 """Density: the agent's unmeasured rest between two levels (agent/scenarios/density.py ``LEVEL_REST_S``)."""
+
+
+RENDER_FACTOR = 0.5
+"""Wall seconds per second of content to prepare a generated source (``input.render: prepared``): render it once to a
+raw file in the agent's cache, then read it back once for SI/TI. A rough model, long on purpose like
+:data:`ESTIMATE_FACTOR`: generating testsrc2 (with noise for ``medium``) and writing raw frames runs at several times
+real time at 720p on 2 cores, the SI/TI pass at about real time or better at 1080p; twice real time covers both."""
+
+RENDER_BUDGET_BYTES = 2 * 1024 ** 3
+"""Largest prepared file (agent/sources.py ``DEFAULT_BUDGET_BYTES``): a longer input is rendered as a segment of
+this many bytes of raw yuv420p frames, which the encode loops, so rendering never takes longer than that segment."""
+
+DEFAULT_SIZE, DEFAULT_RATE = "1280x720", 30
+"""What the agent renders when neither the input nor the job says (agent/ffmpeg/command.py)."""
+
+LIVE_KINDS = ("live", "multi", "density")
+"""Kinds whose prepared file also carries the audio tone (a different file from a transcode's of the same frames)."""
 
 
 def _window(duration: float, streams: int, stagger: float) -> float:
@@ -56,9 +74,44 @@ def job_seconds(job: JobSpec, factor: float = ESTIMATE_FACTOR) -> float:
     return waits + factor * duration
 
 
+def prepared_source(job: JobSpec) -> tuple | None:
+    """What makes a job's prepared source file (the agent renders each distinct one once and keeps it in its cache):
+    content or lavfi source, size, rate, seconds, and whether it carries the live kinds' audio; None when the job
+    prepares nothing (a file input, ``render: inline``, a baseline)."""
+    params = job.params
+    spec: Any = params.get("input")
+    if not isinstance(spec, dict) or spec.get("type") != "lavfi" or spec.get("render", "prepared") != "prepared":
+        return None
+    kind = params.get("kind", job.kind)
+    audio = kind in LIVE_KINDS and params.get("audio") is not False
+    return (spec.get("content"), spec.get("source"), spec.get("size") or params.get("resolution") or DEFAULT_SIZE,
+            spec.get("rate") or params.get("fps") or DEFAULT_RATE, params.get("duration") or 0, audio)
+
+
+def prepare_seconds(jobs: Iterable[JobSpec], factor: float = RENDER_FACTOR) -> tuple[int, float]:
+    """(distinct prepared sources, seconds to prepare them): each source once, however many jobs read it, at
+    ``factor`` wall seconds per second of content (at most the seconds that fit in :data:`RENDER_BUDGET_BYTES`).
+    It assumes one agent with an empty cache: every agent renders its own copy, and a warm cache renders none."""
+    sources = {key for key in (prepared_source(job) for job in jobs) if key is not None}
+    return len(sources), sum(factor * _rendered_seconds(key) for key in sources)
+
+
+def _rendered_seconds(key: tuple) -> float:
+    """The seconds of content a prepared source holds: its duration, or the segment that fits in the budget."""
+    _, _, size, rate, duration, _ = key
+    try:
+        width, height = (int(n) for n in str(size).split("x"))
+        frame_bytes = width * height * 3 / 2
+        return min(float(duration), RENDER_BUDGET_BYTES / frame_bytes / float(rate))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return float(duration)
+
+
 def estimate_seconds(jobs: Iterable[JobSpec], factor: float = ESTIMATE_FACTOR) -> float:
-    """Sum of :func:`job_seconds` over the jobs."""
-    return sum(job_seconds(job, factor) for job in jobs)
+    """Sum of :func:`job_seconds` over the jobs, plus preparing their distinct sources once
+    (:func:`prepare_seconds`)."""
+    jobs = list(jobs)
+    return sum(job_seconds(job, factor) for job in jobs) + prepare_seconds(jobs)[1]
 
 
 def format_seconds(seconds: float) -> str:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from master.campaign.confidence import describe as describe_confidence
 from master.campaign.errors import SpecError
-from master.campaign.estimate import ESTIMATE_FACTOR, estimate_seconds, format_seconds
+from master.campaign.estimate import ESTIMATE_FACTOR, RENDER_FACTOR, estimate_seconds, format_seconds, prepare_seconds
 from master.campaign.expand import JobSpec, expand
 from master.campaign.jobcount import DEFAULT_MAX_JOBS
 from master.campaign.spec import Campaign, load_campaign
@@ -107,6 +107,16 @@ def _most_jobs(jobs: list[JobSpec]) -> list[JobSpec]:
     return [*jobs, *extra]
 
 
+def prepare_line(jobs: list[JobSpec]) -> str | None:
+    """``source preparation: 1 source, about 5 s (...)``: the distinct prepared sources, each rendered once; None
+    when no job prepares one (file inputs, ``render: inline``)."""
+    count, seconds = prepare_seconds(jobs)
+    if not count:
+        return None
+    return (f"source preparation: {_plural(count, 'source')} rendered once each, about {format_seconds(seconds)}"
+            f" ({RENDER_FACTOR:g} s per second of content)")
+
+
 def total_line(campaign: Campaign, jobs: list[JobSpec]) -> str:
     """How many jobs and variants, and the rough time they take (with confidence: up to how many, how long)."""
     variants = len({job.variant for job in jobs})
@@ -115,9 +125,10 @@ def total_line(campaign: Campaign, jobs: list[JobSpec]) -> str:
     if len(most) > len(jobs):
         count = f"{len(jobs)}-{len(most)} jobs"
         seconds = f"{seconds} to {format_seconds(estimate_seconds(most))}"
+    sources = " + sources" if prepare_seconds(jobs)[0] else ""
     return (f"{count} ({_plural(variants, 'variant')} of "
             f"{_plural(len(campaign.scenarios), 'scenario')}); estimated time about "
-            f"{seconds} (waits + {ESTIMATE_FACTOR:g} x duration per encode)")
+            f"{seconds} (waits + {ESTIMATE_FACTOR:g} x duration per encode{sources})")
 
 
 @click.command()
@@ -134,5 +145,7 @@ def plan(file: Path, max_jobs: int) -> None:
                   highlight=False)
     console.print(plan_table(jobs))
     for line in confidence_lines(jobs):
+        console.print(line, highlight=False)
+    if (line := prepare_line(jobs)) is not None:
         console.print(line, highlight=False)
     console.print(total_line(campaign, jobs), highlight=False)

@@ -49,3 +49,30 @@ def test_live_kinds_run_in_real_time():
     assert estimate_seconds([kind_job("density", duration=10, max_streams=8, stagger=0)]) == \
         len(levels) * (10 + STREAM_SETUP_S + LEVEL_REST_S)
     assert estimate_seconds([kind_job("ladder", duration=10)]) == ESTIMATE_FACTOR * 10
+
+
+def test_preparation_counts_each_distinct_source_once():
+    """2 presets x 2 repetitions of one source prepare it once; inline and file inputs prepare nothing; another
+    size, rate, duration or content is another source; a long 1080p input renders only the segment that fits."""
+    from pathlib import Path
+
+    from master.campaign import expand, load_campaign
+    from master.campaign.estimate import RENDER_BUDGET_BYTES, RENDER_FACTOR, prepare_seconds
+
+    quick = expand(load_campaign(Path(__file__).resolve().parents[3] / "campaigns" / "quick.yml"))
+    assert len(quick) == 4 and len({job.variant for job in quick}) == 2
+    assert prepare_seconds(quick) == (1, RENDER_FACTOR * 10)
+    assert estimate_seconds(quick) == sum(estimate_seconds([j]) - RENDER_FACTOR * 10 for j in quick) + \
+        RENDER_FACTOR * 10
+
+    def lavfi(render="prepared", **changes) -> JobSpec:
+        spec = {"type": "lavfi", "source": None, "content": "medium", "size": "1280x720", "rate": 30, "render": render}
+        params = {"kind": "transcode", "input": {**spec, **changes}, "duration": 10}
+        return JobSpec("t#1", "t", "t", 1, "transcode", params, {})
+    assert prepare_seconds([lavfi(render="inline")]) == (0, 0)
+    assert prepare_seconds([JobSpec("f#1", "f", "f", 1, "transcode",
+                                    {"input": {"type": "file", "path": "/c.mp4"}, "duration": 10}, {})]) == (0, 0)
+    assert prepare_seconds([lavfi(), lavfi(size="640x360"), lavfi(rate=60), lavfi(content="hard")])[0] == 4
+    long = JobSpec("l#1", "l", "l", 1, "transcode", {"input": lavfi().params["input"] | {"size": "1920x1080"},
+                                                     "duration": 3600}, {})
+    assert prepare_seconds([long])[1] == RENDER_FACTOR * RENDER_BUDGET_BYTES / (1920 * 1080 * 1.5) / 30

@@ -55,12 +55,13 @@ def test_plan_lists_jobs_in_order_with_total():
     header = next(line for line in lines if "job" in line.split())
     assert header.split() == ["#", "job", "kind", "encoder", "preset", "rate", "control", "resolution", "fps",
                               "duration"]
-    rows = [line.split() for line in lines[lines.index(header) + 1:-1]]
+    rows = [line.split() for line in lines[lines.index(header) + 1:-2]]
     assert [row[:2] for row in rows] == [["1", "x264-veryfast#1"], ["2", "x264-veryfast#2"],
                                          ["3", "x264-ultrafast#1"], ["4", "x264-ultrafast#2"]]
     assert rows[0][2:] == ["transcode", "libx264", "veryfast", "bitrate", "3000k", "1280x720", "30", "10", "s"]
-    assert lines[-1] == ("4 jobs (2 variants of 1 scenario); estimated time about 2 min 48 s"
-                         " (waits + 4 x duration per encode)")
+    assert lines[-2] == "source preparation: 1 source rendered once each, about 5 s (0.5 s per second of content)"
+    assert lines[-1] == ("4 jobs (2 variants of 1 scenario); estimated time about 2 min 53 s"
+                         " (waits + 4 x duration per encode + sources)")
 
 
 def test_plan_shows_unset_values_in_words():
