@@ -1,8 +1,9 @@
 """Content presets and render modes of a generated input: the names a campaign's ``input:`` may use.
 
 The agent defines what each preset renders (agent/content.py holds the exact lavfi graphs); the master only knows the
-names. ``easy``: testsrc2 (flat colour areas and a moving pattern, which every encoder compresses far below a
-streaming bitrate); ``medium``: testsrc2 with temporal noise; ``hard``: a moving, detailed pattern.
+names. ``easy``: testsrc2 (flat colour areas and a moving pattern, which an encoder often compresses far below a
+streaming bitrate); ``medium``: testsrc2 with temporal noise; ``hard``: testsrc2 slowly rotating under stronger
+temporal noise.
 """
 from __future__ import annotations
 
