@@ -8,8 +8,7 @@ CONTENT_TABLE_METRICS = (("si", "SI", False), ("ti", "TI", False))
 """Scenario-table columns of the source's spatial and temporal information (ITU-T P.910), shown when a variant of
 the table reports them."""
 
-WARNING_TITLES = {"low_bitrate": "bitrate not reached", "different_source": "quality compared with another source",
-                  "inline_render": "source generated inside the measured process"}
+WARNING_TITLES = {"low_bitrate": "low bitrate", "different_source": "different source", "inline_render": "inline render"}
 """Heading of each warning kind (master/analysis/content.py)."""
 
 
