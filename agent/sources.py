@@ -204,7 +204,7 @@ def prepared(ctx: RunContext, params: dict[str, Any], kind: str) -> Source:
     segment_s = round((segment or total) / rate, 6)
     info = {"render": "prepared", "content": spec["content"], "graph": spec["graph"], "file": str(path),
             "sha256": meta["sha256"], "bytes": meta["bytes"], "format": FORMAT, "loop": loop,
-            "segment_s": segment_s if segment is not None else None, "render_s": render_s,
+            "segment_s": segment_s, "render_s": render_s,
             "cached": was_cached, **{k: meta.get(k) for k in ("si_mean", "si_max", "ti_mean", "ti_max")},
             "siti_reason": meta.get("siti_reason")}
     how = "from the cache" if info["cached"] else f"rendered in {render_s:g} s before the idle baseline"
@@ -245,8 +245,8 @@ def from_file(ctx: RunContext, params: dict[str, Any], kind: str) -> Source:
         sidecar.parent.mkdir(parents=True, exist_ok=True)
         write_json(sidecar, meta)
     info = {"render": "file", "content": None, "graph": None, "file": str(path), "sha256": meta["sha256"],
-            "bytes": stat.st_size, "format": None, "loop": kind in LIVE_KINDS, "segment_s": None, "render_s": 0,
-            "cached": True, **{k: meta.get(k) for k in ("si_mean", "si_max", "ti_mean", "ti_max", "siti_reason")}}
+            "bytes": stat.st_size, "format": None, "loop": kind in LIVE_KINDS, "segment_s": None, "render_s": None,
+            "cached": False, **{k: meta.get(k) for k in ("si_mean", "si_max", "ti_mean", "ti_max", "siti_reason")}}
     return Source(params, info, FILE_NOTE)
 
 

@@ -105,7 +105,7 @@ def test_real_transcode_reads_the_file_and_records_source_and_siti(ffmpeg, tmp_p
     argv, info = result["ffmpeg"]["argv"], result["source"]
     assert "lavfi" not in argv and argv[argv.index("-i") + 1] == info["file"]
     assert set(info) == SOURCE_FIELDS
-    assert info["cached"] is False and info["render_s"] > 0 and info["loop"] is False
+    assert info["cached"] is False and info["render_s"] > 0 and info["loop"] is False and info["segment_s"] == 2
     assert info["sha256"] == sources.file_sha256(info["file"]) and info["bytes"] == os.path.getsize(info["file"])
     assert info["bytes"] == pytest.approx(60 * 160 * 90 * 3 // 2, rel=0.01)  # 2 s of raw yuv420p + NUT headers
     assert result["metrics"]["frames"] == 60
