@@ -42,6 +42,12 @@ DEFAULT_BUDGET_BYTES = 2 * 1024 ** 3
 BUDGET_ENV = "FFWATT_SOURCE_BUDGET_BYTES"
 """Environment variable that overrides :data:`DEFAULT_BUDGET_BYTES`."""
 
+DEFAULT_CACHE_BYTES = 4 * DEFAULT_BUDGET_BYTES
+"""Most bytes of prepared files kept in the cache; the least recently used are deleted to make room for a new one."""
+
+CACHE_ENV = "FFWATT_SOURCE_CACHE_BYTES"
+"""Environment variable that overrides :data:`DEFAULT_CACHE_BYTES`."""
+
 PIX_FMT = "yuv420p"
 """Pixel format of a prepared file."""
 
@@ -74,6 +80,33 @@ def budget_bytes() -> int:
     return int(value) if value else DEFAULT_BUDGET_BYTES
 
 
+def cache_bytes() -> int:
+    """The cache's size limit: ``FFWATT_SOURCE_CACHE_BYTES`` when set, else the default."""
+    value = os.environ.get(CACHE_ENV)
+    return int(value) if value else DEFAULT_CACHE_BYTES
+
+
+def evict(directory: Path, keep: Path, room: int, limit: int) -> list[Path]:
+    """Delete the least recently used prepared files (and their sidecars) other than ``keep`` until the others plus
+    ``room`` bytes fit in ``limit``; returns what was deleted. A file in use by another reader stays readable (POSIX)."""
+    others = []
+    for path in directory.glob("*.nut"):
+        try:
+            if path != keep:
+                others.append((path.stat().st_mtime, path.stat().st_size, path))
+        except OSError:
+            continue
+    total, deleted = sum(size for _, size, _ in others) + room, []
+    for _, size, path in sorted(others):
+        if total <= limit:
+            break
+        path.unlink(missing_ok=True)
+        path.with_suffix(".json").unlink(missing_ok=True)
+        total -= size
+        deleted.append(path)
+    return deleted
+
+
 def render_spec(params: dict[str, Any], kind: str, ffmpeg_version: str | None) -> dict[str, Any]:
     """Everything that makes a prepared file's bytes (its cache key hashes this); ValueError for a bad input."""
     spec = params.get("input") or {}
@@ -94,15 +127,23 @@ def spec_key(spec: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def frame_bytes(spec: dict[str, Any]) -> float:
+    """Bytes one frame of ``spec`` takes in a prepared file: raw yuv420p video plus its share of 16-bit mono PCM."""
+    width, height = parse_size(spec["size"])
+    return width * height * 3 // 2 + (AUDIO_RATE * 2 / float(rate_value(spec["rate"])) if spec["audio"] else 0)
+
+
+def estimated_bytes(spec: dict[str, Any], frames: int) -> int:
+    """Bytes of a prepared file of ``frames`` frames (container overhead aside)."""
+    return int(frames * frame_bytes(spec))
+
+
 def plan_frames(spec: dict[str, Any], budget: int) -> tuple[int, int | None]:
     """(frames of the whole duration, frames of the looped segment or None when the whole duration fits)."""
-    width, height = parse_size(spec["size"])
-    rate = float(rate_value(spec["rate"]))
-    per_frame = width * height * 3 // 2 + (AUDIO_RATE * 2 / rate if spec["audio"] else 0)
-    total = math.ceil(spec["duration"] * rate - 1e-9)
-    if total * per_frame <= budget:
+    total = math.ceil(spec["duration"] * float(rate_value(spec["rate"])) - 1e-9)
+    if estimated_bytes(spec, total) <= budget:
         return total, None
-    return total, max(1, int(budget // per_frame))
+    return total, max(1, int(budget // frame_bytes(spec)))
 
 
 def render_argv(ffmpeg_path: str, spec: dict[str, Any], frames: int | None, output: str) -> list[str]:
@@ -195,8 +236,11 @@ def prepared(ctx: RunContext, params: dict[str, Any], kind: str) -> Source:
     path = directory / f"{spec_key(spec)}.nut"
     meta, render_s = cached(path), 0.0
     was_cached = meta is not None
-    if not was_cached:
+    if was_cached:
+        os.utime(path)  # most recently used: evicted last
+    else:
         ctx.live.phase = "preparing source"
+        evict(directory, path, estimated_bytes(spec, segment or total), cache_bytes())
         meta = render(ctx, spec, segment, path)
         render_s = meta["render_s"]
     loop = segment is not None or kind in LIVE_KINDS

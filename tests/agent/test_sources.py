@@ -276,3 +276,20 @@ def test_a_segment_holds_exactly_its_frames_and_as_much_audio(frames, rate, ffmp
     total = sum(int(line) for line in samples.stdout.split())
     from fractions import Fraction
     assert abs(total - frames / Fraction(str(rate)) * 48000) <= 1
+
+
+def test_cache_keeps_the_most_recently_used_files_within_its_limit(ffmpeg, tmp_path, monkeypatch):
+    """Past FFWATT_SOURCE_CACHE_BYTES, a new render deletes the least recently used files (a reused one counts as
+    used), never the one the job needs."""
+    one = 60 * 160 * 90 * 3 // 2
+    monkeypatch.setenv(sources.CACHE_ENV, str(2 * one + 10_000))
+    first = _prepare(tmp_path, ffmpeg).info
+    second = _prepare(tmp_path, ffmpeg, input={**SMALL, "rate": 31}, duration=60 / 31).info
+    os.utime(first["file"], (1, 1))
+    os.utime(second["file"], (2, 2))
+    assert _prepare(tmp_path, ffmpeg).info["cached"] is True  # first is used again: now the most recent
+    third = _prepare(tmp_path, ffmpeg, input={**SMALL, "rate": 29}, duration=60 / 29).info
+    left = {p.name for p in (tmp_path / "sources").iterdir()}
+    names = {os.path.basename(i["file"]) for i in (first, third)}
+    assert left == names | {n[:-4] + ".json" for n in names}
+    assert sources.file_sha256(third["file"]) == third["sha256"]
