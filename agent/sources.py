@@ -88,7 +88,7 @@ def cache_bytes() -> int:
 
 def evict(directory: Path, keep: Path, room: int, limit: int) -> list[Path]:
     """Delete the least recently used prepared files (and their sidecars) other than ``keep`` until the others plus
-    ``room`` bytes fit in ``limit``; returns what was deleted. A file in use by another reader stays readable (POSIX)."""
+    ``room`` bytes fit in ``limit``; returns what was deleted. A file open elsewhere stays readable there (POSIX)."""
     others = []
     for path in directory.glob("*.nut"):
         try:

@@ -27,8 +27,8 @@ from fractions import Fraction
 from typing import Any
 
 from agent.ffmpeg.command import (
-    DEFAULT_RATE, PROGRESS_ARGS, encoder_family, filter_chain, lavfi_graph, pixel_format_args, prepared_input, preset_args,
-    rate_value,
+    DEFAULT_RATE, PROGRESS_ARGS, encoder_family, filter_chain, lavfi_graph, pixel_format_args, prepared_input,
+    preset_args, rate_value,
 )
 
 AUDIO_BITRATE = "128k"
