@@ -304,16 +304,31 @@ def prepare_source(job: dict[str, Any], ctx: RunContext) -> Source | None:
         return None
     if params.get("encoder") and not ctx.encoder_check(params["encoder"]).get("usable"):
         return None
-    try:
-        if spec.get("type") == "file":
+    if spec.get("type") == "file":
+        try:
             return from_file(ctx, params, kind)
-        if spec.get("type") != "lavfi":
+        except OSError:  # a missing or unreadable file: the scenario fails with FFmpeg's own reason
             return None
-        if spec.get("render") == "inline":
-            return inline(ctx, params)
-        return prepared(ctx, params, kind)
-    except (ValueError, OSError):
+    if spec.get("type") != "lavfi" or not _usable(spec, params):
         return None
+    if spec.get("render") == "inline":
+        return inline(ctx, params)
+    try:
+        return prepared(ctx, params, kind)
+    except ValueError as exc:  # e.g. a rate FFmpeg names ("ntsc"): generated in the measured process, and said so
+        source = inline(ctx, params)
+        source.note += f"; not prepared: {exc}"
+        return source
+
+
+def _usable(spec: dict[str, Any], params: dict[str, Any]) -> bool:
+    """Whether the scenario would accept this generated input (a known source or preset, a size, a duration)."""
+    try:
+        lavfi_graph(spec, params)
+    except ValueError:
+        return False
+    duration = params.get("duration")
+    return isinstance(duration, (int, float)) and not isinstance(duration, bool) and duration > 0
 
 
 def attach(result: dict[str, Any], source: Source) -> None:

@@ -293,3 +293,10 @@ def test_cache_keeps_the_most_recently_used_files_within_its_limit(ffmpeg, tmp_p
     names = {os.path.basename(i["file"]) for i in (first, third)}
     assert left == names | {n[:-4] + ".json" for n in names}
     assert sources.file_sha256(third["file"]) == third["sha256"]
+
+
+def test_a_rate_that_cannot_be_prepared_is_generated_inline_and_says_so(ffmpeg, tmp_path):
+    """A rate FFmpeg names (ntsc) cannot be planned: the generator stays in the measured process, never silently."""
+    source = _prepare(tmp_path, ffmpeg, input={**SMALL, "rate": "ntsc"})
+    assert source.info["render"] == "inline" and source.params["input"]["type"] == "lavfi"
+    assert "not prepared: a prepared source needs a numeric rate" in source.note
