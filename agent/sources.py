@@ -60,9 +60,13 @@ RENDER_TIMEOUT_S = 1800.0
 SITI_INLINE_S = 2.0
 """Seconds of an inline generator that SI/TI is computed on (outside the window)."""
 
+SITI_MAX_S = 20.0
+"""Most seconds of a prepared file or a file input SI/TI is computed on: FFmpeg's siti filter reads about one second
+of 720p30 per CPU second, so a long source is summarized by its first 20 s (the provenance note says so)."""
+
 PREPARED_NOTE = "source: prepared raw file ({how}), read by the measured FFmpeg: the generator is not measured"
 INLINE_NOTE = "source: inline lavfi: the generator's CPU is in the measurement"
-FILE_NOTE = "source: file input, read as is by the measured FFmpeg"
+FILE_NOTE = f"source: file input, read as is by the measured FFmpeg (SI/TI over at most its first {SITI_MAX_S:g} s)"
 
 
 @dataclass
@@ -207,7 +211,7 @@ def render(ctx: RunContext, spec: dict[str, Any], segment: int | None, path: Pat
                    f"exit {outcome.returncode}: {(outcome.stderr_tail or ['no output'])[-1].strip()}")
             raise JobFailed(f"preparing source failed ({why}): {spec['graph']}")
         render_s = time.monotonic() - started
-        summary, reason = measure_siti(ctx.ffmpeg.path, ["-i", str(tmp)], None, RENDER_TIMEOUT_S, ctx.cancel)
+        summary, reason = measure_siti(ctx.ffmpeg.path, ["-i", str(tmp)], SITI_MAX_S, RENDER_TIMEOUT_S, ctx.cancel)
         meta = {"spec": spec, "sha256": file_sha256(tmp), "bytes": tmp.stat().st_size, "format": FORMAT,
                 "segment_frames": segment, "render_s": round(render_s, 4), **siti_fields(summary, reason)}
         os.replace(tmp, path)
@@ -252,6 +256,8 @@ def prepared(ctx: RunContext, params: dict[str, Any], kind: str) -> Source:
             "cached": was_cached, **{k: meta.get(k) for k in ("si_mean", "si_max", "ti_mean", "ti_max")},
             "siti_reason": meta.get("siti_reason")}
     how = "from the cache" if info["cached"] else f"rendered in {render_s:g} s before the idle baseline"
+    if segment_s > SITI_MAX_S:
+        how += f", SI/TI over its first {SITI_MAX_S:g} s"
     if segment is not None:
         how += f", a {segment_s:g} s segment looped to {spec['duration']:g} s (size budget {budget_bytes()} bytes)"
     new_input = {"type": "prepared", "path": str(path), "size": spec["size"], "rate": spec["rate"],
@@ -284,7 +290,8 @@ def from_file(ctx: RunContext, params: dict[str, Any], kind: str) -> Source:
     meta = read_json(sidecar)
     if meta is None:
         ctx.live.phase = "preparing source"
-        summary, reason = measure_siti(ctx.ffmpeg.path, ["-i", str(path)], duration, RENDER_TIMEOUT_S, ctx.cancel)
+        seconds = min(float(duration), SITI_MAX_S) if duration else SITI_MAX_S
+        summary, reason = measure_siti(ctx.ffmpeg.path, ["-i", str(path)], seconds, RENDER_TIMEOUT_S, ctx.cancel)
         meta = {"sha256": file_sha256(path), **siti_fields(summary, reason)}
         sidecar.parent.mkdir(parents=True, exist_ok=True)
         write_json(sidecar, meta)

@@ -300,3 +300,14 @@ def test_a_rate_that_cannot_be_prepared_is_generated_inline_and_says_so(ffmpeg, 
     source = _prepare(tmp_path, ffmpeg, input={**SMALL, "rate": "ntsc"})
     assert source.info["render"] == "inline" and source.params["input"]["type"] == "lavfi"
     assert "not prepared: a prepared source needs a numeric rate" in source.note
+
+
+def test_siti_of_a_long_source_covers_its_first_seconds_and_says_so(ffmpeg, tmp_path, monkeypatch):
+    """SI/TI reads at most SITI_MAX_S seconds of a prepared file; the note names the span."""
+    monkeypatch.setattr(sources, "SITI_MAX_S", 1.0)
+    calls = []
+    real = sources.measure_siti
+    monkeypatch.setattr(sources, "measure_siti", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    source = _prepare(tmp_path, ffmpeg, duration=3)
+    assert calls == [1.0] and source.info["si_mean"] > 0
+    assert "SI/TI over its first 1 s" in source.note
