@@ -6,7 +6,8 @@ into ``<workdir>/sources/<key>.nut`` as raw video (``-c:v rawvideo -pix_fmt yuv4
 PCM in the same file for live, multi and density jobs that send audio. ``key`` is the sha256 of a canonical JSON of
 everything that makes the frames (graph, size, rate, duration, pixel format, audio, segment length, FFmpeg version):
 a changed parameter makes a different file, the same ones reuse it. Files are written to a temporary name and
-renamed, then a sidecar ``<key>.json`` records the file's sha256, size and SI/TI (:mod:`agent.ffmpeg.siti`).
+renamed, then a sidecar ``<key>.json`` records the file's sha256, size and SI/TI (:mod:`agent.ffmpeg.siti`). The
+cache keeps at most :func:`cache_bytes` of files: the least recently used go first.
 
 When the whole duration would exceed :func:`budget_bytes`, a shorter segment (whole frames) is rendered and the
 measured FFmpeg loops it (``-stream_loop -1`` with ``-t duration``). Pushers (live kinds) always loop their file with
