@@ -24,6 +24,8 @@ import re
 from fractions import Fraction
 from typing import Any
 
+from agent.content import CONTENT_PRESETS, content_graph
+
 X264_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo",
 )
@@ -196,33 +198,58 @@ def rate_args(encoder: str, bitrate: Any, crf: Any) -> list[str]:
 
 def lavfi_source(spec: dict, params: dict) -> tuple[str, str, Any]:
     """(source, size, rate) of a generated input: the input's own size and rate, else the job's output ones, else the
-    defaults; an unknown source or a bad size is a ValueError."""
-    source = spec.get("source", "testsrc2")
-    if source not in LAVFI_SOURCES:
-        raise ValueError(f"unknown lavfi source {source!r}; use one of {', '.join(sorted(LAVFI_SOURCES))}")
+    defaults; an unknown source or a bad size is a ValueError. A ``content`` preset's source is its name."""
+    if spec.get("content") is not None:
+        if spec.get("source") is not None:
+            raise ValueError("input.content and input.source are mutually exclusive")
+        source = spec["content"]
+        if source not in CONTENT_PRESETS:
+            raise ValueError(f"unknown content preset {source!r}; use one of {', '.join(CONTENT_PRESETS)}")
+    else:
+        source = spec.get("source") or "testsrc2"
+        if source not in LAVFI_SOURCES:
+            raise ValueError(f"unknown lavfi source {source!r}; use one of {', '.join(sorted(LAVFI_SOURCES))}")
     size = spec.get("size") or params.get("resolution") or DEFAULT_SIZE
     rate = spec.get("rate") or params.get("fps") or DEFAULT_RATE
     parse_size(size)
     return source, size, rate
 
 
-def _lavfi_input(spec: dict, params: dict) -> tuple[list[str], str, Fraction | None]:
+def lavfi_graph(spec: dict, params: dict) -> tuple[str, str, Any]:
+    """(graph, size, rate) of a generated input, without a duration: ``testsrc2=size=..:rate=..`` or a content
+    preset's graph (:data:`agent.content.CONTENT_PRESETS`)."""
     source, size, rate = lavfi_source(spec, params)
+    if spec.get("content") is not None:
+        return content_graph(source, size, rate), size, rate
+    return f"{source}=size={size}:rate={rate}", size, rate
+
+
+def _lavfi_input(spec: dict, params: dict) -> tuple[list[str], str, Fraction | None]:
+    graph, size, rate = lavfi_graph(spec, params)
     duration = params.get("duration")
     if duration is None:
         raise ValueError("a lavfi input needs params.duration, or it never ends")
-    graph = f"{source}=size={size}:rate={rate}"
-    if LAVFI_SOURCES[source]:
+    if spec.get("content") is None and LAVFI_SOURCES[lavfi_source(spec, params)[0]]:
         graph += f":duration={duration:g}" if isinstance(duration, float) else f":duration={duration}"
     return ["-f", "lavfi", "-i", graph], size, rate_value(rate)
 
 
+def prepared_input(spec: dict) -> list[str]:
+    """Input flags of a prepared source (:mod:`agent.sources`): the raw file, looped when it is a shorter segment."""
+    if not spec.get("path"):
+        raise ValueError("a prepared input needs input.path")
+    return (["-stream_loop", "-1"] if spec.get("loop") else []) + ["-i", str(spec["path"])]
+
+
 def input_args(params: dict) -> tuple[list[str], str | None, Fraction | None]:
-    """Input flags, plus the input's size and rate when known (generated input) so no-op filters are skipped."""
+    """Input flags, plus the input's size and rate when known (generated or prepared input) so no-op filters are
+    skipped. ``type: prepared`` is the agent's own rewrite of a generated input (:mod:`agent.sources`)."""
     spec = params.get("input") or {}
     kind = spec.get("type")
     if kind == "lavfi":
         return _lavfi_input(spec, params)
+    if kind == "prepared":
+        return prepared_input(spec), spec.get("size"), rate_value(spec.get("rate"))
     if kind == "file":
         if not spec.get("path"):
             raise ValueError("a file input needs input.path")

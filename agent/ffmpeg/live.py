@@ -27,8 +27,8 @@ from fractions import Fraction
 from typing import Any
 
 from agent.ffmpeg.command import (
-    DEFAULT_RATE, PROGRESS_ARGS, encoder_family, filter_chain, lavfi_source, pixel_format_args, preset_args,
-    rate_value,
+    DEFAULT_RATE, PROGRESS_ARGS, encoder_family, filter_chain, lavfi_graph, pixel_format_args, prepared_input,
+    preset_args, rate_value,
 )
 
 AUDIO_BITRATE = "128k"
@@ -72,6 +72,8 @@ def stream_rate(params: dict) -> Fraction | None:
     spec = params.get("input") or {}
     if spec.get("type") == "lavfi":
         return rate_value(spec.get("rate") or DEFAULT_RATE)
+    if spec.get("type") == "prepared":
+        return rate_value(spec.get("rate"))
     return None
 
 
@@ -89,13 +91,17 @@ def _inputs(params: dict) -> tuple[list[str], list[str], str | None, Fraction | 
     kind = spec.get("type")
     audio = params.get("audio", True) is not False
     if kind == "lavfi":
-        source, size, rate = lavfi_source(spec, params)
-        inputs = ["-re", "-f", "lavfi", "-i", f"{source}=size={size}:rate={rate}"]
+        graph, size, rate = lavfi_graph(spec, params)
+        inputs = ["-re", "-f", "lavfi", "-i", graph]
         maps = ["-map", "0:v:0"]
         if audio:
             inputs += ["-re", "-f", "lavfi", "-i", TONE]
             maps += ["-map", "1:a:0"]
         return inputs, maps, size, rate_value(rate)
+    if kind == "prepared":  # agent.sources: the video and the tone rendered into one raw file, looped as long as -t
+        inputs = ["-re", *prepared_input({**spec, "loop": True})]
+        maps = ["-map", "0:v:0"] + (["-map", "0:a:0"] if audio and spec.get("audio") else [])
+        return inputs, maps, spec.get("size"), rate_value(spec.get("rate"))
     if kind == "file":
         if not spec.get("path"):
             raise ValueError("a file input needs input.path")

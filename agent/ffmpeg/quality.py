@@ -1,11 +1,13 @@
 """Objective quality of a finished encode: PSNR and SSIM with FFmpeg's own filters, VMAF when this FFmpeg has libvmaf.
 
-The encoded output is decoded next to exactly the same source frames the encode read: the same lavfi source string
-(size, rate, duration) or the same file, the same ``scale``/``fps`` filters, the same ``-t`` (as the ``trim`` FFmpeg
-itself inserts for an output ``-t``), both converted to yuv420p, and both renumbered by frame index (``settb=1/1000,
-setpts=N``: frame n at n ms on both sides). The index, not the container's timestamps, pairs the frames: a container
-with a coarse time base (WebM's 1 ms) rounds 33.3 ms frames to 33/67/100 ms, and FFmpeg's frame sync would then pair
-some frames with their neighbours and drop the last one. One FFmpeg process then compares ``[distorted][reference]``
+The encoded output is decoded next to exactly the same source frames the encode read: the same prepared raw file
+(:mod:`agent.sources`, looped the same way), the same file input, or for ``render: inline`` the same lavfi source
+string (size, rate, duration; ``quality.same_source`` is then false: the generator runs again), the same
+``scale``/``fps`` filters, the same ``-t`` (as the ``trim`` FFmpeg itself inserts for an output ``-t``), both
+converted to yuv420p, and both renumbered by frame index (``settb=1/1000, setpts=N``: frame n at n ms on both sides).
+The index, not the container's timestamps, pairs the frames: a container with a coarse time base (WebM's 1 ms) rounds
+33.3 ms frames to 33/67/100 ms, and FFmpeg's frame sync would then pair some frames with their neighbours and drop the
+last one. One FFmpeg process then compares ``[distorted][reference]``
 frame by frame::
 
     [0:v]format=yuv420p,settb=1/1000,setpts=N[d];

@@ -1,9 +1,10 @@
 """``transcode``: encode a source with one encoder and measure the energy of the encode.
 
-idle baseline -> stabilization wait -> sampler + FFmpeg (own process group, live progress) -> final power reading
-while FFmpeg's process is exited but not reaped -> verify the output -> metrics -> quality (PSNR/SSIM/VMAF of the
-output against the same source frames, :mod:`agent.ffmpeg.quality`), computed after the energy window closed so it
-never counts as the job's energy -> cooldown wait. ``params.quality: false`` skips the comparison; a failed comparison
+(the source rendered by :mod:`agent.sources` before the scenario starts) -> idle baseline -> stabilization wait ->
+sampler + FFmpeg (own process group, live progress) -> final power reading while FFmpeg's process is exited but not
+reaped -> verify the output -> metrics -> quality (PSNR/SSIM/VMAF of the output against the same source frames,
+:mod:`agent.ffmpeg.quality`), computed after the energy window closed so it never counts as the job's energy ->
+cooldown wait. ``params.quality: false`` skips the comparison; a failed comparison
 leaves the scores null with a reason, never fails the job.
 
 ``params.stabilization`` and ``params.cooldown`` (seconds, default 0; the original's ``--stabilization`` /

@@ -10,6 +10,7 @@ import pytest
 
 from agent.ffmpeg.locate import probe_binary
 from agent.jobrun import execute_job
+from agent.sources import prepare_source
 from agent.power.estimate import EstimateSource
 from agent.power.rapl import discover_rapl
 from agent.scenarios import KINDS
@@ -149,6 +150,7 @@ def test_stabilization_and_cooldown_are_not_measured(ffmpeg, rapl_sources, tmp_p
             if not phases or phases[-1] != ctx.live.phase:
                 phases.append(ctx.live.phase)
 
+    prepare_source(_transcode_job(), ctx)  # render the source first: both timed jobs then read it from the cache
     plain, plain_wall = _timed(ctx, _transcode_job())
     watcher = threading.Thread(target=watch)
     watcher.start()

@@ -22,6 +22,7 @@ from agent.rtmp import ENV_RTMP_MODULE, ENV_RTMP_PORT, find_nginx, free_port, wa
 from agent.scenarios import KINDS
 from agent.scenarios.base import JobFailed, RunContext
 from agent.scenarios.live import Live, Multi
+from agent.sources import prepare_source
 from tests.agent.power.powercap_sim import PowercapSim, sim_dir
 
 SYSTEM_FFMPEG = "/usr/bin/ffmpeg"
@@ -309,8 +310,10 @@ def test_window_longer_than_the_timeout_is_refused(ffmpeg, tmp_path):
 
 def test_cancel_stops_the_streams(ffmpeg, tmp_path):
     ctx = _ctx(tmp_path, ffmpeg)
+    job = live_job(ingest="listen", duration=20)
+    prepare_source(job, ctx)  # the prepared source is cached: the cancel comes while streaming, not while rendering
     threading.Timer(0.8, ctx.cancel.set).start()
-    result, wall = _run(ctx, live_job(ingest="listen", duration=20))
+    result, wall = _run(ctx, job)
     assert result["status"] == "failed" and result["error"] == "cancelled: cancelled while streaming"
     assert wall < 8
     _no_children_left()

@@ -82,6 +82,15 @@ def _check_every_kind(run: dict) -> None:
     assert ladder["metrics"]["frames"] == 100 and ladder["metrics"]["pixels"] == 50 * (640 * 360 + 320 * 180)
     idle = jobs["idle#1"]["result"]["metrics"]
     assert idle["frames"] is None and idle["duration_s"] >= 1
+    for name in ("stream#1", "two#1", "dense#1", "abr#1"):  # each measured FFmpeg read a prepared raw file
+        result = jobs[name]["result"]
+        source, argv = result["source"], result["ffmpeg"]["argv"]
+        assert source["render"] == "prepared" and source["format"] == "rawvideo" and len(source["sha256"]) == 64
+        assert "lavfi" not in argv and argv[argv.index("-i") + 1] == source["file"], (name, argv)
+        assert result["metrics"]["si"] == source["si_mean"] > 0 and result["metrics"]["ti"] == source["ti_mean"] > 0
+    streams = [jobs[n]["result"]["source"] for n in ("stream#1", "two#1")]
+    assert streams[0]["file"] == streams[1]["file"]  # live and multi share a profile: rendered once, then reused
+    assert sorted(s["cached"] for s in streams) == [False, True]
 
 
 def test_every_kind_embedded(tmp_path):
