@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/master_memory.py
 	$(BIN)/python bench/result_validation.py
+	$(BIN)/python bench/content_presets.py
 
 clean:
 	rm -rf $(VENV) .ffwatt reports .pytest_cache
