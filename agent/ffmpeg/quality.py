@@ -116,15 +116,23 @@ def parse_filters(lines: Iterable[str]) -> set[str]:
 
 
 @functools.lru_cache(maxsize=16)
-def has_libvmaf(ffmpeg_path: str) -> bool:
-    """True when this FFmpeg binary lists the ``libvmaf`` filter (probed once per binary)."""
+def listed_filters(ffmpeg_path: str) -> frozenset[str]:
+    """The filters this FFmpeg binary lists (``ffmpeg -filters``, probed once per binary); empty when it cannot run."""
     lines: list[str] = []
     try:
         outcome = run_process([ffmpeg_path, "-hide_banner", "-filters"], timeout_s=FILTERS_TIMEOUT_S,
                               on_stdout_line=lines.append)
     except OSError:
-        return False
-    return outcome.ok and "libvmaf" in parse_filters(lines)
+        return frozenset()
+    return frozenset(parse_filters(lines)) if outcome.ok else frozenset()
+
+
+def has_libvmaf(ffmpeg_path: str) -> bool:
+    """True when this FFmpeg binary lists the ``libvmaf`` filter."""
+    return "libvmaf" in listed_filters(ffmpeg_path)
+
+
+has_libvmaf.cache_clear = listed_filters.cache_clear  # type: ignore[attr-defined]
 
 
 FRAME_INDEX_PTS = "settb=1/1000,setpts=N"

@@ -17,12 +17,11 @@ A binary without the filter, a failed run or a summary that cannot be read gives
 """
 from __future__ import annotations
 
-import functools
 import re
 import threading
 from typing import Iterable, Sequence
 
-from agent.ffmpeg.quality import FILTERS_TIMEOUT_S, parse_filters
+from agent.ffmpeg.quality import listed_filters
 from agent.process import run_process
 
 _VALUE = re.compile(r"^\s*(Average|Max|Min):\s*(\S+)\s*$")
@@ -56,16 +55,12 @@ def parse_siti(lines: Iterable[str]) -> dict[str, float] | None:
     return {k: round(found[k], 6) for k in keys} if all(k in found for k in keys) else None
 
 
-@functools.lru_cache(maxsize=16)
 def has_siti(ffmpeg_path: str) -> bool:
-    """True when this FFmpeg binary lists the ``siti`` filter (probed once per binary)."""
-    lines: list[str] = []
-    try:
-        outcome = run_process([ffmpeg_path, "-hide_banner", "-filters"], timeout_s=FILTERS_TIMEOUT_S,
-                              on_stdout_line=lines.append)
-    except OSError:
-        return False
-    return outcome.ok and "siti" in parse_filters(lines)
+    """True when this FFmpeg binary lists the ``siti`` filter (FFmpeg >= 5.0)."""
+    return "siti" in listed_filters(ffmpeg_path)
+
+
+has_siti.cache_clear = listed_filters.cache_clear  # type: ignore[attr-defined]
 
 
 def measure_siti(ffmpeg_path: str, inputs: Sequence[str], seconds: float | None = None,

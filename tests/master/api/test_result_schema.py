@@ -109,6 +109,11 @@ def test_abc_joules_per_frame_is_400_and_the_queue_keeps_working(client, conn, n
 def test_out_of_range_result_is_400_naming_the_field(client, conn, node, make_campaign, metrics, extra, field):
     """Negative frames, fractional counts, huge strings and arrays, wrong types: 400 naming the field, DB unchanged,
     the job still held by its node."""
+    assert_refused(client, conn, node, make_campaign, metrics, extra, field)
+
+
+def assert_refused(client, conn, node, make_campaign, metrics: dict, extra: dict, field: str) -> None:
+    """A result of ``metrics`` plus ``extra`` fields, for a claimed job, is a 400 naming ``field``; nothing changes."""
     make_campaign(1)
     a = node("a")
     job = claim(client, a)
