@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import math
 import operator
 import re
+import threading
 from typing import Any
 
 import fastjsonschema
@@ -58,7 +58,8 @@ class _Refused(ValueError):
 
 
 class _OutOfRange(str):
-    """A number out of range (an integer beyond int64, a float that overflows), kept as its text while parsing so the refusal can name where it is."""
+    """A number out of range (an integer beyond int64, a float that overflows), kept as its text while parsing so
+    the refusal can name where it is."""
 
 
 def _no_constant(name: str) -> None:
@@ -78,7 +79,7 @@ def _int64(text: str) -> int | _OutOfRange:
 
 
 def _out_of_range(value: Any, path: tuple = ()) -> tuple[tuple, str] | None:
-    """(path, text) of the first integer beyond int64 in ``value``, or None."""
+    """(path, text) of the first number out of range in ``value``, or None."""
     if isinstance(value, _OutOfRange):
         return path, str(value)
     children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
@@ -138,8 +139,18 @@ def loads(data: bytes) -> Any:
         raise InvalidInput(f"body: not UTF-8 ({exc})") from None
     if nesting_depth(data) > MAX_DEPTH:
         raise InvalidInput(f"body: arrays and objects nest deeper than {MAX_DEPTH}")
+    out_of_range: list[_OutOfRange] = []
+
+    def noted(convert):  # so that only a body holding such a number is walked to find where
+        def parse(number: str) -> Any:
+            value = convert(number)
+            if isinstance(value, _OutOfRange):
+                out_of_range.append(value)
+            return value
+        return parse
+
     try:
-        body = json.loads(text, parse_constant=_no_constant, parse_float=_finite, parse_int=_int64,
+        body = json.loads(text, parse_constant=_no_constant, parse_float=noted(_finite), parse_int=noted(_int64),
                           object_pairs_hook=_unique_keys)
         if _SURROGATE_ESCAPE.search(data):
             json.dumps(body, ensure_ascii=False).encode()
@@ -147,7 +158,8 @@ def loads(data: bytes) -> Any:
         raise InvalidInput(f"body: {exc}") from None
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeEncodeError (a lone surrogate)
         raise InvalidInput(f"body: not valid JSON ({_clip(str(exc))})") from None
-    _refuse_out_of_range(body)
+    if out_of_range:
+        _refuse_out_of_range(body)
     return body
 
 
