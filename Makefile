@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# Debian packages the tests use (real FFmpeg 5.1; the imageio-ffmpeg wheel's FFmpeg is the fallback for `make run`).
-APT_PACKAGES := ffmpeg chromium nginx libnginx-mod-rtmp
+# Debian packages the tests use (real FFmpeg 5.1; the imageio-ffmpeg wheel's FFmpeg is the fallback for `make run`;
+# sshd and sudo for the Ansible test hosts).
+APT_PACKAGES := ffmpeg chromium nginx libnginx-mod-rtmp openssh-server sudo
 
 .PHONY: run test install system-deps bench clean
 
