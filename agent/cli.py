@@ -28,14 +28,21 @@ log = logging.getLogger("agent")
 
 
 def parse_labels(values: tuple[str, ...]) -> dict[str, str]:
-    """('gpu=nvidia', 'rack=r1') -> {'gpu': 'nvidia', 'rack': 'r1'}; a usage error for anything but k=v."""
+    """('gpu=nvidia', 'rack=r1') -> {'gpu': 'nvidia', 'rack': 'r1'}; a usage error for anything but k=v.
+
+    A key given more than once holds every value, comma-separated, in the order given: ('group=agents',
+    'group=gpu') -> {'group': 'agents,gpu'}; the master matches targets and label requirements against each value.
+    """
     labels = {}
     for item in values:
         key, sep, val = item.partition("=")
         key, val = key.strip(), val.strip()
         if not sep or not key or not val:
             raise click.BadParameter(f"{item!r}: expected k=v", param_hint="--labels")
-        labels[key] = val
+        if key not in labels:
+            labels[key] = val
+        elif val not in labels[key].split(","):
+            labels[key] = f"{labels[key]},{val}"
     return labels
 
 

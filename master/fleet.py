@@ -71,9 +71,14 @@ class Capabilities:
             return "not in the node's inventory"
         return str(entry.get("reason") or "probe failed")
 
+    def label_values(self, key: str) -> set[str]:
+        """The values of label ``key``: one, or several for a label given more than once (``group=a,b``)."""
+        value = self.labels.get(key)
+        return {value, *value.split(",")} if isinstance(value, str) else set()
+
     def names(self) -> set[str]:
         """What ``targets`` may name: the hostname, its first DNS label, and every label value."""
-        return {self.hostname, self.hostname.split(".", 1)[0], *self.labels.values()}
+        return {self.hostname, self.hostname.split(".", 1)[0], *(v for k in self.labels for v in self.label_values(k))}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -119,7 +124,7 @@ def unmet(requirements: Mapping[str, Any], caps: Capabilities) -> list[str]:
         lacks.append("has a GPU")
     labels = requirements.get("labels")
     for key, value in sorted(labels.items() if isinstance(labels, Mapping) else ()):
-        if caps.labels.get(key) != value:
+        if value not in caps.label_values(key):
             lacks.append(f"has label {key}={value}")
     targets = requirements.get("targets")
     targets = [str(t) for t in targets] if isinstance(targets, list) else []

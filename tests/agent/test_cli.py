@@ -73,9 +73,9 @@ def test_tls_flags_need_each_other_and_https(tmp_path):
 
 
 def test_labels_parse_to_a_mapping():
-    """Repeated --labels k=v become a dict; a value may hold '='; a later key wins."""
-    assert parse_labels(("gpu=nvidia", "rack = r1", "expr=a=b", "gpu=amd")) == {"gpu": "amd", "rack": "r1",
-                                                                                "expr": "a=b"}
+    """Repeated --labels k=v become a dict; a value may hold '='; a key given again holds every value once."""
+    assert parse_labels(("gpu=nvidia", "rack = r1", "expr=a=b", "gpu=amd", "gpu=nvidia")) == {
+        "gpu": "nvidia,amd", "rack": "r1", "expr": "a=b"}
     for bad in ("gpu", "=x", "gpu="):
         with pytest.raises(click.BadParameter):
             parse_labels((bad,))

@@ -72,6 +72,23 @@ def test_labels_targets_and_gpu(client, node, make_campaign, requirements, taker
     assert got <= takers and (got != set()) == bool(takers)
 
 
+@pytest.mark.parametrize("requirements, takers", [
+    ({"targets": ["gpu"]}, {"g1"}),
+    ({"targets": ["agents"]}, {"m1", "g1"}),
+    ({"targets": ["master"]}, {"m1"}),
+    ({"labels": {"group": "gpu"}}, {"g1"}),
+    ({"labels": {"group": "agents,gpu"}}, {"g1"}),
+    ({"labels": {"group": "agent"}}, set()),
+])
+def test_a_label_with_several_values_matches_each(client, node, make_campaign, requirements, takers):
+    """A label given several times (Ansible's group=<each group>) matches targets and label requirements by each
+    value, never by a part of one."""
+    make_campaign(jobs=[job_spec("j#1", requirements)])
+    nodes = {"m1": node("m1", labels={"group": "master,agents"}), "g1": node("g1", labels={"group": "agents,gpu"})}
+    got = {name for name, n in nodes.items() if _claim(client, n) is not None}
+    assert got <= takers and (got != set()) == bool(takers)
+
+
 def test_waiting_reason_names_what_each_node_lacks():
     """When every node lacks something different, the reason lists each node's gaps."""
     a = fleet.Capabilities("a", {"libx264": {"usable": True}}, False, {"rack": "a"})
