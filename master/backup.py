@@ -56,8 +56,12 @@ def open_source(db_path: Path) -> sqlite3.Connection:
 
 
 def quick_check(conn: sqlite3.Connection) -> str:
-    """``PRAGMA quick_check``'s answer as one string: "ok" for a sound database."""
-    return "; ".join(str(row[0]) for row in conn.execute("PRAGMA quick_check"))
+    """``PRAGMA quick_check``'s answer as one string: "ok" for a sound database, else what is wrong (SQLite may also
+    stop the check itself with "database disk image is malformed")."""
+    try:
+        return "; ".join(str(row[0]) for row in conn.execute("PRAGMA quick_check"))
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
 
 
 def copy_into(source: sqlite3.Connection, temp_path: Path) -> None:

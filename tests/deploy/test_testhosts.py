@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy.testhosts import (SshdMissing, TestHosts, accepts, alive, ansible_command, ansible_env,
+from tests.deploy.testhosts import (SshdFailed, SshdMissing, TestHosts, accepts, alive, ansible_command, ansible_env,
                                     port_bindable)
 
 ANSIBLE_TIMEOUT_S = 180
@@ -93,6 +93,15 @@ def test_missing_sshd_is_a_clear_error(tmp_path):
         hosts.start()
     assert hosts.hosts == [] and hosts.pids() == []
     hosts.stop()
+
+
+def test_an_sshd_that_exits_at_once_is_a_clear_error(tmp_path):
+    """A server that exits instead of listening fails start() with its address and exit status; stop() still works."""
+    hosts = TestHosts(1, root=tmp_path, sshd=Path("/bin/false"))
+    with pytest.raises(SshdFailed, match=r"sshd for 127\.0\.0\.11:\d+ exited with 1"):
+        hosts.start()
+    hosts.stop()
+    assert hosts.pids() == []
 
 
 def test_more_names_than_hosts_is_refused(tmp_path):
