@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.sampler import Measurement
+from agent.version import installed_version
 
 ESTIMATE_IDLE_REASON = "the estimate models only the job's own CPU time: its energy is dynamic already"
 
@@ -112,8 +113,11 @@ def encoder_utilization(run: Measurement) -> tuple[float | None, str | None]:
 
 
 def provenance(baseline: Measurement | None, run: Measurement) -> dict[str, Any]:
-    """Where the numbers came from: estimated or measured, which sources, how often sampled, notes."""
+    """Where the numbers came from: estimated or measured, which sources, how often sampled, which ffwatt, notes."""
     notes = list(run.notes)
+    version, version_reason = installed_version()
+    if version_reason:
+        notes.append(f"ffwatt_version: {version_reason}")
     if baseline is not None:
         notes += [f"baseline: {n}" for n in baseline.notes if n not in run.notes]
     if run.total_energy_j is not None and not run.estimated:
@@ -125,7 +129,7 @@ def provenance(baseline: Measurement | None, run: Measurement) -> dict[str, Any]
                 **({"encoder_util_pct": _r(s.encoder_util_pct, 3)} if s.encoder_util_pct is not None else {})}
                for s in run.sources.values()]
     return {"estimated": run.estimated, "sources": sources, "sample_rate_hz": _r(run.rate_hz, 3),
-            "sample_count": run.sample_count, "notes": notes}
+            "sample_count": run.sample_count, "ffwatt_version": version, "notes": notes}
 
 
 def summarize(baseline: Measurement | None, run: Measurement, frames: int | None) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from agent.ffmpeg.command import probe_argv
 from agent.ffmpeg.locate import FFmpegBinary, capture_stdout
 from agent.ffmpeg.runner import run_ffmpeg
 from agent.ffmpeg.verify import verify_output
+from agent.version import installed_version
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +263,9 @@ def collect_inventory(
             missing[f"cpu_{key}"] = "not in /proc/cpuinfo and not known to psutil"
     gpus, gpu_note = gpu_info()
     ffmpeg_data, encoders = _ffmpeg_part(ffmpeg, cache_dir, probe, missing)
+    version, version_reason = installed_version()
+    if version_reason:
+        missing["ffwatt"] = version_reason
     return {
         "hostname": socket.gethostname(),
         "cpu_model": cpu["model"],
@@ -273,6 +277,7 @@ def collect_inventory(
         "kernel": platform.release(),
         "os": os_name(),
         "python": platform.python_version(),
+        "ffwatt": version,
         "ffmpeg": ffmpeg_data,
         "encoders": encoders,
         "power_sources": list(power_sources or []),

@@ -156,7 +156,7 @@ SOURCE = _object({
 PROVENANCE = _object({
     "estimated": {"type": "boolean"},
     "sources": _array(SOURCE, MAX_SOURCES),
-    "sample_rate_hz": _num(), "sample_count": COUNT, "notes": _lines(),
+    "sample_rate_hz": _num(), "sample_count": COUNT, "ffwatt_version": _text(NAME_LEN), "notes": _lines(),
 }, null=True)
 
 BASELINE = _object({"duration_s": SECONDS, "idle_watts": WATTS, "sample_count": COUNT}, null=True)

@@ -1,9 +1,9 @@
 """The host inventory table of a node, tolerant of missing or differently shaped inventory keys.
 
 An agent reports its hardware as a dict: `agent.inventory.collect_inventory` writes flat keys (cpu_model, cpu_cores,
-cpu_threads, memory_bytes, gpus, kernel, os, ffmpeg, encoders, power_sources, power_notes, notes, missing); a nested
-form (cpu: {model, cores, threads}, ram_bytes) is read too. A row without a value shows "—" with the reason as a
-tooltip: the inventory's own `missing` reason where it gives one.
+cpu_threads, memory_bytes, gpus, kernel, os, ffmpeg, ffwatt, encoders, power_sources, power_notes, notes, missing);
+a nested form (cpu: {model, cores, threads}, ram_bytes) is read too. A row without a value shows "—" with the reason
+as a tooltip: the inventory's own `missing` reason where it gives one.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ def node_view(node: dict) -> dict:
             row("Kernel", pick(inv, "kernel", "os.kernel"), why("kernel")),
             row("OS", _os(inv), why("os")),
             row("FFmpeg", _ffmpeg(inv), why("ffmpeg")),
+            row("ffwatt", inv.get("ffwatt"), why("ffwatt")),
             row("Usable encoders", _encoders(inv, usable=True), why("encoders", default="none usable")),
             row("Unusable encoders", _encoders(inv, usable=False), why("encoders", default="none reported")),
             row("Power sources", _power_sources(inv), why("power_sources")),

@@ -98,7 +98,7 @@ def test_provenance_shape_and_json():
     baseline = _m({"rapl:package-0": 1.0}, 1.0, notes=["idle note"])
     out = summarize(baseline, run, frames=10)
     prov = out["provenance"]
-    assert set(prov) == {"estimated", "sources", "sample_rate_hz", "sample_count", "notes"}
+    assert set(prov) == {"estimated", "sources", "sample_rate_hz", "sample_count", "ffwatt_version", "notes"}
     assert prov["sources"] == [{"name": "rapl:package-0", "kind": "rapl", "measured": True, "valid_samples": 10,
                                 "invalid_samples": 0, "reason": None}]
     assert prov["notes"] == ["RAPL at /x: counting rapl:package-0", "baseline: idle note"]

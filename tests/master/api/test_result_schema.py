@@ -194,3 +194,19 @@ def test_clean_stored_keeps_good_fields_and_says_why_a_metric_is_gone():
     assert cleaned["metrics"] == {"joules_per_frame": None, "frames": 10}
     assert cleaned["missing"]["joules_per_frame"].startswith("stored value is not valid")
     assert body["metrics"]["joules_per_frame"] == "abc"  # the stored body itself is not changed
+
+
+def test_provenance_ffwatt_version_is_a_string_or_null(client, node, make_campaign):
+    """``provenance.ffwatt_version`` is accepted as a string or null; a number is refused naming the field."""
+    VALIDATOR.validate({"job_id": "j", "attempt": 1, "node_id": "n", "status": "succeeded",
+                        "provenance": {"ffwatt_version": None, "notes": ["ffwatt_version: not installed"]}})
+    make_campaign(1)
+    a = node("a")
+    job = claim(client, a)
+    assert post(client, a, job, provenance={"estimated": False, "ffwatt_version": "0.1.0"}).status_code == 200
+
+
+def test_provenance_ffwatt_version_refuses_a_number(client, conn, node, make_campaign):
+    """A version that is not a string (1.0) is a 400 naming ``provenance.ffwatt_version``."""
+    assert_refused(client, conn, node, make_campaign, {}, {"provenance": {"ffwatt_version": 1.0}},
+                   "provenance.ffwatt_version")

@@ -59,3 +59,10 @@ def test_described_power_source_marks_an_estimate():
     view = rows({"inventory": {"power_sources": [{"name": "estimate:cpu-time", "kind": "estimate", "measured": False},
                                                  {"name": "rapl:package-0", "kind": "rapl", "measured": True}]}})
     assert view["Power sources"]["text"] == "estimate:cpu-time (estimate), rapl:package-0"
+
+
+def test_ffwatt_version_row():
+    """The host table shows the agent's ffwatt version, or "—" with the inventory's reason when it had none."""
+    assert rows({"inventory": {"ffwatt": "0.1.0"}})["ffwatt"]["text"] == "0.1.0"
+    absent = rows({"inventory": {"ffwatt": None, "missing": {"ffwatt": "not installed as a distribution"}}})["ffwatt"]
+    assert absent["missing"] and absent["title"] == "not installed as a distribution"
