@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # sshd and sudo for the Ansible test hosts).
 APT_PACKAGES := ffmpeg chromium nginx libnginx-mod-rtmp openssh-server sudo
 
-.PHONY: run test install system-deps bench clean
+.PHONY: run test install system-deps bench clean fleet-lock
 
 $(BIN)/campaign: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,16 @@ bench: install
 	$(BIN)/python bench/master_memory.py
 	$(BIN)/python bench/result_validation.py
 	$(BIN)/python bench/content_presets.py
+	$(BIN)/python bench/deploy.py
+
+# The exact dependency versions every fleet host installs (roles/common/files/requirements.txt), from a clean venv.
+fleet-lock:
+	rm -rf .fleet-lock && $(PYTHON) -m venv .fleet-lock
+	.fleet-lock/bin/python -m pip install --quiet .
+	{ echo "# What every ffwatt host installs besides the ffwatt wheel: exact versions, the ones the tests ran against."; \
+	  echo "# Regenerate with 'make fleet-lock' after changing dependencies in pyproject.toml."; \
+	  .fleet-lock/bin/python -m pip freeze --exclude ffwatt; } > roles/common/files/requirements.txt
+	rm -rf .fleet-lock
 
 clean:
 	rm -rf $(VENV) .ffwatt reports .pytest_cache

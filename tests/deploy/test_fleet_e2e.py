@@ -1,0 +1,221 @@
+"""deploy.yml end to end over ssh: three loopback test hosts become a fleet, scale out, run a campaign, are upgraded
+during a campaign and torn down. The tests share one fleet and run in file order (each builds on the last).
+
+Hosts: m (127.0.0.11: master and RTMP ingest), a1 and a2 (agents); each its own sshd and ffwatt_prefix.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+import yaml
+
+from tests.deploy.playbooks import ROOT, fleet_vars, run_playbook
+from tests.deploy.testhosts import SshdMissing, TestHosts, free_port
+
+pytestmark = pytest.mark.e2e
+
+HTTP_TIMEOUT_S = 10
+CAMPAIGN_TIMEOUT_S = 600
+
+
+def campaign_file(path: Path, name: str, repetitions: int) -> Path:
+    """A small transcode campaign pinned to the inventory group "agents": 2 presets x ``repetitions`` jobs."""
+    path.write_text(yaml.safe_dump({
+        "version": 1, "name": name, "targets": ["agents"],
+        "defaults": {"repetitions": repetitions, "idle_baseline": 1, "sample_rate": 10, "timeout": 120},
+        "scenarios": [{"name": "x264", "kind": "transcode", "input": {"content": "easy", "size": "320x240",
+                                                                      "rate": 30},
+                       "encoder": "libx264", "bitrate": "500k", "resolution": "320x240", "fps": 30, "duration": 2,
+                       "matrix": {"preset": ["ultrafast", "veryfast"]}}]}, sort_keys=False))
+    return path
+
+
+def wheel_with_version(version: str, workdir: Path) -> Path:
+    """An ffwatt wheel of this checkout that says it is ``version`` (what an upgrade installs)."""
+    src = workdir / "src"
+    for part in ("master", "agent"):
+        shutil.copytree(ROOT / part, src / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "README.md", src / "README.md")
+    text = (ROOT / "pyproject.toml").read_text()
+    (src / "pyproject.toml").write_text(re.sub(r'(?m)^version = ".*"$', f'version = "{version}"', text, count=1))
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(workdir / "dist"), str(src)],
+                   check=True, capture_output=True, timeout=300, env=dict(os.environ, SOURCE_DATE_EPOCH="315532800"))
+    return next((workdir / "dist").glob(f"ffwatt-{version}-*.whl"))
+
+
+class Fleet:
+    """The deployed test fleet: hosts, inventory, tokens, the master's URL."""
+
+    def __init__(self, hosts, powercap: Path):
+        self.hosts = hosts
+        self.ports = {"ffwatt_master_port": free_port("127.0.0.11"), "ffwatt_rtmp_port": free_port("127.0.0.11"),
+                      "ffwatt_rtmp_stat_port": free_port("127.0.0.11")}
+        self.vars = fleet_vars(**self.ports, common_powercap_root=str(powercap),
+                               agent_powercap_root="/sys/class/powercap", agent_heartbeat_interval="5s",
+                               agent_poll_interval="5s")
+        self.url = f"http://127.0.0.11:{self.ports['ffwatt_master_port']}"
+        self.groups = {"master": ["m"], "rtmp": ["m"], "agents": ["a1"]}
+        self.inventory = hosts.write_inventory(self.groups, self.vars)
+
+    def get(self, path: str):
+        answer = requests.get(self.url + path, timeout=HTTP_TIMEOUT_S)
+        answer.raise_for_status()
+        return answer.json()
+
+    def nodes(self) -> dict[str, dict]:
+        return {n["hostname"]: n for n in self.get("/nodes")["nodes"]}
+
+    def jobs(self, campaign_id: str) -> list[dict]:
+        return self.get(f"/jobs?campaign={campaign_id}&limit=1000")["jobs"]
+
+    def campaign(self, path: Path, reports: Path, background: bool = False):
+        argv = [str(Path(sys.executable).parent / "campaign"), "run", str(path), "--master", self.url,
+                "--token", self.vars["ffwatt_admin_token"], "--reports-dir", str(reports)]
+        if background:
+            return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=CAMPAIGN_TIMEOUT_S)
+
+    def service_pids(self) -> dict[str, int]:
+        """Live pids of the services whose pid files are under any test host's prefix."""
+        found = {}
+        for pidfile in self.hosts.root.glob("hosts/*/run/*.pid"):
+            pid = int(pidfile.read_text().strip() or 0)
+            if pid and psutil.pid_exists(pid):
+                found[f"{pidfile.parent.parent.name}/{pidfile.stem}"] = pid
+        return found
+
+    def processes(self) -> list[psutil.Process]:
+        """Every live process whose command line runs from a test host's prefix."""
+        root = str(self.hosts.root / "hosts")
+        return [p for p in psutil.process_iter(["cmdline"]) if root in " ".join(p.info["cmdline"] or [])]
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    # Not under pytest's temp dir: that one is private (0700, and each pytest session makes it so again), and the
+    # services' user must pass through to each prefix (the deploy's preflight refuses a prefix it cannot reach).
+    root = Path(tempfile.mkdtemp(prefix="ffwatt-fleet-"))
+    root.chmod(0o711)
+    hosts = TestHosts(3, root=root)
+    try:
+        hosts.start()
+    except SshdMissing as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(str(exc))
+    powercap = tmp_path_factory.mktemp("powercap")
+    zone = powercap / "intel-rapl:0"
+    zone.mkdir()
+    (zone / "name").write_text("package-0\n")
+    (zone / "energy_uj").write_text("123456789\n")
+    (zone / "energy_uj").chmod(0o644)
+    fleet = Fleet(hosts, powercap)
+    try:
+        yield fleet
+    finally:
+        for proc in fleet.processes():  # a failed test must not leave services behind
+            proc.kill()
+        hosts.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_deploy_makes_a_master_and_an_agent(fleet):
+    """The first deploy: the master answers, the agent is online under its inventory name with its group label,
+    services run as the ffwatt user from pid files under each prefix, RAPL counters are the ffwatt group's only."""
+    run = run_playbook(fleet.inventory).check()
+    assert set(run.recap) == {"m", "a1"}
+    assert fleet.get("/health")
+    a1 = fleet.nodes()["a1"]
+    assert a1["status"] == "online" and a1["labels"] == {"group": "agents"}
+    assert a1["inventory"]["ffwatt"] == "0.1.0"
+    pids = fleet.service_pids()
+    assert set(pids) == {"m/ffwatt-master", "m/ffwatt-rtmp", "a1/ffwatt-agent"}
+    assert {psutil.Process(pid).username() for pid in pids.values()} == {"ffwatt"}
+    stat_page = requests.get(f"http://127.0.0.11:{fleet.ports['ffwatt_rtmp_stat_port']}/stat", timeout=10)
+    assert stat_page.status_code == 200 and "<rtmp>" in stat_page.text
+    counter = os.stat(fleet.vars["common_powercap_root"] + "/intel-rapl:0/energy_uj")
+    assert stat.S_IMODE(counter.st_mode) == 0o440 and counter.st_gid == __import__("grp").getgrnam("ffwatt").gr_gid
+    env = fleet.hosts.prefix("m") / "etc" / "ffwatt-master.env"
+    assert stat.S_IMODE(env.stat().st_mode) == 0o640 and fleet.vars["ffwatt_admin_token"] in env.read_text()
+
+
+def test_adding_a_host_under_agents_adds_an_agent_and_changes_nothing_else(fleet):
+    """Scale out: a2 joins the inventory's agents; the next deploy registers it and leaves m and a1 unchanged."""
+    fleet.groups["agents"].append("a2")
+    fleet.hosts.write_inventory(fleet.groups, fleet.vars, fleet.inventory)
+    before = fleet.service_pids()
+    run = run_playbook(fleet.inventory).check()
+    assert run.changed()["m"] == 0 and run.changed()["a1"] == 0 and run.changed()["a2"] > 0
+    nodes = fleet.nodes()
+    assert {h for h, n in nodes.items() if n["status"] == "online"} == {"a1", "a2"}
+    assert {k: v for k, v in fleet.service_pids().items() if not k.startswith("a2/")} == before
+
+
+def test_a_second_deploy_changes_nothing(fleet):
+    """Idempotence: deploying the same inventory again reports changed=0 on every host and restarts nothing."""
+    before = fleet.service_pids()
+    run = run_playbook(fleet.inventory).check()
+    assert run.changed() == {"m": 0, "a1": 0, "a2": 0}
+    assert fleet.service_pids() == before
+
+
+def test_a_campaign_runs_on_both_agents(fleet, tmp_path):
+    """A campaign pinned to the group "agents" through the master: every job succeeds, on both hosts, and each
+    result says which ffwatt measured it."""
+    done = fleet.campaign(campaign_file(tmp_path / "both.yml", "both", 3), tmp_path / "reports")
+    assert done.returncode == 0, done.stdout + done.stderr
+    campaign_id = re.search(r"\(id (\S+)\)", done.stdout)[1]
+    jobs = fleet.jobs(campaign_id)
+    assert len(jobs) == 6 and {j["state"] for j in jobs} == {"succeeded"}
+    by_id = {n["id"]: h for h, n in fleet.nodes().items()}
+    assert {by_id[j["node_id"]] for j in jobs} == {"a1", "a2"}
+    results = fleet.get(f"/campaigns/{campaign_id}/results")["results"]
+    assert {r["provenance"]["ffwatt_version"] for r in results} == {"0.1.0"}
+
+
+def test_upgrading_the_agents_during_a_campaign_loses_and_repeats_no_job(fleet, tmp_path):
+    """upgrade.yml drains, upgrades and restarts one agent at a time while a campaign runs: every job succeeds at
+    its first attempt, and both agents come back running the new version."""
+    wheel = wheel_with_version("0.1.1", tmp_path)
+    running = fleet.campaign(campaign_file(tmp_path / "long.yml", "long", 8), tmp_path / "reports", background=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(n.get("current_job_id") for n in fleet.nodes().values()):
+            assert time.monotonic() < deadline and running.poll() is None, "the campaign did not start"
+            time.sleep(0.5)
+        run = run_playbook(fleet.inventory, "playbooks/upgrade.yml", "--limit", "agents",
+                           "-e", f"ffwatt_wheel={wheel}").check()
+        unfinished_after_upgrade = running.poll() is None
+        output, _ = running.communicate(timeout=CAMPAIGN_TIMEOUT_S)
+    finally:
+        running.kill()
+    assert running.returncode == 0, output
+    assert run.changed()["a1"] > 0 and run.changed()["a2"] > 0
+    campaign_id = re.search(r"\(id (\S+)\)", output)[1]
+    jobs = fleet.jobs(campaign_id)
+    assert len(jobs) == 16 and {j["state"] for j in jobs} == {"succeeded"}
+    assert [j["name"] for j in jobs if j["attempt"] != 1] == []
+    assert len(fleet.get(f"/campaigns/{campaign_id}/results")["results"]) == 16
+    nodes = fleet.nodes()
+    assert {h: (n["status"], n["draining"], n["inventory"]["ffwatt"]) for h, n in nodes.items()} == {
+        "a1": ("online", False, "0.1.1"), "a2": ("online", False, "0.1.1")}
+    assert unfinished_after_upgrade or len(jobs) == 16  # recorded for the note: did jobs outlast the upgrade?
+
+
+def test_teardown_stops_everything_and_keeps_the_results(fleet):
+    """teardown.yml: no process of the fleet is left; the master's database stays (no ffwatt_purge)."""
+    run_playbook(fleet.inventory, "playbooks/teardown.yml").check()
+    assert fleet.processes() == []
+    assert fleet.service_pids() == {}
+    assert (fleet.hosts.prefix("m") / "state" / "master" / "ffwatt.db").is_file()
+    assert not (fleet.hosts.prefix("a1") / "venv").exists()
