@@ -1,0 +1,203 @@
+"""``campaign run --deploy``: the deploy playbook, run through ansible-runner before anything is submitted.
+
+Progress shows live (play, task, per-host ok/changed/failed counts) from the runner's events; a failed deployment
+ends in one error naming the host, the task and the module's message, so the campaign is never submitted to a fleet
+that is not ready.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+PLAYBOOK_NAME = "deploy.yml"
+"""The site deployment playbook, at the project root next to ansible.cfg."""
+
+DEPLOY_TIMEOUT_S = 3600
+"""Longest a deployment may run before it is stopped and counted failed (a fleet of hundreds installs in minutes)."""
+
+OUTPUT_TAIL_LINES = 15
+"""Lines of ansible-playbook's output shown for a failure no task event explains (a syntax error, say)."""
+
+
+class DeployError(click.ClickException):
+    """A deployment that failed: said without a traceback, exit 1, nothing submitted."""
+
+
+def find_playbook(playbook: Path | None, inventory: Path) -> Path:
+    """``--playbook``, else ``deploy.yml`` in the working directory, else in the inventory directory's parent."""
+    if playbook is not None:
+        if not playbook.is_file():
+            raise DeployError(f"--playbook {playbook}: no such file")
+        return playbook.resolve()
+    candidates = [Path.cwd() / PLAYBOOK_NAME, inventory.resolve().parent.parent / PLAYBOOK_NAME]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    raise DeployError(f"no {PLAYBOOK_NAME} in {' or '.join(str(c.parent) for c in candidates)}: run from the "
+                      "project root or pass --playbook PATH")
+
+
+def runner_env(playbook: Path) -> dict[str, str]:
+    """This interpreter's bin directory first on PATH (ansible-playbook of this venv) and the playbook's ansible.cfg."""
+    env = {"PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])}
+    config = playbook.parent / "ansible.cfg"
+    if config.is_file():
+        env["ANSIBLE_CONFIG"] = str(config)
+    return env
+
+
+@dataclass
+class HostCounts:
+    """Task results of one host so far."""
+
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class Failure:
+    """A task that failed on a host (or a host that could not be reached), with the module's message."""
+
+    host: str
+    task: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.host}: task '{self.task}': {self.message}"
+
+
+def failure_message(res: Any) -> str:
+    """The module's ``msg``, else its stderr or stdout; something short and readable from any result."""
+    if not isinstance(res, dict):
+        return str(res or "failed")
+    for key in ("msg", "stderr", "module_stderr", "stdout", "module_stdout"):
+        value = res.get(key)
+        if value:
+            return str(value).strip()
+    failed_items = [item for item in res.get("results") or [] if isinstance(item, dict) and item.get("failed")]
+    return failure_message(failed_items[0]) if failed_items else "failed"
+
+
+@dataclass
+class DeployProgress:
+    """What the runner's events said so far: the current play and task, counts per host, failures."""
+
+    play: str = ""
+    task: str = ""
+    hosts: dict[str, HostCounts] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        """Take one ansible-runner event."""
+        kind, data = event.get("event", ""), event.get("event_data") or {}
+        if kind == "playbook_on_play_start":
+            self.play = data.get("play", "")
+        elif kind == "playbook_on_task_start":
+            self.task = data.get("task", "")
+        elif kind.startswith("runner_on_") and data.get("host"):
+            self._count(kind, data)
+
+    def _count(self, kind: str, data: dict[str, Any]) -> None:
+        counts = self.hosts.setdefault(data["host"], HostCounts())
+        res = data.get("res") or {}
+        if kind == "runner_on_ok":
+            counts.ok += 1
+            counts.changed += bool(isinstance(res, dict) and res.get("changed"))
+        elif kind == "runner_on_skipped":
+            counts.skipped += 1
+        elif kind == "runner_on_failed" and not data.get("ignore_errors"):
+            counts.failed += 1
+            self.failures.append(Failure(data["host"], data.get("task", self.task), failure_message(res)))
+        elif kind == "runner_on_unreachable":
+            counts.unreachable += 1
+            self.failures.append(Failure(data["host"], data.get("task", self.task), failure_message(res)))
+
+    def table(self) -> Table:
+        """The live display: play and task as the title, a row per host."""
+        table = Table(title=f"deploy: {self.play} — {self.task}" if self.play else "deploy: starting",
+                      title_justify="left")
+        for column in ("host", "ok", "changed", "failed", "unreachable"):
+            table.add_column(column, justify="left" if column == "host" else "right")
+        for host, counts in sorted(self.hosts.items()):
+            table.add_row(host, str(counts.ok), str(counts.changed), str(counts.failed), str(counts.unreachable))
+        return table
+
+    def recap(self) -> str:
+        """One line per host: ``m1: ok=12 changed=3``."""
+        return "\n".join(f"  {host}: ok={c.ok} changed={c.changed}" + (f" skipped={c.skipped}" if c.skipped else "")
+                         for host, c in sorted(self.hosts.items()))
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What ``run_deploy`` runs: the playbook on the inventory, limited to some hosts (None: all of them)."""
+
+    playbook: Path
+    inventory: Path
+    limit: str | None = None
+    vault_password_file: str | None = None
+    timeout_s: int = DEPLOY_TIMEOUT_S
+
+    def runner_args(self, private_data_dir: str) -> dict[str, Any]:
+        """The keyword arguments of ``ansible_runner.run``."""
+        cmdline = (f"--vault-password-file {shlex.quote(str(Path(self.vault_password_file).resolve()))}"
+                   if self.vault_password_file else None)
+        return dict(private_data_dir=private_data_dir, project_dir=str(self.playbook.parent),
+                    playbook=str(self.playbook), inventory=str(self.inventory.resolve()), limit=self.limit,
+                    cmdline=cmdline, envvars=runner_env(self.playbook), quiet=True, timeout=self.timeout_s)
+
+
+def run_deploy(deployment: Deployment, console: Console) -> DeployProgress:
+    """Run the deployment with a live display on ``console``; DeployError (host, task, message) when it fails."""
+    try:
+        import ansible_runner
+    except ImportError as exc:
+        raise DeployError(f"--deploy needs ansible-runner ({exc}): pip install 'ffwatt[fleet]'") from None
+    progress = DeployProgress()
+    where = f" (limit {deployment.limit})" if deployment.limit else ""
+    console.print(f"deploying: {deployment.playbook} on {deployment.inventory}{where}")
+    with tempfile.TemporaryDirectory(prefix="ffwatt-deploy-") as private_dir:
+        with Live(progress.table(), console=console, refresh_per_second=4, transient=True) as live:
+            def on_event(event: dict[str, Any]) -> bool:
+                progress.on_event(event)
+                live.update(progress.table())
+                return True
+            runner = ansible_runner.run(**deployment.runner_args(private_dir), event_handler=on_event)
+        if runner.rc != 0 or runner.status != "successful":
+            raise DeployError(_failure_text(runner, progress, deployment))
+    console.print(f"deployed: {deployment.playbook.name}\n{progress.recap()}")
+    return progress
+
+
+def _failure_text(runner, progress: DeployProgress, deployment: Deployment) -> str:
+    """Why the deployment failed: its failed tasks, else the tail of ansible-playbook's output."""
+    if runner.status == "timeout":
+        return f"deploy: {deployment.playbook.name} still running after {deployment.timeout_s} s: stopped"
+    head = f"deploy failed ({deployment.playbook.name}, rc {runner.rc}); nothing was submitted"
+    if progress.failures:
+        return "\n".join([head, *(f"  {failure}" for failure in progress.failures)])
+    return "\n".join([head, *(f"  {line}" for line in _output_tail(runner))])
+
+
+def _output_tail(runner) -> list[str]:
+    """The last lines of the runner's stdout and stderr."""
+    lines = []
+    for stream in (getattr(runner, "stdout", None), getattr(runner, "stderr", None)):
+        try:
+            lines += [line.rstrip() for line in stream.read().splitlines() if line.strip()] if stream else []
+        except (OSError, ValueError):
+            continue
+    return lines[-OUTPUT_TAIL_LINES:] or ["(no output)"]
