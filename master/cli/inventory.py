@@ -155,9 +155,9 @@ class Fleet:
         try:
             value = Templar(loader=self._loader, variables=variables).template(variables[name])
         except AnsibleError as exc:
-            message = getattr(exc, "message", str(exc))
-            hint = f"; {VAULT_HINT}" if "vault" in str(message).lower() or "decrypt" in str(message).lower() else ""
-            raise InventoryError(f"{self.path}: cannot read {name} of host {host}: {str(message).rstrip('.')}{hint}") from None
+            message = str(getattr(exc, "message", exc)).rstrip(".")
+            hint = f"; {VAULT_HINT}" if "vault" in message.lower() or "decrypt" in message.lower() else ""
+            raise InventoryError(f"{self.path}: cannot read {name} of host {host}: {message}{hint}") from None
         return _plain(value)
 
     def master_url(self) -> str:
