@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from master.cli.inventory import VAULT_HINT
+
 PLAYBOOK_NAME = "deploy.yml"
 """The site deployment playbook, at the project root next to ansible.cfg."""
 
@@ -168,7 +170,8 @@ def run_deploy(deployment: Deployment, console: Console) -> DeployProgress:
         raise DeployError(f"--deploy needs ansible-runner ({exc}): pip install 'ffwatt[fleet]'") from None
     progress = DeployProgress()
     where = f" (limit {deployment.limit})" if deployment.limit else ""
-    console.print(f"deploying: {deployment.playbook} on {deployment.inventory}{where}")
+    console.print(f"deploying: {deployment.playbook} on {deployment.inventory}{where}", soft_wrap=True, markup=False,
+                  highlight=False)
     with tempfile.TemporaryDirectory(prefix="ffwatt-deploy-") as private_dir:
         with Live(progress.table(), console=console, refresh_per_second=4, transient=True) as live:
             def on_event(event: dict[str, Any]) -> bool:
@@ -178,7 +181,8 @@ def run_deploy(deployment: Deployment, console: Console) -> DeployProgress:
             runner = ansible_runner.run(**deployment.runner_args(private_dir), event_handler=on_event)
         if runner.rc != 0 or runner.status != "successful":
             raise DeployError(_failure_text(runner, progress, deployment))
-    console.print(f"deployed: {deployment.playbook.name}\n{progress.recap()}")
+    console.print(f"deployed: {deployment.playbook.name}\n{progress.recap()}", soft_wrap=True, highlight=False,
+                  markup=False)
     return progress
 
 
@@ -187,9 +191,10 @@ def _failure_text(runner, progress: DeployProgress, deployment: Deployment) -> s
     if runner.status == "timeout":
         return f"deploy: {deployment.playbook.name} still running after {deployment.timeout_s} s: stopped"
     head = f"deploy failed ({deployment.playbook.name}, rc {runner.rc}); nothing was submitted"
-    if progress.failures:
-        return "\n".join([head, *(f"  {failure}" for failure in progress.failures)])
-    return "\n".join([head, *(f"  {line}" for line in _output_tail(runner))])
+    lines = [f"  {failure}" for failure in progress.failures] or [f"  {line}" for line in _output_tail(runner)]
+    if any("decrypt" in line or "vault" in line.lower() for line in lines):
+        lines.append(f"  ({VAULT_HINT})")
+    return "\n".join([head, *lines])
 
 
 def _output_tail(runner) -> list[str]:

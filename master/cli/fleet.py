@@ -14,6 +14,7 @@ from typing import Callable
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from master.cli.deploy import Deployment, find_playbook, run_deploy
 from master.cli.inventory import load_fleet
@@ -73,12 +74,12 @@ def prepare_fleet(args: FleetArgs, campaign, campaign_file: str, given: Connecti
     fleet = load_fleet(args.inventory, args.vault_password_file)
     targeting = fleet.resolve(campaign, campaign_file)
     for warning in targeting.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.print(Text.assemble(("warning:", "yellow"), f" {warning}"), soft_wrap=True, highlight=False)
     connection = Connection(master_url=given.master_url or fleet.master_url(),
                             token=given.token or fleet.admin_token(), tls_ca=given.tls_ca or fleet.tls_ca())
     source = "--master" if given.master_url else f"host {fleet.master_host} of {args.inventory}"
-    console.print(f"master: {connection.master_url} ({source})", highlight=False)
-    console.print(f"targets: {targeting.describe()}", highlight=False)
+    console.print(f"master: {connection.master_url} ({source})", soft_wrap=True, highlight=False, markup=False)
+    console.print(f"targets: {targeting.describe()}", soft_wrap=True, highlight=False, markup=False)
     if args.deploy:
         playbook = find_playbook(args.playbook, args.inventory)
         run_deploy(Deployment(playbook, args.inventory, targeting.limit(fleet.master_host),
