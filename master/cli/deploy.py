@@ -31,6 +31,10 @@ OUTPUT_TAIL_LINES = 15
 """Lines of ansible-playbook's output shown for a failure no task event explains (a syntax error, say)."""
 
 
+TASK_FAILED = "Task failed: "
+"""How ansible-core 2.19 starts a failed task's ``msg``; said once by the error already."""
+
+
 class DeployError(click.ClickException):
     """A deployment that failed: said without a traceback, exit 1, nothing submitted."""
 
@@ -76,9 +80,10 @@ class Failure:
     host: str
     task: str
     message: str
+    unreachable: bool = False
 
     def __str__(self) -> str:
-        return f"{self.host}: task '{self.task}': {self.message}"
+        return f"{self.host}: {'unreachable, ' if self.unreachable else ''}task '{self.task}': {self.message}"
 
 
 def failure_message(res: Any) -> str:
@@ -88,7 +93,7 @@ def failure_message(res: Any) -> str:
     for key in ("msg", "stderr", "module_stderr", "stdout", "module_stdout"):
         value = res.get(key)
         if value:
-            return str(value).strip()
+            return str(value).strip().removeprefix(TASK_FAILED)
     failed_items = [item for item in res.get("results") or [] if isinstance(item, dict) and item.get("failed")]
     return failure_message(failed_items[0]) if failed_items else "failed"
 
@@ -125,7 +130,7 @@ class DeployProgress:
             self.failures.append(Failure(data["host"], data.get("task", self.task), failure_message(res)))
         elif kind == "runner_on_unreachable":
             counts.unreachable += 1
-            self.failures.append(Failure(data["host"], data.get("task", self.task), failure_message(res)))
+            self.failures.append(Failure(data["host"], data.get("task", self.task), failure_message(res), True))
 
     def table(self) -> Table:
         """The live display: play and task as the title, a row per host."""

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from master.cli.deploy import DeployError, find_playbook, runner_env
-from tests.integration.procs import Cluster, start_agent, start_master
+from tests.integration.procs import Cluster, free_port, start_agent, start_master
 from tests.master.cli.fleet_files import encrypt_string, indent, vault_password_file, write_campaign, write_inventory
 
 DEPLOY_DATA = Path(__file__).resolve().parents[2] / "data" / "deploy"
@@ -126,3 +126,26 @@ def test_deploy_then_run_on_the_inventorys_master(cluster, tmp_path):
     [submitted] = campaigns_on(master)
     assert submitted["state"] == "finished"
     assert "report: " in proc.stdout
+
+
+@integration
+def test_unreachable_host_is_named_with_ssh_s_message(cluster, tmp_path):
+    """A host whose ssh port answers nothing (loopback, a free port): exit 1 naming it and ssh's reason."""
+    master = cluster.add(start_master(tmp_path))
+    port = free_port("127.0.0.1")
+    text = (f"all:\n  vars:\n    ffwatt_admin_token: t\n    ffwatt_test_marker_dir: {tmp_path}\n"
+            "  children:\n    master:\n      hosts:\n"
+            f"        m1: {{ansible_host: {master.host}, ffwatt_master_port: {master.port}, ansible_connection: local,"
+            " ansible_python_interpreter: \"{{ ansible_playbook_python }}\"}\n"
+            "    agents:\n      hosts:\n"
+            f"        a1: {{ansible_host: 127.0.0.1, ansible_port: {port}, ansible_user: nobody}}\n")
+    inventory = write_inventory(tmp_path / "project", text)
+    write_campaign(tmp_path, ["a1"])
+    proc = campaign(tmp_path, "run", "fleet.yml", "--inventory", str(inventory), "--deploy",
+                    "--playbook", str(DEPLOY_DATA / "succeeds.yml"))
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "targets: host a1" in proc.stderr
+    assert ("  a1: unreachable, task 'Mark this host as deployed': Failed to connect to the host via ssh: "
+            f"ssh: connect to host 127.0.0.1 port {port}: Connection refused") in proc.stderr
+    assert campaigns_on(master) == []

@@ -1,4 +1,4 @@
-"""``campaign run --inventory``: an Ansible inventory read with Ansible's own API as the fleet (master/cli/inventory)."""
+"""``campaign run --inventory``: an Ansible inventory read as the fleet with Ansible's own API (cli/inventory)."""
 from __future__ import annotations
 
 from pathlib import Path
