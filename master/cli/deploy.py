@@ -20,12 +20,16 @@ from rich.live import Live
 from rich.table import Table
 
 from master.cli.inventory import VAULT_HINT
+from master.cli.runner_stop import RunnerStop
 
 PLAYBOOK_NAME = "deploy.yml"
 """The site deployment playbook, at the project root next to ansible.cfg."""
 
 DEPLOY_TIMEOUT_S = 3600
 """Longest a deployment may run before it is stopped and counted failed (a fleet of hundreds installs in minutes)."""
+
+RUNNER_POLL_S = 1
+"""How often ansible-runner asks whether to stop while ansible-playbook is quiet (seconds)."""
 
 OUTPUT_TAIL_LINES = 15
 """Lines of ansible-playbook's output shown for a failure no task event explains (a syntax error, say)."""
@@ -39,13 +43,24 @@ class DeployError(click.ClickException):
     """A deployment that failed: said without a traceback, exit 1, nothing submitted."""
 
 
+class DeployInterrupted(click.ClickException):
+    """Ctrl-C (or SIGTERM) while deploying: nothing submitted, exit 128 + the signal (130 for Ctrl-C, as for an
+    interrupted campaign)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__("deploy interrupted: the playbook was stopped where it was; nothing was submitted")
+        self.exit_code = 128 + signum
+
+
 def find_playbook(playbook: Path | None, inventory: Path) -> Path:
-    """``--playbook``, else ``deploy.yml`` in the working directory, else in the inventory directory's parent."""
+    """``--playbook``, else ``deploy.yml`` in the working directory, else in the inventory directory's parent (the
+    inventory's directory: the one holding an inventory file, or an inventory that is a directory)."""
     if playbook is not None:
         if not playbook.is_file():
             raise DeployError(f"--playbook {playbook}: no such file")
         return playbook.resolve()
-    candidates = [Path.cwd() / PLAYBOOK_NAME, inventory.resolve().parent.parent / PLAYBOOK_NAME]
+    inventory_dir = inventory.resolve() if inventory.is_dir() else inventory.resolve().parent
+    candidates = [Path.cwd() / PLAYBOOK_NAME, inventory_dir.parent / PLAYBOOK_NAME]
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
@@ -164,11 +179,13 @@ class Deployment:
                    if self.vault_password_file else None)
         return dict(private_data_dir=private_data_dir, project_dir=str(self.playbook.parent),
                     playbook=str(self.playbook), inventory=str(self.inventory.resolve()), limit=self.limit,
-                    cmdline=cmdline, envvars=runner_env(self.playbook), quiet=True, timeout=self.timeout_s)
+                    cmdline=cmdline, envvars=runner_env(self.playbook), quiet=True,
+                    settings={"pexpect_timeout": RUNNER_POLL_S})
 
 
 def run_deploy(deployment: Deployment, console: Console) -> DeployProgress:
-    """Run the deployment with a live display on ``console``; DeployError (host, task, message) when it fails."""
+    """Run the deployment with a live display on ``console``; DeployError (host, task, message) when it fails,
+    DeployInterrupted on Ctrl-C or SIGTERM."""
     try:
         import ansible_runner
     except ImportError as exc:
@@ -177,15 +194,21 @@ def run_deploy(deployment: Deployment, console: Console) -> DeployProgress:
     where = f" (limit {deployment.limit})" if deployment.limit else ""
     console.print(f"deploying: {deployment.playbook} on {deployment.inventory}{where}", soft_wrap=True, markup=False,
                   highlight=False)
-    with tempfile.TemporaryDirectory(prefix="ffwatt-deploy-") as private_dir:
+    with tempfile.TemporaryDirectory(prefix="ffwatt-deploy-") as private_dir, RunnerStop(deployment.timeout_s) as stop:
         with Live(progress.table(), console=console, refresh_per_second=4, transient=True) as live:
             def on_event(event: dict[str, Any]) -> bool:
                 progress.on_event(event)
                 live.update(progress.table())
                 return True
-            runner = ansible_runner.run(**deployment.runner_args(private_dir), event_handler=on_event)
-        if runner.rc != 0 or runner.status != "successful":
-            raise DeployError(_failure_text(runner, progress, deployment))
+            runner = ansible_runner.run(**deployment.runner_args(private_dir), event_handler=on_event,
+                                        cancel_callback=stop)
+    if stop.signum is not None:
+        raise DeployInterrupted(stop.signum)
+    if stop.timed_out:
+        raise DeployError(f"deploy: {deployment.playbook.name} still running after {deployment.timeout_s} s: stopped;"
+                          " nothing was submitted")
+    if runner.rc != 0 or runner.status != "successful":
+        raise DeployError(_failure_text(runner, progress, deployment))
     console.print(f"deployed: {deployment.playbook.name}\n{progress.recap()}", soft_wrap=True, highlight=False,
                   markup=False)
     return progress
@@ -193,8 +216,6 @@ def run_deploy(deployment: Deployment, console: Console) -> DeployProgress:
 
 def _failure_text(runner, progress: DeployProgress, deployment: Deployment) -> str:
     """Why the deployment failed: its failed tasks, else the tail of ansible-playbook's output."""
-    if runner.status == "timeout":
-        return f"deploy: {deployment.playbook.name} still running after {deployment.timeout_s} s: stopped"
     head = f"deploy failed ({deployment.playbook.name}, rc {runner.rc}); nothing was submitted"
     lines = [f"  {failure}" for failure in progress.failures] or [f"  {line}" for line in _output_tail(runner)]
     if any("decrypt" in line or "vault" in line.lower() for line in lines):

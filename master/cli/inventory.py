@@ -263,7 +263,7 @@ def load_fleet(path: Path, vault_password_file: str | None = None) -> Fleet:
     if not path.exists():
         raise InventoryError(f"inventory {path}: no such file or directory")
     loader = data_loader()
-    loader.set_basedir(str(path.resolve().parent))
+    loader.set_basedir(str(path.resolve() if path.is_dir() else path.resolve().parent))
     _vault_secrets(loader, vault_password_file)
     from ansible.errors import AnsibleError
 

@@ -2,17 +2,23 @@
 ``ansible_connection: local`` hosts), then the campaign on a real master and agent on loopback."""
 from __future__ import annotations
 
+import io
 import os
+import secrets
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 import requests
+from rich.console import Console
 
-from master.cli.deploy import DeployError, find_playbook, runner_env
-from tests.integration.procs import Cluster, free_port, start_agent, start_master
+from master.cli.deploy import DeployError, Deployment, find_playbook, run_deploy, runner_env
+from tests.integration.procs import Cluster, free_port, start_agent, start_master, wait_until
 from tests.master.cli.fleet_files import encrypt_string, indent, vault_password_file, write_campaign, write_inventory
 
 DEPLOY_DATA = Path(__file__).resolve().parents[2] / "data" / "deploy"
@@ -149,3 +155,76 @@ def test_unreachable_host_is_named_with_ssh_s_message(cluster, tmp_path):
     assert ("  a1: unreachable, task 'Mark this host as deployed': Failed to connect to the host via ssh: "
             f"ssh: connect to host 127.0.0.1 port {port}: Connection refused") in proc.stderr
     assert campaigns_on(master) == []
+
+
+@integration
+def test_ctrl_c_while_deploying_exits_130_and_submits_nothing(cluster, tmp_path):
+    """Ctrl-C (SIGINT to the terminal's process group) mid-playbook: exit 130, one line, playbook gone, no campaign."""
+    master = cluster.add(start_master(tmp_path))
+    sleep_s = f"59.{secrets.randbelow(10 ** 6):06d}"
+    inventory = fleet_inventory(tmp_path, master, f"ffwatt_admin_token: t\nffwatt_test_sleep_s: '{sleep_s}'\n")
+    write_campaign(tmp_path, ["agents"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FFWATT_", "ANSIBLE_"))}
+    cli = subprocess.Popen([sys.executable, "-m", "master.cli", "run", "fleet.yml", "--inventory", str(inventory),
+                            "--deploy", "--playbook", str(DEPLOY_DATA / "slow.yml")], cwd=tmp_path, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        wait_until(lambda: sleeping(sleep_s) or cli.poll() is not None, CLI_TIMEOUT_S, "the playbook's sleep")
+        assert cli.poll() is None, cli.communicate()
+        os.killpg(cli.pid, signal.SIGINT)
+        _, stderr = cli.communicate(timeout=60)
+    finally:
+        if cli.poll() is None:
+            os.killpg(cli.pid, signal.SIGKILL)
+            cli.wait(timeout=30)
+    assert cli.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.rstrip().endswith("deploy interrupted: the playbook was stopped where it was; nothing was submitted")
+    wait_until(lambda: not sleeping(sleep_s), 30, "the playbook's sleep to end")
+    assert campaigns_on(master) == []
+
+
+def sleeping(seconds: str) -> list[int]:
+    """Pids of ``sleep SECONDS`` processes."""
+    return [p.pid for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", seconds]]
+
+
+def test_deploy_past_its_timeout_is_stopped_with_everything_it_started(tmp_path):
+    """A playbook still running at the deadline is stopped, its task's processes too, and said in one error."""
+    sleep_s = f"58.{secrets.randbelow(10 ** 6):06d}"
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    inventory = write_inventory(tmp_path, (
+        "agents:\n  hosts:\n    a1:\n  vars:\n    ansible_connection: local\n"
+        "    ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n"
+        f"    ffwatt_test_marker_dir: {marks}\n    ffwatt_test_sleep_s: '{sleep_s}'\n"))
+    deployment = Deployment(DEPLOY_DATA / "slow.yml", inventory, timeout_s=5)
+    started = time.monotonic()
+    with pytest.raises(DeployError, match=r"deploy: slow.yml still running after 5 s: stopped; nothing was submitted"):
+        run_deploy(deployment, Console(file=io.StringIO()))
+    assert time.monotonic() - started < 30
+    assert (marks / "a1").exists()
+    assert not sleeping(sleep_s)
+
+
+@integration
+def test_ctrl_c_after_the_deploy_stops_following(cluster, tmp_path):
+    """After a deployment Ctrl-C still stops following the campaign (ansible-runner's signal handlers are gone)."""
+    master = cluster.add(start_master(tmp_path))
+    inventory = fleet_inventory(tmp_path, master, f"ffwatt_admin_token: {master.admin_token}\n")
+    write_campaign(tmp_path, ["agents"])  # no agent runs: the campaign waits while the command follows it
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FFWATT_", "ANSIBLE_"))}
+    cli = subprocess.Popen([sys.executable, "-m", "master.cli", "run", "fleet.yml", "--inventory", str(inventory),
+                            "--deploy", "--playbook", str(DEPLOY_DATA / "succeeds.yml")], cwd=tmp_path, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        wait_until(lambda: campaigns_on(master) or cli.poll() is not None, CLI_TIMEOUT_S, "the campaign")
+        assert cli.poll() is None, cli.communicate()
+        os.killpg(cli.pid, signal.SIGINT)
+        _, stderr = cli.communicate(timeout=60)
+    finally:
+        if cli.poll() is None:
+            os.killpg(cli.pid, signal.SIGKILL)
+            cli.wait(timeout=30)
+    assert cli.returncode == 130, stderr
+    assert "stopped following: campaign" in stderr
