@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from master.cli.inventory import VAULT_HINT
 from master.cli.runner_stop import RunnerStop
@@ -147,15 +148,15 @@ class DeployProgress:
             counts.unreachable += 1
             self.failures.append(Failure(data["host"], data.get("task", self.task), failure_message(res), True))
 
-    def table(self) -> Table:
-        """The live display: play and task as the title, a row per host."""
-        table = Table(title=f"deploy: {self.play} — {self.task}" if self.play else "deploy: starting",
-                      title_justify="left")
+    def view(self) -> Group:
+        """The live display: the current play and task, then a row per host."""
+        heading = Text(f"deploy: {self.play} — {self.task}" if self.play else "deploy: starting", style="bold")
+        table = Table()
         for column in ("host", "ok", "changed", "failed", "unreachable"):
             table.add_column(column, justify="left" if column == "host" else "right")
         for host, counts in sorted(self.hosts.items()):
             table.add_row(host, str(counts.ok), str(counts.changed), str(counts.failed), str(counts.unreachable))
-        return table
+        return Group(heading, table)
 
     def recap(self) -> str:
         """One line per host: ``m1: ok=12 changed=3``."""
@@ -195,10 +196,10 @@ def run_deploy(deployment: Deployment, console: Console) -> DeployProgress:
     console.print(f"deploying: {deployment.playbook} on {deployment.inventory}{where}", soft_wrap=True, markup=False,
                   highlight=False)
     with tempfile.TemporaryDirectory(prefix="ffwatt-deploy-") as private_dir, RunnerStop(deployment.timeout_s) as stop:
-        with Live(progress.table(), console=console, refresh_per_second=4, transient=True) as live:
+        with Live(progress.view(), console=console, refresh_per_second=4, transient=True) as live:
             def on_event(event: dict[str, Any]) -> bool:
                 progress.on_event(event)
-                live.update(progress.table())
+                live.update(progress.view())
                 return True
             runner = ansible_runner.run(**deployment.runner_args(private_dir), event_handler=on_event,
                                         cancel_callback=stop)

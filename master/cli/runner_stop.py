@@ -3,7 +3,7 @@
 ansible-runner kills only ansible-playbook's process group when it cancels a run, but Ansible starts each task's
 worker in a session of its own: the workers and the modules they run (a ``command`` task's process) would live on.
 :class:`RunnerStop` remembers every process under this one at the moment it asks to stop and ends those still there
-afterwards. It also keeps ansible-runner from installing its own SIGINT/SIGTERM handlers, which would stay after the
+afterwards. It also keeps ansible-runner from installing its own SIGINT/SIGTERM handlers (and takes SIGHUP), which would stay after the
 run and swallow Ctrl-C for the rest of the command (following the campaign); the previous handlers come back when
 the run ends.
 """
@@ -19,8 +19,8 @@ import psutil
 STOP_TIMEOUT_S = 10.0
 """Longest wait for the playbook's leftover processes to exit after SIGTERM before they are killed."""
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
-"""Signals that stop a running playbook."""
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals that stop a running playbook: Ctrl-C, a polite kill, the terminal closing."""
 
 
 class RunnerStop:

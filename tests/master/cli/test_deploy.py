@@ -48,6 +48,14 @@ def test_playbook_found_in_the_working_directory_first(tmp_path, monkeypatch):
         find_playbook(None, inventory)
 
 
+def test_playbook_next_to_an_inventory_directory(tmp_path, monkeypatch):
+    """An inventory that is a directory (inventory/) looks for deploy.yml in that directory's parent."""
+    (tmp_path / "project" / "inventory").mkdir(parents=True)
+    (tmp_path / "project" / "deploy.yml").write_text("---\n")
+    monkeypatch.chdir(tmp_path)
+    assert find_playbook(None, tmp_path / "project" / "inventory") == tmp_path / "project" / "deploy.yml"
+
+
 def test_runner_env_puts_this_venv_first_and_the_playbooks_config(tmp_path):
     (tmp_path / "deploy.yml").write_text("---\n")
     assert "ANSIBLE_CONFIG" not in runner_env(tmp_path / "deploy.yml")
