@@ -35,7 +35,6 @@ RUNNER_POLL_S = 1
 OUTPUT_TAIL_LINES = 15
 """Lines of ansible-playbook's output shown for a failure no task event explains (a syntax error, say)."""
 
-
 TASK_FAILED = "Task failed: "
 """How ansible-core 2.19 starts a failed task's ``msg``; said once by the error already."""
 

@@ -204,7 +204,7 @@ class Fleet:
         of local/all/any, a group, a host or an agent label value."""
         targeting, unknown = Targeting(), []
         agents = set(self.groups.get("agents", []))
-        label_hosts = self._label_values(agents)
+        label_hosts: dict[str, list[str]] | None = None  # read only when a target is no group or host
         for index, target in enumerate(campaign.targets):
             if target in EVERYWHERE:
                 targeting.everywhere.append(target)
@@ -212,7 +212,7 @@ class Fleet:
                 targeting.groups[target] = self.groups[target]
             elif target in self.hosts:
                 targeting.hosts.append(target)
-            elif target in label_hosts:
+            elif target in (label_hosts := self._label_values(agents) if label_hosts is None else label_hosts):
                 targeting.labels[target] = label_hosts[target]
             else:
                 unknown.append(index)
@@ -222,10 +222,15 @@ class Fleet:
         return targeting
 
     def _label_values(self, agents: set[str]) -> dict[str, list[str]]:
-        """Each value of the agents' ``ffwatt_agent_labels`` -> the agents carrying it."""
+        """Each value of the agents' ``ffwatt_agent_labels`` -> the agents carrying it. An agent whose labels cannot
+        be known here (a template of its facts, say) is left out: its host name and groups still name it."""
         found: dict[str, list[str]] = {}
         for host in sorted(agents):
-            for value in self.agent_labels(host).values():
+            try:
+                labels = self.agent_labels(host)
+            except InventoryError:
+                continue
+            for value in labels.values():
                 found.setdefault(value, []).append(host)
         return found
 

@@ -155,7 +155,8 @@ def run(campaign_file: Path, master_url, token, tls_ca, tls_cert, tls_key, state
 
     With --inventory the master's URL, admin token and TLS CA come from the inventory (ffwatt_master_url, or the
     master host's address and ffwatt_master_port; ffwatt_admin_token; ffwatt_tls_ca) unless --master, --token or
-    --tls-ca are given, and every campaign target must be local/all/any, a group or a host of the inventory.
+    --tls-ca are given, and every campaign target must be local/all/any, a group or a host of the inventory (or a
+    value of an agent's ffwatt_agent_labels).
     --deploy first runs the deploy playbook on the master and the targeted hosts.
     """
     from master.campaign.spec import SpecError

@@ -203,3 +203,12 @@ def test_campaign_text_puts_targets_from_line_4():
     campaign = load_campaign_text(campaign_text(["a", "b"]))
     assert campaign.targets == ["a", "b"]
     assert campaign_text(["a"]).splitlines()[3] == "  - a"
+
+
+def test_labels_only_known_on_the_host_do_not_stop_a_campaign(tmp_path):
+    """An agent label made of facts (unknown here) is no error: groups and hosts still resolve, and other agents'
+    label values too."""
+    text = FLEET.replace("{rack: r2, card: h100}", "{rack: r2, cpu: \"{{ ansible_processor_vcpus }}\"}")
+    _, targeting = resolve(tmp_path, ["gpu", "r1"], text)
+    assert targeting.groups == {"gpu": ["g1"]}
+    assert targeting.labels == {"r1": ["a1", "m1"]}
