@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from master.campaign.spec import SpecError, load_campaign, load_campaign_text
 from master.cli.inventory import InventoryError, load_fleet
 from master.cli.run_cmds import run
+from tests.integration.procs import free_port
 from tests.master.cli.fleet_files import (campaign_text, encrypt_string, indent, vault_password_file, write_campaign,
                                          write_inventory)
 
@@ -212,3 +213,20 @@ def test_labels_only_known_on_the_host_do_not_stop_a_campaign(tmp_path):
     _, targeting = resolve(tmp_path, ["gpu", "r1"], text)
     assert targeting.groups == {"gpu": ["g1"]}
     assert targeting.labels == {"r1": ["a1", "m1"]}
+
+
+def test_cli_honours_ansible_vault_password_file(tmp_path, monkeypatch):
+    """ANSIBLE_VAULT_PASSWORD_FILE decrypts the token as --vault-password-file does: the command gets as far as the
+    inventory's master (none listens on that loopback port) without a vault error."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FFWATT_ADMIN_TOKEN", raising=False)
+    password = vault_password_file(tmp_path)
+    port = free_port("127.0.0.1")
+    master_vars = f"{{ansible_host: 127.0.0.1, ffwatt_master_port: {port}}}"
+    write_inventory(tmp_path, vault_fleet_text(password).replace("{ansible_host: 127.0.0.10}", master_vars))
+    write_campaign(tmp_path, ["agents"])
+    monkeypatch.setenv("ANSIBLE_VAULT_PASSWORD_FILE", str(password))
+    result = CliRunner().invoke(run, ["fleet.yml", "--inventory", "inventory/inventory.yml"])
+    assert result.exit_code == 1, result.output
+    assert f"master: http://127.0.0.1:{port} (host m1 of inventory/inventory.yml)" in result.stderr
+    assert result.stderr.rstrip().endswith(f"Error: master http://127.0.0.1:{port} unreachable: connection refused")
