@@ -1,11 +1,11 @@
-"""When ansible-runner should stop a playbook (Ctrl-C, SIGTERM, a deadline), and ending everything it started.
+"""When ansible-runner should stop a playbook (Ctrl-C, SIGTERM, SIGHUP, a deadline), and ending all it started.
 
 ansible-runner kills only ansible-playbook's process group when it cancels a run, but Ansible starts each task's
 worker in a session of its own: the workers and the modules they run (a ``command`` task's process) would live on.
-:class:`RunnerStop` remembers every process under this one at the moment it asks to stop and ends those still there
-afterwards. It also keeps ansible-runner from installing its own SIGINT/SIGTERM handlers (and takes SIGHUP), which would stay after the
-run and swallow Ctrl-C for the rest of the command (following the campaign); the previous handlers come back when
-the run ends.
+:class:`RunnerStop` remembers every process under this one at the moment it asks to stop (but those there before the
+run) and ends those still there afterwards. It also keeps ansible-runner from installing its own SIGINT and SIGTERM
+handlers, which would stay after the run and swallow Ctrl-C for the rest of the command (following the campaign);
+the previous handlers come back when the run ends.
 """
 from __future__ import annotations
 
@@ -33,8 +33,10 @@ class RunnerStop:
         self.timed_out = False
         self._leftovers: list[psutil.Process] = []
         self._previous: dict[int, object] = {}
+        self._before: set[int] = set()
 
     def __enter__(self) -> "RunnerStop":
+        self._before = {process.pid for process in _descendants()}  # not the run's: never ended here
         if threading.current_thread() is threading.main_thread():  # only it may set signal handlers
             self._previous = {signum: signal.signal(signum, self._on_signal) for signum in SIGNALS}
         return self
@@ -56,10 +58,7 @@ class RunnerStop:
         if not self.stopping and time.monotonic() > self.deadline:
             self.timed_out = True
         if self.stopping and not self._leftovers:
-            try:
-                self._leftovers = psutil.Process().children(recursive=True)
-            except psutil.Error:
-                self._leftovers = []
+            self._leftovers = [process for process in _descendants() if process.pid not in self._before]
         return self.stopping
 
     def end_leftovers(self) -> None:
@@ -76,3 +75,11 @@ class RunnerStop:
                 process.kill()
             except psutil.Error:
                 continue
+
+
+def _descendants() -> list[psutil.Process]:
+    """Every process under this one."""
+    try:
+        return psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return []
