@@ -1,4 +1,5 @@
-"""``campaign run FILE`` (embedded default, or ``--master URL``) and ``campaign report [ID]``."""
+"""``campaign run FILE`` (embedded default, ``--master URL``, or ``--inventory INV [--deploy]``) and
+``campaign report [ID]``."""
 from __future__ import annotations
 
 import sys
@@ -10,6 +11,7 @@ from rich.console import Console
 from master.campaign.jobcount import DEFAULT_MAX_JOBS
 from master.cli.api import ApiError, MasterApi
 from master.cli.connect import DEFAULT_STATE_DIR, api_for, master_options, remote_api
+from master.cli.fleet import Connection, FleetArgs, fleet_options, prepare_fleet
 from master.cli.follow import follow
 
 EXIT_INVALID = 2
@@ -19,15 +21,20 @@ EXIT_INTERRUPTED = 130
 """Exit status after Ctrl-C (128 + SIGINT)."""
 
 
+def _problems_exit(exc) -> None:
+    """Print a SpecError's problems, one per line, and exit 2."""
+    for problem in exc.problems:
+        click.echo(str(problem), err=True)
+    sys.exit(EXIT_INVALID)
+
+
 def _load_or_exit(path: Path, max_jobs: int):
     from master.campaign.spec import SpecError, load_campaign
 
     try:
         return load_campaign(path, max_jobs)
     except SpecError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(EXIT_INVALID)
+        _problems_exit(exc)
 
 
 def write_report(run: dict, reports_root: Path) -> Path:
@@ -139,22 +146,41 @@ def run_options(func):
 @click.command()
 @click.argument("campaign_file", type=click.Path(path_type=Path))
 @run_options
+@fleet_options
 def run(campaign_file: Path, master_url, token, tls_ca, tls_cert, tls_key, state_dir: Path, reports_dir: Path,
-        powercap_root, tdp_watts, max_jobs: int, input_dirs: tuple[Path, ...]) -> None:
-    """Run CAMPAIGN_FILE and write its HTML report (embedded, or on the master at --master URL)."""
-    run_campaign(_load_or_exit(campaign_file, max_jobs), campaign_file, master_url, token, tls_ca, tls_cert, tls_key,
-                 state_dir, reports_dir, powercap_root, tdp_watts, max_jobs, input_dirs)
+        powercap_root, tdp_watts, max_jobs: int, input_dirs: tuple[Path, ...], inventory: Path | None,
+        vault_password_file: str | None, deploy: bool, playbook: Path | None) -> None:
+    """Run CAMPAIGN_FILE and write its HTML report (embedded, on the master at --master URL, or on the fleet of
+    --inventory INV).
+
+    With --inventory the master's URL, admin token and TLS CA come from the inventory (ffwatt_master_url, or the
+    master host's address and ffwatt_master_port; ffwatt_admin_token; ffwatt_tls_ca) unless --master, --token or
+    --tls-ca are given, and every campaign target must be local/all/any, a group or a host of the inventory (or a
+    value of an agent's ffwatt_agent_labels).
+    --deploy first runs the deploy playbook on the master and the targeted hosts.
+    """
+    from master.campaign.spec import SpecError
+
+    campaign = _load_or_exit(campaign_file, max_jobs)
+    console = Console(stderr=True)
+    try:
+        connection = prepare_fleet(FleetArgs(inventory, vault_password_file, deploy, playbook), campaign,
+                                   str(campaign_file), Connection(master_url, token, tls_ca), console)
+    except SpecError as exc:
+        _problems_exit(exc)
+    run_campaign(campaign, campaign_file, connection.master_url, connection.token, connection.tls_ca, tls_cert,
+                 tls_key, state_dir, reports_dir, powercap_root, tdp_watts, max_jobs, input_dirs, console)
 
 
 def run_campaign(campaign, campaign_file: Path | str, master_url, token, tls_ca, tls_cert, tls_key,
                  state_dir: Path, reports_dir: Path, powercap_root, tdp_watts, max_jobs: int = DEFAULT_MAX_JOBS,
-                 input_dirs: tuple[Path, ...] = ()) -> None:
+                 input_dirs: tuple[Path, ...] = (), console: Console | None = None) -> None:
     """Run a loaded campaign as ``campaign run`` does (``run_options`` are the arguments after ``campaign_file``);
     ``campaign_file`` is its file, or a ``<label>`` for one generated in memory."""
     from agent.ffmpeg.locate import FFmpegNotFound
     from master.embedded import StateDirError
 
-    console = Console(stderr=True)
+    console = console or Console(stderr=True)
     try:
         if master_url:
             run_remote(remote_api(master_url, token, tls_ca, tls_cert, tls_key), campaign, campaign_file,
