@@ -218,7 +218,8 @@ def _failure_text(runner, progress: DeployProgress, deployment: Deployment) -> s
     """Why the deployment failed: its failed tasks, else the tail of ansible-playbook's output."""
     head = f"deploy failed ({deployment.playbook.name}, rc {runner.rc}); nothing was submitted"
     lines = [f"  {failure}" for failure in progress.failures] or [f"  {line}" for line in _output_tail(runner)]
-    if any("decrypt" in line or "vault" in line.lower() for line in lines):
+    if any("decrypt" in line.lower() or "vault password" in line.lower() or "vault secret" in line.lower()
+           for line in lines):
         lines.append(f"  ({VAULT_HINT})")
     return "\n".join([head, *lines])
 
