@@ -199,7 +199,7 @@ def test_upgrading_the_agents_during_a_campaign_loses_and_repeats_no_job(fleet, 
     """upgrade.yml drains, upgrades and restarts one agent at a time while a campaign runs: every job succeeds at
     its first attempt, and both agents come back running the new version."""
     wheel = wheel_with_version("0.1.1", tmp_path)
-    running = fleet.campaign(campaign_file(tmp_path / "long.yml", "long", 8), tmp_path / "reports",
+    running = fleet.campaign(campaign_file(tmp_path / "long.yml", "long", 15), tmp_path / "reports",
                              background=True)
     try:
         deadline = time.monotonic() + 120
@@ -208,17 +208,19 @@ def test_upgrading_the_agents_during_a_campaign_loses_and_repeats_no_job(fleet, 
             time.sleep(0.5)
         run = run_playbook(fleet.inventory, "playbooks/upgrade.yml", "--limit", "agents",
                            "-e", f"ffwatt_wheel={wheel}").check()
+        still_running = running.poll() is None  # so both agents were upgraded while it ran
         running.wait(timeout=CAMPAIGN_TIMEOUT_S)
     finally:
         running.kill()
     output = (tmp_path / "long.out").read_text()
     assert running.returncode == 0, output
+    assert still_running, "the campaign ended before the upgrade did: make it longer"
     assert run.changed()["a1"] > 0 and run.changed()["a2"] > 0
     campaign_id = re.search(r"\(id (\S+)\)", output)[1]
     jobs = fleet.jobs(campaign_id)
-    assert len(jobs) == 16 and {j["state"] for j in jobs} == {"succeeded"}
+    assert len(jobs) == 30 and {j["state"] for j in jobs} == {"succeeded"}
     assert [j["name"] for j in jobs if j["attempt"] != 1] == []
-    assert len(fleet.results(campaign_id)) == 16
+    assert len(fleet.results(campaign_id)) == 30
     nodes = fleet.nodes()
     assert {h: (n["status"], n["draining"], n["inventory"]["ffwatt"]) for h, n in nodes.items()} == {
         "a1": ("online", False, "0.1.1"), "a2": ("online", False, "0.1.1")}

@@ -172,12 +172,23 @@ def test_ctrl_c_while_deploying_exits_130_and_submits_nothing(cluster, tmp_path)
     sleep_s = f"59.{secrets.randbelow(10 ** 6):06d}"
     inventory = fleet_inventory(tmp_path, master, f"ffwatt_admin_token: t\nffwatt_test_sleep_s: '{sleep_s}'\n")
     write_campaign(tmp_path, ["agents"])
+    returncode, stderr = ctrl_c_when(tmp_path, inventory, "slow.yml", lambda: sleeping(sleep_s), "the playbook's sleep")
+    assert returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.rstrip().endswith("deploy interrupted: the playbook was stopped where it was; nothing was submitted")
+    wait_until(lambda: not sleeping(sleep_s), 30, "the playbook's sleep to end")
+    assert campaigns_on(master) == []
+
+
+def ctrl_c_when(tmp_path, inventory, playbook: str, ready, what: str) -> tuple[int, str]:
+    """Run ``campaign run fleet.yml --inventory INV --deploy --playbook PLAYBOOK`` in its own session, press Ctrl-C
+    (SIGINT to its process group) once ``ready()`` holds; its exit status and stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FFWATT_", "ANSIBLE_"))}
     cli = subprocess.Popen([sys.executable, "-m", "master.cli", "run", "fleet.yml", "--inventory", str(inventory),
-                            "--deploy", "--playbook", str(DEPLOY_DATA / "slow.yml")], cwd=tmp_path, env=env,
+                            "--deploy", "--playbook", str(DEPLOY_DATA / playbook)], cwd=tmp_path, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        wait_until(lambda: sleeping(sleep_s) or cli.poll() is not None, CLI_TIMEOUT_S, "the playbook's sleep")
+        wait_until(lambda: ready() or cli.poll() is not None, CLI_TIMEOUT_S, what)
         assert cli.poll() is None, cli.communicate()
         os.killpg(cli.pid, signal.SIGINT)
         _, stderr = cli.communicate(timeout=60)
@@ -185,11 +196,7 @@ def test_ctrl_c_while_deploying_exits_130_and_submits_nothing(cluster, tmp_path)
         if cli.poll() is None:
             os.killpg(cli.pid, signal.SIGKILL)
             cli.wait(timeout=30)
-    assert cli.returncode == 130, stderr
-    assert "Traceback" not in stderr
-    assert stderr.rstrip().endswith("deploy interrupted: the playbook was stopped where it was; nothing was submitted")
-    wait_until(lambda: not sleeping(sleep_s), 30, "the playbook's sleep to end")
-    assert campaigns_on(master) == []
+    return cli.returncode, stderr
 
 
 def sleeping(seconds: str) -> list[int]:
@@ -221,18 +228,6 @@ def test_ctrl_c_after_the_deploy_stops_following(cluster, tmp_path):
     master = cluster.add(start_master(tmp_path))
     inventory = fleet_inventory(tmp_path, master, f"ffwatt_admin_token: {master.admin_token}\n")
     write_campaign(tmp_path, ["agents"])  # no agent runs: the campaign waits while the command follows it
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FFWATT_", "ANSIBLE_"))}
-    cli = subprocess.Popen([sys.executable, "-m", "master.cli", "run", "fleet.yml", "--inventory", str(inventory),
-                            "--deploy", "--playbook", str(DEPLOY_DATA / "succeeds.yml")], cwd=tmp_path, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        wait_until(lambda: campaigns_on(master) or cli.poll() is not None, CLI_TIMEOUT_S, "the campaign")
-        assert cli.poll() is None, cli.communicate()
-        os.killpg(cli.pid, signal.SIGINT)
-        _, stderr = cli.communicate(timeout=60)
-    finally:
-        if cli.poll() is None:
-            os.killpg(cli.pid, signal.SIGKILL)
-            cli.wait(timeout=30)
-    assert cli.returncode == 130, stderr
+    returncode, stderr = ctrl_c_when(tmp_path, inventory, "succeeds.yml", lambda: campaigns_on(master), "the campaign")
+    assert returncode == 130, stderr
     assert "stopped following: campaign" in stderr
