@@ -26,14 +26,15 @@ from tests.deploy.testhosts import SshdMissing, TestHosts, free_port
 pytestmark = pytest.mark.e2e
 
 HTTP_TIMEOUT_S = 10
-CAMPAIGN_TIMEOUT_S = 600
+CAMPAIGN_TIMEOUT_S = 900
 
 
-def campaign_file(path: Path, name: str, repetitions: int) -> Path:
-    """A small transcode campaign pinned to the inventory group "agents": 2 presets x ``repetitions`` jobs."""
+def campaign_file(path: Path, name: str, repetitions: int, idle_baseline: float = 1) -> Path:
+    """A small transcode campaign pinned to the inventory group "agents": 2 presets x ``repetitions`` jobs, each
+    ``idle_baseline`` seconds of idle (wall time that costs no CPU) then 2 s of 320x240 video."""
     path.write_text(yaml.safe_dump({
         "version": 1, "name": name, "targets": ["agents"],
-        "defaults": {"repetitions": repetitions, "idle_baseline": 1, "sample_rate": 10, "timeout": 120},
+        "defaults": {"repetitions": repetitions, "idle_baseline": idle_baseline, "sample_rate": 10, "timeout": 120},
         "scenarios": [{"name": "x264", "kind": "transcode", "input": {"content": "easy", "size": "320x240",
                                                                       "rate": 30},
                        "encoder": "libx264", "bitrate": "500k", "resolution": "320x240", "fps": 30, "duration": 2,
@@ -199,7 +200,7 @@ def test_upgrading_the_agents_during_a_campaign_loses_and_repeats_no_job(fleet, 
     """upgrade.yml drains, upgrades and restarts one agent at a time while a campaign runs: every job succeeds at
     its first attempt, and both agents come back running the new version."""
     wheel = wheel_with_version("0.1.1", tmp_path)
-    running = fleet.campaign(campaign_file(tmp_path / "long.yml", "long", 15), tmp_path / "reports",
+    running = fleet.campaign(campaign_file(tmp_path / "long.yml", "long", 40, idle_baseline=3), tmp_path / "reports",
                              background=True)
     try:
         deadline = time.monotonic() + 120
@@ -214,13 +215,13 @@ def test_upgrading_the_agents_during_a_campaign_loses_and_repeats_no_job(fleet, 
         running.kill()
     output = (tmp_path / "long.out").read_text()
     assert running.returncode == 0, output
-    assert still_running, "the campaign ended before the upgrade did: make it longer"
+    assert still_running, f"the campaign ended before the upgrade did ({run.seconds:.0f} s): make it longer"
     assert run.changed()["a1"] > 0 and run.changed()["a2"] > 0
     campaign_id = re.search(r"\(id (\S+)\)", output)[1]
     jobs = fleet.jobs(campaign_id)
-    assert len(jobs) == 30 and {j["state"] for j in jobs} == {"succeeded"}
+    assert len(jobs) == 80 and {j["state"] for j in jobs} == {"succeeded"}
     assert [j["name"] for j in jobs if j["attempt"] != 1] == []
-    assert len(fleet.results(campaign_id)) == 30
+    assert len(fleet.results(campaign_id)) == 80
     nodes = fleet.nodes()
     assert {h: (n["status"], n["draining"], n["inventory"]["ffwatt"]) for h, n in nodes.items()} == {
         "a1": ("online", False, "0.1.1"), "a2": ("online", False, "0.1.1")}
