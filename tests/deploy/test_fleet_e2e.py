@@ -5,6 +5,7 @@ Hosts: m (127.0.0.11: master and RTMP ingest), a1 and a2 (agents); each its own 
 """
 from __future__ import annotations
 
+import grp
 import os
 import re
 import shutil
@@ -152,7 +153,7 @@ def test_deploy_makes_a_master_and_an_agent(fleet):
     stat_page = requests.get(f"http://127.0.0.11:{fleet.ports['ffwatt_rtmp_stat_port']}/stat", timeout=10)
     assert stat_page.status_code == 200 and "<rtmp>" in stat_page.text
     counter = os.stat(fleet.vars["common_powercap_root"] + "/intel-rapl:0/energy_uj")
-    assert stat.S_IMODE(counter.st_mode) == 0o440 and counter.st_gid == __import__("grp").getgrnam("ffwatt").gr_gid
+    assert stat.S_IMODE(counter.st_mode) == 0o440 and counter.st_gid == grp.getgrnam("ffwatt").gr_gid
     env = fleet.hosts.prefix("m") / "etc" / "ffwatt-master.env"
     assert stat.S_IMODE(env.stat().st_mode) == 0o640 and fleet.vars["ffwatt_admin_token"] in env.read_text()
 

@@ -23,7 +23,8 @@ def test_molecule_scenario_converges_idempotently_and_verifies():
         pytest.skip("molecule is not installed in this venv (pip install -e '.[test]')")
     prefix = Path(tempfile.mkdtemp(prefix="ffwatt-molecule-"))
     prefix.chmod(0o755)  # the services' user must reach it
-    env = ansible_env({"FFWATT_MOLECULE_PREFIX": str(prefix / "opt"), "FFWATT_MOLECULE_PORT": str(free_port("127.0.0.1")),
+    env = ansible_env({"FFWATT_MOLECULE_PREFIX": str(prefix / "opt"),
+                       "FFWATT_MOLECULE_PORT": str(free_port("127.0.0.1")),
                        "PATH": f"{molecule.parent}{os.pathsep}{os.environ.get('PATH', '')}"})
     try:
         done = subprocess.run([str(molecule), "test", "-s", "default"], cwd=ROOT, env=env, capture_output=True,
