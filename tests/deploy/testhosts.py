@@ -26,7 +26,7 @@ from pathlib import Path
 import psutil
 import yaml
 
-from tests.integration.procs import _die_with_parent, free_port, tree_pids
+from tests.integration.procs import _die_with_parent, free_port, signal_pids, tree_pids
 
 SSHD = Path("/usr/sbin/sshd")
 """The OpenSSH server (Debian package openssh-server, which ``make test`` installs)."""
@@ -208,11 +208,11 @@ class TestHost:
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """SIGTERM sshd (by its PidFile) and its connection processes, wait up to ``timeout``, SIGKILL what is left."""
         pids = self.pids()
-        _signal(pids, signal.SIGTERM)
+        signal_pids(pids, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while any(alive(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.05)
-        _signal([p for p in pids if alive(p)], signal.SIGKILL)
+        signal_pids([p for p in pids if alive(p)], signal.SIGKILL)
         if self.popen is not None and self.popen.poll() is None:
             self.popen.kill()
         if self.popen is not None:
@@ -223,14 +223,6 @@ class TestHost:
             return self.logfile.read_text(errors="replace")[-tail:]
         except FileNotFoundError:
             return "(no sshd log)"
-
-
-def _signal(pids: list[int], sig: int) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 class TestHosts:
