@@ -4,7 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # Debian packages the tests use (real FFmpeg 5.1; the imageio-ffmpeg wheel's FFmpeg is the fallback for `make run`;
 # sshd and sudo for the Ansible test hosts).
-APT_PACKAGES := ffmpeg chromium nginx libnginx-mod-rtmp openssh-server sudo
+APT_PACKAGES := ffmpeg chromium nginx libnginx-mod-rtmp openssh-server sudo \
+	victoria-metrics prometheus prometheus-alertmanager prometheus-node-exporter
 
 .PHONY: run test install system-deps bench clean fleet-lock
 
