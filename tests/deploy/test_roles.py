@@ -13,8 +13,9 @@ import yaml
 from tests.deploy.playbooks import ROOT
 from tests.deploy.testhosts import ansible_command, ansible_env
 
-ROLES = ("common", "master", "agent", "rtmp")
-PLAYBOOKS = ("deploy.yml", "playbooks/upgrade.yml", "playbooks/teardown.yml")
+ROLES = ("common", "master", "agent", "rtmp", "exporters", "victoriametrics")
+PLAYBOOKS = ("deploy.yml", "playbooks/upgrade.yml", "playbooks/teardown.yml", "playbooks/backup.yml",
+             "playbooks/restore.yml")
 
 
 def run(argv: list[str], timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
@@ -60,7 +61,7 @@ def test_every_default_is_commented_prefixed_and_in_the_argument_specs(role):
 
 
 def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
-    """The rendered master, agent, backup and ingest units: `systemd-analyze verify` exits 0 and says nothing."""
+    """The rendered master, agent, backup, ingest, node_exporter and VictoriaMetrics units: `systemd-analyze verify` exits 0 and says nothing."""
     if not shutil.which("systemd-analyze"):
         pytest.skip("systemd-analyze is not installed")
     prefix, units = tmp_path / "prefix", tmp_path / "units"
@@ -78,7 +79,7 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
                 "-e", f"ansible_python_interpreter={ansible_command('python')}"])
     assert done.returncode == 0, done.stdout + done.stderr
     rendered = sorted(units.iterdir())
-    assert len(rendered) == 5
+    assert len(rendered) == 7
     agent = (units / "ffwatt-agent.service").read_text()
     assert "KillMode=mixed" in agent and "TimeoutStopSec=80s" in agent and "MemoryMax=4G" in agent
     assert "MemoryMax=2G" in (units / "ffwatt-master.service").read_text()
