@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK_TIMEOUT_S = 900
 """Longest wait for one playbook run (a first deploy installs a ~300 MiB virtualenv per host on 2 shared cores)."""
 
+TASK_HEADER = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(.+?)\] \*+$")
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 
@@ -29,6 +30,16 @@ class Run:
 
     def changed(self) -> dict[str, int]:
         return {host: counts["changed"] for host, counts in self.recap.items()}
+
+    def changed_tasks(self, host: str) -> list[str]:
+        """Names ("role : task") of the tasks and handlers that reported changed on ``host``, in order."""
+        names, current = [], None
+        for line in self.output.splitlines():
+            if match := TASK_HEADER.match(line):
+                current = match[1]
+            elif current and re.match(rf"^changed: \[{re.escape(host)}\]", line):
+                names.append(current)
+        return names
 
     def check(self) -> "Run":
         """Self when the run succeeded; an AssertionError with the end of the output otherwise."""

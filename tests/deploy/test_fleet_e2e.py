@@ -1,11 +1,15 @@
-"""deploy.yml end to end over ssh: three loopback test hosts become a fleet, scale out, run a campaign, are upgraded
-during a campaign and torn down. The tests share one fleet and run in file order (each builds on the last).
+"""deploy.yml end to end over ssh: three loopback test hosts become a fleet, scale out, run a campaign that
+VictoriaMetrics records and the dashboards show, raise and resolve an alert, are upgraded during a campaign, lose
+the master's host and get it back from a backup, and are torn down. The tests share one fleet and run in file order
+(each builds on the last).
 
-Hosts: m (127.0.0.11: master and RTMP ingest), a1 and a2 (agents); each its own sshd and ffwatt_prefix.
+Hosts: m (127.0.0.11: master, RTMP ingest, VictoriaMetrics, vmalert and Alertmanager), a1 and a2 (agents); each its
+own sshd and ffwatt_prefix; node_exporter on all three. Alertmanager's webhook is a small HTTP server in this test.
 """
 from __future__ import annotations
 
 import grp
+import json
 import os
 import re
 import shutil
@@ -13,7 +17,9 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psutil
@@ -23,11 +29,15 @@ import yaml
 
 from tests.deploy.playbooks import ROOT, fleet_vars, run_playbook
 from tests.deploy.testhosts import SshdMissing, TestHosts, free_port
+from tests.integration.procs import wait_until
+from tests.observability.dashboards import panel_queries, query_all
 
 pytestmark = pytest.mark.e2e
 
 HTTP_TIMEOUT_S = 10
 CAMPAIGN_TIMEOUT_S = 900
+ALERT_TIMEOUT_S = 120
+"""Longest wait for an alert to reach the webhook (heartbeats every 5 s, offline after 3 missed, 2 s evaluations)."""
 
 
 def campaign_file(path: Path, name: str, repetitions: int, idle_baseline: float = 1) -> Path:
@@ -56,19 +66,92 @@ def wheel_with_version(version: str, workdir: Path) -> Path:
     return next((workdir / "dist").glob(f"ffwatt-{version}-*.whl"))
 
 
-class Fleet:
-    """The deployed test fleet: hosts, inventory, tokens, the master's URL."""
+class Webhook:
+    """Alertmanager's webhook receiver: a tiny HTTP server on loopback keeping every alert it is sent."""
 
-    def __init__(self, hosts, powercap: Path):
+    def __init__(self):
+        self.alerts: list[dict] = []
+        received = self.alerts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                received.extend(body.get("alerts", []))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+        threading.Thread(target=self.server.serve_forever, name="webhook", daemon=True).start()
+
+    def wait(self, alertname: str, status: str, since: int = 0, **labels) -> dict:
+        """The first alert after index ``since`` named ``alertname`` in ``status`` with ``labels``."""
+        def found():
+            return next((a for a in self.alerts[since:] if a["labels"].get("alertname") == alertname
+                         and a["status"] == status and labels.items() <= a["labels"].items()), None)
+        return wait_until(found, ALERT_TIMEOUT_S, f"{alertname} {labels} {status} at the webhook "
+                                                  f"(received: {[(a['labels'].get('alertname'), a['status']) for a in self.alerts]})",
+                          interval=0.5)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Fleet:
+    """The deployed test fleet: hosts, inventory, tokens, the master's and VictoriaMetrics' URLs."""
+
+    def __init__(self, hosts, powercap: Path, webhook: Webhook):
         self.hosts = hosts
+        self.webhook = webhook
         self.ports = {"ffwatt_master_port": free_port("127.0.0.11"), "ffwatt_rtmp_port": free_port("127.0.0.11"),
-                      "ffwatt_rtmp_stat_port": free_port("127.0.0.11")}
+                      "ffwatt_rtmp_stat_port": free_port("127.0.0.11"),
+                      "ffwatt_victoriametrics_port": free_port("127.0.0.11"),
+                      "ffwatt_vmalert_port": free_port("127.0.0.11"), "ffwatt_alertmanager_port": free_port("127.0.0.11"),
+                      "ffwatt_node_exporter_port": free_port("127.0.0.12"),
+                      "ffwatt_agent_metrics_port": free_port("127.0.0.12")}
         self.vars = fleet_vars(**self.ports, common_powercap_root=str(powercap),
                                agent_powercap_root="/sys/class/powercap", agent_heartbeat_interval="5s",
-                               agent_poll_interval="5s")
+                               agent_poll_interval="5s", victoriametrics_latency_offset="1s",
+                               alerting_webhook_url=webhook.url, alerting_evaluation_interval="2s",
+                               alerting_group_wait="1s", alerting_group_interval="2s",
+                               alerting_rule_for={"FfwattAgentMissingHeartbeats": "0s"})
         self.url = f"http://127.0.0.11:{self.ports['ffwatt_master_port']}"
-        self.groups = {"master": ["m"], "rtmp": ["m"], "agents": ["a1"]}
+        self.vm_url = f"http://127.0.0.11:{self.ports['ffwatt_victoriametrics_port']}"
+        self.groups = {"master": ["m"], "rtmp": ["m"], "victoriametrics": ["m"], "alerting": ["m"],
+                       "agents": ["a1"]}
         self.inventory = hosts.write_inventory(self.groups, self.vars)
+
+    def query(self, expr: str, at: float | None = None) -> list[dict]:
+        """VictoriaMetrics' instant vector of ``expr``."""
+        params = {"query": expr, **({"time": f"{at:.3f}"} if at else {})}
+        answer = requests.get(f"{self.vm_url}/api/v1/query", params=params, timeout=HTTP_TIMEOUT_S)
+        answer.raise_for_status()
+        return answer.json()["data"]["result"]
+
+    def wait_query(self, expr: str, predicate=bool, timeout: float = 60) -> list[dict]:
+        """Poll ``expr`` until ``predicate(result)`` holds; AssertionError with the last result after ``timeout``."""
+        last: list = []
+
+        def check():
+            nonlocal last
+            last = self.query(expr)
+            return last if predicate(last) else None
+        try:
+            return wait_until(check, timeout, expr, interval=1)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; last answer: {last}") from None
+
+    def report(self, campaign_id: str, reports: Path) -> Path:
+        """``campaign report ID --master URL``: the directory it wrote."""
+        argv = [str(Path(sys.executable).parent / "campaign"), "report", campaign_id, "--master", self.url,
+                "--token", self.vars["ffwatt_admin_token"], "--reports-dir", str(reports)]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return reports
 
     def get(self, path: str):
         answer = requests.get(self.url + path, timeout=HTTP_TIMEOUT_S)
@@ -128,13 +211,15 @@ def fleet(tmp_path_factory):
     (zone / "name").write_text("package-0\n")
     (zone / "energy_uj").write_text("123456789\n")
     (zone / "energy_uj").chmod(0o644)
-    fleet = Fleet(hosts, powercap)
+    webhook = Webhook()
+    fleet = Fleet(hosts, powercap, webhook)
     try:
         yield fleet
     finally:
         for proc in fleet.processes():  # a failed test must not leave services behind
             proc.kill()
         hosts.stop()
+        webhook.close()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -148,7 +233,9 @@ def test_deploy_makes_a_master_and_an_agent(fleet):
     assert a1["status"] == "online" and a1["labels"] == {"group": "agents"}
     assert a1["inventory"]["ffwatt"] == "0.1.0"
     pids = fleet.service_pids()
-    assert set(pids) == {"m/ffwatt-master", "m/ffwatt-rtmp", "a1/ffwatt-agent"}
+    assert set(pids) == {"m/ffwatt-master", "m/ffwatt-rtmp", "m/ffwatt-victoriametrics", "m/ffwatt-vmalert",
+                         "m/ffwatt-alertmanager", "m/ffwatt-node-exporter", "a1/ffwatt-agent",
+                         "a1/ffwatt-node-exporter"}
     assert {psutil.Process(pid).username() for pid in pids.values()} == {"ffwatt"}
     stat_page = requests.get(f"http://127.0.0.11:{fleet.ports['ffwatt_rtmp_stat_port']}/stat", timeout=10)
     assert stat_page.status_code == 200 and "<rtmp>" in stat_page.text
@@ -159,12 +246,15 @@ def test_deploy_makes_a_master_and_an_agent(fleet):
 
 
 def test_adding_a_host_under_agents_adds_an_agent_and_changes_nothing_else(fleet):
-    """Scale out: a2 joins the inventory's agents; the next deploy registers it and leaves m and a1 unchanged."""
+    """Scale out: a2 joins the inventory's agents; the next deploy registers it, and on m only VictoriaMetrics' scrape
+    configuration changes (re-read without a restart); a1 is unchanged and no service restarts."""
     fleet.groups["agents"].append("a2")
     fleet.hosts.write_inventory(fleet.groups, fleet.vars, fleet.inventory)
     before = fleet.service_pids()
     run = run_playbook(fleet.inventory).check()
-    assert run.changed()["m"] == 0 and run.changed()["a1"] == 0 and run.changed()["a2"] > 0
+    assert run.changed_tasks("m") == ["victoriametrics : Write the scrape configuration from the inventory",
+                                      "victoriametrics : Reload the ffwatt VictoriaMetrics process"], run.output[-4000:]
+    assert run.changed()["a1"] == 0 and run.changed()["a2"] > 0
     nodes = fleet.nodes()
     assert {h for h, n in nodes.items() if n["status"] == "online"} == {"a1", "a2"}
     assert {k: v for k, v in fleet.service_pids().items() if not k.startswith("a2/")} == before
@@ -195,6 +285,53 @@ def test_a_campaign_runs_on_both_agents(fleet, tmp_path):
     results = fleet.results(campaign_id)
     assert len(results) == 6
     assert {r["provenance"]["ffwatt_version"] for r in results} == {"0.1.0"}
+    fleet.campaign_id = campaign_id
+
+
+def test_victoriametrics_has_per_node_power_and_the_campaigns_results(fleet):
+    """Every exporter of the inventory is scraped; each agent's energy counter gives its host's power; the master
+    sent each of the campaign's six results with its labels."""
+    up = fleet.wait_query("up", lambda r: len(r) == 9 and all(x["value"][1] == "1" for x in r))
+    assert sorted((x["metric"]["job"], x["metric"]["host"]) for x in up) == [
+        ("alertmanager", "m"), ("ffwatt-agent", "a1"), ("ffwatt-agent", "a2"), ("ffwatt-master", "m"),
+        ("node", "a1"), ("node", "a2"), ("node", "m"), ("victoriametrics", "m"), ("vmalert", "m")]
+    power = fleet.wait_query('sum by (host) (rate(ffwatt_energy_joules_total{job="ffwatt-agent"}[1m]))',
+                             lambda r: len(r) == 2)
+    assert {x["metric"]["host"] for x in power} == {"a1", "a2"}
+    assert all(float(x["value"][1]) > 0 for x in power), power
+    results = fleet.wait_query(
+        f'last_over_time(ffwatt_result_joules_per_frame{{campaign_id="{fleet.campaign_id}"}}[1h])',
+        lambda r: len(r) == 6)
+    assert {x["metric"]["node"] for x in results} == {"a1", "a2"}
+    assert {x["metric"]["encoder"] for x in results} == {"libx264"}
+    assert {x["metric"]["campaign"] for x in results} == {"both"}
+    assert all(float(x["value"][1]) > 0 for x in results)
+
+
+def test_every_dashboard_query_returns_data(fleet):
+    """Each panel query of every provisioned dashboard, run against the fleet's VictoriaMetrics over the last half
+    hour (the deploys and the campaign), returns at least one series."""
+    queries = panel_queries(ROOT / "roles" / "grafana" / "files" / "dashboards")
+    assert len(queries) >= 10
+    end = time.time()
+    answers = query_all(fleet.vm_url, queries, start=end - 1800, end=end, step=15)
+    empty = [f"{q.dashboard} / {q.panel}: {q.expr}" for q, series in answers.items() if not series]
+    assert empty == [], "panels without data:\n" + "\n".join(empty)
+
+
+def test_a_killed_agent_raises_the_alert_and_it_resolves_when_the_agent_returns(fleet):
+    """SIGKILL a2's agent: its heartbeats stop, the master marks it offline, vmalert fires
+    FfwattAgentMissingHeartbeats and Alertmanager posts it to the webhook; started again, the alert resolves."""
+    since = len(fleet.webhook.alerts)
+    pid = int((fleet.hosts.prefix("a2") / "run" / "ffwatt-agent.pid").read_text())
+    os.kill(pid, 9)
+    fired = fleet.webhook.wait("FfwattAgentMissingHeartbeats", "firing", since, hostname="a2")
+    assert fired["labels"]["severity"] and "a2" in json.dumps(fired["annotations"])
+    ctl = subprocess.run([str(fleet.hosts.prefix("a2") / "bin" / "ffwattctl"), "start", "ffwatt-agent"],
+                         capture_output=True, text=True, timeout=60)
+    assert ctl.returncode == 0, ctl.stdout + ctl.stderr
+    fleet.webhook.wait("FfwattAgentMissingHeartbeats", "resolved", since, hostname="a2")
+    assert fleet.nodes()["a2"]["status"] == "online"
 
 
 def test_upgrading_the_agents_during_a_campaign_loses_and_repeats_no_job(fleet, tmp_path):
@@ -226,6 +363,43 @@ def test_upgrading_the_agents_during_a_campaign_loses_and_repeats_no_job(fleet, 
     nodes = fleet.nodes()
     assert {h: (n["status"], n["draining"], n["inventory"]["ffwatt"]) for h, n in nodes.items()} == {
         "a1": ("online", False, "0.1.1"), "a2": ("online", False, "0.1.1")}
+
+
+def _report_files(reports: Path) -> dict[str, str]:
+    """The files of the one report under ``reports``, with the time it was generated (which differs by design, and
+    only that) taken out."""
+    (report,) = reports.iterdir()  # <campaign>-<time of writing>
+    generated_at = json.loads((report / "results.json").read_text())["generated_at"]
+    assert generated_at
+    return {path.name: path.read_text(errors="replace").replace(generated_at, "<generated_at>")
+            for path in sorted(report.iterdir()) if path.is_file()}
+
+
+def test_backup_and_restore_bring_back_the_report_and_the_series_after_losing_the_master_host(fleet, tmp_path):
+    """The drill: back up, purge m (master, its database, VictoriaMetrics' storage), deploy it afresh, restore: the
+    first campaign's report regenerates identically and its series are back in VictoriaMetrics."""
+    before = _report_files(fleet.report(fleet.campaign_id, tmp_path / "before"))
+    assert any(name.endswith(".html") for name in before)
+    backed_up_at = time.time()
+    run_playbook(fleet.inventory, "playbooks/backup.yml", "-e", f"ffwatt_backup_dir={tmp_path / 'backups'}").check()
+    (backup,) = (tmp_path / "backups").iterdir()
+    assert (backup / "master" / "ffwatt.db").stat().st_size > 0
+    assert (backup / "victoriametrics.tar.gz").stat().st_size > 0
+    run_playbook(fleet.inventory, "playbooks/teardown.yml", "--limit", "m", "-e", "ffwatt_purge=true").check()
+    assert not fleet.hosts.prefix("m").exists()
+    run_playbook(fleet.inventory, "deploy.yml", "--limit", "m").check()
+    assert fleet.get(f"/jobs?campaign={fleet.campaign_id}&limit=1")["total"] == 0  # a new, empty master
+    run_playbook(fleet.inventory, "playbooks/restore.yml", "-e", f"ffwatt_restore_from={backup}").check()
+    assert _report_files(fleet.report(fleet.campaign_id, tmp_path / "after")) == before
+    results = fleet.wait_query(
+        f'last_over_time(ffwatt_result_joules_per_frame{{campaign_id="{fleet.campaign_id}"}}[3h])',
+        lambda r: len(r) == 6)
+    assert {x["metric"]["node"] for x in results} == {"a1", "a2"}
+    power = fleet.query('sum by (host) (rate(ffwatt_energy_joules_total{job="ffwatt-agent"}[1m]))',
+                        at=backed_up_at - 30)
+    assert {x["metric"]["host"] for x in power} == {"a1", "a2"}  # scraped before the backup, restored
+    wait_until(lambda: {h for h, n in fleet.nodes().items() if n["status"] == "online"} == {"a1", "a2"}, 60,
+               "both agents back at the restored master")
 
 
 def test_teardown_stops_everything_and_keeps_the_results(fleet):

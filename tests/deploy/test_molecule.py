@@ -25,6 +25,8 @@ def test_molecule_scenario_converges_idempotently_and_verifies():
     prefix.chmod(0o755)  # the services' user must reach it
     env = ansible_env({"FFWATT_MOLECULE_PREFIX": str(prefix / "opt"),
                        "FFWATT_MOLECULE_PORT": str(free_port("127.0.0.1")),
+                       "FFWATT_MOLECULE_AGENT_METRICS_PORT": str(free_port("127.0.0.1")),
+                       "FFWATT_MOLECULE_NODE_EXPORTER_PORT": str(free_port("127.0.0.1")),
                        "PATH": f"{molecule.parent}{os.pathsep}{os.environ.get('PATH', '')}"})
     try:
         done = subprocess.run([str(molecule), "test", "-s", "default"], cwd=ROOT, env=env, capture_output=True,
@@ -34,7 +36,7 @@ def test_molecule_scenario_converges_idempotently_and_verifies():
         assert not (prefix / "opt").exists(), "cleanup (teardown with ffwatt_purge) left the prefix"
     finally:
         ctl = prefix / "opt" / "bin" / "ffwattctl"
-        for service in ("ffwatt-agent", "ffwatt-master"):  # whatever a failed run left behind
+        for service in ("ffwatt-agent", "ffwatt-master", "ffwatt-node-exporter"):  # whatever a failed run left behind
             if ctl.exists():
                 subprocess.run([str(ctl), "stop", service], capture_output=True, timeout=120)
         shutil.rmtree(prefix, ignore_errors=True)
