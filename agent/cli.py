@@ -86,14 +86,14 @@ def install_signal_handlers(stop: threading.Event) -> list[Worker]:
 
 
 def start_exporter(port: int, address: str, interval_s: float, powercap_root: str | None,
-                   tdp_watts: float | None, port_flag: str) -> Exporter:
+                   tdp_watts: float | None, port_flag: str, hostname: str | None = None) -> Exporter:
     """An exporter serving on ``address:port`` with its own power monitor running; exit 2 when it cannot listen."""
     sources, notes = monitor_sources(powercap_root, tdp_watts)
     monitor = PowerMonitor(sources, interval_s)
     for note in notes + monitor.notes:
         log.info("metrics: %s", note)
     try:
-        return Exporter(monitor).start(port, address)
+        return Exporter(monitor, hostname).start(port, address)
     except ExporterBindError as exc:
         monitor.stop()
         click.echo(f"Error: {exc} (choose another {port_flag})", err=True)
@@ -153,7 +153,7 @@ def main(ctx, register, master_url, enrollment_token, poll_interval, heartbeat_i
     stop = threading.Event()
     holder = install_signal_handlers(stop)
     exporter = start_exporter(metrics_port, metrics_address, metrics_interval, powercap_root, tdp_watts,
-                              "--metrics-port") if metrics_port else None
+                              "--metrics-port", hostname) if metrics_port else None
     try:
         run_ctx, inventory = build_context(state_dir, powercap=powercap_root, tdp_watts=tdp_watts,
                                            input_dirs=tuple(input_dirs))

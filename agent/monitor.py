@@ -97,8 +97,9 @@ class PowerMonitor:
         with self._lock:
             return self._cpu_s
 
-    def start(self) -> None:
-        """Take every source's reference reading and start the thread; a source that cannot start is down."""
+    def start(self, run_thread: bool = True) -> None:
+        """Take every source's reference reading and start the thread (without it, :meth:`poll` reads: stepped
+        tests); a source that cannot start is down."""
         if self._thread is not None:
             raise RuntimeError("monitor already started")
         for i, source in enumerate(self.sources):
@@ -108,7 +109,8 @@ class PowerMonitor:
                 self._failed[i] = f"start failed: {exc}"
                 self._states[i] = replace(self._states[i], up=False, reason=short_reason(self._failed[i]))
         self._thread = threading.Thread(target=self._run, name="ffwatt-power-monitor", daemon=True)
-        self._thread.start()
+        if run_thread:
+            self._thread.start()
 
     def _run(self) -> None:
         cpu0 = time.thread_time()
@@ -138,7 +140,7 @@ class PowerMonitor:
         """Stop the thread (waiting up to ``timeout_s``) and close the sources; True when the thread ended."""
         self._stop.set()
         ended = True
-        if self._thread is not None:
+        if self._thread is not None and self._thread.ident is not None:
             self._thread.join(timeout_s)
             ended = not self._thread.is_alive()
             if not ended:
