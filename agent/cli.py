@@ -9,6 +9,7 @@ be listened on.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 import socket
@@ -86,7 +87,7 @@ def install_signal_handlers(stop: threading.Event) -> list[Worker]:
 
 
 def start_exporter(port: int, address: str, interval_s: float, powercap_root: str | None,
-                   tdp_watts: float | None, port_flag: str, hostname: str | None = None) -> Exporter:
+                   tdp_watts: float | None, flags: tuple[str, str], hostname: str | None = None) -> Exporter:
     """An exporter serving on ``address:port`` with its own power monitor running; exit 2 when it cannot listen."""
     sources, notes = monitor_sources(powercap_root, tdp_watts)
     monitor = PowerMonitor(sources, interval_s)
@@ -96,7 +97,9 @@ def start_exporter(port: int, address: str, interval_s: float, powercap_root: st
         return Exporter(monitor, hostname).start(port, address)
     except ExporterBindError as exc:
         monitor.stop()
-        click.echo(f"Error: {exc} (choose another {port_flag})", err=True)
+        port_flag, address_flag = flags
+        hint = f"choose another {port_flag}" if exc.errno == errno.EADDRINUSE else f"check {address_flag}"
+        click.echo(f"Error: {exc.strerror} ({hint})", err=True)
         sys.exit(2)
 
 
@@ -153,12 +156,13 @@ def main(ctx, register, master_url, enrollment_token, poll_interval, heartbeat_i
     stop = threading.Event()
     holder = install_signal_handlers(stop)
     exporter = start_exporter(metrics_port, metrics_address, metrics_interval, powercap_root, tdp_watts,
-                              "--metrics-port", hostname) if metrics_port else None
+                              ("--metrics-port", "--metrics-address"), hostname) if metrics_port else None
     try:
         run_ctx, inventory = build_context(state_dir, powercap=powercap_root, tdp_watts=tdp_watts,
                                            input_dirs=tuple(input_dirs))
         spool = Spool(state_dir / "spool")
-        metrics = exporter.attach(run_ctx.live, lambda: len(spool.job_ids())) if exporter else None
+        metrics = exporter.attach(run_ctx.live, lambda: sum(1 for _ in spool.folder.glob("*.json"))) \
+            if exporter else None
         worker = Worker(client, run_ctx, spool, inventory, options, stop=stop, identity=IdentityFile(state_dir),
                         metrics=metrics)
         holder.append(worker)
@@ -189,7 +193,7 @@ def exporter_command(port, address, interval, powercap_root, tdp_watts):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop = threading.Event()
     install_signal_handlers(stop)
-    exporter = start_exporter(port, address, interval, powercap_root, tdp_watts, "--port")
+    exporter = start_exporter(port, address, interval, powercap_root, tdp_watts, ("--port", "--address"))
     try:
         stop.wait()
     finally:

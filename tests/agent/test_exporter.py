@@ -77,17 +77,21 @@ def serve(monitor: PowerMonitor, run_thread: bool = True) -> tuple[Exporter, str
 
 
 def synced(monitor: PowerMonitor, sim: PowercapSim, url: str) -> tuple[float, float, Samples]:
-    """Right after the monitor's next reading: (time, simulated package-0 joules, scrape)."""
-    seen = monitor.reads
-    wait_for(lambda: monitor.reads > seen, 5, "the monitor's next reading", interval=0.0005)
-    t, truth = time.monotonic(), sim.energy_j("package-0")
-    return t, truth, scrape(url)
+    """Right after one of the monitor's readings: (time, simulated package-0 joules, a scrape of that reading)."""
+    for _ in range(20):
+        seen = monitor.reads
+        wait_for(lambda: monitor.reads > seen, 5, "the monitor's next reading", interval=0.0005)
+        t, truth, seen = time.monotonic(), sim.energy_j("package-0"), monitor.reads
+        samples = scrape(url)
+        if monitor.reads == seen:  # else the monitor read again before the scrape: try the next reading
+            return t, truth, samples
+    raise AssertionError("no scrape between two readings of the monitor")
 
 
 # -- the exporter in this process, over real HTTP ---------------------------------------------------------------
 
 def test_scraped_rate_matches_truth_across_wraps(sim):
-    """Two scrapes 4 s apart: Δjoules/Δt of package-0 is within 1% of the simulated power; across ~8 wraps the
+    """Two scrapes 6 s apart: Δjoules/Δt of package-0 is within 1% of the simulated power; across 8 wraps or more the
     counter never decreases; the monitor's interval is shortened (effective_interval) for the counters' range."""
     with sim.running():
         sources, _ = monitor_sources(str(sim.root))
@@ -98,7 +102,7 @@ def test_scraped_rate_matches_truth_across_wraps(sim):
             wraps0 = sim.wraps("package-0")
             t0, truth0, first = synced(monitor, sim, url)
             previous = {z: joules(first, z) for z in ("package-0", "dram-0")}
-            deadline = t0 + 4.0
+            deadline = t0 + 6.0
             while time.monotonic() < deadline:
                 time.sleep(0.05)
                 now = scrape(url)
@@ -108,7 +112,7 @@ def test_scraped_rate_matches_truth_across_wraps(sim):
             t1, truth1, last = synced(monitor, sim, url)
         finally:
             exporter.close()
-    assert sim.wraps("package-0") - wraps0 >= 5
+    assert sim.wraps("package-0") - wraps0 >= 8
     scraped_watts = (joules(last, "package-0") - joules(first, "package-0")) / (t1 - t0)
     true_watts = (truth1 - truth0) / (t1 - t0)
     assert 30 <= true_watts <= 50
