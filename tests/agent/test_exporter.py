@@ -16,9 +16,10 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent.exporter import Exporter
-from agent.monitor import PowerMonitor, monitor_sources
+from agent.monitor import PowerMonitor, monitor_sources, zone_label
 from agent.power.base import PowerSource, Reading
 from agent.power.rapl import discover_rapl
+from agent.scenarios.base import LiveStatus
 from tests.agent.power.powercap_sim import PowercapSim, sim_dir
 from tests.agent.test_cli import SHORT, needs_ffmpeg, submit, wait_for
 from tests.master.test_service import clean_env, masters, start_master  # noqa: F401 (fixture)
@@ -201,6 +202,68 @@ def test_an_unreadable_zone_is_down_and_counts_no_joules(sim):
     assert again[("ffwatt_power_source_up", zone("dram-0", reason=""))] == 1
     assert ("ffwatt_power_watts", zone("dram-0", estimated="false")) in again
     assert joules(again, "dram-0") > joules(down, "dram-0")
+    monitor.stop()
+
+
+def test_agent_families_follow_the_worker(sim):
+    """job_started/job_finished and the live progress drive job_running, the FFmpeg gauges (absent while unknown),
+    jobs_total and the job samplers' CPU; last contact is absent before the first contact."""
+    sources, _ = discover_rapl(sim.root, clock=sim.clock)
+    monitor = PowerMonitor(sources)
+    monitor.start(run_thread=False)
+    exporter = Exporter(monitor, hostname="test-host")
+    live = LiveStatus()
+    state = exporter.attach(live, lambda: 3)
+    scraped = lambda: parse(exporter.exposition().decode())  # noqa: E731
+    idle = scraped()
+    assert named(idle, "ffwatt_job_running") == {} and named(idle, "ffwatt_agent_last_contact_timestamp_seconds") == {}
+    assert named(idle, "ffwatt_agent_jobs_total") == {frozenset({"status": s}.items()): 0
+                                                      for s in ("succeeded", "failed")}
+    assert idle[("ffwatt_agent_spool_depth", frozenset())] == 3
+    cpu0 = idle[("ffwatt_agent_sampler_cpu_seconds_total", frozenset())]
+
+    job = {"id": "j-1", "campaign_id": "c-1", "kind": "transcode", "attempt": 1, "params": {}}
+    state.job_started(job)
+    live.job_id, live.progress = "j-1", {"frame": 120, "speed": 2.5}
+    state.contacted(at=1_700_000_000.0)
+    running = scraped()
+    assert named(running, "ffwatt_job_running") == {frozenset({"job": "j-1", "campaign": "c-1",
+                                                               "kind": "transcode"}.items()): 1}
+    assert running[("ffwatt_ffmpeg_frames", frozenset({"job": "j-1"}.items()))] == 120
+    assert running[("ffwatt_ffmpeg_speed", frozenset({"job": "j-1"}.items()))] == 2.5
+    assert named(running, "ffwatt_ffmpeg_fps") == {}  # unknown: absent, not 0
+    assert running[("ffwatt_agent_last_contact_timestamp_seconds", frozenset())] == 1_700_000_000.0
+
+    state.job_finished({"status": "succeeded", "metrics": {"duration_s": 10.0, "sampler_overhead_pct": 0.5}})
+    live.job_id, live.progress = None, {}
+    done = scraped()
+    assert named(done, "ffwatt_job_running") == {} and named(done, "ffwatt_ffmpeg_frames") == {}
+    assert done[("ffwatt_agent_jobs_total", frozenset({"status": "succeeded"}.items()))] == 1
+    assert done[("ffwatt_agent_sampler_cpu_seconds_total", frozenset())] == pytest.approx(cpu0 + 0.05)
+    monitor.stop()
+
+
+@pytest.mark.parametrize("name, label", [("rapl:package-0", "package-0"), ("rapl:dram-1", "dram-1"),
+                                         ("nvml:gpu0", "gpu-0"), ("nvml:gpu12", "gpu-12"), ("estimate:cpu", "cpu")])
+def test_zone_labels(name, label):
+    """The zone label is the source name after its kind, GPUs numbered like the RAPL zones."""
+    assert zone_label(type("Source", (), {"name": name})()) == label
+
+
+def test_estimate_host_exports_an_estimated_cpu_zone(tmp_path):
+    """Without RAPL or a GPU the monitor's estimate follows this process's tree and is labelled estimated."""
+    sources, notes = monitor_sources(str(tmp_path / "no-powercap"), tdp_watts=65.0)
+    if any(s.kind == "nvml" for s in sources):
+        pytest.skip("this host has an NVML GPU")
+    assert [(s.kind, zone_label(s), s.measured) for s in sources] == [("estimate", "cpu", False)]
+    assert sources[0].tracked_pids() == [os.getpid()]
+    monitor = PowerMonitor(sources)
+    monitor.start(run_thread=False)
+    sum(i * i for i in range(300_000))  # some CPU for the estimate to see
+    monitor.poll()
+    samples = parse(Exporter(monitor).exposition().decode())
+    key = frozenset({"source": "estimate", "zone": "cpu", "estimated": "true"}.items())
+    assert samples[("ffwatt_energy_joules_total", key)] > 0
     monitor.stop()
 
 
