@@ -34,10 +34,16 @@ Samples = dict[tuple[str, frozenset], float]
 
 
 @pytest.fixture
-def sim():
-    """A one-package simulated tree (package-0, dram-0) with small counter ranges."""
+def pc_dir():
+    """A fresh directory (tmpfs when available) for a simulated powercap tree."""
     with sim_dir() as d:
-        yield PowercapSim(d, range_uj=RANGE_UJ, packages=1, psys=False, mmio=False)
+        yield d
+
+
+@pytest.fixture
+def sim(pc_dir):
+    """A one-package simulated tree (package-0, dram-0) with small counter ranges."""
+    return PowercapSim(pc_dir, range_uj=RANGE_UJ, packages=1, psys=False, mmio=False)
 
 
 def free_port() -> int:
@@ -293,9 +299,10 @@ def try_scrape(url: str) -> Samples | None:
         return None
 
 
-def test_exporter_command_serves_and_exits_0_on_sigterm(sim, procs):
+def test_exporter_command_serves_and_exits_0_on_sigterm(pc_dir, procs):
     """``python -m agent exporter`` on a simulated tree serves joules that grow, and exits 0 on SIGTERM."""
     port = free_port()
+    sim = PowercapSim(pc_dir, packages=1, psys=False, mmio=False, range_uj=10**12)  # no wrap to race with
     with sim.running():
         proc = run_agent("exporter", "--port", str(port), "--address", "127.0.0.1", "--powercap-root",
                          str(sim.root), "--interval", "100ms")
