@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/result_validation.py
 	$(BIN)/python bench/content_presets.py
 	$(BIN)/python bench/deploy.py
+	$(BIN)/python bench/exporter_scrape.py
 
 # The exact dependency versions every fleet host installs (roles/common/files/requirements.txt), from a clean venv.
 fleet-lock:

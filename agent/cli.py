@@ -1,10 +1,15 @@
 """``python -m agent``: the agent service (``--register --master URL``) and ``measure``.
 
+The service also serves its Prometheus metrics (:mod:`agent.exporter`) on ``--metrics-address:--metrics-port``
+(0.0.0.0:9101; port 0 turns the exporter off); ``python -m agent exporter`` serves the power metrics alone.
+
 Exit status: 0 after SIGTERM/SIGINT (or --burst/--max-jobs), 1 when the master refuses this agent for good (bad
-enrollment token, a node token refused even after re-registering), 2 for a usage error.
+enrollment token, a node token refused even after re-registering), 2 for a usage error or a metrics port that cannot
+be listened on.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 import socket
@@ -18,7 +23,9 @@ from agent.client import MasterClient, MasterError
 from agent.measure_cmd import measure
 from agent.setup import build_context
 from agent.durations import Duration
+from agent.exporter import DEFAULT_ADDRESS, DEFAULT_PORT, Exporter, ExporterBindError
 from agent.identity import IdentityFile
+from agent.monitor import DEFAULT_INTERVAL_S, PowerMonitor, monitor_sources
 from agent.spool import Spool
 from agent.worker import Worker, WorkerOptions
 
@@ -79,6 +86,23 @@ def install_signal_handlers(stop: threading.Event) -> list[Worker]:
     return holder
 
 
+def start_exporter(port: int, address: str, interval_s: float, powercap_root: str | None,
+                   tdp_watts: float | None, flags: tuple[str, str], hostname: str | None = None) -> Exporter:
+    """An exporter serving on ``address:port`` with its own power monitor running; exit 2 when it cannot listen."""
+    sources, notes = monitor_sources(powercap_root, tdp_watts)
+    monitor = PowerMonitor(sources, interval_s)
+    for note in notes + monitor.notes:
+        log.info("metrics: %s", note)
+    try:
+        return Exporter(monitor, hostname).start(port, address)
+    except ExporterBindError as exc:
+        monitor.stop()
+        port_flag, address_flag = flags
+        hint = f"choose another {port_flag}" if exc.errno == errno.EADDRINUSE else f"check {address_flag}"
+        click.echo(f"Error: {exc.strerror} ({hint})", err=True)
+        sys.exit(2)
+
+
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--register", is_flag=True, help="Register with the master and run jobs.")
 @click.option("--master", "master_url", metavar="URL", help="Master URL, e.g. http://HOST:8080.")
@@ -107,12 +131,18 @@ def install_signal_handlers(stop: threading.Event) -> list[Worker]:
 @click.option("--input-dir", "input_dirs", multiple=True, metavar="DIR",
               type=click.Path(file_okay=False, path_type=Path),
               help="A directory jobs may read file inputs from (repeatable); the state dir always is one.")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+              help="Port of the agent's Prometheus metrics (GET /metrics); 0 turns the exporter off.")
+@click.option("--metrics-address", default=DEFAULT_ADDRESS, show_default=True, metavar="ADDRESS",
+              help="Address the metrics port listens on.")
+@click.option("--metrics-interval", type=Duration(), default=f"{DEFAULT_INTERVAL_S:g}s", show_default=True,
+              help="How often the exporter's power monitor reads the sensors (scrapes never do).")
 @click.option("--max-jobs", type=click.IntRange(min=1), help="Exit after this many jobs.")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.pass_context
 def main(ctx, register, master_url, enrollment_token, poll_interval, heartbeat_interval, labels, hostname, tls_ca,
          tls_cert, tls_key, state_dir, max_concurrent_jobs, shutdown_timeout, powercap_root, tdp_watts, input_dirs,
-         max_jobs, burst):
+         metrics_port, metrics_address, metrics_interval, max_jobs, burst):
     """ffwatt agent: runs FFmpeg jobs from a master and measures their energy."""
     if ctx.invoked_subcommand is not None:
         return
@@ -125,18 +155,48 @@ def main(ctx, register, master_url, enrollment_token, poll_interval, heartbeat_i
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop = threading.Event()
     holder = install_signal_handlers(stop)
-    run_ctx, inventory = build_context(state_dir, powercap=powercap_root, tdp_watts=tdp_watts,
-                                       input_dirs=tuple(input_dirs))
-    worker = Worker(client, run_ctx, Spool(state_dir / "spool"), inventory, options, stop=stop,
-                    identity=IdentityFile(state_dir))
-    holder.append(worker)
+    exporter = start_exporter(metrics_port, metrics_address, metrics_interval, powercap_root, tdp_watts,
+                              ("--metrics-port", "--metrics-address"), hostname) if metrics_port else None
     try:
+        run_ctx, inventory = build_context(state_dir, powercap=powercap_root, tdp_watts=tdp_watts,
+                                           input_dirs=tuple(input_dirs))
+        spool = Spool(state_dir / "spool")
+        metrics = exporter.attach(run_ctx.live, lambda: sum(1 for _ in spool.folder.glob("*.json"))) \
+            if exporter else None
+        worker = Worker(client, run_ctx, spool, inventory, options, stop=stop, identity=IdentityFile(state_dir),
+                        metrics=metrics)
+        holder.append(worker)
         done = worker.work()
     except MasterError as exc:
         log.error("the master refuses this agent: %s", exc)
         sys.exit(1)
+    finally:
+        if exporter is not None:
+            exporter.close()
     log.info("agent stopped after %d job(s)", done)
     sys.exit(0)
 
 
 main.add_command(measure)
+
+
+@main.command("exporter")
+@click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True,
+              help="Port of GET /metrics.")
+@click.option("--address", default=DEFAULT_ADDRESS, show_default=True, help="Address to listen on.")
+@click.option("--interval", type=Duration(), default=f"{DEFAULT_INTERVAL_S:g}s", show_default=True,
+              help="How often the power monitor reads the sensors (scrapes never do).")
+@click.option("--powercap-root", help="Powercap sysfs root (env FFWATT_POWERCAP_ROOT).")
+@click.option("--tdp-watts", type=float, help="CPU TDP for the estimate power model.")
+def exporter_command(port, address, interval, powercap_root, tdp_watts):
+    """Serve this host's power metrics alone (no master, no jobs) until SIGTERM/SIGINT."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    exporter = start_exporter(port, address, interval, powercap_root, tdp_watts, ("--port", "--address"))
+    try:
+        stop.wait()
+    finally:
+        exporter.close()
+    log.info("exporter stopped")
+    sys.exit(0)

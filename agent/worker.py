@@ -63,8 +63,10 @@ class Worker:
     """One agent: pulls jobs from one master and runs them one at a time."""
 
     def __init__(self, client: MasterClient, ctx: RunContext, spool: Spool, inventory: dict[str, Any],
-                 options: WorkerOptions, stop: threading.Event | None = None, identity: IdentityFile | None = None):
+                 options: WorkerOptions, stop: threading.Event | None = None, identity: IdentityFile | None = None,
+                 metrics: Any = None):
         self.client, self.ctx, self.spool, self.inventory, self.options = client, ctx, spool, inventory, options
+        self.metrics = metrics                # agent.exporter.AgentState, or None: no exporter (embedded agent)
         self.identity = identity              # where the node id and token persist across restarts (None: nowhere)
         self.stop = stop or threading.Event()
         self.node_id: str | None = None
@@ -141,7 +143,11 @@ class Worker:
         self.ctx.cancel.clear()
         if self._abandon.is_set():
             self.ctx.cancel.set()
-        result = execute_job(job, self.ctx, self.node_id)
+        if self.metrics is not None:
+            self.metrics.job_started(job)
+        result = execute_job(job, self.ctx, self.node_id)  # always returns a result, failed ones say why
+        if self.metrics is not None:
+            self.metrics.job_finished(result)
         if self._abandon.is_set() and result["status"] == "failed":
             result["error"] = (f"{SHUTDOWN_REASON}: abandoned after the {self.options.shutdown_timeout_s:g}s"
                                " shutdown timeout")
@@ -250,6 +256,7 @@ class Worker:
                 delay = min(delay * 2, BACKOFF_MAX_S)
                 continue
             self._set_reachable(True)
+            self._contacted()
             return value
 
     def _pause(self, seconds: float) -> None:
@@ -266,6 +273,11 @@ class Worker:
         if self._stopped_at is None:
             self._stopped_at = time.monotonic()
         return time.monotonic() > self._stopped_at + self.options.shutdown_timeout_s + FLUSH_TIMEOUT_S
+
+    def _contacted(self) -> None:
+        """A call to the master succeeded (for the exporter's last-contact time)."""
+        if self.metrics is not None:
+            self.metrics.contacted()
 
     def _set_reachable(self, ok: bool, exc: Exception | None = None) -> None:
         if ok != self._reachable:
@@ -315,6 +327,7 @@ class Worker:
             else:
                 log.warning("heartbeat refused: %s", exc)
             return
+        self._contacted()
         if live.job_id and live.job_id in reply.get("cancel_jobs", []):
             log.info("master cancelled job %s: stopping it", live.job_id)
             self.ctx.cancel.set()

@@ -96,7 +96,7 @@ def start_agent(workdir: Path, url: str, hostname: str, *args: str) -> tuple[sub
     log_path = workdir / f"agent-{hostname}-{time.monotonic_ns()}.log"
     argv = [sys.executable, "-m", "agent", "--register", "--master", url, "--hostname", hostname,
             "--state-dir", str(workdir / f"state-{hostname}"), "--poll-interval", "1s", "--heartbeat-interval", "1s",
-            *args]
+            "--metrics-port", "0", *args]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir,
                                 env=clean_env(), start_new_session=True)

@@ -261,7 +261,7 @@ def start_agent(master: Master, workdir: Path, hostname: str, *, labels: dict[st
     """Start an agent registering with ``master`` as ``hostname`` (its state under ``workdir/hostname``)."""
     state_dir = workdir / hostname
     args = ["--register", "--master", master.url, "--state-dir", str(state_dir),
-            "--poll-interval", poll_interval, "--heartbeat-interval", heartbeat_interval]
+            "--poll-interval", poll_interval, "--heartbeat-interval", heartbeat_interval, "--metrics-port", "0"]
     if master.enrollment_token:
         args += ["--enrollment-token", master.enrollment_token]
     for key, value in (labels or {}).items():
