@@ -11,9 +11,10 @@ Two kinds of numbers, one registry per app (tests build many apps; nothing is gl
   pushed, failed to push and dropped (all restart from zero with the process, as Prometheus counters do).
 
 A node whose last heartbeat carried no watts, or that is offline, has no ``ffwatt_node_watts`` sample at all: a missing
-reading is never exported as 0; a node that never sent a heartbeat has no ``ffwatt_node_last_heartbeat_timestamp_seconds``.
-``ffwatt_campaign_jobs`` covers running campaigns only, so its series stay as few as the campaigns in flight. If the database cannot be read, ``ffwatt_store_up`` is 0 and the store's families are
-left out rather than reported as zeros.
+reading is never exported as 0; a node that never sent a heartbeat has no
+``ffwatt_node_last_heartbeat_timestamp_seconds`` sample. ``ffwatt_campaign_jobs`` covers running campaigns only, so its
+series stay as few as the campaigns in flight. If the database cannot be read, ``ffwatt_store_up`` is 0 and the
+store's families are left out rather than reported as zeros.
 """
 from __future__ import annotations
 

@@ -53,8 +53,9 @@ BATCH_LINES = 5_000
 OUTBOX_MAX = 100_000
 """Most samples the outbox keeps (about 25 MB; 20,000 results of 5 figures); the oldest beyond it are dropped."""
 
-STOP_TIMEOUT_S = 15.0
-"""Longest :meth:`Pusher.stop` waits for a push in flight (the request timeout plus the batch's delete)."""
+STOP_TIMEOUT_S = 4.0
+"""Longest :meth:`Pusher.stop` waits for a push in flight: within gunicorn's graceful stop (master/service.py
+GRACEFUL_TIMEOUT_S); a batch whose push is cut off stays in the outbox and goes after the next start."""
 
 FIGURES = (
     ("ffwatt_result_joules_per_frame", "joules_per_frame"),
@@ -167,7 +168,9 @@ def outbox_depth(conn: sqlite3.Connection) -> int:
 
 
 def trim(conn: sqlite3.Connection, keep: int) -> int:
-    """Drop the oldest samples beyond ``keep``; returns how many were dropped."""
+    """Drop the oldest samples beyond ``keep``; returns how many were dropped (the write lock only when some are)."""
+    if outbox_depth(conn) <= keep:
+        return 0
     with db.write(conn):
         excess = outbox_depth(conn) - keep
         if excess <= 0:
