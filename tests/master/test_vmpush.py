@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import click
@@ -71,10 +72,20 @@ def restart(server: VictoriaMetrics) -> None:
     wait_until(server.healthy, 30, "victoria-metrics to start again")
 
 
+@dataclass
+class Accepted:
+    """A result :func:`accept` posted: its job, campaign, how long the POST took, the body and the node's headers."""
+
+    job_id: str
+    campaign_id: str
+    took: float
+    body: dict
+    headers: dict
+
+
 def accept(app, campaign: str = "h264 ladder", metrics: dict | None = None, hostname: str = "bench-01",
-           **extra) -> tuple[str, str, float]:
-    """Queue one libx264 job in a new campaign, claim it as ``hostname`` and post its result; (job id, campaign id,
-    seconds the POST took)."""
+           **extra) -> Accepted:
+    """Queue one libx264 job in a new campaign, claim it as ``hostname`` and post its result."""
     client, conn = app.test_client(), db.connect(app.config["DATABASE"])
     try:
         campaign_id = queue.create_campaign(conn, name=campaign, description="", spec_text="name: t", spec_path=None,
@@ -92,7 +103,7 @@ def accept(app, campaign: str = "h264 ladder", metrics: dict | None = None, host
     resp = client.post("/results", json=body, headers=node)
     took = time.monotonic() - began
     assert resp.status_code == 200, resp.get_json()
-    return job["id"], campaign_id, took
+    return Accepted(job["id"], campaign_id, took, body, node)
 
 
 def outbox(app) -> list[str]:
@@ -122,7 +133,8 @@ def test_result_figures_arrive_with_labels_values_and_timestamp(tmp_path, vm, pu
     app = vm_app(tmp_path, vm.url)
     pushers(app)
     name = 'say "hi" \\ then\nnext line'
-    job_id, campaign_id, _ = accept(app, campaign=name)
+    result = accept(app, campaign=name)
+    job_id, campaign_id = result.job_id, result.campaign_id
     got = wait_exported(vm, f'{{__name__=~"ffwatt_result_.*",campaign_id="{campaign_id}"}}', 6)
     by_name = {(s["metric"]["__name__"], s["metric"].get("metric")): s for s in got}
     assert sorted(by_name) == [("ffwatt_result_duration_seconds", None), ("ffwatt_result_fps", None),
@@ -165,10 +177,12 @@ def test_vm_unreachable_never_slows_a_result_and_the_outbox_keeps_it(tmp_path, p
     caplog.set_level("INFO", logger="master.vmpush")
     app = vm_app(tmp_path, closed_url())
     pushers(app)
-    _, _, took = accept(app)
-    assert took < 1.0
+    result = accept(app)
+    assert result.took < 1.0
     assert len(outbox(app)) == 6
     client = app.test_client()
+    again = client.post("/results", json=result.body, headers=result.headers)
+    assert again.get_json()["duplicate"] is True and len(outbox(app)) == 6  # a repeat queues nothing more
     wait_until(lambda: scrape(client)["ffwatt_vm_push_errors"][("ffwatt_vm_push_errors_total", ())] >= 2, 10,
                "two failed pushes")
     got = scrape(client)
@@ -182,8 +196,9 @@ def test_vm_stopped_then_started_again_gets_the_outbox(tmp_path, vm, pushers):
     vm.stop()
     app = vm_app(tmp_path, vm.url)
     pushers(app)
-    _, campaign_id, took = accept(app)
-    assert took < 1.0
+    result = accept(app)
+    campaign_id = result.campaign_id
+    assert result.took < 1.0
     wait_until(lambda: scrape(app.test_client())["ffwatt_vm_push_errors"][("ffwatt_vm_push_errors_total", ())],
                10, "a failed push")
     assert len(outbox(app)) == 6
@@ -196,7 +211,7 @@ def test_outbox_cap_drops_the_oldest_and_counts_them(tmp_path, pushers):
     """Over its cap the outbox loses its oldest samples, counted in ffwatt_vm_dropped_samples_total."""
     app = vm_app(tmp_path, closed_url(), VICTORIAMETRICS_OUTBOX_MAX=4)
     accept(app, hostname="first")
-    second, _, _ = accept(app, hostname="second")
+    second = accept(app, hostname="second").job_id
     assert len(outbox(app)) == 12
     pushers(app)
     client = app.test_client()
