@@ -2,7 +2,8 @@
 
 Refuses to start without an enrollment token and an admin token unless ``--insecure``, which serves loopback only
 (docs/DISTRIBUTED.md). Exit status: 0 after SIGTERM/SIGINT, 1 when it cannot start (busy port, database), 2 for a
-usage error (missing tokens, --insecure on a public address, TLS flags that do not go together).
+usage error (missing tokens, --insecure on a public address, TLS flags that do not go together, a malformed
+--victoriametrics-url).
 """
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ import click
 
 from agent.durations import Duration
 
-from master import db, queue, service
+from master import db, queue, service, vmpush
 from master.app import create_app
 from master.campaign.jobcount import DEFAULT_MAX_JOBS
 
 ENROLLMENT_TOKEN_ENV = "FFWATT_ENROLLMENT_TOKEN"
 ADMIN_TOKEN_ENV = "FFWATT_ADMIN_TOKEN"
+VICTORIAMETRICS_URL_ENV = "FFWATT_VICTORIAMETRICS_URL"
 
 log = logging.getLogger("master")
 
@@ -67,11 +69,15 @@ def check_security(host: str, insecure: bool, enrollment_token: str | None, admi
               help="Most jobs one submitted campaign may come to; a larger one is refused with a 400.")
 @click.option("--threads", type=click.IntRange(min=4), default=service.DEFAULT_THREADS, show_default=True,
               help="Request threads (each long-polling agent holds one).")
+@click.option("--victoriametrics-url", "vm_url", envvar=VICTORIAMETRICS_URL_ENV, show_envvar=True,
+              metavar="URL", help="Push each accepted result's figures to this VictoriaMetrics (http(s)://HOST:PORT;"
+              " docs/DISTRIBUTED.md \"Results in VictoriaMetrics\"). Unset: off.")
 def main(host, port, db_path, enrollment_token, admin_token, insecure, tls_cert, tls_key, tls_client_ca,
-         lease_s, heartbeat_s, max_attempts, max_jobs, threads) -> None:
+         lease_s, heartbeat_s, max_attempts, max_jobs, threads, vm_url) -> None:
     """Run the ffwatt master until SIGTERM or Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     check_security(host, insecure, enrollment_token or None, admin_token or None)
+    vm_url = check_victoriametrics_url(vm_url)
     opts = service.ServeOptions(host=host, port=port, threads=threads, tls_cert=tls_cert, tls_key=tls_key,
                                 tls_client_ca=tls_client_ca)
     try:
@@ -85,7 +91,7 @@ def main(host, port, db_path, enrollment_token, admin_token, insecure, tls_cert,
             "DATABASE": db_path, "LEASE_S": lease_s, "HEARTBEAT_INTERVAL_S": heartbeat_s,
             "MAX_ATTEMPTS": max_attempts, "MAX_JOBS": max_jobs, "INSECURE": insecure,
             "ENROLLMENT_TOKEN": None if insecure else enrollment_token,
-            "ADMIN_TOKEN": None if insecure else admin_token,
+            "ADMIN_TOKEN": None if insecure else admin_token, "VICTORIAMETRICS_URL": vm_url,
         })
         renewed = renew_leases(db_path, lease_s)
     except service.ServiceError as exc:
@@ -99,6 +105,16 @@ def main(host, port, db_path, enrollment_token, admin_token, insecure, tls_cert,
         log.info("%d running job(s) from before this start get a fresh %gs lease for their nodes to report back",
                  renewed, lease_s)
     service.serve(app, listener, opts)
+
+
+def check_victoriametrics_url(url: str | None) -> str | None:
+    """The VictoriaMetrics URL without a trailing slash, None when unset; a usage error (exit 2) when malformed."""
+    if not url:
+        return None
+    try:
+        return vmpush.check_url(url)
+    except ValueError as exc:
+        raise click.UsageError(f"--victoriametrics-url ({VICTORIAMETRICS_URL_ENV}): {exc}") from exc
 
 
 def renew_leases(db_path: str, lease_s: float) -> int:

@@ -41,6 +41,12 @@ DEFAULTS: dict[str, Any] = {
     # Most jobs one campaign (POST /campaigns, POST /jobs with confidence) may come to, counted before it is expanded
     # (master/campaign/jobcount.py); --max-jobs.
     "MAX_JOBS": 10_000,
+    # VictoriaMetrics to push each accepted result's figures to (http(s)://HOST:PORT); None = off. --victoriametrics-url
+    "VICTORIAMETRICS_URL": None,
+    # Most samples the VictoriaMetrics outbox keeps while VictoriaMetrics is away; the oldest beyond are dropped.
+    "VICTORIAMETRICS_OUTBOX_MAX": 100_000,
+    # Longest wait between two pushes while VictoriaMetrics fails (the backoff starts at 1 s and doubles).
+    "VICTORIAMETRICS_BACKOFF_MAX_S": 60.0,
 }
 
 
@@ -56,11 +62,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     app.extensions["ffwatt.work"] = WorkSignal()
 
-    from master import metrics, openapi, web
+    from master import metrics, openapi, vmpush, web
     from master.api import campaigns, jobs, nodes, results
 
     for module in (nodes, jobs, results, campaigns, metrics, openapi, web):
         app.register_blueprint(module.bp)
+    vmpush.init_app(app)  # after metrics: the pusher counts into the app's metrics
 
     @app.get("/health")
     def health():

@@ -3,14 +3,18 @@
 Two kinds of numbers, one registry per app (tests build many apps; nothing is global):
 
 - read from SQLite at scrape time by :class:`StoreCollector`: jobs by state, queue depth, nodes by status (offline =
-  no heartbeat for 3 intervals, see :class:`master.fleet.Liveness`) and the latest watts each live node reported;
+  no heartbeat for 3 intervals, see :class:`master.fleet.Liveness`), the latest watts each live node reported, each
+  node's liveness and last heartbeat, the jobs of each running campaign by state, and the VictoriaMetrics outbox's
+  depth;
 - counted in memory by :class:`MasterMetrics`, which the API calls through ``app.extensions["ffwatt.metrics"]``:
-  results received by status and the claim latency histogram (both restart from zero with the process, as
-  Prometheus counters do).
+  results received by status, the claim latency histogram, and what the VictoriaMetrics pusher (master/vmpush.py)
+  pushed, failed to push and dropped (all restart from zero with the process, as Prometheus counters do).
 
 A node whose last heartbeat carried no watts, or that is offline, has no ``ffwatt_node_watts`` sample at all: a missing
-reading is never exported as 0. If the database cannot be read, ``ffwatt_store_up`` is 0 and the store's families are
-left out rather than reported as zeros.
+reading is never exported as 0; a node that never sent a heartbeat has no
+``ffwatt_node_last_heartbeat_timestamp_seconds`` sample. ``ffwatt_campaign_jobs`` covers running campaigns only, so its
+series stay as few as the campaigns in flight. If the database cannot be read, ``ffwatt_store_up`` is 0 and the
+store's families are left out rather than reported as zeros.
 """
 from __future__ import annotations
 
@@ -24,8 +28,8 @@ from flask import Blueprint, Response, current_app
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from master import db
-from master.states import JobState, NodeStatus
+from master import db, vmpush
+from master.states import CampaignState, JobState, NodeStatus
 from master.fleet import Liveness
 from master.web.nodes import LIVENESS_COLUMNS
 
@@ -83,34 +87,70 @@ class StoreCollector:
                               labels=["status"]),
             GaugeMetricFamily("ffwatt_node_watts", "Latest watts a live node reported in its heartbeat.",
                               labels=["node", "hostname"]),
+            GaugeMetricFamily("ffwatt_node_up", "1 unless the node is offline (no heartbeat for 3 intervals).",
+                              labels=["node", "hostname"]),
+            GaugeMetricFamily("ffwatt_node_last_heartbeat_timestamp_seconds",
+                              "Unix time of the node's last heartbeat (no sample if it never sent one).",
+                              labels=["node", "hostname"]),
+            GaugeMetricFamily("ffwatt_campaign_jobs", "Jobs of each running campaign by state.",
+                              labels=["campaign_id", "campaign", "state"]),
+            GaugeMetricFamily("ffwatt_vm_outbox_depth",
+                              "Result samples waiting in the outbox for VictoriaMetrics (master/vmpush.py)."),
         )
 
     def _read(self) -> list[GaugeMetricFamily]:
-        jobs, depth, nodes, watts = self._families()
+        families = self._families()
+        jobs, depth, _, _, _, _, campaign_jobs, outbox = families
         conn = db.connect(self.config["DATABASE"])
         try:
             conn.execute("BEGIN")
             job_counts = dict(conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
             node_rows = conn.execute(f"SELECT {LIVENESS_COLUMNS} FROM nodes ORDER BY hostname").fetchall()
+            campaign_rows = conn.execute(_RUNNING_CAMPAIGN_JOBS, (CampaignState.RUNNING.value,)).fetchall()
+            outbox.add_metric([], vmpush.outbox_depth(conn))
             conn.execute("COMMIT")
         finally:
             conn.close()
         for state in [s.value for s in JobState] + sorted(set(job_counts) - {s.value for s in JobState}):
             jobs.add_metric([state], job_counts.get(state, 0))
         depth.add_metric([], job_counts.get(JobState.QUEUED.value, 0))
-        self._add_nodes(nodes, watts, node_rows)
-        return [jobs, depth, nodes, watts]
+        self._add_nodes(*families[2:6], node_rows)
+        _add_campaigns(campaign_jobs, campaign_rows)
+        return list(families)
 
-    def _add_nodes(self, nodes: GaugeMetricFamily, watts: GaugeMetricFamily, rows: list) -> None:
+    def _add_nodes(self, nodes: GaugeMetricFamily, watts: GaugeMetricFamily, up: GaugeMetricFamily,
+                   heartbeat: GaugeMetricFamily, rows: list) -> None:
         now = time.time()
+        liveness = Liveness.from_config(self.config)
         by_status = {s.value: 0 for s in NodeStatus}
         for row in rows:
-            status = Liveness.from_config(self.config).status(row, now)
+            status = liveness.status(row, now)
             by_status[status.value] += 1
+            labels = [row["id"], row["hostname"]]
+            up.add_metric(labels, 0 if status is NodeStatus.OFFLINE else 1)
+            if row["last_heartbeat"] is not None:
+                heartbeat.add_metric(labels, row["last_heartbeat"])
             if status is not NodeStatus.OFFLINE and row["current_watts"] is not None:
-                watts.add_metric([row["id"], row["hostname"]], row["current_watts"])
+                watts.add_metric(labels, row["current_watts"])
         for status, count in by_status.items():
             nodes.add_metric([status], count)
+
+
+_RUNNING_CAMPAIGN_JOBS = ("SELECT c.id, c.name, j.state, COUNT(j.id) AS n FROM campaigns c"
+                          " LEFT JOIN jobs j ON j.campaign_id = c.id WHERE c.state = ?"
+                          " GROUP BY c.id, j.state ORDER BY c.created_at, c.id")
+
+
+def _add_campaigns(family: GaugeMetricFamily, rows: list) -> None:
+    """Every job state of each running campaign (0 where it has none), plus any other state its jobs are in."""
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for row in rows:
+        states = counts.setdefault((row["id"], row["name"]), {s.value: 0 for s in JobState})
+        if row["state"] is not None:
+            states[row["state"]] = row["n"]
+    for (campaign_id, name), states in counts.items():
+        for state, count in states.items():
+            family.add_metric([campaign_id, name, state], count)
 
 
 class MasterMetrics:
@@ -124,6 +164,12 @@ class MasterMetrics:
             self.results.labels(status=status)
         self.claim_latency = Histogram("ffwatt_claim_latency_seconds", "Seconds a claim (GET /jobs/next) took.",
                                        buckets=CLAIM_LATENCY_BUCKETS, registry=self.registry)
+        self.vm_pushed_samples = Counter("ffwatt_vm_pushed_samples", "Result samples VictoriaMetrics accepted (2xx).",
+                                         registry=self.registry)
+        self.vm_push_errors = Counter("ffwatt_vm_push_errors", "Pushes to VictoriaMetrics that failed (each retry"
+                                      " counts).", registry=self.registry)
+        self.vm_dropped_samples = Counter("ffwatt_vm_dropped_samples", "Result samples dropped from the full"
+                                          " VictoriaMetrics outbox, oldest first.", registry=self.registry)
         self.registry.register(StoreCollector(config))
 
     def observe_claim(self, seconds: float) -> None:
@@ -134,6 +180,12 @@ class MasterMetrics:
     def result_received(self, status: str) -> None:
         """Count one result received with ``status`` (e.g. succeeded, failed)."""
         self.results.labels(status=str(status)).inc()
+
+    def vm_pushed(self, pushed: int = 0, push_errors: int = 0, dropped: int = 0) -> None:
+        """Count what the VictoriaMetrics pusher did: samples delivered, failed pushes, samples dropped."""
+        self.vm_pushed_samples.inc(pushed)
+        self.vm_push_errors.inc(push_errors)
+        self.vm_dropped_samples.inc(dropped)
 
     def exposition(self) -> bytes:
         """Every metric in the Prometheus text format."""

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from master import db, fleet
+from master import db, fleet, vmpush
 from master.campaign import confidence
 from master.errors import InvalidTransition, NotFound, StaleResult
 from master.states import CampaignState, JobState
@@ -284,8 +284,10 @@ def _requeue(conn, job: Mapping[str, Any], now: float, event: str, error: str) -
         _release_node(conn, job)
 
 
-def accept_result(conn, body: dict[str, Any]) -> dict[str, Any]:
+def accept_result(conn, body: dict[str, Any], vm_outbox: bool = False) -> dict[str, Any]:
     """Store the result of the attempt that holds the job and finish the job.
+
+    With ``vm_outbox`` its figures go to the VictoriaMetrics outbox in the same transaction (master/vmpush.py).
 
     A repeat of an accepted result is acknowledged again (idempotent); a result from any other attempt or node is
     refused (:class:`~master.errors.StaleResult`) and changes nothing. When the job's variant repeats by
@@ -310,6 +312,8 @@ def accept_result(conn, body: dict[str, Any]) -> dict[str, Any]:
             "INSERT INTO results (job_id, attempt, node_id, status, body, received_at) VALUES (?, ?, ?, ?, ?, ?)",
             (job["id"], body["attempt"], body["node_id"], body["status"], db.dumps(body), now),
         )
+        if vm_outbox:
+            vmpush.enqueue(conn, job, body, now)
         _event(conn, job["id"], body["attempt"], "result", body["node_id"], _result_detail(body), now)
         state = JobState.SUCCEEDED if body["status"] == "succeeded" else JobState.FAILED
         _finish_job(conn, job, state, body.get("error"))

@@ -18,6 +18,8 @@ from typing import IO, Any
 
 from gunicorn.app.base import BaseApplication
 
+from master import vmpush
+
 log = logging.getLogger("master")
 
 DEFAULT_THREADS = 1_100
@@ -164,5 +166,8 @@ class MasterService(BaseApplication):
 def serve(app, listener: socket.socket, opts: ServeOptions) -> None:
     """Serve ``app`` on ``listener`` until SIGTERM/SIGINT; gunicorn exits the process (0 on a clean stop)."""
     settings = gunicorn_settings(listener, opts)
+    # background work (the VictoriaMetrics pusher) runs in the worker, which serves /metrics and counts into it
+    settings["post_worker_init"] = lambda worker: vmpush.start(app)
+    settings["worker_exit"] = lambda server, worker: vmpush.stop(app)
     listener.detach()  # gunicorn owns the descriptor from here on (and closes it)
     MasterService(app, settings).run()

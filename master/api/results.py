@@ -18,7 +18,8 @@ def post_result():
     body = json_body(RESULT_SCHEMA)
     if body["status"] == "failed" and not body.get("error"):
         return jsonify({"error": "error: a failed result must say why", "status": 400}), 400
-    ack = queue.accept_result(db.get_db(), body)  # NotFound (404), StaleResult (409): master/errors.py
+    # NotFound (404), StaleResult (409): master/errors.py
+    ack = queue.accept_result(db.get_db(), body, vm_outbox=bool(current_app.config.get("VICTORIAMETRICS_URL")))
     if not ack["duplicate"]:
         # a node with max_concurrent_jobs > 1 has a free slot again; a confidence variant may have queued a run
         current_app.extensions["ffwatt.work"].bump(1 + ack.get("added_jobs", 0))

@@ -40,6 +40,10 @@ def test_every_family_is_exported_on_an_empty_store(client):
     assert got["ffwatt_queue_depth"] == {("ffwatt_queue_depth", ()): 0}
     assert got["ffwatt_store_up"] == {("ffwatt_store_up", ()): 1}
     assert got["ffwatt_node_watts"] == {}
+    for name in ("ffwatt_vm_pushed_samples", "ffwatt_vm_push_errors", "ffwatt_vm_dropped_samples"):
+        assert got[name] == {(name + "_total", ()): 0}
+    assert got["ffwatt_vm_outbox_depth"] == {("ffwatt_vm_outbox_depth", ()): 0}
+    assert got["ffwatt_node_up"] == {} and got["ffwatt_campaign_jobs"] == {}
 
 
 def test_jobs_by_state_and_queue_depth(client, conn):
@@ -80,6 +84,50 @@ def test_node_watts_only_for_live_nodes_with_a_reading(client, conn):
     insert_node(conn, "n-3", "gone", watts=40.0, heartbeat_age=900)
     assert scrape(client)["ffwatt_node_watts"] == {
         ("ffwatt_node_watts", (("hostname", "bench-01"), ("node", "n-1"))): 87.5}
+
+
+def test_node_up_and_last_heartbeat_per_node(client, conn):
+    """ffwatt_node_up is 0 only for an offline node (draining is up); the last heartbeat's time is absent if none."""
+    insert_node(conn, "n-1", "live", heartbeat_age=5)
+    insert_node(conn, "n-2", "draining", heartbeat_age=5, status="draining")
+    insert_node(conn, "n-3", "stale", heartbeat_age=500)
+    insert_node(conn, "n-4", "never", heartbeat_age=None)
+    beats = {r["id"]: r["last_heartbeat"] for r in conn.execute("SELECT id, last_heartbeat FROM nodes")}
+    got = scrape(client)
+    up = {dict(labels)["hostname"]: v for (_, labels), v in got["ffwatt_node_up"].items()}
+    assert up == {"live": 1, "draining": 1, "stale": 0, "never": 0}
+    last = got["ffwatt_node_last_heartbeat_timestamp_seconds"]
+    assert last == {("ffwatt_node_last_heartbeat_timestamp_seconds", (("hostname", h), ("node", n))): beats[n]
+                    for n, h in (("n-1", "live"), ("n-2", "draining"), ("n-3", "stale"))}
+
+
+def test_campaign_jobs_by_state_for_running_campaigns_only(client, conn):
+    """Each running campaign has every job state (0 included); a finished campaign has no series."""
+    running, _ = make_jobs(conn, ["queued", "queued", "running", "failed"], name='odd "name"')
+    finished, _ = make_jobs(conn, ["succeeded"], name="done")
+    with db.write(conn):
+        conn.execute("UPDATE campaigns SET state = 'finished' WHERE id = ?", (finished,))
+    got = {tuple(v for _, v in labels): value for (_, labels), value in scrape(client)["ffwatt_campaign_jobs"].items()}
+    assert got == {('odd "name"', running, "queued"): 2, ('odd "name"', running, "running"): 1,
+                   ('odd "name"', running, "failed"): 1, ('odd "name"', running, "succeeded"): 0,
+                   ('odd "name"', running, "cancelled"): 0}
+
+
+def test_vm_outbox_depth_is_read_from_the_store(client, conn):
+    """ffwatt_vm_outbox_depth counts the outbox's rows at each scrape."""
+    with db.write(conn):
+        conn.executemany("INSERT INTO vm_outbox (line, created_at) VALUES (?, 0)", [("x 1 1",)] * 3)
+    assert scrape(client)["ffwatt_vm_outbox_depth"] == {("ffwatt_vm_outbox_depth", ()): 3}
+
+
+def test_vm_pusher_counters(app, client):
+    """vm_pushed counts delivered samples, failed pushes and dropped samples."""
+    app.extensions[EXTENSION].vm_pushed(pushed=6, push_errors=1, dropped=2)
+    app.extensions[EXTENSION].vm_pushed(push_errors=1)
+    got = scrape(client)
+    assert got["ffwatt_vm_pushed_samples"][("ffwatt_vm_pushed_samples_total", ())] == 6
+    assert got["ffwatt_vm_push_errors"][("ffwatt_vm_push_errors_total", ())] == 2
+    assert got["ffwatt_vm_dropped_samples"][("ffwatt_vm_dropped_samples_total", ())] == 2
 
 
 def test_watts_follow_the_latest_heartbeat(client, conn):
@@ -131,5 +179,6 @@ def test_unreadable_store_reports_store_down_not_zeros(app, client, tmp_path):
     app.config["DATABASE"] = str(tmp_path)  # a directory: sqlite cannot open it
     got = scrape(client)
     assert got["ffwatt_store_up"] == {("ffwatt_store_up", ()): 0}
-    assert not {"ffwatt_jobs", "ffwatt_queue_depth", "ffwatt_nodes", "ffwatt_node_watts"} & set(got)
+    assert not {"ffwatt_jobs", "ffwatt_queue_depth", "ffwatt_nodes", "ffwatt_node_watts", "ffwatt_node_up",
+                "ffwatt_campaign_jobs", "ffwatt_vm_outbox_depth"} & set(got)
     assert "ffwatt_claim_latency_seconds" in got
