@@ -156,6 +156,16 @@ def test_the_role_runs_vmalert_and_alertmanager_that_deliver_and_resolve_an_aler
         again = _playbook("tests/alerting/role_local.yml", extra, tmp_path)
         assert again.returncode == 0, again.stdout[-6000:] + again.stderr[-3000:]
         assert "changed=0" in again.stdout.split("PLAY RECAP")[-1], again.stdout[-6000:]
+
+        # A changed configuration restarts Alertmanager (a new pid) and only it; the play waits until it answers.
+        pids = {name: (prefix / "run" / f"{name}.pid").read_text()
+                for name in ("ffwatt-alertmanager", "ffwatt-vmalert")}
+        changed = _playbook("tests/alerting/role_local.yml", {**extra, "alerting_repeat_interval": "2h"}, tmp_path)
+        assert changed.returncode == 0, changed.stdout[-6000:] + changed.stderr[-3000:]
+        assert "repeat_interval: 2h" in (prefix / "etc" / "alerting" / "alertmanager.yml").read_text()
+        assert (prefix / "run" / "ffwatt-alertmanager.pid").read_text() != pids["ffwatt-alertmanager"]
+        assert (prefix / "run" / "ffwatt-vmalert.pid").read_text() == pids["ffwatt-vmalert"]
+        assert requests.get(f"http://127.0.0.1:{alertmanager_port}/-/healthy", timeout=5).ok
     finally:
         down = _playbook("tests/alerting/role_local.yml", {**extra, "alerting_action": "teardown"}, tmp_path)
         vm.stop()
