@@ -171,6 +171,7 @@ def test_the_role_runs_vmalert_and_alertmanager_that_deliver_and_resolve_an_aler
         vm.stop()
     assert down.returncode == 0, down.stdout[-6000:] + down.stderr[-3000:]
     assert not (prefix / "etc" / "alerting").exists()
+    assert (prefix / "state" / "alertmanager").is_dir(), "silences stay unless ffwatt_purge"
     assert not list((prefix / "run").glob("ffwatt-*.pid"))
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{alertmanager_port}/-/healthy", timeout=5)
