@@ -12,6 +12,9 @@ each panel's ``targets[].expr``) and returns one :class:`PanelQuery` per target,
 does not declare, or one that cannot stand for All, raises :class:`UnknownVariable`, so a dashboard edit that breaks
 the substitution fails its unit test instead of a panel on a real fleet.
 
+``variable_queries(path_or_dir)`` returns the template variables' ``label_values(METRIC, LABEL)`` queries and
+``label_values(base_url, query, start, end)`` asks ``/api/v1/label/LABEL/values`` for the values a variable offers.
+
 ``query_all(base_url, queries, start, end, step)`` runs each query through ``/api/v1/query_range`` (VictoriaMetrics or
 Prometheus) and returns ``{PanelQuery: data.result}``; any failed query raises :class:`QueryFailed` naming all of them.
 """
@@ -36,6 +39,8 @@ ALL = ".*"
 
 QUERY_TIMEOUT_S = 30.0
 """Longest wait for one query_range answer."""
+
+_LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(?:(.+?)\s*,\s*)?(\w+)\s*\)\s*$")
 
 # $name, ${name}, ${name:format}, ${name.field}, [[name]], [[name:format]]
 _VARIABLE = re.compile(r"\$\{(\w+)(?:[.:][^}]*)?\}|\[\[(\w+)(?::[^\]]*)?\]\]|\$(\w+)")
@@ -62,6 +67,16 @@ class PanelQuery:
 
     def __str__(self) -> str:
         return f"{self.dashboard} / {self.panel} / {self.ref}: {self.expr}"
+
+
+@dataclass(frozen=True)
+class VariableQuery:
+    """A template variable's ``label_values(match, label)`` query (``match`` empty: every series)."""
+
+    dashboard: str
+    name: str
+    match: str
+    label: str
 
 
 def seconds(duration: str) -> float:
@@ -161,6 +176,35 @@ def panel_queries(path_or_dir: str | Path = DASHBOARD_DIR, *, interval: str = "3
     """Every query of every panel of the dashboard file (or directory of ``*.json``), variables substituted."""
     values = builtins(interval, rate_interval, time_range)
     return [query for path in dashboard_files(path_or_dir) for query in board_queries(load(path), values)]
+
+
+def variable_queries(path_or_dir: str | Path = DASHBOARD_DIR) -> list[VariableQuery]:
+    """The ``label_values`` queries of the dashboards' query variables; UnknownVariable for any other form."""
+    out = []
+    for path in dashboard_files(path_or_dir):
+        board = load(path)
+        for var in board.get("templating", {}).get("list", []):
+            if var.get("type", "query") != "query":
+                continue
+            query = var.get("query")
+            text = query.get("query", "") if isinstance(query, dict) else str(query or var.get("definition", ""))
+            match = _LABEL_VALUES.match(text)
+            if match is None:
+                raise UnknownVariable(f"{board.get('title')}: ${var['name']} is not a label_values() query: {text}")
+            out.append(VariableQuery(board.get("title", "?"), var["name"], match[1] or "", match[2]))
+    return out
+
+
+def label_values(base_url: str, query: VariableQuery, start: float, end: float) -> list[str]:
+    """The values ``query``'s variable would offer over [start, end]; QueryFailed on an error."""
+    params: dict[str, str] = {"start": f"{start:.0f}", "end": f"{end:.0f}"}
+    if query.match:
+        params["match[]"] = query.match
+    resp = requests.get(f"{base_url.rstrip('/')}/api/v1/label/{query.label}/values", params=params,
+                        timeout=QUERY_TIMEOUT_S)
+    if resp.status_code != 200 or resp.json().get("status") != "success":
+        raise QueryFailed(f"{query}: HTTP {resp.status_code}: {resp.text[:500]}")
+    return resp.json()["data"]
 
 
 def query_range(base_url: str, expr: str, start: float, end: float, step: float | str,

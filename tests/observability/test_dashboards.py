@@ -11,7 +11,7 @@ import pytest
 from tests.observability import synthetic
 from tests.observability.dashboards import (
     DASHBOARD_DIR, DATASOURCE_UID, PanelQuery, UnknownVariable, board_queries, builtins, dashboard_files, empty,
-    load, panel_queries, panels, query_all, substitute, variables,
+    VariableQuery, label_values, load, panel_queries, panels, query_all, substitute, variable_queries, variables,
 )
 
 FILES = dashboard_files(DASHBOARD_DIR)
@@ -112,3 +112,22 @@ def test_every_panel_query_returns_data_from_victoriametrics(victoriametrics):
     results = query_all(vm.url, queries, now - synthetic.SPAN_S, now, "30s")
     assert set(results) == set(queries)
     assert [str(q) for q in empty(results)] == []
+
+
+def test_variables_are_label_values_queries():
+    """$host offers the hosts of every scrape target; $campaign the campaigns of the dashboard's own series."""
+    found = {(q.dashboard, q.name): (q.match, q.label) for q in variable_queries()}
+    assert found == {
+        (TITLES["fleet-power.json"], "host"): ("up", "host"),
+        (TITLES["node-health.json"], "host"): ("up", "host"),
+        (TITLES["campaign-progress.json"], "campaign"): ("ffwatt_campaign_jobs", "campaign"),
+        (TITLES["efficiency.json"], "campaign"): ("ffwatt_result_joules_per_frame", "campaign"),
+    }
+
+
+@pytest.mark.integration
+def test_every_variable_offers_values_from_victoriametrics(victoriametrics):
+    vm, now = victoriametrics
+    offered = {q.name: label_values(vm.url, q, now - synthetic.SPAN_S, now) for q in variable_queries()}
+    assert offered == {"host": ["agent-1", "agent-2", "master-1"], "campaign": ["quick"]}
+    assert label_values(vm.url, VariableQuery("d", "x", "", "job"), now - synthetic.SPAN_S, now)
