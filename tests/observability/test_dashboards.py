@@ -91,14 +91,20 @@ def test_rows_nested_panels_and_undeclared_variables():
 @pytest.fixture(scope="module")
 def victoriametrics(tmp_path_factory):
     """A real VictoriaMetrics holding the synthetic series (skips when victoria-metrics is not installed)."""
+    from tests.integration.procs import wait_until
     from tests.integration.victoriametrics import VictoriaMetrics
 
     vm = VictoriaMetrics.start(tmp_path_factory.mktemp("vm"))
     try:
         now = time.time()
         synthetic.import_into(vm.url, now)
-        vm.wait_query("ffwatt_result_quality")
-        vm.wait_query("node_filesystem_avail_bytes")
+        vm.flush()
+
+        def searchable() -> bool:
+            found = vm.series('{__name__=~".+"}', start=now - 2 * synthetic.SPAN_S)
+            return {series["__name__"] for series in found} >= synthetic.CONTRACT
+
+        wait_until(searchable, 30, "every synthetic series to be searchable", interval=0.5)
         yield vm, now
     finally:
         vm.stop()
