@@ -1,6 +1,7 @@
 """The grafana role without Grafana: the playbook parses, ansible-lint's production profile passes, the defaults follow
 the roles' conventions, and its configure step renders the datasource, the provider, the dashboards and the process
-command line on localhost (process mode, a temporary prefix) twice with no change the second time."""
+command line on localhost (process mode, a temporary prefix) twice with no change the second time; its teardown
+stops the process and removes that configuration."""
 from __future__ import annotations
 
 import http.server
@@ -26,14 +27,15 @@ def ansible(argv: list[str], timeout: float = 300) -> subprocess.CompletedProces
     return subprocess.run(argv, cwd=ROOT, env=ansible_env(), capture_output=True, text=True, timeout=timeout)
 
 
-def test_the_playbook_passes_the_syntax_check():
-    done = ansible([ansible_command("ansible-playbook"), "--syntax-check", PLAYBOOK, "-i", "localhost,"])
+@pytest.mark.parametrize("playbook", [PLAYBOOK, "tests/observability/grafana_teardown.yml"])
+def test_the_playbooks_pass_the_syntax_check(playbook):
+    done = ansible([ansible_command("ansible-playbook"), "--syntax-check", playbook, "-i", "localhost,"])
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_ansible_lint_production_profile_is_clean_on_the_role():
     done = ansible([ansible_command("ansible-lint"), "--offline", "--profile", "production", "--nocolor",
-                    "roles/grafana", PLAYBOOK], timeout=600)
+                    "roles/grafana", PLAYBOOK, "tests/observability/grafana_teardown.yml"], timeout=600)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-6000:]
 
 
@@ -77,7 +79,8 @@ def _prefix(tmp_path: Path) -> Path:
     return prefix
 
 
-def _configure(tmp_path: Path, prefix: Path, password: str, health_url: str = "") -> subprocess.CompletedProcess:
+def _configure(tmp_path: Path, prefix: Path, password: str, health_url: str = "",
+               playbook: str = PLAYBOOK) -> subprocess.CompletedProcess:
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {"children": {
         "grafana": {"hosts": {"localhost": {"ansible_host": "127.0.0.1", "ansible_connection": "local"}}},
@@ -89,12 +92,13 @@ def _configure(tmp_path: Path, prefix: Path, password: str, health_url: str = ""
              "ansible_python_interpreter": ansible_command("python")}
     if health_url:
         extra["_grafana_local_url"] = health_url
-    return ansible([ansible_command("ansible-playbook"), PLAYBOOK, "-i", str(inventory), "--tags",
-                    "grafana_configure", "-e", json.dumps(extra)])
+    tags = ["--tags", "grafana_configure"] if playbook == PLAYBOOK else []
+    return ansible([ansible_command("ansible-playbook"), playbook, "-i", str(inventory), *tags,
+                    "-e", json.dumps(extra)])
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the role writes files owned by root")
-def test_configure_renders_the_provisioning_and_changes_nothing_the_second_time(tmp_path, grafana_health):
+def test_configure_renders_the_provisioning_changes_nothing_the_second_time_and_tears_down(tmp_path, grafana_health):
     prefix = _prefix(tmp_path)
     first = _configure(tmp_path, prefix, PASSWORD, grafana_health)
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
@@ -116,6 +120,12 @@ def test_configure_renders_the_provisioning_and_changes_nothing_the_second_time(
     second = _configure(tmp_path, prefix, PASSWORD, grafana_health)
     assert second.returncode == 0, second.stdout[-6000:]
     assert {host: int(changed) for host, _, changed, *_ in RECAP.findall(second.stdout)} == {"localhost": 0}
+
+    gone = _configure(tmp_path, prefix, PASSWORD, playbook="tests/observability/grafana_teardown.yml")
+    assert gone.returncode == 0, gone.stdout[-6000:]
+    assert (prefix / "ffwattctl.calls").read_text().splitlines()[-1] == "stop ffwatt-grafana"
+    assert not conf.exists() and not (prefix / "etc" / "ffwatt-grafana.argv").exists()
+    assert (prefix / "state" / "grafana").is_dir(), "Grafana's database stays without ffwatt_purge"
 
 
 def test_a_short_admin_password_fails_before_anything_is_written(tmp_path):
