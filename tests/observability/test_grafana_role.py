@@ -84,7 +84,8 @@ def _configure(tmp_path: Path, prefix: Path, password: str, health_url: str = ""
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {"children": {
         "grafana": {"hosts": {"localhost": {"ansible_host": "127.0.0.1", "ansible_connection": "local"}}},
-        "victoriametrics": {"hosts": {"vm-1": {"ansible_host": "127.0.0.5", "ffwatt_victoriametrics_port": 8429}}},
+        "victoriametrics": {"hosts": {"vm-1": {"ansible_host": "127.0.0.5", "ffwatt_bind_address": "127.0.0.6",
+                                               "ffwatt_victoriametrics_port": 8429}}},
     }}}))
     user = os.getuid()
     extra = {"ffwatt_prefix": str(prefix), "ffwatt_service_manager": "process", "grafana_admin_password": password,
@@ -104,13 +105,14 @@ def test_configure_renders_the_provisioning_changes_nothing_the_second_time_and_
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
     conf = prefix / "etc" / "grafana"
     source = yaml.safe_load((conf / "provisioning" / "datasources" / "ffwatt.yml").read_text())["datasources"][0]
-    assert (source["uid"], source["type"], source["url"]) == (DATASOURCE_UID, "prometheus", "http://127.0.0.5:8429")
+    assert (source["uid"], source["type"], source["url"]) == (DATASOURCE_UID, "prometheus", "http://127.0.0.6:8429")
     provider = yaml.safe_load((conf / "provisioning" / "dashboards" / "ffwatt.yml").read_text())["providers"][0]
     boards = Path(provider["options"]["path"])
     assert sorted(p.name for p in boards.glob("*.json")) == sorted(p.name for p in DASHBOARD_DIR.glob("*.json"))
     ini = (conf / "grafana.ini").read_text()
     assert f'admin_password = """{PASSWORD}"""' in ini and "[auth.anonymous]\nenabled = false" in ini
-    assert f"data = {prefix}/state/grafana" in ini and "http_port = 3000" in ini
+    assert f"data = {prefix}/state/grafana" in ini and "http_addr = 127.0.0.1\nhttp_port = 3000" in ini
+    assert source["jsonData"]["timeInterval"] == "5s"
     assert (conf / "grafana.ini").stat().st_mode & 0o777 == 0o640
     argv = (prefix / "etc" / "ffwatt-grafana.argv").read_text().split("\n")
     assert f"--config={conf}/grafana.ini" in argv and "--homepath=/usr/share/grafana" in argv
