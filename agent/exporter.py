@@ -11,8 +11,8 @@ dashboards use them):
   reset; an invalid interval adds nothing (the zone is down meanwhile), so ``rate()`` is watts.
 - ``ffwatt_power_watts{source,zone,estimated}``: watts over the monitor's latest interval; absent when it was invalid.
 - ``ffwatt_power_source_up{source,zone,reason}``: 1 (reason "") or 0 with a short reason.
-- ``ffwatt_job_running{job,campaign,kind}``: 1 while a job runs, absent otherwise.
-- ``ffwatt_ffmpeg_frames{job}``, ``ffwatt_ffmpeg_fps{job}``, ``ffwatt_ffmpeg_speed{job}``: the running FFmpeg's latest
+- ``ffwatt_job_running{job_id,campaign_id,kind}``: 1 while a job runs, absent otherwise.
+- ``ffwatt_ffmpeg_frames{job_id}``, ``ffwatt_ffmpeg_fps{job_id}``, ``ffwatt_ffmpeg_speed{job_id}``: the running FFmpeg's latest
   progress, each absent while unknown.
 - ``ffwatt_agent_sampler_cpu_seconds_total``: CPU of the power monitor's thread plus that of the job samplers (as each
   finished job's result reports it: ``sampler_overhead_pct`` x ``duration_s``); with ``process_*`` (prometheus-client's
@@ -158,8 +158,8 @@ class ExporterCollector:
 
     def _job(self, job: dict[str, str] | None) -> Iterator[Metric]:
         running = GaugeMetricFamily("ffwatt_job_running", "1 while the job runs on this agent.",
-                                    labels=["job", "campaign", "kind"])
-        progress = {name: GaugeMetricFamily(name, text, labels=["job"]) for name, _key, text in PROGRESS_GAUGES}
+                                    labels=["job_id", "campaign_id", "kind"])
+        progress = {name: GaugeMetricFamily(name, text, labels=["job_id"]) for name, _key, text in PROGRESS_GAUGES}
         if job is not None:
             running.add_metric([job["job"], job["campaign"], job["kind"]], 1)
             live = self.agent.live

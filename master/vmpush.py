@@ -71,7 +71,7 @@ QUALITY_SERIES = "ffwatt_result_quality"
 QUALITY_METRIC = (("vmaf", "vmaf"), ("psnr", "psnr_db"), ("ssim", "ssim"))
 """(``metric`` label, result metric) of each quality score."""
 
-LABELS = ("campaign", "campaign_id", "variant", "node", "encoder", "kind", "estimated", "job")
+LABELS = ("campaign", "campaign_id", "variant", "node", "encoder", "kind", "estimated", "job_id")
 """Labels of every sample, in order; an unknown one (a job outside any campaign, a kind without encoder) is empty,
 which VictoriaMetrics stores as absent."""
 
@@ -130,7 +130,7 @@ def result_labels(job: Mapping[str, Any], body: Mapping[str, Any], campaign: str
     provenance = body.get("provenance") if isinstance(body.get("provenance"), dict) else {}
     return {"campaign": campaign or "", "campaign_id": job["campaign_id"] or "", "variant": job["variant"] or "",
             "node": hostname or "", "encoder": encoder if isinstance(encoder, str) else "", "kind": job["kind"] or "",
-            "estimated": "true" if provenance.get("estimated") is True else "false", "job": job["id"]}
+            "estimated": "true" if provenance.get("estimated") is True else "false", "job_id": job["id"]}
 
 
 def result_lines(job: Mapping[str, Any], body: Mapping[str, Any], campaign: str | None, hostname: str | None,

@@ -233,10 +233,10 @@ def test_agent_families_follow_the_worker(sim):
     live.job_id, live.progress = "j-1", {"frame": 120, "speed": 2.5}
     state.contacted(at=1_700_000_000.0)
     running = scraped()
-    assert named(running, "ffwatt_job_running") == {frozenset({"job": "j-1", "campaign": "c-1",
+    assert named(running, "ffwatt_job_running") == {frozenset({"job_id": "j-1", "campaign_id": "c-1",
                                                                "kind": "transcode"}.items()): 1}
-    assert running[("ffwatt_ffmpeg_frames", frozenset({"job": "j-1"}.items()))] == 120
-    assert running[("ffwatt_ffmpeg_speed", frozenset({"job": "j-1"}.items()))] == 2.5
+    assert running[("ffwatt_ffmpeg_frames", frozenset({"job_id": "j-1"}.items()))] == 120
+    assert running[("ffwatt_ffmpeg_speed", frozenset({"job_id": "j-1"}.items()))] == 2.5
     assert named(running, "ffwatt_ffmpeg_fps") == {}  # unknown: absent, not 0
     assert running[("ffwatt_agent_last_contact_timestamp_seconds", frozenset())] == 1_700_000_000.0
 
@@ -368,7 +368,7 @@ def test_agent_service_exports_contact_and_the_running_job(tmp_path, masters, pr
     running = [s for s in seen if named(s, "ffwatt_job_running")]
     assert running, "ffwatt_job_running never appeared while the job ran"
     labels = dict(next(iter(named(running[0], "ffwatt_job_running"))))
-    assert labels["campaign"] == campaign_id and labels["kind"] == "transcode" and labels["job"]
+    assert labels["campaign_id"] == campaign_id and labels["kind"] == "transcode" and labels["job_id"]
     frames = [v for s in running for v in named(s, "ffwatt_ffmpeg_frames").values()]
     assert frames and frames == sorted(frames), frames
     done = seen[-1]

@@ -36,6 +36,7 @@ pytestmark = pytest.mark.e2e
 
 HTTP_TIMEOUT_S = 10
 CAMPAIGN_TIMEOUT_S = 900
+ALERTING_DEFAULTS = yaml.safe_load((ROOT / "roles" / "alerting" / "defaults" / "main.yml").read_text())
 ALERT_TIMEOUT_S = 120
 """Longest wait for an alert to reach the webhook (heartbeats every 5 s, offline after 3 missed, 2 s evaluations)."""
 
@@ -118,7 +119,8 @@ class Fleet:
                                agent_poll_interval="5s", victoriametrics_latency_offset="1s",
                                alerting_webhook_url=webhook.url, alerting_evaluation_interval="2s",
                                alerting_group_wait="1s", alerting_group_interval="2s",
-                               alerting_rule_for={"FfwattAgentMissingHeartbeats": "0s"})
+                               alerting_rule_for={**ALERTING_DEFAULTS["alerting_rule_for"],
+                                                  "agent_missing_heartbeats": "0s"})
         self.url = f"http://127.0.0.11:{self.ports['ffwatt_master_port']}"
         self.vm_url = f"http://127.0.0.11:{self.ports['ffwatt_victoriametrics_port']}"
         self.groups = {"master": ["m"], "rtmp": ["m"], "victoriametrics": ["m"], "alerting": ["m"],

@@ -13,7 +13,7 @@ import yaml
 from tests.deploy.playbooks import ROOT
 from tests.deploy.testhosts import ansible_command, ansible_env
 
-ROLES = ("common", "master", "agent", "rtmp", "exporters", "victoriametrics")
+ROLES = ("common", "master", "agent", "rtmp", "exporters", "victoriametrics", "alerting", "grafana")
 PLAYBOOKS = ("deploy.yml", "playbooks/upgrade.yml", "playbooks/teardown.yml", "playbooks/backup.yml",
              "playbooks/restore.yml")
 

@@ -150,7 +150,7 @@ def test_result_figures_arrive_with_labels_values_and_timestamp(tmp_path, vm, pu
     labels = by_name[("ffwatt_result_joules_per_frame", None)]["metric"]
     assert labels == {"__name__": "ffwatt_result_joules_per_frame", "campaign": name, "campaign_id": campaign_id,
                       "variant": "x264-fast", "node": "bench-01", "encoder": "libx264", "kind": "transcode",
-                      "estimated": "false", "job": job_id}
+                      "estimated": "false", "job_id": job_id}
     wait_until(lambda: not outbox(app), 10, "the outbox to empty")
     got = scrape(app.test_client())
     assert got["ffwatt_vm_pushed_samples"][("ffwatt_vm_pushed_samples_total", ())] == 6
@@ -218,7 +218,7 @@ def test_outbox_cap_drops_the_oldest_and_counts_them(tmp_path, pushers):
     wait_until(lambda: scrape(client)["ffwatt_vm_dropped_samples"][("ffwatt_vm_dropped_samples_total", ())] == 8,
                10, "8 dropped samples")
     kept = outbox(app)
-    assert len(kept) == 4 and all(f'job="{second}"' in line for line in kept)
+    assert len(kept) == 4 and all(f'job_id="{second}"' in line for line in kept)
     assert [line.split("{")[0] for line in kept] == ["ffwatt_result_fps", "ffwatt_result_duration_seconds",
                                                      "ffwatt_result_quality", "ffwatt_result_quality"]
 
@@ -246,7 +246,7 @@ def test_a_restarted_master_delivers_what_its_outbox_held(tmp_path):
         conn.close()
         restart(vm)
         master.restart()
-        got = wait_exported(vm, f'{{__name__=~"ffwatt_result_.*",job="{job["id"]}"}}', 6)
+        got = wait_exported(vm, f'{{__name__=~"ffwatt_result_.*",job_id="{job["id"]}"}}', 6)
         assert {s["metric"]["campaign"] for s in got} == {"1080p-h264"}
         assert {s["metric"]["node"] for s in got} == {"far-01"}
         wait_until(lambda: requests.get(master.url + "/metrics", timeout=5).text.count(

@@ -2,7 +2,7 @@
 
 ``exposition(now)`` is Prometheus text (with millisecond timestamps) for ``/api/v1/import/prometheus``: a sample every
 :data:`STEP_S` seconds over the last :data:`SPAN_S` seconds for scraped series (with the ``job``, ``instance`` and
-``host`` labels a scrape adds, and ``exported_job`` where an exporter's own ``job`` label met the scrape's), and a few
+``host`` labels a scrape adds), and a few
 samples for the result series the master pushes (their labels, no scrape labels). :data:`CONTRACT` names every metric
 the dashboards may use.
 """
@@ -91,8 +91,8 @@ def _agent(target: dict[str, str], n: int, i: int, ts: float) -> Iterator[tuple[
         yield "ffwatt_power_watts", labels, 20.0, ts
         yield ("ffwatt_power_source_up", {**target, "source": source["source"], "zone": zone, "reason": ""}, 1, ts)
     if 2 <= i <= 12:  # a job runs for a while, then the series go away
-        job = {"exported_job": f"{40 + n}"}
-        yield "ffwatt_job_running", {**target, **job, "campaign": "quick", "kind": "transcode"}, 1, ts
+        job = {"job_id": f"j-{40 + n}"}
+        yield "ffwatt_job_running", {**target, **job, "campaign_id": "c-quick", "kind": "transcode"}, 1, ts
         yield "ffwatt_ffmpeg_frames", {**target, **job}, (i - 2) * 900, ts
         yield "ffwatt_ffmpeg_fps", {**target, **job}, 30 + n, ts
         yield "ffwatt_ffmpeg_speed", {**target, **job}, 1.2, ts
