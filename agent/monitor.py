@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from agent.power.base import PowerSource, Reading
-from agent.power.detect import _detect, resolve_powercap_root
+from agent.power.detect import detect_sources
 from agent.sampler import effective_interval
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def monitor_sources(powercap_root: str | None = None, tdp_watts: float | None = 
                                                                                                  list[str]]:
     """Fresh sources for the monitor, detected as :func:`agent.power.detect.detect_sources` does (uncached: the job
     sampler's cached instances stay its own); an estimate follows this process's tree."""
-    detection = _detect(resolve_powercap_root(powercap_root), tdp_watts, True)
+    detection = detect_sources(powercap_root, tdp_watts, fresh=True)
     for source in detection.sources:
         track = getattr(source, "track", None)
         if callable(track):

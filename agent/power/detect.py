@@ -41,9 +41,12 @@ def resolve_powercap_root(explicit: str | os.PathLike | None = None) -> str:
 
 
 def detect_sources(powercap_root: str | os.PathLike | None = None, tdp_watts: float | None = None,
-                   use_nvml: bool = True) -> Detection:
-    """RAPL and NVML sources when present, else the estimate (``estimated=True``); cached per arguments."""
+                   use_nvml: bool = True, fresh: bool = False) -> Detection:
+    """RAPL and NVML sources when present, else the estimate (``estimated=True``); cached per arguments, unless
+    ``fresh``: new source instances for a second reader (sources keep the state of their last reading)."""
     key = (resolve_powercap_root(powercap_root), tdp_watts, use_nvml)
+    if fresh:
+        return _detect(*key)
     with _lock:
         if key not in _cache:
             _cache[key] = _detect(*key)
