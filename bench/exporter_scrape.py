@@ -13,7 +13,6 @@ sampler thread's CPU, ``process_overhead_pct`` the whole process's (sampler, mon
 from __future__ import annotations
 
 import argparse
-import contextlib
 import multiprocessing
 import statistics
 import sys
@@ -32,31 +31,10 @@ from agent.power.rapl import discover_rapl  # noqa: E402
 from agent.sampler import Measurement, Sampler  # noqa: E402
 from agent.scenarios.base import LiveStatus  # noqa: E402
 from agent.spool import Spool  # noqa: E402
-from tests.agent.power.powercap_sim import PowercapSim, sim_dir  # noqa: E402
+from bench.sampler_overhead import simulated_tree  # noqa: E402
 
 RATE_HZ = 10.0
 """The job sampler's rate (the campaigns' default sample_rate)."""
-
-
-def _write_counters(sim: PowercapSim, stop) -> None:
-    with sim.running(period=0.005):
-        stop.wait()
-
-
-@contextlib.contextmanager
-def simulated_tree():
-    """A simulated tree whose writer runs in another process, so it takes no CPU from this one."""
-    ctx = multiprocessing.get_context("fork")
-    with sim_dir() as d:
-        sim = PowercapSim(d, range_uj=262_143_328_850)
-        stop = ctx.Event()
-        writer = ctx.Process(target=_write_counters, args=(sim, stop), daemon=True)
-        writer.start()
-        try:
-            yield sim.root
-        finally:
-            stop.set()
-            writer.join()
 
 
 def start_exporter(root: Path, state: Path) -> Exporter:

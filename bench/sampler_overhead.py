@@ -41,20 +41,27 @@ def _serve(sim: PowercapSim, stop) -> None:
 
 
 @contextlib.contextmanager
-def rapl_sources():
-    """RAPL sources on a simulated tree whose writer runs in another process, so it takes no CPU from this one."""
+def simulated_tree():
+    """The root of a simulated tree whose writer runs in another process, so it takes no CPU from this one."""
     ctx = multiprocessing.get_context("fork")
     with sim_dir() as d:
         sim = PowercapSim(d, range_uj=262_143_328_850)
-        sources, _ = discover_rapl(sim.root)
         stop = ctx.Event()
         writer = ctx.Process(target=_serve, args=(sim, stop), daemon=True)
         writer.start()
         try:
-            yield sources, None
+            yield sim.root
         finally:
             stop.set()
             writer.join()
+
+
+@contextlib.contextmanager
+def rapl_sources():
+    """RAPL sources on a simulated tree (see :func:`simulated_tree`)."""
+    with simulated_tree() as root:
+        sources, _ = discover_rapl(root)
+        yield sources, None
 
 
 @contextlib.contextmanager

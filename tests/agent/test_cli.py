@@ -103,17 +103,6 @@ def start_agent(workdir: Path, url: str, hostname: str, *args: str) -> tuple[sub
     return proc, log_path
 
 
-@pytest.fixture
-def agents():
-    """Agent processes a test started; any still running at the end are killed with their process group."""
-    started: list[subprocess.Popen] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

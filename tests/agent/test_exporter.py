@@ -281,17 +281,6 @@ def run_agent(*args: str, **kw) -> subprocess.Popen:
                             **kw)
 
 
-@pytest.fixture
-def procs():
-    """Processes a test started; any still running at the end are killed with their process group."""
-    started: list[subprocess.Popen] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
 def try_scrape(url: str) -> Samples | None:
     try:
         return scrape(url)
@@ -299,14 +288,14 @@ def try_scrape(url: str) -> Samples | None:
         return None
 
 
-def test_exporter_command_serves_and_exits_0_on_sigterm(pc_dir, procs):
+def test_exporter_command_serves_and_exits_0_on_sigterm(pc_dir, agents):
     """``python -m agent exporter`` on a simulated tree serves joules that grow, and exits 0 on SIGTERM."""
     port = free_port()
     sim = PowercapSim(pc_dir, packages=1, psys=False, mmio=False, range_uj=10**12)  # no wrap to race with
     with sim.running():
         proc = run_agent("exporter", "--port", str(port), "--address", "127.0.0.1", "--powercap-root",
                          str(sim.root), "--interval", "100ms")
-        procs.append(proc)
+        agents.append(proc)
         url = f"http://127.0.0.1:{port}/metrics"
         first = wait_for(lambda: (s := try_scrape(url)) and joules(s, "package-0") > 0 and s, 20,
                          "the exporter's first joules")
@@ -324,14 +313,14 @@ def test_exporter_command_serves_and_exits_0_on_sigterm(pc_dir, procs):
     (["--register", "--master", "http://127.0.0.1:9", "--state-dir", "{state}", "--metrics-port", "{port}",
       "--metrics-address", "127.0.0.1"], "--metrics-port"),
 ])
-def test_a_busy_port_exits_2_naming_it(args, flag, procs, tmp_path):
+def test_a_busy_port_exits_2_naming_it(args, flag, agents, tmp_path):
     """A metrics port already taken: exit 2 and a message naming address:port and the flag, no traceback."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         proc = run_agent(*[a.format(port=port, state=tmp_path / "state") for a in args])
-        procs.append(proc)
+        agents.append(proc)
         out, _ = proc.communicate(timeout=EXIT_TIMEOUT_S)
     assert proc.returncode == 2, out
     assert f"127.0.0.1:{port}" in out and "address already in use" in out and flag in out
@@ -339,7 +328,7 @@ def test_a_busy_port_exits_2_naming_it(args, flag, procs, tmp_path):
 
 
 @needs_ffmpeg
-def test_agent_service_exports_contact_and_the_running_job(tmp_path, masters, procs):  # noqa: F811
+def test_agent_service_exports_contact_and_the_running_job(tmp_path, masters, agents):  # noqa: F811
     """The agent service with --metrics-port on a real master: info and last contact, then ffwatt_job_running and
     FFmpeg progress while a short transcode runs, then a succeeded job counted."""
     master = start_master(tmp_path, "--insecure")
@@ -348,7 +337,7 @@ def test_agent_service_exports_contact_and_the_running_job(tmp_path, masters, pr
     proc = run_agent("--register", "--master", master.url, "--hostname", "exported", "--state-dir",
                      str(tmp_path / "state"), "--poll-interval", "1s", "--heartbeat-interval", "1s",
                      "--metrics-port", str(port), "--metrics-address", "127.0.0.1", "--metrics-interval", "200ms")
-    procs.append(proc)
+    agents.append(proc)
     url = f"http://127.0.0.1:{port}/metrics"
     ready = wait_for(lambda: (s := try_scrape(url)) and named(s, "ffwatt_agent_last_contact_timestamp_seconds")
                      and s, 30, "the agent's first contact with the master")
