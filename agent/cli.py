@@ -161,7 +161,7 @@ def main(ctx, register, master_url, enrollment_token, poll_interval, heartbeat_i
         run_ctx, inventory = build_context(state_dir, powercap=powercap_root, tdp_watts=tdp_watts,
                                            input_dirs=tuple(input_dirs))
         spool = Spool(state_dir / "spool")
-        metrics = exporter.attach(run_ctx.live, lambda: sum(1 for _ in spool.folder.glob("*.json"))) \
+        metrics = exporter.attach(run_ctx.live, spool.depth) \
             if exporter else None
         worker = Worker(client, run_ctx, spool, inventory, options, stop=stop, identity=IdentityFile(state_dir),
                         metrics=metrics)

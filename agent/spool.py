@@ -64,6 +64,10 @@ class Spool:
         """The jobs with a result waiting here (from the file names alone: cheap enough for every heartbeat)."""
         return {path.stem.rsplit("-", 1)[0] for path in self.folder.glob("*.json")}
 
+    def depth(self) -> int:
+        """How many results wait here (every attempt's, not jobs: a job may have several)."""
+        return sum(1 for _ in self.folder.glob("*.json"))
+
     def pending(self) -> Iterator[dict[str, Any]]:
         """Every result not yet acknowledged, oldest first; an unreadable file is set aside, not fatal."""
         for path in sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime):
