@@ -1,8 +1,8 @@
 """The fleet: which node is live, and which node may run which job (docs/DISTRIBUTED.md "Scheduling").
 
-A node's stored ``status`` is what it last declared (online, or draining once drained); whether it is still there is a
-matter of time: it is offline once ``missed_heartbeats`` of its heartbeat intervals pass without a heartbeat, and
-online again at the next one. A job's ``requirements`` (``encoder``, ``gpu``, ``labels``, ``targets``) are matched
+A node's stored ``status`` is what it last declared (online, draining once drained, or offline when its agent said it
+is stopping); whether it is still there is otherwise a matter of time: it is offline once ``missed_heartbeats`` of
+its heartbeat intervals pass without a heartbeat, and online again at the next one (or at registration). A job's ``requirements`` (``encoder``, ``gpu``, ``labels``, ``targets``) are matched
 against the node's probed inventory and labels; :func:`unmet` says in words what a node lacks, so a waiting job can
 say why it waits.
 """
@@ -39,10 +39,11 @@ class Liveness:
         return self.missed_heartbeats * (own if own and own > 0 else self.heartbeat_interval_s)
 
     def status(self, node: Mapping[str, Any], now: float | None = None) -> NodeStatus:
-        """Offline when the last heartbeat is too old (or never came); else the stored status."""
+        """Offline when the node said it is going offline, or its last heartbeat is too old (or never came); else the
+        stored status."""
         now = time.time() if now is None else now
         last = node["last_heartbeat"]
-        if last is None or now - last > self.offline_after_s(node):
+        if node["status"] == NodeStatus.OFFLINE.value or last is None or now - last > self.offline_after_s(node):
             return NodeStatus.OFFLINE
         return NodeStatus.DRAINING if node["status"] == NodeStatus.DRAINING.value else NodeStatus.ONLINE
 

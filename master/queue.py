@@ -19,7 +19,7 @@ from typing import Any, Mapping
 from master import db, fleet, vmpush
 from master.campaign import confidence
 from master.errors import InvalidTransition, NotFound, StaleResult
-from master.states import CampaignState, JobState
+from master.states import CampaignState, JobState, NodeStatus
 
 DEFAULT_LEASE_S = 120.0
 """Seconds a claim stays valid without a heartbeat from the node that holds it."""
@@ -203,7 +203,8 @@ def _fail_unrunnable(conn, groups: list[str], now: float, rules: ClaimRules) -> 
 
 
 def heartbeat(conn, node_id: str, watts: float | None, progress: Any, lease_s: float = DEFAULT_LEASE_S,
-              held: list[str] | None = None, grace_s: float = UNREPORTED_GRACE_S) -> Heartbeat | None:
+              held: list[str] | None = None, grace_s: float = UNREPORTED_GRACE_S,
+              going_offline: bool = False) -> Heartbeat | None:
     """Record a node's heartbeat and push back the leases of the jobs it holds (None for an unknown node, which
     changes nothing).
 
@@ -212,15 +213,24 @@ def heartbeat(conn, node_id: str, watts: float | None, progress: Any, lease_s: f
     claimed more than ``grace_s`` ago, was never received (the claim's answer was lost) or died with an agent that
     started again: it is requeued now rather than when its lease runs out. ``held=None`` (a node that does not say)
     pushes back every lease the node has.
+
+    ``going_offline``: the node's last heartbeat, sent by an agent that is stopping. The node is stored offline
+    (no more jobs; its next heartbeat or registration brings it back online), and a running job it does not name is
+    requeued at once, without the grace: the agent is leaving. The jobs it names (results left in its spool) have
+    their leases pushed back like any heartbeat's, and are requeued when those run out unless the results come in.
     """
     now = time.time()
     with db.write(conn):
         before = conn.execute("SELECT * FROM nodes WHERE id = ?", (node_id,)).fetchone()
         if before is None:
             return None
-        conn.execute("UPDATE nodes SET last_heartbeat = ?, current_watts = ?, progress = ?,"
-                     " status = CASE WHEN status = 'offline' THEN 'online' ELSE status END WHERE id = ?",
-                     (now, watts, db.dumps(progress), node_id))
+        if going_offline:
+            conn.execute("UPDATE nodes SET last_heartbeat = ?, current_watts = NULL, progress = NULL, status = ?"
+                         " WHERE id = ?", (now, NodeStatus.OFFLINE.value, node_id))
+        else:
+            conn.execute("UPDATE nodes SET last_heartbeat = ?, current_watts = ?, progress = ?,"
+                         " status = CASE WHEN status = 'offline' THEN 'online' ELSE status END WHERE id = ?",
+                         (now, watts, db.dumps(progress), node_id))
         if held is None:
             conn.execute("UPDATE jobs SET lease_expires = ? WHERE node_id = ? AND state = ?",
                          (now + lease_s, node_id, _RUNNING))
@@ -230,10 +240,12 @@ def heartbeat(conn, node_id: str, watts: float | None, progress: Any, lease_s: f
         named = set(held)
         conn.executemany("UPDATE jobs SET lease_expires = ? WHERE id = ?",
                          [(now + lease_s, job["id"]) for job in running if job["id"] in named])
-        lost = [job for job in running if job["id"] not in named and (job["started_at"] or 0) < now - grace_s]
+        lost = [job for job in running if job["id"] not in named
+                and (going_offline or (job["started_at"] or 0) < now - grace_s)]
+        why = "went offline without it" if going_offline else "no longer holds it"
         for job in lost:
             _requeue(conn, job, now, "not_held",
-                     f"node {node_id} no longer holds it (attempt {job['attempt']} of {job['max_attempts']})")
+                     f"node {node_id} {why} (attempt {job['attempt']} of {job['max_attempts']})")
         for campaign_id in {job["campaign_id"] for job in lost}:
             _refresh_campaign(conn, campaign_id)
     return Heartbeat(before, requeued=len(lost))

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from master import db, errors, queue
-from master.states import CampaignState, JobState
+from master import db, errors, fleet, queue
+from master.states import CampaignState, JobState, NodeStatus
 
 
 def _result(job, node_id, status="succeeded", error=None, **extra):
@@ -136,6 +136,30 @@ def test_heartbeat_requeues_a_claim_the_node_never_got(conn, make_campaign, node
     assert row["state"] == "queued" and row["node_id"] is None and "no longer holds it" in row["error"]
     assert [e["event"] for e in queue.job_events(conn, lost["id"])] == ["claimed", "not_held"]
     assert queue.claim_next_job(conn, n1)["attempt"] == 2
+
+
+def test_going_offline_requeues_unheld_jobs_at_once_and_keeps_held_ones(conn, make_campaign, node):
+    """A node's going-offline heartbeat stores it offline whatever its heartbeat age, requeues at once (no grace) the
+    job it no longer holds, keeps the held one running on its lease, and the node claims nothing more; its next
+    ordinary heartbeat brings it back online."""
+    make_campaign(3)
+    n1 = node("n1", max_concurrent_jobs=3).id
+    held, dropped = queue.claim_next_job(conn, n1, lease_s=300), queue.claim_next_job(conn, n1, lease_s=300)
+    beat = queue.heartbeat(conn, n1, None, None, lease_s=300, held=[held["id"]], grace_s=3600, going_offline=True)
+    assert beat.requeued == 1
+    jobs = {r["id"]: r for r in conn.execute("SELECT id, state, node_id, error, lease_expires FROM jobs")}
+    assert jobs[dropped["id"]]["state"] == "queued" and jobs[dropped["id"]]["node_id"] is None
+    assert "went offline" in jobs[dropped["id"]]["error"]
+    assert jobs[held["id"]]["state"] == "running" and jobs[held["id"]]["node_id"] == n1
+    assert jobs[held["id"]]["lease_expires"] > time.time() + 250
+    row = conn.execute("SELECT * FROM nodes WHERE id = ?", (n1,)).fetchone()
+    assert row["status"] == "offline" and time.time() - row["last_heartbeat"] < 5
+    assert fleet.Liveness().status(row) is NodeStatus.OFFLINE
+    assert queue.claim_next_job(conn, n1) is None
+    queue.heartbeat(conn, n1, None, None, lease_s=300, held=[held["id"]])
+    assert fleet.Liveness().status(conn.execute("SELECT * FROM nodes WHERE id = ?", (n1,)).fetchone()) \
+        is NodeStatus.ONLINE
+    assert queue.claim_next_job(conn, n1)["id"] == dropped["id"]
 
 
 def test_heartbeat_without_held_jobs_extends_every_lease_of_the_node(conn, make_campaign, node):
