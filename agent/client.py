@@ -54,11 +54,12 @@ class MasterClient:
         self.session = requests.Session()
 
     def _call(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
-              extra_timeout: float = 0.0, token: str | None = None) -> dict[str, Any]:
+              extra_timeout: float = 0.0, token: str | None = None, timeout_s: float | None = None) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else None
+        timeout = (self.timeout_s if timeout_s is None else timeout_s) + extra_timeout
         try:
             resp = self.session.request(method, self.base_url + path, json=json, params=params, headers=headers,
-                                        timeout=self.timeout_s + extra_timeout, verify=self.verify, cert=self.cert)
+                                        timeout=timeout, verify=self.verify, cert=self.cert)
         except requests.exceptions.SSLError as exc:
             raise MasterError(0, f"master {self.base_url}: TLS failed ({exc}); check --tls-ca, --tls-cert/--tls-key"
                               ) from exc
@@ -116,6 +117,13 @@ class MasterClient:
         if held_jobs is not None:
             body["held_jobs"] = held_jobs
         return self._call("POST", f"/nodes/{node_id}/heartbeat", json=body, token=self.node_token)
+
+    def going_offline(self, node_id: str, held_jobs: list[str], timeout_s: float) -> dict:
+        """The last heartbeat of a stopping agent (``status: offline``), waiting at most ``timeout_s``: the master
+        marks the node offline at once and requeues the jobs it has running there that ``held_jobs`` leaves out."""
+        body = {"watts": None, "job_id": None, "progress": None, "held_jobs": held_jobs, "status": "offline"}
+        return self._call("POST", f"/nodes/{node_id}/heartbeat", json=body, token=self.node_token,
+                          timeout_s=timeout_s)
 
     def next_job(self, node_id: str, wait_s: float) -> dict[str, Any] | None:
         """Claim the next job, waiting up to ``wait_s`` seconds for one (long-poll)."""

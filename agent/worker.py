@@ -9,7 +9,9 @@ prove we are) registration is retried with backoff until that node goes offline.
 
 Stopping (SIGTERM, :meth:`Worker.request_stop`): no new claims; the running job has ``shutdown_timeout_s`` to finish,
 then it is abandoned (its FFmpeg process group killed) and reported failed with "agent shutting down"; results are
-sent for up to :data:`FLUSH_TIMEOUT_S` more and otherwise stay in the spool for the next start.
+sent for up to :data:`FLUSH_TIMEOUT_S` more and otherwise stay in the spool for the next start. Last, a heartbeat
+saying ``status: offline`` (waiting at most :data:`OFFLINE_TIMEOUT_S`) tells the master the node is gone, so it shows
+offline at once instead of after missed heartbeats; the jobs still in the spool keep their leases.
 """
 from __future__ import annotations
 
@@ -37,6 +39,9 @@ BACKOFF_MAX_S = 30.0
 
 FLUSH_TIMEOUT_S = 15.0
 """After a stop and the job's shutdown timeout, how long unsent results are retried before staying in the spool."""
+
+OFFLINE_TIMEOUT_S = 3.0
+"""How long the going-offline heartbeat of a stopping agent may take; a failure is logged and changes nothing else."""
 
 SHUTDOWN_REASON = "agent shutting down"
 """Error of a job abandoned because the agent stopped."""
@@ -78,6 +83,8 @@ class Worker:
         self._registration = 0                # bumped by every (re-)registration
         self._register_lock = threading.Lock()
         self._held: set[str] = set()          # claimed and not yet in the spool (the spool names the rest)
+        self._beat_lock = threading.Lock()     # one heartbeat at a time, so none overtakes the going-offline one
+        self._gone = False                     # the going-offline heartbeat was sent: no more heartbeats
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
@@ -112,6 +119,7 @@ class Worker:
             self._done.set()
             for thread in threads:
                 thread.join(timeout=5)
+            self._go_offline()
             self.client.close()
         return self.jobs_done
 
@@ -316,6 +324,23 @@ class Worker:
 
     def heartbeat_once(self) -> None:
         """Send one heartbeat with live watts and progress; stop the current job if the master cancelled it."""
+        with self._beat_lock:
+            if not self._gone:
+                self._beat()
+
+    def _go_offline(self) -> None:
+        """Tell the master this node is going offline (the last heartbeat); a failure is only logged."""
+        with self._beat_lock:
+            self._gone = True
+            try:
+                self.client.going_offline(self.node_id, self.held_jobs(), OFFLINE_TIMEOUT_S)
+            except MasterError as exc:
+                log.warning("could not tell the master that node %s is going offline (%s): it shows offline after"
+                            " missed heartbeats", self.node_id, exc)
+                return
+        log.info("told the master that node %s is going offline", self.node_id)
+
+    def _beat(self) -> None:
         live = self.ctx.live
         try:
             reply = self._as_node(lambda: self.client.heartbeat(self.node_id, live.current_watts(), live.job_id,

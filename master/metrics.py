@@ -3,9 +3,9 @@
 Two kinds of numbers, one registry per app (tests build many apps; nothing is global):
 
 - read from SQLite at scrape time by :class:`StoreCollector`: jobs by state, queue depth, nodes by status (offline =
-  no heartbeat for 3 intervals, see :class:`master.fleet.Liveness`), the latest watts each live node reported, each
-  node's liveness and last heartbeat, the jobs of each running campaign by state, and the VictoriaMetrics outbox's
-  depth;
+  its agent said it stopped, or no heartbeat for 3 intervals, see :class:`master.fleet.Liveness`), the latest watts
+  each live node reported, each node's liveness and last heartbeat, the jobs of each running campaign by state, and
+  the VictoriaMetrics outbox's depth;
 - counted in memory by :class:`MasterMetrics`, which the API calls through ``app.extensions["ffwatt.metrics"]``:
   results received by status, the claim latency histogram, and what the VictoriaMetrics pusher (master/vmpush.py)
   pushed, failed to push and dropped (all restart from zero with the process, as Prometheus counters do).
@@ -83,11 +83,12 @@ class StoreCollector:
         return (
             GaugeMetricFamily("ffwatt_jobs", "Jobs by state.", labels=["state"]),
             GaugeMetricFamily("ffwatt_queue_depth", "Jobs queued and waiting for a node."),
-            GaugeMetricFamily("ffwatt_nodes", "Nodes by status (offline: no heartbeat for 3 intervals).",
+            GaugeMetricFamily("ffwatt_nodes", "Nodes by status (offline: stopped, or no heartbeat for 3 intervals).",
                               labels=["status"]),
             GaugeMetricFamily("ffwatt_node_watts", "Latest watts a live node reported in its heartbeat.",
                               labels=["node", "hostname"]),
-            GaugeMetricFamily("ffwatt_node_up", "1 unless the node is offline (no heartbeat for 3 intervals).",
+            GaugeMetricFamily("ffwatt_node_up",
+                              "1 unless the node is offline (stopped, or no heartbeat for 3 intervals).",
                               labels=["node", "hostname"]),
             GaugeMetricFamily("ffwatt_node_last_heartbeat_timestamp_seconds",
                               "Unix time of the node's last heartbeat (no sample if it never sent one).",

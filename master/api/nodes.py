@@ -47,6 +47,11 @@ HEARTBEAT_SCHEMA = {
                                      " acknowledged. Only these leases are extended; a job the node has running"
                                      " that it leaves out is requeued. Absent: every lease of the node is extended"},
         "progress": {"type": ["object", "null"]},
+        "status": {"enum": ["offline"],
+                   "description": "sent by an agent that is stopping, as its last heartbeat: the node is offline at"
+                                  " once and gets no more jobs; a running job of the node that held_jobs leaves out"
+                                  " is requeued at once (no grace), the named ones keep their leases. Its next"
+                                  " heartbeat or registration brings it back online"},
     },
     "additionalProperties": False,
 }
@@ -190,15 +195,17 @@ def drain(node_id: str):
 def heartbeat(node_id: str):
     body = json_body(HEARTBEAT_SCHEMA)
     conn = db.get_db()
+    going_offline = body.get("status") == NodeStatus.OFFLINE.value
     beat = queue.heartbeat(conn, node_id, body.get("watts"), body.get("progress"), current_app.config["LEASE_S"],
-                           held=body.get("held_jobs"), grace_s=current_app.config["CLAIM_GRACE_S"])
+                           held=body.get("held_jobs"), grace_s=current_app.config["CLAIM_GRACE_S"],
+                           going_offline=going_offline)
     if beat is None:
         abort(404, description=f"node {node_id} not found")
     before = beat.before
     if beat.requeued:
         current_app.extensions["ffwatt.work"].bump(beat.requeued)
     now = time.time()
-    if fleet.Liveness.from_config(current_app.config).status(before, now) is NodeStatus.OFFLINE:
+    if not going_offline and fleet.Liveness.from_config(current_app.config).status(before, now) is NodeStatus.OFFLINE:
         _work_arrived()  # back online: it may claim again
     cancelled = conn.execute(
         "SELECT id FROM jobs WHERE state = ? AND node_id = ? AND finished_at > ?",

@@ -108,6 +108,31 @@ def test_heartbeat_negative_watts_is_400(client, node):
     assert resp.status_code == 400 and resp.get_json()["error"].startswith("watts:")
 
 
+def test_heartbeat_unknown_status_is_400(client, node):
+    """A heartbeat status other than "offline" is refused, naming the field, and changes nothing."""
+    n = node()
+    resp = client.post(f"/nodes/{n.id}/heartbeat", json={"status": "nope"}, headers=n.headers)
+    assert resp.status_code == 400 and resp.get_json()["error"].startswith("status:")
+    assert client.get(f"/nodes/{n.id}").get_json()["status"] == "online"
+
+
+def test_going_offline_heartbeat_shows_the_node_offline_at_once(client, node, make_campaign):
+    """``status: offline`` makes the node offline in GET /nodes and /metrics at once, with no claims; its next
+    heartbeat brings it back."""
+    make_campaign(1)
+    n = node()
+    resp = client.post(f"/nodes/{n.id}/heartbeat", json={"status": "offline", "held_jobs": []}, headers=n.headers)
+    assert resp.status_code == 200
+    assert client.get(f"/nodes/{n.id}").get_json()["status"] == "offline"
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert any(line.startswith("ffwatt_node_up{") and f'node="{n.id}"' in line and line.endswith(" 0.0")
+               for line in metrics.splitlines()), metrics
+    assert client.get("/jobs/next", query_string={"node_id": n.id, "wait": 0}, headers=n.headers).get_json()["job"] \
+        is None
+    assert client.post(f"/nodes/{n.id}/heartbeat", json={}, headers=n.headers).status_code == 200
+    assert client.get(f"/nodes/{n.id}").get_json()["status"] == "online"
+
+
 def test_next_job_needs_node_id_and_bad_wait_is_400(client, node):
     """Claiming needs a node id; a wait that is not a number in range names the argument."""
     n = node()
