@@ -4,8 +4,8 @@ The service also serves its Prometheus metrics (:mod:`agent.exporter`) on ``--me
 (0.0.0.0:9101; port 0 turns the exporter off); ``python -m agent exporter`` serves the power metrics alone.
 
 Exit status: 0 after SIGTERM/SIGINT (or --burst/--max-jobs), 1 when the master refuses this agent for good (bad
-enrollment token, a node token refused even after re-registering), 2 for a usage error or a metrics port that cannot
-be listened on.
+enrollment token, a node token refused even after re-registering), 2 for a usage error, a metrics port that cannot
+be listened on, or a state dir that another agent holds (or that cannot be created).
 """
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ from agent.exporter import DEFAULT_ADDRESS, DEFAULT_PORT, Exporter, ExporterBind
 from agent.identity import IdentityFile
 from agent.monitor import DEFAULT_INTERVAL_S, PowerMonitor, monitor_sources
 from agent.spool import Spool
+from agent.statedir import DEFAULT_HELP as DEFAULT_STATE_DIR_HELP
+from agent.statedir import StateDirBusy, default_state_dir, lock_state_dir
 from agent.worker import Worker, WorkerOptions
 
 ENROLLMENT_TOKEN_ENV = "FFWATT_ENROLLMENT_TOKEN"
@@ -86,6 +88,19 @@ def install_signal_handlers(stop: threading.Event) -> list[Worker]:
     return holder
 
 
+def hold_state_dir(state_dir: Path):
+    """Lock ``state_dir`` for the life of this process (keep what this returns); exit 2 when another agent holds it
+    or it cannot be created."""
+    try:
+        return lock_state_dir(state_dir)
+    except StateDirBusy as exc:
+        click.echo(f"Error: {exc}", err=True)
+    except OSError as exc:
+        click.echo(f"Error: cannot use state dir {state_dir}: {exc.strerror or exc} (use --state-dir to choose"
+                   " another)", err=True)
+    sys.exit(2)
+
+
 def start_exporter(port: int, address: str, interval_s: float, powercap_root: str | None,
                    tdp_watts: float | None, flags: tuple[str, str], hostname: str | None = None) -> Exporter:
     """An exporter serving on ``address:port`` with its own power monitor running; exit 2 when it cannot listen."""
@@ -120,8 +135,9 @@ def start_exporter(port: int, address: str, interval_s: float, powercap_root: st
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="Client certificate, for a master that requires one (mTLS).")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE", help="Key of --tls-cert.")
-@click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".ffwatt-agent"), show_default=True,
-              help="Node identity (node.json, 0600), spool of unsent results, FFmpeg work files, probe cache.")
+@click.option("--state-dir", type=click.Path(path_type=Path), show_default=DEFAULT_STATE_DIR_HELP,
+              help="Node identity (node.json, 0600), spool of unsent results, FFmpeg work files, probe cache;"
+                   " one agent at a time (it holds agent.lock in it).")
 @click.option("--max-concurrent-jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Told to the master at registration; this agent still runs one job at a time.")
 @click.option("--shutdown-timeout", type=Duration(), default="60s", show_default=True,
@@ -149,10 +165,13 @@ def main(ctx, register, master_url, enrollment_token, poll_interval, heartbeat_i
     if not register or not master_url:
         raise click.UsageError("run as: python -m agent --register --master http://HOST:8080")
     client = build_client(master_url, enrollment_token, tls_ca, tls_cert, tls_key)
+    state_dir = state_dir or default_state_dir(hostname)
+    lock = hold_state_dir(state_dir)  # noqa: F841 (held until the process exits)
     options = WorkerOptions(hostname=hostname, labels=parse_labels(labels), poll_interval_s=poll_interval,
                             heartbeat_interval_s=heartbeat_interval, max_jobs=max_jobs, burst=burst,
                             shutdown_timeout_s=shutdown_timeout, max_concurrent_jobs=max_concurrent_jobs)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    log.info("state dir %s", state_dir)
     stop = threading.Event()
     holder = install_signal_handlers(stop)
     exporter = start_exporter(metrics_port, metrics_address, metrics_interval, powercap_root, tdp_watts,
