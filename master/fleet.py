@@ -2,9 +2,9 @@
 
 A node's stored ``status`` is what it last declared (online, draining once drained, or offline when its agent said it
 is stopping); whether it is still there is otherwise a matter of time: it is offline once ``missed_heartbeats`` of
-its heartbeat intervals pass without a heartbeat, and online again at the next one (or at registration). A job's ``requirements`` (``encoder``, ``gpu``, ``labels``, ``targets``) are matched
-against the node's probed inventory and labels; :func:`unmet` says in words what a node lacks, so a waiting job can
-say why it waits.
+its heartbeat intervals pass without a heartbeat, and online again at the next one (or at registration). A job's
+``requirements`` (``encoder``, ``gpu``, ``labels``, ``targets``) are matched against the node's probed inventory and
+labels; :func:`unmet` says in words what a node lacks, so a waiting job can say why it waits.
 """
 from __future__ import annotations
 
