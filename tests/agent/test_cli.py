@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from agent.cli import main, parse_labels
 from agent.durations import Duration, parse_duration
+from agent.statedir import default_state_dir
 from tests.master.test_service import clean_env, masters, start_master  # noqa: F401 (fixture)
 
 AGENT_EXIT_TIMEOUT_S = 30.0
@@ -70,6 +71,20 @@ def test_tls_flags_need_each_other_and_https(tmp_path):
     assert lone.exit_code == 2 and "--tls-cert and --tls-key go together" in lone.output
     plain = CliRunner().invoke(main, [*base, "--master", "http://127.0.0.1:9", "--tls-ca", str(pem)])
     assert plain.exit_code == 2 and "need an https:// --master" in plain.output
+
+
+def test_help_shows_the_default_state_dir():
+    """--help names the per-user, per-node default of --state-dir."""
+    out = CliRunner().invoke(main, ["--help"]).output
+    assert "$XDG_STATE_HOME/ffwatt/agent-HOSTNAME, else" in out and "~/.local/state/ffwatt/agent-HOSTNAME" in out
+
+
+def test_default_state_dir_follows_xdg_state_home_else_home(tmp_path):
+    """$XDG_STATE_HOME/ffwatt/agent-NAME when it is an absolute path, else ~/.local/state/ffwatt/agent-NAME."""
+    assert default_state_dir("a1", {"XDG_STATE_HOME": str(tmp_path)}) == tmp_path / "ffwatt" / "agent-a1"
+    home = Path.home() / ".local" / "state" / "ffwatt" / "agent-a1"
+    assert default_state_dir("a1", {}) == home
+    assert default_state_dir("a1", {"XDG_STATE_HOME": "relative/state"}) == home
 
 
 def test_labels_parse_to_a_mapping():

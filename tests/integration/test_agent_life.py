@@ -158,6 +158,17 @@ def test_sigterm_during_a_job_finishes_it_then_goes_offline(cluster, tmp_path):
     assert not any((agent.state_dir / "spool").glob("*.json"))
 
 
+def test_a_failed_going_offline_heartbeat_is_logged_and_the_agent_still_exits_0(cluster, tmp_path):
+    """With the master gone, SIGTERM still ends the agent with 0 and the log says the master could not be told."""
+    master = cluster.add(start_master(tmp_path))
+    agent = cluster.add(start_agent(master, tmp_path, "orphan", heartbeat_interval=SLOW_HEARTBEAT))
+    node_id = wait_until(lambda: node_ids(master, ["orphan"]), 30, "the agent to register")["orphan"]
+    master.kill()
+    agent.popen.send_signal(signal.SIGTERM)
+    assert agent.wait(AGENT_EXIT_TIMEOUT_S) == 0, agent.log()
+    assert f"could not tell the master that node {node_id} is going offline" in agent.log(10**6)
+
+
 def test_a_killed_agent_stays_online_until_it_misses_three_heartbeats(cluster, tmp_path):
     """kill -9 sends no going-offline heartbeat: the node stays online until 3 of its 2 s heartbeats are missed."""
     master = cluster.add(start_master(tmp_path))
