@@ -110,7 +110,7 @@ class Worker:
                     continue
                 if self.stop.is_set():
                     log.warning("job %s was claimed as the agent stopped: not started; the master requeues it"
-                                " when its lease expires", job["id"])
+                                " when told this node is going offline (else when its lease expires)", job["id"])
                     break
                 self._run_one(job)
         finally:
