@@ -1,4 +1,9 @@
-"""A rough, deliberately long estimate of how long a campaign's jobs take to run, preparing their sources included."""
+"""How long a campaign's jobs take to run, term by term, preparing their sources included (``campaign plan``).
+
+The figures below were measured on this project's development machine (2 shared cores, FFmpeg 5.1, the ``medium``
+content preset) with ``campaign run campaigns/quick.yml`` on the embedded default; a faster machine runs shorter.
+Encoders and presets with no measured figure count :data:`ESTIMATE_FACTOR`, which holds for the slowest shipped preset.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -7,10 +12,25 @@ from typing import Any
 from master.campaign.expand import JobSpec
 
 ESTIMATE_FACTOR = 4.0
-"""Wall seconds per second of input assumed per job. Measured on 2 cores (testsrc2 input, FFmpeg 5.1): x264 ``slow``
-at 1080p takes 3.6 s per second of input, ``medium`` 1.4, ``veryfast`` 0.9 and at 720p 0.45; hardware encoders are
-faster still. So the estimate holds for the slowest shipped preset and runs long for everything else."""
+"""Wall seconds per second of input for an encode the model has no figure for (another encoder, a ladder, x264's
+slower presets). Measured on 2 cores (testsrc2 input, FFmpeg 5.1): x264 ``slow`` at 1080p takes 3.6 s per second of
+input, so this holds for the slowest shipped preset and runs long for everything else. Also the ladder timeouts'
+factor (master/campaign/runtests.py)."""
 
+X264_FACTORS_1080P30 = {"ultrafast": 0.3, "superfast": 1.0, "veryfast": 1.0, "faster": 1.6, "fast": 1.6,
+                        "medium": 1.6, "slow": 3.6}
+"""libx264: wall seconds per second of 1920x1080 at 30 fps, by preset (``None``: x264's default, medium). Measured
+on 2 cores with the ``medium`` content: ultrafast 0.10-0.14 and veryfast 0.38-0.55 at 720p30 (x 2.25 for 1080p);
+medium 1.4 and slow 3.6 on testsrc2 at 1080p, medium raised for the noisier content. superfast, faster and fast were
+not measured: they count as the next slower measured preset. Other sizes and rates scale by pixels per second."""
+
+REFERENCE_PIXEL_RATE = 1920 * 1080 * 30
+"""Pixels per second that :data:`X264_FACTORS_1080P30` is given for."""
+
+QUALITY_FACTOR = 0.12
+"""PSNR/SSIM after a transcode (outside the measured window; ``quality: false`` skips it): wall seconds per second
+of 720p30 content, scaled by pixels per second. Measured 0.92-1.27 s for 10 s of 720p30 (no libvmaf: VMAF, where
+FFmpeg has it, takes longer)."""
 
 STREAM_SETUP_S = 5.0
 """Live kinds: seconds per streaming window beyond its duration (ingest start, receivers' start and drain)."""
@@ -18,12 +38,35 @@ STREAM_SETUP_S = 5.0
 LEVEL_REST_S = 2.0
 """Density: the agent's unmeasured rest between two levels (agent/scenarios/density.py ``LEVEL_REST_S``)."""
 
+JOB_OVERHEAD_S = 0.5
+"""Per job: claim, result, report to the master, and starting FFmpeg for each of its runs (encode, quality pass),
+which the factors above leave out: it is most of a small encode's time. Measured: consecutive jobs of quick.yml start
+within 0.1 s of the previous one's end; a 3 s 640x360 ultrafast encode and its quality pass took 0.19 s and 0.17 s
+where the factors give 0.1 s and 0.1 s."""
 
-RENDER_FACTOR = 0.5
-"""Wall seconds per second of content to prepare a generated source (``input.render: prepared``): render it once to a
-raw file in the agent's cache, then read it back once for SI/TI. A rough model, long on purpose like
-:data:`ESTIMATE_FACTOR`: generating testsrc2 (with noise for ``medium``) and writing raw frames runs at several times
-real time at 720p on 2 cores, the SI/TI pass at about real time or better at 1080p; twice real time covers both."""
+CAMPAIGN_OVERHEAD_S = 5.0
+"""Per campaign: starting the embedded master and agent (the agent's inventory probes) and writing the report.
+Measured 4.3 s of quick.yml's 42.8 s outside the campaign's first-claim-to-last-result time, and 4.7 to 7.1 s for a
+1 s baseline campaign with the 2 cores busy with other work."""
+
+RENDER_FACTOR = 0.1
+"""Preparing a generated source (``input.render: prepared``), step one: rendering it to a raw file in the agent's
+cache, wall seconds per second of 720p30 content, scaled by pixels per second. Measured 0.71 s for 10 s of the
+``medium`` content at 720p30."""
+
+SITI_FACTOR = 1.2
+"""Step two: the SI/TI pass over the rendered file (FFmpeg's single-threaded ``siti`` filter, over at most
+:data:`SITI_MAX_S` seconds), wall seconds per second of 720p30 content, scaled by pixels per second. Measured 11 to
+14 s for 10 s of 720p30: this is most of a prepared source's cost."""
+
+SITI_MAX_S = 20.0
+"""Most seconds of a prepared file SI/TI is computed on (agent/sources.py ``SITI_MAX_S``)."""
+
+CHECKSUM_S_PER_GB = 5.0
+"""Step three: the sha256 of the rendered file: seconds per 10^9 bytes (measured 2.0 s for 415 MB)."""
+
+REFERENCE_720P30 = 1280 * 720 * 30
+"""Pixels per second that the rendering, SI/TI and quality factors are given for."""
 
 RENDER_BUDGET_BYTES = 2 * 1024 ** 3
 """Largest prepared file (agent/sources.py ``DEFAULT_BUDGET_BYTES``): a longer input is rendered as a segment of
@@ -34,6 +77,42 @@ DEFAULT_SIZE, DEFAULT_RATE = "1280x720", 30
 
 LIVE_KINDS = ("live", "multi", "density")
 """Kinds whose prepared file also carries the audio tone (a different file from a transcode's of the same frames)."""
+
+TERMS = ("idle baselines", "stabilization and cooldown", "encoding", "streaming", "quality", "source preparation",
+         "overhead")
+"""The estimate's terms, in the order ``campaign plan`` prints them."""
+
+
+def _pixels(size: Any) -> int | None:
+    try:
+        width, height = (int(n) for n in str(size).split("x"))
+        return width * height
+    except (TypeError, ValueError):
+        return None
+
+
+def pixel_rate(params: dict[str, Any]) -> float | None:
+    """Pixels per second a job encodes: its output resolution (else its input's size) times its fps (else the
+    input's rate); None when neither size is known."""
+    spec = params.get("input") if isinstance(params.get("input"), dict) else {}
+    pixels = _pixels(params.get("resolution")) or _pixels(spec.get("size"))
+    rate = params.get("fps") or spec.get("rate")
+    try:
+        return pixels * float(rate) if pixels and rate else None
+    except (TypeError, ValueError):
+        return None
+
+
+def encode_factor(params: dict[str, Any]) -> float:
+    """Wall seconds per second of input for a transcode: libx264 by preset scaled by pixels per second, else
+    :data:`ESTIMATE_FACTOR`."""
+    if params.get("encoder") != "libx264":
+        return ESTIMATE_FACTOR
+    factor = X264_FACTORS_1080P30.get(params.get("preset") or "medium")
+    rate = pixel_rate(params)
+    if factor is None or rate is None:
+        return ESTIMATE_FACTOR
+    return factor * rate / REFERENCE_PIXEL_RATE
 
 
 def _window(duration: float, streams: int, stagger: float) -> float:
@@ -51,27 +130,46 @@ def density_levels(max_streams: int) -> list[int]:
     return up + [max_streams] * max(gap - 1, 0).bit_length()
 
 
-def job_seconds(job: JobSpec, factor: float = ESTIMATE_FACTOR) -> float:
-    """One job: idle baseline + stabilization + cooldown + its work. A ``baseline`` job's duration is wall time (it
-    runs no encoder); ``live`` and ``multi`` stream in real time (duration once, plus staggered starts); ``density``
-    counts the most levels its search can run; encodes (``transcode``, ``ladder``) take duration x ``factor``.
-    Missing values count 0."""
+def job_terms(job: JobSpec) -> dict[str, float]:
+    """One job's seconds by term (see :data:`TERMS`; preparing sources and the campaign's overhead are counted per
+    campaign, in :func:`estimate_terms`). A ``baseline`` job's duration is wall time (it runs no encoder); ``live`` and
+    ``multi`` stream in real time (duration once, plus staggered starts); ``density`` counts the most levels its
+    search can run; a ``transcode`` takes duration x :func:`encode_factor` and then its quality pass; a ``ladder``
+    takes duration x :data:`ESTIMATE_FACTOR`. Missing values count 0."""
     params = job.params
-    waits = sum(params.get(name) or 0 for name in ("idle_baseline", "stabilization", "cooldown"))
+    terms = dict.fromkeys(TERMS, 0.0)
+    terms["idle baselines"] = float(params.get("idle_baseline") or 0)
+    terms["stabilization and cooldown"] = float(sum(params.get(name) or 0 for name in ("stabilization", "cooldown")))
+    terms["overhead"] = JOB_OVERHEAD_S
     duration = params.get("duration") or 0
     kind = params.get("kind", job.kind)
     stagger = params.get("stagger") or 0
     if kind == "baseline":
-        return waits + duration
-    if kind == "live":
-        return waits + _window(duration, 1, 0)
-    if kind == "multi":
+        terms["idle baselines"] += duration
+    elif kind == "live":
+        terms["streaming"] = _window(duration, 1, 0)
+    elif kind == "multi":
         streams = len(params.get("bitrates") or []) or params.get("count") or 1
-        return waits + _window(duration, streams, stagger)
-    if kind == "density":
+        terms["streaming"] = _window(duration, streams, stagger)
+    elif kind == "density":
         levels = density_levels(params.get("max_streams") or 1)
-        return waits + sum(_window(duration, n, stagger) + LEVEL_REST_S for n in levels)
-    return waits + factor * duration
+        terms["streaming"] = sum(_window(duration, n, stagger) + LEVEL_REST_S for n in levels)
+    else:
+        terms["encoding"] = job_encode_factor(job) * duration
+        if kind == "transcode" and params.get("quality", True):
+            terms["quality"] = QUALITY_FACTOR * duration * (pixel_rate(params) or REFERENCE_720P30) / REFERENCE_720P30
+    return terms
+
+
+def job_encode_factor(job: JobSpec) -> float:
+    """Wall seconds per second of input of an encode job: a transcode's :func:`encode_factor`; anything else (a
+    ladder: several rungs) :data:`ESTIMATE_FACTOR`."""
+    return encode_factor(job.params) if job.params.get("kind", job.kind) == "transcode" else ESTIMATE_FACTOR
+
+
+def job_seconds(job: JobSpec) -> float:
+    """One job's seconds: the sum of :func:`job_terms`."""
+    return sum(job_terms(job).values())
 
 
 def prepared_source(job: JobSpec) -> tuple | None:
@@ -88,12 +186,27 @@ def prepared_source(job: JobSpec) -> tuple | None:
             spec.get("rate") or params.get("fps") or DEFAULT_RATE, params.get("duration") or 0, audio)
 
 
-def prepare_seconds(jobs: Iterable[JobSpec], factor: float = RENDER_FACTOR) -> tuple[int, float]:
-    """(distinct prepared sources, seconds to prepare them): each source once, however many jobs read it, at
-    ``factor`` wall seconds per second of content (at most the seconds that fit in :data:`RENDER_BUDGET_BYTES`).
+def prepare_seconds(jobs: Iterable[JobSpec]) -> tuple[int, float]:
+    """(distinct prepared sources, seconds to prepare them): each source once, however many jobs read it: rendering
+    (:data:`RENDER_FACTOR`), the SI/TI pass (:data:`SITI_FACTOR`) and the file's checksum (:data:`CHECKSUM_S_PER_GB`).
     It assumes one agent with an empty cache: every agent renders its own copy, and a warm cache renders none."""
     sources = {key for key in (prepared_source(job) for job in jobs) if key is not None}
-    return len(sources), sum(factor * _rendered_seconds(key) for key in sources)
+    return len(sources), sum(source_seconds(key) for key in sources)
+
+
+def source_seconds(key: tuple) -> float:
+    """Preparing one source (a :func:`prepared_source` key): render, SI/TI over its first :data:`SITI_MAX_S`
+    seconds, checksum, each scaled by its pixels per second."""
+    _, _, size, rate, _, _ = key
+    seconds = _rendered_seconds(key)
+    pixels = _pixels(size)
+    try:
+        scale = pixels * float(rate) / REFERENCE_720P30 if pixels else 1.0
+        file_bytes = pixels * 1.5 * float(rate) * seconds if pixels else 0.0
+    except (TypeError, ValueError):
+        scale, file_bytes = 1.0, 0.0
+    return (RENDER_FACTOR * seconds + SITI_FACTOR * min(seconds, SITI_MAX_S)) * scale + \
+        CHECKSUM_S_PER_GB * file_bytes / 1e9
 
 
 def _rendered_seconds(key: tuple) -> float:
@@ -107,11 +220,22 @@ def _rendered_seconds(key: tuple) -> float:
         return float(duration)
 
 
-def estimate_seconds(jobs: Iterable[JobSpec], factor: float = ESTIMATE_FACTOR) -> float:
-    """Sum of :func:`job_seconds` over the jobs, plus preparing their distinct sources once
-    (:func:`prepare_seconds`)."""
+def estimate_terms(jobs: Iterable[JobSpec]) -> dict[str, float]:
+    """The campaign's seconds by term (:data:`TERMS`): the jobs' :func:`job_terms` summed, preparing their distinct
+    sources once (:func:`prepare_seconds`), and :data:`CAMPAIGN_OVERHEAD_S` once in the overhead."""
     jobs = list(jobs)
-    return sum(job_seconds(job, factor) for job in jobs) + prepare_seconds(jobs)[1]
+    terms = dict.fromkeys(TERMS, 0.0)
+    for job in jobs:
+        for name, seconds in job_terms(job).items():
+            terms[name] += seconds
+    terms["source preparation"] = prepare_seconds(jobs)[1]
+    terms["overhead"] += CAMPAIGN_OVERHEAD_S if jobs else 0.0
+    return terms
+
+
+def estimate_seconds(jobs: Iterable[JobSpec]) -> float:
+    """The campaign's estimated wall time: the sum of :func:`estimate_terms`."""
+    return sum(estimate_terms(jobs).values())
 
 
 def format_seconds(seconds: float) -> str:

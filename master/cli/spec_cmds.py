@@ -13,7 +13,8 @@ from rich.table import Table
 
 from master.campaign.confidence import describe as describe_confidence
 from master.campaign.errors import SpecError
-from master.campaign.estimate import ESTIMATE_FACTOR, RENDER_FACTOR, estimate_seconds, format_seconds, prepare_seconds
+from master.campaign import estimate
+from master.campaign.estimate import estimate_seconds, estimate_terms, format_seconds, job_terms, prepare_seconds
 from master.campaign.expand import JobSpec, expand
 from master.campaign.jobcount import DEFAULT_MAX_JOBS
 from master.campaign.spec import Campaign, load_campaign
@@ -107,14 +108,54 @@ def _most_jobs(jobs: list[JobSpec]) -> list[JobSpec]:
     return [*jobs, *extra]
 
 
-def prepare_line(jobs: list[JobSpec]) -> str | None:
-    """``source preparation: 1 source, about 5 s (...)``: the distinct prepared sources, each rendered once; None
-    when no job prepares one (file inputs, ``render: inline``)."""
+def _seconds(seconds: float) -> str:
+    """Like :func:`format_seconds`, with one decimal under 10 s (so 0.2 s per job does not print as 0 s)."""
+    return f"{seconds:.1f} s" if 0 < seconds < 10 and round(seconds, 1) != round(seconds) else format_seconds(seconds)
+
+
+def _each(jobs: list[JobSpec], term: str) -> str:
+    """``4 x 2 s`` when every job counting ``term`` counts the same, else ``4 jobs``."""
+    values = [job_terms(job)[term] for job in jobs]
+    values = [v for v in values if v > 0]
+    return f"{len(values)} x {_seconds(values[0])}" if len(set(values)) == 1 else _plural(len(values), "job")
+
+
+def basis_lines(jobs: list[JobSpec]) -> list[str]:
+    """The estimate's basis, one line per term that counts (``idle baselines: 4 x 2 s = 8 s``): what each term is
+    made of and its seconds; the terms add up to the total."""
+    terms = estimate_terms(jobs)
+    lines = []
+    if terms["idle baselines"]:
+        lines.append(f"idle baselines: {_each(jobs, 'idle baselines')} = {_seconds(terms['idle baselines'])}")
+    if terms["stabilization and cooldown"]:
+        lines.append(f"stabilization and cooldown: {_each(jobs, 'stabilization and cooldown')}"
+                     f" = {_seconds(terms['stabilization and cooldown'])}")
+    if terms["encoding"]:
+        encodes = [job for job in jobs if job_terms(job)["encoding"]]
+        media = sum(job.params.get("duration") or 0 for job in encodes)
+        factors: dict[str, dict[str, float]] = {}
+        for job in encodes:
+            kind = job.params.get("kind", job.kind)
+            label = str(job.params.get("encoder")) + ("" if kind == "transcode" else f" {kind}")
+            factors.setdefault(label, {})[job.params.get("preset") or "default"] = \
+                estimate.job_encode_factor(job)
+        how = "; ".join(f"{encoder} " + ", ".join(f"{preset} {factor:.2g}" for preset, factor in presets.items())
+                        for encoder, presets in factors.items())
+        lines.append(f"encoding: {_plural(len(encodes), 'encode')} of {_seconds(media)} of input"
+                     f" ({how} s per s of input) = {_seconds(terms['encoding'])}")
+    if terms["streaming"]:
+        lines.append(f"streaming: {_each(jobs, 'streaming')} in real time, with {estimate.STREAM_SETUP_S:g} s setup"
+                     f" per window = {_seconds(terms['streaming'])}")
+    if terms["quality"]:
+        lines.append(f"quality (PSNR/SSIM after each encode): {_each(jobs, 'quality')}"
+                     f" = {_seconds(terms['quality'])}")
     count, seconds = prepare_seconds(jobs)
-    if not count:
-        return None
-    return (f"source preparation: {_plural(count, 'source')} rendered once each, about {format_seconds(seconds)}"
-            f" ({RENDER_FACTOR:g} s per second of content)")
+    if count:
+        lines.append(f"source preparation: {_plural(count, 'source')} rendered once, then SI/TI and checksum"
+                     f" = {_seconds(seconds)}")
+    lines.append(f"overhead: {len(jobs)} x {estimate.JOB_OVERHEAD_S:g} s per job + {estimate.CAMPAIGN_OVERHEAD_S:g} s"
+                 f" start-up and report = {_seconds(terms['overhead'])}")
+    return ["estimate basis (measured on 2 cores; a faster machine runs shorter):"] + [f"  {line}" for line in lines]
 
 
 def total_line(campaign: Campaign, jobs: list[JobSpec]) -> str:
@@ -125,10 +166,8 @@ def total_line(campaign: Campaign, jobs: list[JobSpec]) -> str:
     if len(most) > len(jobs):
         count = f"{len(jobs)}-{len(most)} jobs"
         seconds = f"{seconds} to {format_seconds(estimate_seconds(most))}"
-    sources = " + sources" if prepare_seconds(jobs)[0] else ""
     return (f"{count} ({_plural(variants, 'variant')} of "
-            f"{_plural(len(campaign.scenarios), 'scenario')}); estimated time about "
-            f"{seconds} (waits + {ESTIMATE_FACTOR:g} x duration per encode{sources})")
+            f"{_plural(len(campaign.scenarios), 'scenario')}); estimated time about {seconds}")
 
 
 @click.command()
@@ -146,6 +185,6 @@ def plan(file: Path, max_jobs: int) -> None:
     console.print(plan_table(jobs))
     for line in confidence_lines(jobs):
         console.print(line, highlight=False)
-    if (line := prepare_line(jobs)) is not None:
-        console.print(line, highlight=False)
+    for line in basis_lines(jobs):
+        console.print(line, highlight=False, soft_wrap=True)
     console.print(total_line(campaign, jobs), highlight=False)

