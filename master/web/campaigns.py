@@ -3,6 +3,8 @@ per-variant results table (the report's own analysis, master/analysis/summarize.
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections import OrderedDict
 from typing import Any, Iterable
 
 from master import rundata
@@ -96,10 +98,44 @@ RESULT_COLUMNS = (
 the quality ones only when some run of the campaign has that score (as in the report)."""
 
 
+TABLES_KEPT = 16
+"""Results tables kept between two refreshes (the most recently built ones)."""
+
+_tables: OrderedDict[tuple, tuple[tuple, dict[str, Any] | None]] = OrderedDict()
+_tables_lock = threading.Lock()
+
+
+def fingerprint(conn: sqlite3.Connection, campaign_id: str) -> tuple:
+    """What the results table depends on, in one query: per job state the jobs, their attempts and the newest result
+    (a result is never changed once stored, so a new one always has a higher id)."""
+    return tuple(tuple(r) for r in conn.execute(
+        "SELECT j.state, COUNT(*), TOTAL(j.attempt), MAX(r.id) FROM jobs j LEFT JOIN results r ON r.job_id = j.id"
+        " WHERE j.campaign_id = ? GROUP BY j.state ORDER BY j.state", (campaign_id,)))
+
+
 def results(conn: sqlite3.Connection, campaign_id: str, campaign_state: str) -> dict[str, Any] | None:
     """The per-variant results table of a campaign, or None before its first result.
 
-    One query reads the campaign's jobs with their results (samples left out); the numbers are the report's
+    A refresh that finds the campaign's jobs and results as they were (:func:`fingerprint`, one query) reuses the
+    table it built; else one query reads the campaign's jobs with their results (samples left out) and the table is
+    built again (:func:`build_results`)."""
+    key = (conn.execute("PRAGMA database_list").fetchone()["file"], campaign_id)
+    mark = (campaign_state, fingerprint(conn, campaign_id))
+    with _tables_lock:
+        kept = _tables.get(key)
+    if kept is not None and kept[0] == mark:
+        return kept[1]
+    table = build_results(conn, campaign_id, campaign_state)
+    with _tables_lock:
+        _tables[key] = (mark, table)
+        _tables.move_to_end(key)
+        while len(_tables) > TABLES_KEPT:
+            _tables.popitem(last=False)
+    return table
+
+
+def build_results(conn: sqlite3.Connection, campaign_id: str, campaign_state: str) -> dict[str, Any] | None:
+    """The results table from the campaign's jobs and results as stored now: the numbers are the report's
     (:func:`master.analysis.summarize.summarize_run`) and so are the cells: mean ± stdev with the 95% CI below it,
     "—" with a footnoted reason where a variant has no value (:func:`master.reports.html.stat_cell`)."""
     jobs = rundata.campaign_jobs(conn, campaign_id, samples=False)
