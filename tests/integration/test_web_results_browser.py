@@ -102,7 +102,7 @@ def test_results_row_appears_without_reload(campaign, tmp_path):
                             for initiator, target in requests), requests
     assert {host for host, _ in recorder.requests} == {server.url.removeprefix("http://")}
     assert "Uncaught" not in proc.stderr and "Content Security Policy" not in proc.stderr
-    assert "CONSOLE(" not in proc.stderr, [l for l in proc.stderr.splitlines() if "CONSOLE(" in l]
+    assert "CONSOLE(" not in proc.stderr, [line for line in proc.stderr.splitlines() if "CONSOLE(" in line]
 
 
 @needs_chromium

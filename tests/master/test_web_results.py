@@ -246,9 +246,9 @@ def test_campaign_status_shows_confidence_progress(app, client, admin, tmp_path)
     try:
         for args in (["--state-dir", str(tmp_path)], ["--master", server.url]):
             text = status_text(campaign_id, *args)
-            line = next(l for l in text.splitlines() if "veryfast" in l and "half-width" in l)
+            line = next(x for x in text.splitlines() if "veryfast" in x and "half-width" in x)
             assert f"runs 2 of 3 jobs (max 4), half-width ±{half:.1f}%, target ±5%, reached: still running" in line
-            ultra_line = next(l for l in text.splitlines() if "ultrafast" in l and "half-width" in l)
+            ultra_line = next(x for x in text.splitlines() if "ultrafast" in x and "half-width" in x)
             assert "runs 0 of 2 jobs" in ultra_line and "half-width —" in ultra_line
             as_json = json.loads(status_text(campaign_id, "--json", *args))
             assert {v["variant"]: v["outcome"] for v in as_json["confidence"]} == {
@@ -262,7 +262,7 @@ def test_campaign_status_shows_confidence_progress(app, client, admin, tmp_path)
 
         client.post(f"/campaigns/{campaign_id}/cancel", headers=admin)
         text = status_text(campaign_id, "--state-dir", str(tmp_path))
-        ultra_line = next(l for l in text.splitlines() if "ultrafast" in l and "half-width" in l)
+        ultra_line = next(x for x in text.splitlines() if "ultrafast" in x and "half-width" in x)
         assert ultra_line.endswith("reached: no")
     finally:
         server.stop()
