@@ -272,3 +272,25 @@ def test_campaign_without_confidence_has_no_confidence_lines(client, admin, tmp_
     campaign_id = submit(client, admin, TWO_PRESETS)
     assert client.get(f"/campaigns/{campaign_id}").get_json()["confidence"] == []
     assert "confidence" not in status_text(campaign_id, "--state-dir", str(tmp_path))
+
+
+def test_failed_variant_shows_its_error_and_a_retry_updates_the_table(client, admin):
+    """A variant whose only finished run failed shows "—" with the error (no 0); once that job is retried and its new
+    attempt succeeds, the next page shows the new attempt's numbers (the table is rebuilt, not served from before)."""
+    campaign_id = submit(client, admin, TWO_PRESETS.replace("repetitions: 3", "repetitions: 1"))
+    node = register(client)
+    job = claim_variant(client, node, "veryfast")
+    resp = client.post("/results", json={"job_id": job["id"], "attempt": job["attempt"], "node_id": node[0],
+                                         "status": "failed", "error": "encoder exploded"}, headers=node[1])
+    assert resp.status_code in (200, 201)
+    html = results_section(page(client, campaign_id))
+    fast = row(html, "veryfast")
+    assert [c[0] for c in cells(fast)[2:5]] == ["—", "—", "—"]
+    assert "encoder exploded" in html and not re.search(r">\s*0(\.0+)?\s*<", fast)
+
+    assert client.post(f"/jobs/{job['id']}/retry", headers=admin).status_code == 200
+    again = claim_variant(client, node, "veryfast")
+    assert again["id"] == job["id"] and again["attempt"] == job["attempt"] + 1
+    post(client, node, again, jpf=0.75, watts=25.0, fps=40.0)
+    fast = cells(row(results_section(page(client, campaign_id)), "veryfast"))
+    assert fast[1][:3] == ["1", "of", "1"] and fast[2][0] == "0.75" and fast[3][0] == "25"
