@@ -337,6 +337,13 @@ def accept_result(conn, body: dict[str, Any], vm_outbox: bool = False) -> dict[s
     return ack
 
 
+JOULES_PER_FRAME_SQL = ("CASE WHEN json_valid(r.body) THEN"
+                        " CASE WHEN json_type(r.body, '$.metrics.joules_per_frame') IN ('integer', 'real')"
+                        " THEN json_extract(r.body, '$.metrics.joules_per_frame') END END")
+"""The joules per frame of the result ``r`` in SQL: null unless the stored value is a number (a row stored before
+results were validated may hold anything there, a string, an object, or a body that is not JSON at all)."""
+
+
 def _more_runs(conn, job: Mapping[str, Any], now: float) -> int:
     """After ``job`` finished: queue one more run of its variant if its ``confidence`` asks for it (inside the
     caller's write transaction, before the campaign is refreshed); returns how many jobs were added (0 or 1).
@@ -350,12 +357,8 @@ def _more_runs(conn, job: Mapping[str, Any], now: float) -> int:
     if running is None:
         return 0
     spec = db.loads(job["confidence"])
-    # jpf is null unless the stored value is a number: a row stored before results were validated may hold
-    # anything there (a string, an object), or a body that is not JSON at all
     rows = conn.execute(
-        "SELECT j.state, j.repetition, CASE WHEN json_valid(r.body) THEN"
-        " CASE WHEN json_type(r.body, '$.metrics.joules_per_frame') IN ('integer', 'real')"
-        " THEN json_extract(r.body, '$.metrics.joules_per_frame') END END AS jpf FROM jobs j"
+        f"SELECT j.state, j.repetition, {JOULES_PER_FRAME_SQL} AS jpf FROM jobs j"
         " LEFT JOIN results r ON r.job_id = j.id AND r.attempt = j.attempt"
         " WHERE j.campaign_id = ? AND j.variant = ?", (job["campaign_id"], job["variant"])).fetchall()
     values = [row["jpf"] for row in rows if row["state"] == JobState.SUCCEEDED.value]

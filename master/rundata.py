@@ -7,6 +7,8 @@ from typing import Any
 
 from master import db, queue
 from master.api.result_schema import load_stored
+from master.campaign import confidence
+from master.states import CampaignState, JobState
 
 
 def iso(ts: float | None) -> str | None:
@@ -30,23 +32,32 @@ def job_counts(conn, campaign_id: str) -> dict[str, int]:
     return {r["state"]: r["n"] for r in rows}
 
 
+def campaign_jobs(conn, campaign_id: str, *, samples: bool = True) -> list[dict[str, Any]]:
+    """The campaign's jobs in submission order (:func:`master.queue.job_to_dict`), each with ``result``: its accepted
+    result of the job's current attempt (None without one), read in one query. ``samples=False`` leaves the power
+    samples out of the bodies inside SQLite, before they are parsed (readers that only summarize never use them)."""
+    body = "r.body" if samples else "CASE WHEN json_valid(r.body) THEN json_remove(r.body, '$.samples') ELSE r.body END"
+    jobs = []
+    for row in conn.execute(f"SELECT j.*, r.node_id AS r_node_id, r.status AS r_status, {body} AS r_body,"
+                            " r.id AS r_id FROM jobs j LEFT JOIN results r ON r.job_id = j.id AND r.attempt = j.attempt"
+                            " WHERE j.campaign_id = ? ORDER BY j.seq", (campaign_id,)):
+        job = queue.job_to_dict({k: row[k] for k in row.keys() if not k.startswith("r_")})
+        job["result"] = None if row["r_id"] is None else load_stored(
+            {"job_id": row["id"], "attempt": row["attempt"], "node_id": row["r_node_id"], "status": row["r_status"],
+             "body": row["r_body"]})
+        jobs.append(job)
+    return jobs
+
+
 def load_run(conn, campaign_id: str) -> dict[str, Any] | None:
     """The report input for one campaign (see master/reports/writer.py); None if the campaign is unknown."""
     row = conn.execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
     if row is None:
         return None
-    results = {}
-    for r in conn.execute("SELECT r.job_id, r.attempt, r.node_id, r.status, r.body FROM results r"
-                          " JOIN jobs j ON j.id = r.job_id WHERE j.campaign_id = ? AND r.attempt = j.attempt",
-                          (campaign_id,)):
-        results[r["job_id"]] = load_stored(r)
-    jobs = []
-    for r in conn.execute("SELECT * FROM jobs WHERE campaign_id = ? ORDER BY seq", (campaign_id,)):
-        job = queue.job_to_dict(r)
+    jobs = campaign_jobs(conn, campaign_id)
+    for job in jobs:
         job["created_at"], job["started_at"], job["finished_at"] = (
             iso(job["created_at"]), iso(job["started_at"]), iso(job["finished_at"]))
-        job["result"] = results.get(job["id"])
-        jobs.append(job)
     node_ids = {j["node_id"] for j in jobs if j["node_id"]}
     nodes = []
     for n in conn.execute("SELECT id, hostname, inventory, labels FROM nodes ORDER BY hostname"):
@@ -55,3 +66,31 @@ def load_run(conn, campaign_id: str) -> dict[str, Any] | None:
                           "labels": db.loads(n["labels"], {})})
     return {"campaign": campaign_to_dict(row), "nodes": nodes, "jobs": jobs,
             "generated_at": iso(datetime.now(timezone.utc).timestamp())}
+
+
+def confidence_progress(conn, campaign_id: str, campaign_state: str) -> list[dict[str, Any]]:
+    """Per variant repeated by ``confidence`` (master/campaign/confidence.py), in submission order: the report's
+    ``confidence`` entry (target, min, max, runs, half_width_pct, reached) plus ``variant``, ``jobs`` (created so
+    far), ``outstanding`` (queued or running) and ``outcome`` (:func:`master.campaign.confidence.outcome`), from one
+    query over the variants' jobs and the joules per frame of their results; [] for a campaign without such a
+    variant."""
+    groups: dict[str, dict[str, Any]] = {}
+    for row in conn.execute(
+            f"SELECT j.variant, j.state, j.confidence, {queue.JOULES_PER_FRAME_SQL} AS jpf FROM jobs j"
+            " LEFT JOIN results r ON r.job_id = j.id AND r.attempt = j.attempt"
+            " WHERE j.campaign_id = ? AND j.confidence IS NOT NULL ORDER BY j.seq", (campaign_id,)):
+        group = groups.setdefault(row["variant"], {"spec": db.loads(row["confidence"]), "values": [], "jobs": 0,
+                                                   "outstanding": 0})
+        group["jobs"] += 1
+        if row["state"] == JobState.SUCCEEDED.value:
+            group["values"].append(row["jpf"])
+        elif row["state"] in (JobState.QUEUED.value, JobState.RUNNING.value):
+            group["outstanding"] += 1
+    found = []
+    for variant, group in groups.items():
+        spec, values = group["spec"], group["values"]
+        found.append({"variant": variant, **confidence.to_report(values, spec), "jobs": group["jobs"],
+                      "outstanding": group["outstanding"],
+                      "outcome": confidence.outcome(values, group["outstanding"], group["jobs"], spec,
+                                                    campaign_state == CampaignState.RUNNING.value)})
+    return found

@@ -88,7 +88,8 @@ def waiting(conn, campaign_id: str) -> list[dict]:
 
 
 @bp.get("/campaigns/<campaign_id>")
-@openapi.doc("A campaign's progress: counts, running jobs with live watts, and why queued jobs wait",
+@openapi.doc("A campaign's progress: counts, running jobs with live watts, why queued jobs wait, and where each"
+             " variant repeated by confidence stands against its target",
              response="CampaignProgress")
 def progress(campaign_id: str):
     conn = db.get_db()
@@ -104,6 +105,7 @@ def progress(campaign_id: str):
     campaign["done"] = sum(n for s, n in counts.items() if JobState(s).finished)
     campaign["running"] = [dict(dict(r), progress=db.loads(r["progress"])) for r in running]
     campaign["waiting"] = waiting(conn, campaign_id)
+    campaign["confidence"] = rundata.confidence_progress(conn, campaign_id, campaign["state"])
     campaign["waiting_reason"] = "; ".join(f"{w['jobs']} job{'s' if w['jobs'] != 1 else ''}: {w['reason']}"
                                            for w in campaign["waiting"]) or None
     return jsonify(campaign)

@@ -124,6 +124,23 @@ def decide(values: Iterable[float | None], outstanding: int, created: int, spec:
     return MORE
 
 
+REACHED, RUNNING, NOT_REACHED = "reached", "still running", "not reached"
+"""Outcomes of a variant so far: its target is reached; it may still get runs; it stopped short of the target."""
+
+
+def outcome(values: Iterable[float | None], outstanding: int, created: int, spec: Mapping[str, Any],
+            growing: bool) -> str:
+    """Where a variant stands: :data:`REACHED` (:func:`assess`); :data:`RUNNING` while runs are outstanding, or
+    when its campaign still runs (``growing``) and :func:`decide` would queue another; else :data:`NOT_REACHED`
+    (``max`` runs, no sample in ``min`` runs, or a campaign that ended first)."""
+    values = list(values)
+    if assess(values, spec).reached:
+        return REACHED
+    if outstanding > 0 or (growing and decide(values, outstanding, created, spec) != DONE):
+        return RUNNING
+    return NOT_REACHED
+
+
 def to_report(values: Iterable[float | None], spec: Mapping[str, Any]) -> dict[str, Any]:
     """The report's ``confidence`` entry of a variant: target, min, max, runs, half_width_pct, reached."""
     found = assess(values, spec)

@@ -37,10 +37,33 @@ def campaign_lines(campaign: dict[str, Any]) -> list[str]:
         phase = (job.get("progress") or {}).get("phase")
         lines.append(f"  running: {job['name']} (attempt {job.get('attempt')}) on node {job.get('node_id')}"
                      + (f", {phase}" if phase else "") + (f", {watts:.1f} W" if watts is not None else ""))
+    lines += confidence_lines(campaign.get("confidence") or [])
     if campaign.get("waiting_reason"):
         lines.append(f"  waiting: {campaign['waiting_reason']}")
     elif campaign["state"] == "running" and not campaign.get("running"):
         lines.append(f"  {status_line(campaign)}")
+    return lines
+
+
+REACHED_WORDS = {"reached": "yes", "still running": "still running", "not reached": "no"}
+"""``reached`` in words for each outcome of a confidence variant (master/rundata.py CONFIDENCE_OUTCOMES)."""
+
+
+def confidence_lines(variants: list[dict[str, Any]]) -> list[str]:
+    """Per variant repeated by ``confidence``: runs (samples) of jobs so far and at most, the 95% interval's
+    half-width against the target, and whether it was reached (yes, no, or still running)."""
+    if not variants:
+        return []
+    lines = ["  confidence (95% CI half-width of J/frame vs target):"]
+    width = max(len(v["variant"]) for v in variants)
+    for v in variants:
+        half = v.get("half_width_pct")
+        half_text = f"±{half:.1f}%" if isinstance(half, (int, float)) else "—"
+        if half is None:
+            half_text += " (needs 2 runs)"
+        reached = REACHED_WORDS.get(v.get("outcome"), "yes" if v.get("reached") else "no")
+        lines.append(f"    {v['variant']:<{width}}  runs {v['runs']} of {v['jobs']} jobs (max {v['max']}),"
+                     f" half-width {half_text}, target ±{v['target'] * 100:g}%, reached: {reached}")
     return lines
 
 

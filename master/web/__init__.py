@@ -2,19 +2,20 @@
 
 Routes live at ``/`` and under ``/ui/`` so they never shadow the JSON API (``/nodes``, ``/jobs``, ``/campaigns``).
 Pages are Jinja templates (autoescaped); ``static/ui.js`` refreshes the parts of a page marked ``data-live`` every
-:data:`REFRESH_S` seconds by fetching the same page again. Nothing is loaded from outside the master: the
+:data:`REFRESH_S` seconds by fetching the same page again, until a live part marked ``data-final`` arrives (a
+campaign that is no longer running). Nothing is loaded from outside the master: the
 Content-Security-Policy allows this origin only, so the UI works offline and no browser request leaves the host.
 """
 from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from master import db
 from master.api.bodies import query_int
-from master.states import JobState, NodeStatus
+from master.states import CampaignState, JobState, NodeStatus
 from master.web import campaigns, formatting, jobs, nodes
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/ui/static")
@@ -94,7 +95,9 @@ def campaign_page(campaign_id: str):
     campaign = campaigns.detail(conn, campaign_id, state, online_nodes=online)
     if campaign is None:
         abort(404, description=f"campaign {campaign_id} not found")
-    return render_template("campaign.html", campaign=campaign, states=campaigns.STATES)
+    results = campaigns.results(conn, campaign_id, campaign["state"])
+    return render_template("campaign.html", campaign=campaign, states=campaigns.STATES, results=results,
+                           live=campaign["state"] == CampaignState.RUNNING.value)
 
 
 @bp.get("/ui/jobs/<job_id>")
@@ -106,6 +109,12 @@ def job_page(job_id: str):
 
 
 @bp.get("/ui/")
+@bp.get("/ui")
+def ui_root():
+    """``/ui/`` is the dashboard's other name (the pages live under it): 302 to ``/``."""
+    return redirect(url_for("web.dashboard"), code=302)
+
+
 @bp.get("/ui/<path:_rest>")
-def not_found(_rest: str = ""):
+def not_found(_rest: str):
     abort(404, description=f"no page at {request.path}")

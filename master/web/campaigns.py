@@ -1,10 +1,17 @@
-"""Campaigns as the web UI shows them: progress (done of total), jobs by state, and why queued jobs wait."""
+"""Campaigns as the web UI shows them: progress (done of total), jobs by state, why queued jobs wait, and the
+per-variant results table (the report's own analysis, master/analysis/summarize.py, over the results so far)."""
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections import OrderedDict
 from typing import Any, Iterable
 
-from master.states import JobState
+from master import rundata
+from master.analysis.summarize import group_by_variant, metric, ok_result, summarize_run
+from master.campaign import confidence
+from master.reports.html import QUALITY_METRICS, Footnotes, energy_variants, stat_cell
+from master.states import CampaignState, JobState
 from master.web import formatting as fmt
 
 RECENT_CAMPAIGNS = 20
@@ -77,3 +84,106 @@ def waiting_reason(counts: dict[str, int], online_nodes: int | None) -> str | No
     if queued and online_nodes == 0:
         return f"{queued} job{'s' if queued != 1 else ''} wait: no node is online to take them"
     return None
+
+
+RESULT_COLUMNS = (
+    ("joules_per_frame", "J/frame", True),
+    ("mean_watts", "W mean", True),
+    ("fps", "fps", False),
+    ("vmaf", "VMAF", False),
+    ("psnr_db", "PSNR dB", False),
+    ("ssim", "SSIM", False),
+)
+"""Columns of a campaign's results table: summary metric, heading, and whether it is an energy number (gets `est.`);
+the quality ones only when some run of the campaign has that score (as in the report)."""
+
+
+TABLES_KEPT = 16
+"""Results tables kept between two refreshes (the most recently built ones)."""
+
+_tables: OrderedDict[tuple, tuple[tuple, dict[str, Any] | None]] = OrderedDict()
+_tables_lock = threading.Lock()
+
+
+def fingerprint(conn: sqlite3.Connection, campaign_id: str) -> tuple:
+    """What the results table depends on, in one query: per job state the jobs, their attempts and the newest result
+    (a result is never changed once stored, so a new one always has a higher id)."""
+    return tuple(tuple(r) for r in conn.execute(
+        "SELECT j.state, COUNT(*), TOTAL(j.attempt), MAX(r.id) FROM jobs j LEFT JOIN results r ON r.job_id = j.id"
+        " WHERE j.campaign_id = ? GROUP BY j.state ORDER BY j.state", (campaign_id,)))
+
+
+def results(conn: sqlite3.Connection, campaign_id: str, campaign_state: str) -> dict[str, Any] | None:
+    """The per-variant results table of a campaign, or None before its first result.
+
+    A refresh that finds the campaign's jobs and results as they were (:func:`fingerprint`, one query) reuses the
+    table it built; else one query reads the campaign's jobs with their results (samples left out) and the table is
+    built again (:func:`build_results`)."""
+    key = (conn.execute("PRAGMA database_list").fetchone()["file"], campaign_id)
+    mark = (campaign_state, fingerprint(conn, campaign_id))
+    with _tables_lock:
+        kept = _tables.get(key)
+    if kept is not None and kept[0] == mark:
+        return kept[1]
+    table = build_results(conn, campaign_id, campaign_state)
+    with _tables_lock:
+        _tables[key] = (mark, table)
+        _tables.move_to_end(key)
+        while len(_tables) > TABLES_KEPT:
+            _tables.popitem(last=False)
+    return table
+
+
+def build_results(conn: sqlite3.Connection, campaign_id: str, campaign_state: str) -> dict[str, Any] | None:
+    """The results table from the campaign's jobs and results as stored now: the numbers are the report's
+    (:func:`master.analysis.summarize.summarize_run`) and so are the cells: mean ± stdev with the 95% CI below it,
+    "—" with a footnoted reason where a variant has no value (:func:`master.reports.html.stat_cell`)."""
+    jobs = rundata.campaign_jobs(conn, campaign_id, samples=False)
+    if not any(job["result"] for job in jobs):
+        return None
+    summary = summarize_run({"jobs": jobs})
+    groups = {v["variant"]: group for v, group in zip(summary["variants"], group_by_variant(jobs))}
+    variants = energy_variants(summary)
+    columns = [c for c in RESULT_COLUMNS
+               if c[0] not in QUALITY_METRICS or any(v["stats"][c[0]]["n"] > 0 for v in variants)]
+    notes = Footnotes()
+    growing = campaign_state == CampaignState.RUNNING.value
+    rows = [_result_row(v, groups[v["variant"]], columns, notes, growing) for v in variants]
+    return {"headings": [heading for _, heading, _ in columns], "rows": rows, "footnotes": notes.items}
+
+
+def _result_row(variant: dict, jobs: list[dict], columns: list, notes: Footnotes, growing: bool) -> dict[str, Any]:
+    pending = variant["runs_pending"]
+    reason = (f"no result yet: {pending} run{'s' if pending != 1 else ''} queued or running"
+              if variant["runs_ok"] == 0 and pending and not variant["errors"] else None)
+    cells = [notes.missing(reason) if reason else stat_cell(variant, name, notes, energy)
+             for name, _, energy in columns]
+    return {"variant": variant["variant"], "scenario": variant["scenario"], "runs_ok": variant["runs_ok"],
+            "jobs": variant["jobs"], "runs_failed": variant["runs_failed"], "runs_pending": pending,
+            "cells": cells, "energy": energy_source(variant["provenance"]),
+            "confidence": _confidence(variant, jobs, growing)}
+
+
+def energy_source(prov: dict) -> dict[str, Any] | None:
+    """Whether a variant's energy was measured or estimated, in words with the sources; None without a run."""
+    if not prov["runs"]:
+        return None
+    sources = ", ".join(prov["sources"])
+    if not prov["estimated"]:
+        return {"text": "measured", "sub": sources or None, "est": False}
+    if prov["measured_runs"]:
+        return {"text": "mixed", "sub": f"estimated in {prov['estimated_runs']} of {prov['runs']} runs", "est": True}
+    return {"text": "estimated", "sub": "CPU-time model, no power sensor", "est": True}
+
+
+def _confidence(variant: dict, jobs: list[dict], growing: bool) -> dict[str, Any] | None:
+    """The half-width of a ``confidence`` variant's interval against its target, and whether it was reached (yes,
+    no, or still running: :func:`master.campaign.confidence.outcome`); None for a fixed repetition count."""
+    entry = variant.get("confidence")
+    if not entry:
+        return None
+    values = [metric(r, "joules_per_frame") for r in (ok_result(j) for j in jobs) if r is not None]
+    outstanding = sum(1 for j in jobs if j.get("state") in (JobState.QUEUED.value, JobState.RUNNING.value))
+    found = confidence.outcome(values, outstanding, len(jobs), jobs[0]["confidence"], growing)
+    return {**entry, "outcome": found,
+            "reached": {confidence.REACHED: "yes", confidence.RUNNING: "still running"}.get(found, "no")}

@@ -1,6 +1,7 @@
 // ffwatt web UI: refresh the parts of the page marked data-live every few seconds, without reloading the page.
 // The page is fetched again from the same URL (same origin only, per the Content-Security-Policy) and each
 // data-live element is replaced by the element with the same id in the fresh copy. Nothing else is loaded.
+// A live part marked data-final (a campaign that is no longer running) ends the refreshing: nothing more changes.
 (function () {
   "use strict";
   var seconds = Number(document.body.getAttribute("data-refresh-s")) || 5;
@@ -43,11 +44,20 @@
         if (!resp.ok) { throw new Error("HTTP " + resp.status); }
         return resp.text();
       })
-      .then(function (html) { if (html !== null) { swap(html); } schedule(); })
+      .then(function (html) {
+        if (html !== null) { swap(html); }
+        if (finished()) { markFinal(); } else { schedule(); }
+      })
       .catch(function (err) { markStale("refresh failed: " + err.message + "; retrying"); schedule(); });
   }
 
   function schedule() { window.setTimeout(refresh, seconds * 1000); }
 
-  if (document.querySelector("main [data-live]")) { schedule(); }
+  function finished() { return document.querySelector("main [data-live][data-final]") !== null; }
+
+  function markFinal() {
+    if (status) { status.textContent += " · final, no more refresh"; }
+  }
+
+  if (document.querySelector("main [data-live]") && !finished()) { schedule(); }
 })();

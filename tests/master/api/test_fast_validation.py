@@ -8,11 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from master.api import bodies, campaigns, jobs, nodes
-from master.api.result_schema import METRICS, RESULT_SCHEMA
+from master.api.result_schema import METRICS, RESULT_SCHEMA, STORED_VALIDATOR, stored_is_valid
 from master.errors import InvalidInput
 
 SCHEMAS = {"result": RESULT_SCHEMA, "submit_job": jobs.SUBMIT_SCHEMA, "register": nodes.REGISTER_SCHEMA,
-           "heartbeat": nodes.HEARTBEAT_SCHEMA, "submit_campaign": campaigns.SUBMIT_SCHEMA}
+           "heartbeat": nodes.HEARTBEAT_SCHEMA, "submit_campaign": campaigns.SUBMIT_SCHEMA,
+           "stored_result": STORED_VALIDATOR.schema}
 
 EDGES = st.sampled_from([True, False, 1.0, -0.0, 0, -1, 2**63 - 1, 2**63, 1e308, "", "x\n", "a" * 300, [], {}])
 SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(2**64), max_value=2**64)
@@ -48,3 +49,10 @@ def test_fast_check_never_accepts_what_jsonschema_refuses(name, body):
         accepted = False
     assert accepted == valid
 
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=BODIES)
+def test_stored_results_are_judged_as_jsonschema_judges_them(body):
+    """A stored result read for a report or the campaign page is valid exactly when jsonschema says so."""
+    assert stored_is_valid(body) == STORED_VALIDATOR.is_valid(body)
