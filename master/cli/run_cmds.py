@@ -37,13 +37,16 @@ def _load_or_exit(path: Path, max_jobs: int):
         _problems_exit(exc)
 
 
-def write_report(run: dict, reports_root: Path) -> Path:
-    """Write the run's report under ``reports_root/<campaign>-<time>`` and say where."""
+def write_report(run: dict, reports_root: Path, out_dir: Path | None = None) -> Path:
+    """Write the run's report into ``out_dir`` (its report files replaced, the folder created if needed), else into a
+    new ``reports_root/<campaign>-<time>`` folder, and say where: ``report: DIR/index.html`` and
+    ``report folder: DIR``."""
     from master.embedded import report_dir
     from master.reports.writer import write_report as write
 
-    index = write(run, report_dir(reports_root, run["campaign"]["name"]))
+    index = write(run, out_dir if out_dir is not None else report_dir(reports_root, run["campaign"]["name"]))
     click.echo(f"report: {index}")
+    click.echo(f"report folder: {index.parent} (index.html, results.json, results.csv)")
     return index
 
 
@@ -196,14 +199,21 @@ def run_campaign(campaign, campaign_file: Path | str, master_url, token, tls_ca,
 @click.argument("campaign_id", required=False)
 @master_options
 @click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True)
-@click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
+              help="Without --out, each call writes a new timestamped folder <campaign>-<time> under this one.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the report into this folder instead (created if needed; its index.html, results.json and"
+                   " results.csv are overwritten, other files left alone).")
 def report(campaign_id: str | None, master_url, token, tls_ca, tls_cert, tls_key, state_dir: Path,
-           reports_dir: Path) -> None:
-    """Write the report of CAMPAIGN_ID (default: the latest) from the embedded database or --master URL."""
+           reports_dir: Path, out_dir: Path | None) -> None:
+    """Write the report of CAMPAIGN_ID (default: the latest) from the embedded database or --master URL.
+
+    Without --out each call writes a new timestamped folder under --reports-dir; with --out DIR it rewrites the
+    report files in DIR. Prints the index.html and the folder it wrote."""
     api = api_for(master_url, token, tls_ca, tls_cert, tls_key, state_dir)
     try:
         campaign_id = campaign_id or api.latest_campaign_id()
         run_data = api.run_data(campaign_id)
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
-    write_report(run_data, reports_dir)
+    write_report(run_data, reports_dir, out_dir)
