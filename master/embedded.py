@@ -14,6 +14,7 @@ from typing import Iterator
 from agent.client import MasterClient
 from agent.setup import build_context
 from agent.spool import Spool
+from agent.statedir import StateDirBusy, lock_state_dir
 from agent.worker import Worker, WorkerOptions
 from master import db, queue
 from master.app import create_app
@@ -86,6 +87,11 @@ def embedded(state_dir: Path, *, powercap: str | None = None, tdp_watts: float |
     """Start the master on a free loopback port and one agent thread; stop both on exit. The master takes campaigns
     of up to ``max_jobs`` jobs; the agent reads file inputs in ``input_dirs`` (and its own state dir) only."""
     db_path = check_state_dir(state_dir) / "ffwatt.db"
+    try:  # one embedded run per state dir: a second one's agent would share the first one's spool and work files
+        lock = lock_state_dir(state_dir / "agent")
+    except StateDirBusy:
+        raise StateDirError(f"another campaign run is using state dir {state_dir}; wait for it to end, or give this"
+                            " one its own --state-dir") from None
     app = create_app({"DATABASE": str(db_path), "HEARTBEAT_INTERVAL_S": EMBEDDED_HEARTBEAT_S, "INSECURE": True,
                       "FAIL_UNRUNNABLE": True,  # one agent: a job it cannot run fails with the reason
                       "MAX_JOBS": max_jobs})
@@ -105,6 +111,7 @@ def embedded(state_dir: Path, *, powercap: str | None = None, tdp_watts: float |
         thread.join(timeout=AGENT_STOP_TIMEOUT_S)
         server.stop()
         db.connections(app).close_all()
+        lock.close()
 
 
 def wait_registered(handle: Embedded, timeout_s: float = 30.0) -> None:

@@ -99,7 +99,7 @@ def test_labels_parse_to_a_mapping():
 @pytest.mark.parametrize("text, seconds", [("10s", 10), ("2m", 120), ("500ms", 0.5), ("1h", 3600), ("7", 7),
                                            ("1.5s", 1.5), (" 30S ", 30)])
 def test_durations(text, seconds):
-    """The fleet docs' durations (10s, 30s) and their kin parse to seconds."""
+    """The original system's durations (10s, 30s) and their kin parse to seconds."""
     assert parse_duration(text) == pytest.approx(seconds)
     assert Duration().convert(text, None, None) == pytest.approx(seconds)
 

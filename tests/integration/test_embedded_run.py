@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -152,3 +153,26 @@ def test_measured_rapl_through_embedded_run(run_campaign):
         assert m["idle_watts"] == pytest.approx(60.0, rel=0.05)
         assert abs(m["dynamic_energy_j"]) < 0.1 * m["total_energy_j"]
         assert m["joules_per_frame"] == pytest.approx(m["total_energy_j"] / 50, rel=1e-4)
+
+
+def test_second_run_on_the_same_state_dir_refuses(run_campaign, tmp_path):
+    """While one embedded run holds the state dir (its agent's lock), a second `campaign run` on it exits 1 saying so,
+    writes no report and leaves the first one's lock alone; the lock is free again once its holder is gone."""
+    from agent.statedir import LOCK_NAME, lock_state_dir
+
+    agent_dir = tmp_path / "state" / "agent"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from agent.statedir import"
+         " lock_state_dir; h = lock_state_dir(Path(sys.argv[1])); print('locked', flush=True); time.sleep(120)",
+         str(agent_dir)], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        proc = run_campaign("run", str(DATA / "tiny.yml"))
+        assert proc.returncode == 1, proc.stderr
+        assert f"another campaign run is using state dir {tmp_path / 'state'}" in proc.stderr, proc.stderr
+        assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
+        assert (agent_dir / LOCK_NAME).read_text().strip() == str(holder.pid)
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait(timeout=10)
+    lock_state_dir(agent_dir).close()  # free again once its holder is gone

@@ -10,7 +10,7 @@ the agents' metrics ports (free ones), and the token values (fresh ones; the doc
 What the docs say the commands print or write is checked: ``campaign run``'s ``campaign quick: 4 jobs (id ...)``
 and ``report: ...`` lines, ``campaign report --out``'s folder and files (rewritten in place on a second call, while
 ``campaign report`` without ``--out`` writes a new folder), the keys of POST /jobs' documented answer, the jobs
-shared by both agents, both agents exiting 0 on SIGTERM.
+shared by both agents, both agents exiting 0 on SIGTERM and shown offline at once.
 """
 from __future__ import annotations
 
@@ -192,10 +192,14 @@ def test_readme_distributed_walkthrough(walk_dir: Path):
             except subprocess.TimeoutExpired:
                 exits[agent.name] = None
             agent.kill()
+        # the README: a stopped agent tells the master it is going offline, so GET /nodes shows it at once (not
+        # after three missed heartbeats: the agents' default interval is 30 s)
+        statuses = _statuses(url) if any(p.name == "master" and p.alive() for p in background) else {}
         for proc in background:
             if proc.name == "master":
                 proc.stop()
     assert exits == {"a1": 0, "a2": 0}, "\n".join(f"--- {a.name} ---\n{a.log()}" for a in agents)
+    assert {statuses.get("a1"), statuses.get("a2")} == {"offline"}, statuses
 
 
 def post_job(url: str, env: dict[str, str]) -> None:
@@ -245,6 +249,13 @@ def _healthy(url: str, proc: Proc) -> bool:
         return requests.get(f"{url}/health", timeout=2).json() == {"status": "healthy"}
     except (requests.RequestException, ValueError):
         return False
+
+
+def _statuses(url: str) -> dict[str, str]:
+    try:
+        return {n["hostname"]: n["status"] for n in requests.get(f"{url}/nodes", timeout=5).json()["nodes"]}
+    except (requests.RequestException, ValueError):
+        return {}
 
 
 def _online(url: str) -> set[str]:

@@ -16,7 +16,7 @@ FLEET_DOCS_BODY = {
         "resolution": "1920x1080"
     }
 }
-"""The body of the fleet docs' ``curl -X POST http://MASTER_IP:8080/jobs``, verbatim."""
+"""The body of the original system's documented ``curl -X POST http://MASTER_IP:8080/jobs``, verbatim."""
 
 
 def _claim(client, n, wait=0):
@@ -30,7 +30,7 @@ def _post_result(client, n, job, status="succeeded", error=None, **extra):
 
 
 def test_health(client):
-    """GET /health answers exactly as the fleet docs say."""
+    """GET /health answers exactly as the original system documented."""
     resp = client.get("/health")
     assert resp.status_code == 200 and resp.get_json() == {"status": "healthy"}
 
@@ -221,7 +221,7 @@ def test_heartbeat_reports_cancelled_job(client, conn, node, make_campaign):
 
 
 def test_fleet_docs_job_body_verbatim_is_201(client, admin):
-    """The fleet docs' POST /jobs body (confidence: auto) queues 3 runs of a 1080p libx264 job with the overrides,
+    """The original system's POST /jobs body (confidence: auto) queues 3 runs of a 1080p libx264 job with the overrides,
     as a one-variant campaign the master repeats up to 10 runs."""
     resp = client.post("/jobs", json=FLEET_DOCS_BODY, headers=admin)
     assert resp.status_code == 201
