@@ -10,7 +10,7 @@ from typing import Any, Iterable
 from master import rundata
 from master.analysis.summarize import group_by_variant, metric, ok_result, summarize_run
 from master.campaign import confidence
-from master.reports.html import QUALITY_METRICS, Footnotes, energy_variants, stat_cell
+from master.reports.html import QUALITY_METRICS, TABLE_METRICS, Footnotes, energy_variants, stat_cell
 from master.states import CampaignState, JobState
 from master.web import formatting as fmt
 
@@ -86,16 +86,10 @@ def waiting_reason(counts: dict[str, int], online_nodes: int | None) -> str | No
     return None
 
 
-RESULT_COLUMNS = (
-    ("joules_per_frame", "J/frame", True),
-    ("mean_watts", "W mean", True),
-    ("fps", "fps", False),
-    ("vmaf", "VMAF", False),
-    ("psnr_db", "PSNR dB", False),
-    ("ssim", "SSIM", False),
-)
-"""Columns of a campaign's results table: summary metric, heading, and whether it is an energy number (gets `est.`);
-the quality ones only when some run of the campaign has that score (as in the report)."""
+RESULT_COLUMNS = tuple(column for name in ("joules_per_frame", "mean_watts", "fps", "vmaf", "psnr_db", "ssim")
+                       for column in TABLE_METRICS if column[0] == name)
+"""Columns of a campaign's results table, the report's own (summary metric, heading, whether it is an energy number:
+gets `est.`), in this order; the quality ones only when some run of the campaign has that score (as in the report)."""
 
 
 TABLES_KEPT = 16

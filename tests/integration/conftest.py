@@ -26,3 +26,12 @@ def run_campaign(tmp_path):
             cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=timeout,
         )
     return run
+
+
+@pytest.fixture
+def cluster():
+    """Masters and agents started as real processes (tests.integration.procs.Cluster), all stopped after the test."""
+    from tests.integration.procs import Cluster
+    procs = Cluster()
+    yield procs
+    procs.close()

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration.procs import Cluster, node_ids, start_agent, start_master, wait_until
+from tests.integration.procs import node_ids, start_agent, start_master, wait_until
+from tests.integration.test_faults import TINY, campaign_text, submit
 
 pytestmark = pytest.mark.integration
 
@@ -25,28 +26,6 @@ AGENT_EXIT_TIMEOUT_S = 45.0
 
 SLOW_HEARTBEAT = "10s"
 """An agent heartbeat interval whose missed-heartbeats rule (3 of them: 30 s) is far longer than any wait below."""
-
-SHORT_JOB = """\
-name: {name}
-defaults: {{idle_baseline: 0, sample_rate: 10, timeout: 120}}
-scenarios:
-  - name: tiny
-    kind: transcode
-    input: {{source: testsrc2, size: 320x180, rate: 25}}
-    encoder: libx264
-    preset: medium
-    bitrate: 200k
-    duration: 3
-    repetitions: 1
-"""
-
-
-@pytest.fixture
-def cluster():
-    procs = Cluster()
-    yield procs
-    procs.close()
-
 
 def node_of(master, node_id: str) -> dict:
     resp = requests.get(f"{master.url}/nodes/{node_id}", timeout=10)
@@ -137,10 +116,7 @@ def test_sigterm_during_a_job_finishes_it_then_goes_offline(cluster, tmp_path):
     master = cluster.add(start_master(tmp_path, lease=60))
     agent = cluster.add(start_agent(master, tmp_path, "finisher", heartbeat_interval=SLOW_HEARTBEAT))
     node_id = wait_until(lambda: node_ids(master, ["finisher"]), 30, "the agent to register")["finisher"]
-    resp = requests.post(f"{master.url}/campaigns", json={"spec_text": SHORT_JOB.format(name="leaving")},
-                         headers=master.admin(), timeout=30)
-    assert resp.status_code == 201, resp.text
-    campaign_id = resp.json()["campaign_id"]
+    campaign_id = submit(master, campaign_text("leaving", TINY.format(n=1)))
 
     def running():
         jobs = requests.get(f"{master.url}/jobs", params={"campaign_id": campaign_id}, timeout=10).json()["jobs"]

@@ -52,13 +52,6 @@ def campaign_text(name: str, scenarios: str) -> str:
             f"scenarios:\n{scenarios}")
 
 
-@pytest.fixture
-def cluster():
-    procs = Cluster()
-    yield procs
-    procs.close()
-
-
 def submit(master, text: str) -> str:
     resp = requests.post(master.url + "/campaigns", json={"spec_text": text}, headers=master.admin(), timeout=30)
     assert resp.status_code == 201, resp.text

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration.procs import (Cluster, first_campaign_id, free_port, start_agent, start_campaign_cli,
+from tests.integration.procs import (first_campaign_id, free_port, start_agent, start_campaign_cli,
                                      start_master, wait_until)
 
 pytestmark = pytest.mark.integration
@@ -48,13 +48,6 @@ def one_error_line(proc) -> str:
     assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
     assert len(lines) == 1, proc.stderr
     return lines[0]
-
-
-@pytest.fixture
-def cluster():
-    procs = Cluster()
-    yield procs
-    procs.close()
 
 
 @pytest.fixture

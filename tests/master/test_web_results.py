@@ -37,21 +37,8 @@ scenarios:
       preset: [veryfast, ultrafast]
 """
 
-CONFIDENCE = """\
-version: 1
-name: web-confidence
-targets: [local]
-defaults: {confidence: {target: 0.05, min: 2, max: 4}}
-scenarios:
-  - name: x264
-    kind: transcode
-    input: {content: medium, size: 1280x720, rate: 30}
-    encoder: libx264
-    bitrate: 3000k
-    duration: 10
-    matrix:
-      preset: [veryfast, ultrafast]
-"""
+CONFIDENCE = TWO_PRESETS.replace("name: web-results", "name: web-confidence").replace(
+    "defaults: {repetitions: 3}", "defaults: {confidence: {target: 0.05, min: 2, max: 4}}")
 
 
 def submit(client, admin, spec_text: str) -> str:

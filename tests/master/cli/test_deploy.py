@@ -18,7 +18,8 @@ import requests
 from rich.console import Console
 
 from master.cli.deploy import DeployError, Deployment, find_playbook, run_deploy, runner_env
-from tests.integration.procs import Cluster, free_port, start_agent, start_master, wait_until
+from tests.integration.conftest import cluster  # noqa: F401  (fixture)
+from tests.integration.procs import free_port, start_agent, start_master, wait_until
 from tests.master.cli.fleet_files import encrypt_string, indent, vault_password_file, write_campaign, write_inventory
 
 DEPLOY_DATA = Path(__file__).resolve().parents[2] / "data" / "deploy"
@@ -67,13 +68,6 @@ def test_runner_env_puts_this_venv_first_and_the_playbooks_config(tmp_path):
 
 integration = pytest.mark.integration
 """The tests below start a master, an agent and ansible-playbook."""
-
-
-@pytest.fixture
-def cluster():
-    procs = Cluster()
-    yield procs
-    procs.close()
 
 
 def fleet_inventory(tmp_path: Path, master, token_block: str) -> Path:
