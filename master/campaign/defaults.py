@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from wire.density import MAX_STREAMS, MIN_SPEED
+
 SPEC_VERSION = 1
 """The campaign format this code reads; ``version:`` may be left out and means this."""
 
@@ -46,12 +48,6 @@ INGEST = "auto"
 
 STAGGER_S = 1
 """Multi and density: seconds between the starts of two streams."""
-
-MAX_STREAMS = 32
-"""Density: the most streams the upward search tries."""
-
-MIN_SPEED = 0.98
-"""Density: the speed every stream must keep (1.0 = real time) for a level to hold."""
 
 FIELD_DEFAULTS: dict[str, Any] = {
     "repetitions": REPETITIONS,

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from master.campaign.expand import JobSpec
+from wire.density import LEVEL_REST_S, plan_levels
 
 ESTIMATE_FACTOR = 4.0
 """Wall seconds per second of input for an encode the model has no figure for (another encoder, a ladder, x264's
@@ -34,9 +35,6 @@ FFmpeg has it, takes longer)."""
 
 STREAM_SETUP_S = 5.0
 """Live kinds: seconds per streaming window beyond its duration (ingest start, receivers' start and drain)."""
-
-LEVEL_REST_S = 2.0
-"""Density: the agent's unmeasured rest between two levels (agent/scenarios/density.py ``LEVEL_REST_S``)."""
 
 JOB_OVERHEAD_S = 0.5
 """Per job: claim, result, report to the master, and starting FFmpeg for each of its runs (encode, quality pass),
@@ -120,16 +118,6 @@ def _window(duration: float, streams: int, stagger: float) -> float:
     return duration + stagger * max(streams - 1, 0) + STREAM_SETUP_S
 
 
-def density_levels(max_streams: int) -> list[int]:
-    """The stream counts a density search may run at most: 1, 2, 4, ... up to ``max_streams``, then a bisection
-    (counted at ``max_streams`` streams each, the longest it could be)."""
-    up = [1]
-    while up[-1] < max_streams:
-        up.append(min(up[-1] * 2, max_streams))
-    gap = max(max_streams - up[-2], 1) if len(up) > 1 else 1
-    return up + [max_streams] * max(gap - 1, 0).bit_length()
-
-
 def job_terms(job: JobSpec) -> dict[str, float]:
     """One job's seconds by term (see :data:`TERMS`; preparing sources and the campaign's overhead are counted per
     campaign, in :func:`estimate_terms`). A ``baseline`` job's duration is wall time (it runs no encoder); ``live`` and
@@ -152,7 +140,7 @@ def job_terms(job: JobSpec) -> dict[str, float]:
         streams = len(params.get("bitrates") or []) or params.get("count") or 1
         terms["streaming"] = _window(duration, streams, stagger)
     elif kind == "density":
-        levels = density_levels(params.get("max_streams") or 1)
+        levels = plan_levels(params.get("max_streams") or 1)
         terms["streaming"] = sum(_window(duration, n, stagger) + LEVEL_REST_S for n in levels)
     else:
         terms["encoding"] = job_encode_factor(job) * duration

@@ -1,4 +1,5 @@
-"""The search for the most concurrent streams that all stay real time (the ``density`` kind), as a pure function.
+"""The ``density`` kind's defaults and its search for the most concurrent streams that all stay real time, as a pure
+function: the agent runs it (agent/scenarios/density.py), the master's plan counts its levels (:func:`plan_levels`).
 
 Upward: levels 1, 2, 4, 8, ... while they hold; ``max_streams`` itself is tried when the doubling passes it. Then a
 bisection between the last level that held and the first that failed. Each level is measured at most once and the
@@ -12,6 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
+
+MAX_STREAMS = 32
+"""Density: the most streams the upward search tries."""
+
+MIN_SPEED = 0.98
+"""Density: the speed every stream must keep (1.0 = real time) for a level to hold."""
+
+LEVEL_REST_S = 2.0
+"""Density: the agent's unmeasured rest between two levels (seconds)."""
 
 Outcome = TypeVar("Outcome")
 
@@ -37,6 +47,14 @@ def upward_levels(max_streams: int) -> list[int]:
         levels.append(level)
         level *= 2
     return levels + [max_streams]
+
+
+def plan_levels(max_streams: int) -> list[int]:
+    """The stream counts a search may run at most: :func:`upward_levels`, then the most bisection steps between its
+    last two levels (counted at ``max_streams`` streams each, the longest a step could be)."""
+    up = upward_levels(max_streams)
+    gap = max(max_streams - up[-2], 1) if len(up) > 1 else 1
+    return up + [max_streams] * max(gap - 1, 0).bit_length()
 
 
 def search(max_streams: int, measure: Callable[[int], Outcome],
