@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from master.campaign.content import CONTENT_PRESETS, RENDERS
-from master.campaign.encoders import ENCODERS
+from wire.encoders import ENCODERS
 
 MAX_SECONDS = 7 * 24 * 3600
 """Longest duration, timeout or wait a field may ask for: a week (a larger number is a mistake, or an attack)."""
