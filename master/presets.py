@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from master.campaign.content import DEFAULT_RENDER
+from wire.content import DEFAULT_RENDER
 from master.campaign.defaults import IDLE_BASELINE_S, SAMPLE_RATE_HZ, TIMEOUT_S
 from master.campaign.kinds import MAX_SECONDS, TRANSCODE
 from master.campaign.spec import SpecError, load_campaign_text

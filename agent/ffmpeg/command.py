@@ -24,7 +24,7 @@ import re
 from fractions import Fraction
 from typing import Any
 
-from agent.content import CONTENT_PRESETS, content_graph
+from wire.content import CONTENT_PRESETS, DEFAULT_RATE, DEFAULT_SIZE, content_graph
 from wire.encoders import ENCODERS, QSV_PRESETS, X264_PRESETS
 
 LAVFI_SOURCES = {
@@ -33,12 +33,6 @@ LAVFI_SOURCES = {
     "mandelbrot": False, "life": False, "cellauto": False, "sierpinski": False,
 }
 """lavfi video sources that take ``size`` and ``rate``; True when they also take ``duration`` (else only -t ends them)."""
-
-DEFAULT_SIZE = "1280x720"
-"""Size of a generated (lavfi) input when neither the input nor the job names one."""
-
-DEFAULT_RATE = 30
-"""Frame rate of a generated (lavfi) input when neither the input nor the job names one."""
 
 VAAPI_DEVICE = "/dev/dri/renderD128"
 """DRM render node VAAPI encoders upload frames to."""
@@ -212,7 +206,7 @@ def lavfi_source(spec: dict, params: dict) -> tuple[str, str, Any]:
 
 def lavfi_graph(spec: dict, params: dict) -> tuple[str, str, Any]:
     """(graph, size, rate) of a generated input, without a duration: ``testsrc2=size=..:rate=..`` or a content
-    preset's graph (:data:`agent.content.CONTENT_PRESETS`)."""
+    preset's graph (:data:`wire.content.CONTENT_GRAPHS`)."""
     source, size, rate = lavfi_source(spec, params)
     if spec.get("content") is not None:
         return content_graph(source, size, rate), size, rate

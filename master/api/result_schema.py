@@ -27,7 +27,7 @@ import fastjsonschema
 import jsonschema
 
 from master.api.bodies import fast_validator
-from master.campaign.content import CONTENT_PRESETS
+from wire.content import CONTENT_PRESETS
 from wire.states import RESULT_STATUSES
 
 FLOAT_MAX = sys.float_info.max

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from master.campaign.expand import JobSpec
+from wire.content import DEFAULT_BUDGET_BYTES, DEFAULT_RATE, DEFAULT_SIZE, LIVE_KINDS, SITI_MAX_S
 from wire.density import LEVEL_REST_S, plan_levels
 
 ESTIMATE_FACTOR = 4.0
@@ -57,24 +58,11 @@ SITI_FACTOR = 1.2
 :data:`SITI_MAX_S` seconds), wall seconds per second of 720p30 content, scaled by pixels per second. Measured 11 to
 14 s for 10 s of 720p30: this is most of a prepared source's cost."""
 
-SITI_MAX_S = 20.0
-"""Most seconds of a prepared file SI/TI is computed on (agent/sources.py ``SITI_MAX_S``)."""
-
 CHECKSUM_S_PER_GB = 5.0
 """Step three: the sha256 of the rendered file: seconds per 10^9 bytes (measured 2.0 s for 415 MB)."""
 
 REFERENCE_720P30 = 1280 * 720 * 30
 """Pixels per second that the rendering, SI/TI and quality factors are given for."""
-
-RENDER_BUDGET_BYTES = 2 * 1024 ** 3
-"""Largest prepared file (agent/sources.py ``DEFAULT_BUDGET_BYTES``): a longer input is rendered as a segment of
-this many bytes of raw yuv420p frames, which the encode loops, so rendering never takes longer than that segment."""
-
-DEFAULT_SIZE, DEFAULT_RATE = "1280x720", 30
-"""What the agent renders when neither the input nor the job says (agent/ffmpeg/command.py)."""
-
-LIVE_KINDS = ("live", "multi", "density")
-"""Kinds whose prepared file also carries the audio tone (a different file from a transcode's of the same frames)."""
 
 TERMS = ("idle baselines", "stabilization and cooldown", "encoding", "streaming", "quality", "source preparation",
          "overhead")
@@ -203,7 +191,7 @@ def _rendered_seconds(key: tuple) -> float:
     try:
         width, height = (int(n) for n in str(size).split("x"))
         frame_bytes = width * height * 3 / 2
-        return min(float(duration), RENDER_BUDGET_BYTES / frame_bytes / float(rate))
+        return min(float(duration), DEFAULT_BUDGET_BYTES / frame_bytes / float(rate))
     except (TypeError, ValueError, ZeroDivisionError):
         return float(duration)
 

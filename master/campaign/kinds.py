@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from master.campaign.content import CONTENT_PRESETS, RENDERS
+from wire.content import CONTENT_PRESETS, RENDERS
 from wire.encoders import ENCODERS
 
 MAX_SECONDS = 7 * 24 * 3600
@@ -51,7 +51,7 @@ INPUT = {
              "else": {"required": ["source"]}},
 }
 """A scenario's input: a generated source (a content preset, or a lavfi source by name) at a size and rate, or a
-file. ``render`` (generated inputs only; master/campaign/content.py): ``prepared`` (default) renders it once outside
+file. ``render`` (generated inputs only; wire/content.py): ``prepared`` (default) renders it once outside
 the measured window, ``inline`` generates it inside the measured FFmpeg."""
 
 BITRATE = {"type": "string", "pattern": r"^[1-9][0-9]{0,11}(\.[0-9]{1,6})?[kKM]?\Z",

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from master.campaign.content import DEFAULT_RENDER
+from wire.content import DEFAULT_RENDER
 from master.campaign.defaults import FIELD_DEFAULTS
 from master.campaign.kinds import Kind
 

@@ -94,7 +94,8 @@ def test_preparation_counts_each_distinct_source_once():
     from pathlib import Path
 
     from master.campaign import expand, load_campaign
-    from master.campaign.estimate import RENDER_BUDGET_BYTES, prepare_seconds, source_seconds
+    from master.campaign.estimate import prepare_seconds, source_seconds
+    from wire.content import DEFAULT_BUDGET_BYTES
 
     quick = expand(load_campaign(Path(__file__).resolve().parents[3] / "campaigns" / "quick.yml"))
     assert len(quick) == 4 and len({job.variant for job in quick}) == 2
@@ -118,7 +119,7 @@ def test_preparation_counts_each_distinct_source_once():
         (estimate.RENDER_FACTOR + estimate.SITI_FACTOR) * 10 + estimate.CHECKSUM_S_PER_GB * frames_bytes / 1e9)
     long = JobSpec("l#1", "l", "l", 1, "transcode", {"input": lavfi().params["input"] | {"size": "1920x1080"},
                                                      "duration": 3600}, {})
-    segment = RENDER_BUDGET_BYTES / (1920 * 1080 * 1.5) / 30  # the part that fits in the budget, about 23 s
+    segment = DEFAULT_BUDGET_BYTES / (1920 * 1080 * 1.5) / 30  # the part that fits in the budget, about 23 s
     assert prepare_seconds([long])[1] == pytest.approx(
         (estimate.RENDER_FACTOR * segment + estimate.SITI_FACTOR * estimate.SITI_MAX_S) * 9 / 4
-        + estimate.CHECKSUM_S_PER_GB * RENDER_BUDGET_BYTES / 1e9)
+        + estimate.CHECKSUM_S_PER_GB * DEFAULT_BUDGET_BYTES / 1e9)
