@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wire.density import MAX_STREAMS, MIN_SPEED
+from wire.kinds.density import MAX_STREAMS, MIN_SPEED
 
 SPEC_VERSION = 1
 """The campaign format this code reads; ``version:`` may be left out and means this."""

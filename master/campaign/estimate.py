@@ -11,7 +11,7 @@ from typing import Any
 
 from master.campaign.expand import JobSpec
 from wire.content import DEFAULT_BUDGET_BYTES, DEFAULT_RATE, DEFAULT_SIZE, LIVE_KINDS, SITI_MAX_S
-from wire.density import LEVEL_REST_S, plan_levels
+from wire.kinds.density import LEVEL_REST_S, plan_levels
 
 ESTIMATE_FACTOR = 4.0
 """Wall seconds per second of input for an encode the model has no figure for (another encoder, a ladder, x264's

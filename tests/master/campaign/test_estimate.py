@@ -8,7 +8,7 @@ from master.campaign.estimate import (CAMPAIGN_OVERHEAD_S, ESTIMATE_FACTOR, JOB_
                                       STREAM_SETUP_S, estimate_seconds, estimate_terms,
                                       format_seconds, job_terms)
 from master.campaign.expand import JobSpec
-from wire.density import plan_levels
+from wire.kinds.density import plan_levels
 
 
 def job(idle: float | None, duration: float | None) -> JobSpec:

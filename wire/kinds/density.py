@@ -14,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
 
+from wire.kinds.base import SECONDS, Kind
+from wire.kinds.live import LIVE_FIELDS
+
 MAX_STREAMS = 32
 """Density: the most streams the upward search tries."""
 
@@ -94,3 +97,19 @@ def least_squares_slope(points: list[tuple[float, float]]) -> float | None:
     sxx = sum((x - mean_x) ** 2 for x, _ in points)
     sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
     return sxy / sxx
+
+
+KIND = Kind(
+    name="density",
+    fields={
+        **LIVE_FIELDS,
+        "max_streams": {"type": "integer", "minimum": 1, "maximum": 256, "description": "a whole number of streams"},
+        "min_speed": {"type": "number", "exclusiveMinimum": 0, "maximum": 2,
+                      "description": "a speed such as 0.98 (1.0 = real time)"},
+        "stagger": SECONDS,
+    },
+    required=("input", "encoder", "bitrate", "duration"),
+)
+"""The most concurrent live streams of one profile that all stay real time (every stream's speed >= ``min_speed``, no
+dropped frames): levels 1, 2, 4, ... up to ``max_streams``, then a bisection between the last level that held and the
+first that did not; ``duration`` seconds measured per level."""
