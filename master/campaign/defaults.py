@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from wire.kinds.density import MAX_STREAMS, MIN_SPEED
+from wire.kinds.live import GOP_S
 
 SPEC_VERSION = 1
 """The campaign format this code reads; ``version:`` may be left out and means this."""
@@ -36,9 +37,6 @@ from a machine back at rest; not measured (the original's ``--cooldown``)."""
 
 QUALITY = True
 """Transcode: compare the output with its source (PSNR, SSIM, VMAF when available) after the measured window."""
-
-GOP_S = 2
-"""Live kinds: seconds per GOP (keyframe interval), as streaming platforms ask for."""
 
 AUDIO = True
 """Live kinds: send an AAC 128k audio track (a 1 kHz tone with a synthetic source)."""

@@ -6,6 +6,9 @@ from typing import Any
 
 from wire.kinds.base import BITRATE, ENCODER, FPS, INPUT, POSITIVE, PRESET, RESOLUTION, SECONDS, Kind
 
+GOP_S = 2
+"""Live kinds: seconds per GOP (keyframe interval), as streaming platforms ask for."""
+
 LIVE_FIELDS: dict[str, dict[str, Any]] = {
     "input": INPUT,
     "encoder": ENCODER,
