@@ -1,5 +1,6 @@
-"""The ``density`` kind's defaults and its search for the most concurrent streams that all stay real time, as a pure
-function: the agent runs it (agent/scenarios/density.py), the master's plan counts its levels (:func:`plan_levels`).
+"""The ``density`` kind: its fields (:data:`KIND`), its defaults, and its search for the most concurrent streams that
+all stay real time, as a pure function: the agent runs it (agent/scenarios/density.py), the master's plan counts its
+levels (:func:`plan_levels`).
 
 Upward: levels 1, 2, 4, 8, ... while they hold; ``max_streams`` itself is tried when the doubling passes it. Then a
 bisection between the last level that held and the first that failed. Each level is measured at most once and the
