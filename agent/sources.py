@@ -31,9 +31,10 @@ from agent.ffmpeg.siti import measure_siti
 from agent.process import run_process
 from agent.scenarios.base import JobFailed, RunContext
 from wire.content import DEFAULT_BUDGET_BYTES, LIVE_KINDS, SITI_MAX_S
+from wire.kinds import KINDS
 
-SOURCE_KINDS = frozenset({"transcode", "live", "multi", "density", "ladder"})
-"""Kinds whose input is prepared (every kind with an input)."""
+SOURCE_KINDS = frozenset(name for name, kind in KINDS.items() if "input" in kind.fields)
+"""Kinds whose input is prepared: every kind with an input (transcode, live, multi, density, ladder)."""
 
 BUDGET_ENV = "FFWATT_SOURCE_BUDGET_BYTES"
 """Environment variable that overrides :data:`DEFAULT_BUDGET_BYTES`."""
