@@ -22,7 +22,6 @@ import click
 from agent.client import MasterClient, MasterError
 from agent.measure_cmd import measure
 from agent.setup import build_context
-from agent.durations import Duration
 from agent.exporter import DEFAULT_ADDRESS, DEFAULT_PORT, Exporter, ExporterBindError
 from agent.identity import IdentityFile
 from agent.monitor import DEFAULT_INTERVAL_S, PowerMonitor, monitor_sources
@@ -30,8 +29,8 @@ from agent.spool import Spool
 from agent.statedir import DEFAULT_HELP as DEFAULT_STATE_DIR_HELP
 from agent.statedir import StateDirBusy, default_state_dir, lock_state_dir
 from agent.worker import Worker, WorkerOptions
-
-ENROLLMENT_TOKEN_ENV = "FFWATT_ENROLLMENT_TOKEN"
+from wire.durations import Duration
+from wire.env import ENROLLMENT_TOKEN_ENV
 
 log = logging.getLogger("agent")
 

@@ -35,6 +35,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from agent.monitor import PowerMonitor
 from agent.version import installed_version
+from wire.states import RESULT_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ DEFAULT_ADDRESS = "0.0.0.0"
 CLOSE_TIMEOUT_S = 5.0
 """How long :meth:`Exporter.close` waits for the HTTP server and for the monitor, each."""
 
-JOB_STATUSES = ("succeeded", "failed")
+JOB_STATUSES = RESULT_STATUSES
 """Job statuses exported from the start (as 0) so that rate() sees the first one."""
 
 PROGRESS_GAUGES = (("ffwatt_ffmpeg_frames", "frame", "Frames the running FFmpeg has output."),

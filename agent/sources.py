@@ -30,15 +30,11 @@ from agent.ffmpeg.live import AUDIO_RATE, TONE
 from agent.ffmpeg.siti import measure_siti
 from agent.process import run_process
 from agent.scenarios.base import JobFailed, RunContext
+from wire.content import DEFAULT_BUDGET_BYTES, LIVE_KINDS, SITI_MAX_S
+from wire.kinds import KINDS
 
-SOURCE_KINDS = frozenset({"transcode", "live", "multi", "density", "ladder"})
-"""Kinds whose input is prepared (every kind with an input)."""
-
-LIVE_KINDS = frozenset({"live", "multi", "density"})
-"""Kinds whose pushers read their source in real time and loop it; their file carries the audio tone too."""
-
-DEFAULT_BUDGET_BYTES = 2 * 1024 ** 3
-"""Largest prepared file (bytes); a longer input is rendered as a shorter segment that the encode loops."""
+SOURCE_KINDS = frozenset(name for name, kind in KINDS.items() if "input" in kind.fields)
+"""Kinds whose input is prepared: every kind with an input (transcode, live, multi, density, ladder)."""
 
 BUDGET_ENV = "FFWATT_SOURCE_BUDGET_BYTES"
 """Environment variable that overrides :data:`DEFAULT_BUDGET_BYTES`."""
@@ -60,10 +56,6 @@ RENDER_TIMEOUT_S = 1800.0
 
 SITI_INLINE_S = 2.0
 """Seconds of an inline generator that SI/TI is computed on (outside the window)."""
-
-SITI_MAX_S = 20.0
-"""Most seconds of a prepared file or a file input SI/TI is computed on: FFmpeg's siti filter reads about one second
-of 720p30 per CPU second, so a long source is summarized by its first 20 s (the provenance note says so)."""
 
 PREPARED_NOTE = "source: prepared raw file ({how}), read by the measured FFmpeg: the generator is not measured"
 INLINE_NOTE = "source: inline lavfi: the generator's CPU is in the measurement"

@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python bench/content_presets.py [--size 1280x720] [--rate 30] [--duration 10] [--repeat 3]
 
-For each preset of agent/content.py at the given size, rate and duration (quick.yml's 720p30, 10 s by default):
+For each preset of wire/content.py at the given size, rate and duration (quick.yml's 720p30, 10 s by default):
   1. renders it once to raw yuv420p NUT, the way the agent prepares a source (wall time);
   2. SI/TI (ITU-T P.910) with FFmpeg's siti filter over the whole render;
   3. CPU seconds (user + system of the FFmpeg child) of: generating it with lavfi into the null muxer (what an
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.content import CONTENT_PRESETS, content_graph  # noqa: E402
+from wire.content import CONTENT_PRESETS, content_graph  # noqa: E402
 from agent.ffmpeg.locate import find_ffmpeg  # noqa: E402
 from agent.ffmpeg.siti import measure_siti  # noqa: E402
 

@@ -12,14 +12,12 @@ import sqlite3
 
 import click
 
-from agent.durations import Duration
-
 from master import db, queue, service, vmpush
 from master.app import create_app
 from master.campaign.jobcount import DEFAULT_MAX_JOBS
+from wire.durations import Duration
+from wire.env import ADMIN_TOKEN_ENV, ENROLLMENT_TOKEN_ENV
 
-ENROLLMENT_TOKEN_ENV = "FFWATT_ENROLLMENT_TOKEN"
-ADMIN_TOKEN_ENV = "FFWATT_ADMIN_TOKEN"
 VICTORIAMETRICS_URL_ENV = "FFWATT_VICTORIAMETRICS_URL"
 
 log = logging.getLogger("master")

@@ -20,7 +20,7 @@ from master import db, queue
 from master.app import create_app
 from master.campaign.jobcount import DEFAULT_MAX_JOBS
 from master.server import start_in_thread
-from master.states import CampaignState
+from wire.states import CampaignState
 
 EMBEDDED_HEARTBEAT_S = 1.0
 """Heartbeat interval of the embedded agent: the progress bar's live watts come from it."""

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from master.states import NodeStatus
+from wire.states import NodeStatus
 
 WILDCARD_TARGETS = frozenset({"local", "all", "any"})
 """Campaign targets that match every node."""

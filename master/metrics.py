@@ -29,7 +29,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from master import db, vmpush
-from master.states import CampaignState, JobState, NodeStatus
+from wire.states import RESULT_STATUSES, CampaignState, JobState, NodeStatus
 from master.fleet import Liveness
 from master.web.nodes import LIVENESS_COLUMNS
 
@@ -45,9 +45,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 CLAIM_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 """Histogram buckets (seconds) of ``ffwatt_claim_latency_seconds``: a claim is milliseconds, a long-poll up to 60 s."""
-
-RESULT_STATUSES = ("succeeded", "failed")
-"""Result statuses exported from the start (as 0) so that rate() sees the first one."""
 
 
 def _store_up() -> GaugeMetricFamily:

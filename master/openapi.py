@@ -12,6 +12,8 @@ from typing import Any, Callable
 
 from flask import Blueprint, Flask, current_app, jsonify
 
+from wire.states import CampaignState, JobState, NodeStatus
+
 bp = Blueprint("openapi", __name__)
 
 TITLE = "ffwatt master"
@@ -34,9 +36,9 @@ def _list_of(key: str, item: str) -> dict[str, Any]:
     return _obj((key,), **{key: {"type": "array", "items": _ref(item)}})
 
 
-_JOB_STATES = ["queued", "running", "succeeded", "failed", "cancelled"]
+_JOB_STATES = [state.value for state in JobState]
 _CAMPAIGN = dict(id=_STR, name=_STR, description=_STR, spec_text=_STR, spec_path=_OPT_STR,
-                 state={"enum": ["running", "finished", "interrupted", "cancelled"]}, created_at=_OPT_STR,
+                 state={"enum": [state.value for state in CampaignState]}, created_at=_OPT_STR,
                  finished_at=_OPT_STR)
 _COUNTS = {"type": "object", "additionalProperties": _INT, "description": "jobs by state"}
 
@@ -63,7 +65,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "JobLogs": _obj(("job_id", "state", "events"), job_id=_STR, state={"enum": _JOB_STATES}, attempt=_INT,
                     max_attempts=_INT, error=_OPT_STR, events={"type": "array", "items": _ref("JobEvent")}),
     "Node": _obj(("id", "hostname", "status"), id=_STR, hostname=_STR, inventory=_OBJ, labels=_OBJ,
-                 status={"enum": ["online", "offline", "draining"]}, draining=_BOOL, registered_at=_NUM,
+                 status={"enum": [status.value for status in NodeStatus]}, draining=_BOOL, registered_at=_NUM,
                  last_heartbeat=_OPT_NUM, current_watts=_OPT_NUM, current_job_id=_OPT_STR,
                  progress={"type": ["object", "null"]}, max_concurrent_jobs=_INT, heartbeat_interval_s=_OPT_NUM),
     "NodeList": _list_of("nodes", "Node"),

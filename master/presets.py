@@ -17,9 +17,10 @@ from typing import Any
 
 import yaml
 
-from master.campaign.content import DEFAULT_RENDER
+from wire.content import DEFAULT_RENDER
 from master.campaign.defaults import IDLE_BASELINE_S, SAMPLE_RATE_HZ, TIMEOUT_S
-from master.campaign.kinds import MAX_SECONDS, TRANSCODE
+from wire.kinds import TRANSCODE
+from wire.kinds.base import MAX_SECONDS
 from master.campaign.spec import SpecError, load_campaign_text
 from master.campaign.yamldoc import MAX_DEPTH, MAX_DOCUMENT_BYTES
 
@@ -77,7 +78,7 @@ FIELDS = ("encoder", "preset", "bitrate", "crf", "resolution", "fps", "duration"
 PARAMETERS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "fields of the preset's transcode params to override (docs/WIRE.md Job.params), each checked as the"
-                   " same field of a campaign's transcode scenario (master/campaign/kinds.py)",
+                   " same field of a campaign's transcode scenario (wire/kinds/)",
     "properties": {"input": WIRE_INPUT,
                    **{name: {"description": (TRANSCODE.all_fields[name].get("description", "") + ", or null")}
                       for name in FIELDS}},

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 from master import db, fleet, vmpush
 from master.campaign import confidence
 from master.errors import InvalidTransition, NotFound, StaleResult
-from master.states import CampaignState, JobState, NodeStatus
+from wire.states import CampaignState, JobState, NodeStatus
 
 DEFAULT_LEASE_S = 120.0
 """Seconds a claim stays valid without a heartbeat from the node that holds it."""

@@ -8,7 +8,7 @@ from typing import Any
 from master import db, queue
 from master.api.result_schema import load_stored
 from master.campaign import confidence
-from master.states import CampaignState, JobState
+from wire.states import CampaignState, JobState
 
 
 def iso(ts: float | None) -> str | None:

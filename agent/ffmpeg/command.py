@@ -24,12 +24,8 @@ import re
 from fractions import Fraction
 from typing import Any
 
-from agent.content import CONTENT_PRESETS, content_graph
-
-X264_PRESETS = (
-    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo",
-)
-"""x264-style preset names, fastest first; the common vocabulary every family maps from."""
+from wire.content import CONTENT_PRESETS, DEFAULT_RATE, DEFAULT_SIZE, content_graph
+from wire.encoders import ENCODERS, QSV_PRESETS, X264_PRESETS
 
 LAVFI_SOURCES = {
     "testsrc": True, "testsrc2": True, "smptebars": True, "smptehdbars": True, "pal75bars": True,
@@ -37,12 +33,6 @@ LAVFI_SOURCES = {
     "mandelbrot": False, "life": False, "cellauto": False, "sierpinski": False,
 }
 """lavfi video sources that take ``size`` and ``rate``; True when they also take ``duration`` (else only -t ends them)."""
-
-DEFAULT_SIZE = "1280x720"
-"""Size of a generated (lavfi) input when neither the input nor the job names one."""
-
-DEFAULT_RATE = 30
-"""Frame rate of a generated (lavfi) input when neither the input nor the job names one."""
 
 VAAPI_DEVICE = "/dev/dri/renderD128"
 """DRM render node VAAPI encoders upload frames to."""
@@ -61,7 +51,6 @@ _AOM = dict(zip(X264_PRESETS, (8, 7, 6, 5, 4, 3, 2, 1, 0, 0)))
 _VP9 = dict(zip(X264_PRESETS, (("realtime", 8), ("realtime", 7), ("realtime", 6), ("realtime", 5), ("good", 4),
                                ("good", 3), ("good", 2), ("good", 1), ("good", 0), ("best", 0))))
 _NVENC = dict(zip(X264_PRESETS, ("p1", "p2", "p3", "p3", "p4", "p4", "p5", "p6", "p7", "p7")))
-_QSV_NAMES = ("veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 
 
@@ -134,7 +123,7 @@ def _vp9_preset(preset: Any) -> list[str]:
         deadline, _, cpu_text = preset.partition(":")
         cpu = int(cpu_text) if cpu_text else None
     else:
-        deadline, cpu = "good", _int_preset(preset, _VP9, "libvpx-vp9", -8, 8)
+        deadline, cpu = "good", _int_preset(preset, _VP9, "libvpx-vp9", *ENCODERS["libvpx-vp9"].preset_range)
     return ["-deadline", deadline] + ([] if cpu is None else ["-cpu-used", str(cpu)])
 
 
@@ -146,13 +135,13 @@ def _nvenc_preset(preset: Any) -> str:
 
 
 def _qsv_preset(preset: Any) -> str:
-    if preset in _QSV_NAMES:
+    if preset in QSV_PRESETS:
         return preset
     if preset in ("ultrafast", "superfast"):
         return "veryfast"
     if preset == "placebo":
         return "veryslow"
-    raise ValueError(f"unknown QSV preset {preset!r}; use one of {', '.join(_QSV_NAMES)}")
+    raise ValueError(f"unknown QSV preset {preset!r}; use one of {', '.join(QSV_PRESETS)}")
 
 
 def preset_args(encoder: str, preset: Any) -> list[str]:
@@ -165,7 +154,7 @@ def preset_args(encoder: str, preset: Any) -> list[str]:
     if family == "svtav1":
         return ["-preset", str(_int_preset(preset, _SVTAV1, "libsvtav1", -1, 13))]
     if family == "aom":
-        return ["-cpu-used", str(_int_preset(preset, _AOM, "libaom-av1", 0, 8))]
+        return ["-cpu-used", str(_int_preset(preset, _AOM, "libaom-av1", *ENCODERS["libaom-av1"].preset_range))]
     if family == "vp9":
         return _vp9_preset(preset)
     if family == "nvenc":
@@ -217,7 +206,7 @@ def lavfi_source(spec: dict, params: dict) -> tuple[str, str, Any]:
 
 def lavfi_graph(spec: dict, params: dict) -> tuple[str, str, Any]:
     """(graph, size, rate) of a generated input, without a duration: ``testsrc2=size=..:rate=..`` or a content
-    preset's graph (:data:`agent.content.CONTENT_PRESETS`)."""
+    preset's graph (:data:`wire.content.CONTENT_GRAPHS`)."""
     source, size, rate = lavfi_source(spec, params)
     if spec.get("content") is not None:
         return content_graph(source, size, rate), size, rate

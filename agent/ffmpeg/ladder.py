@@ -25,9 +25,7 @@ from agent.ffmpeg.command import (PROGRESS_ARGS, VAAPI_DEVICE, encoder_family, f
                                   pixel_format_args, preset_args, rate_args)
 from agent.ffmpeg.runner import run_ffmpeg
 from agent.ffmpeg.verify import DEVICE_PATTERNS, clean_line, last_meaningful_line
-
-MAX_RUNGS = 16
-"""Most rungs a ladder job may have (master/campaign/kinds.py LADDER)."""
+from wire.kinds.ladder import MAX_RUNGS
 
 COUNT_TIMEOUT_S = 120.0
 """Seconds a read-back of one rung's output may take when the job gives no timeout."""

@@ -30,6 +30,7 @@ from agent.ffmpeg.command import (
     DEFAULT_RATE, PROGRESS_ARGS, encoder_family, filter_chain, lavfi_graph, pixel_format_args, prepared_input,
     preset_args, rate_value,
 )
+from wire.kinds.live import GOP_S
 
 AUDIO_BITRATE = "128k"
 """Audio bitrate of a live stream (AAC)."""
@@ -82,7 +83,7 @@ def gop_frames(params: dict) -> int | None:
     rate = stream_rate(params)
     if rate is None:
         return None
-    return max(1, round(float(params.get("gop") or 2) * float(rate)))
+    return max(1, round(float(params.get("gop") or GOP_S) * float(rate)))
 
 
 def _inputs(params: dict) -> tuple[list[str], list[str], str | None, Fraction | None]:
@@ -114,7 +115,7 @@ def gop_args(encoder: str, params: dict) -> list[str]:
     """Keyframe flags for a fixed GOP of ``params.gop`` seconds (see the module docstring)."""
     frames = gop_frames(params)
     if frames is None:
-        return ["-force_key_frames", f"expr:gte(t,n_forced*{float(params.get('gop') or 2):g})"]
+        return ["-force_key_frames", f"expr:gte(t,n_forced*{float(params.get('gop') or GOP_S):g})"]
     args = ["-g", str(frames), "-keyint_min", str(frames)]
     if encoder_family(encoder) == "x264":
         args += ["-sc_threshold", "0"]

@@ -1,7 +1,7 @@
 """``density``: the most concurrent live streams of one profile this machine carries in real time.
 
 One ingest for the whole search (:mod:`agent.rtmp`), one idle baseline and stabilization wait, then the levels of
-:func:`agent.density_search.search` (1, 2, 4, ... up to ``max_streams``, then a bisection), each one
+:func:`wire.kinds.density.search` (1, 2, 4, ... up to ``max_streams``, then a bisection), each one
 :func:`agent.scenarios.live.push_streams` window of ``streams`` x the same profile (``stagger`` seconds between
 starts, ``duration`` seconds each) with its own power measurement. A level holds when every stream ran without error,
 at a speed of at least ``min_speed`` and without dropped frames. Between two levels the agent rests
@@ -21,17 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agent.density_search import least_squares_slope, search
 from agent.rtmp import IngestError, open_ingest
 from agent.scenarios.base import JobFailed, RunContext, Scenario
 from agent.scenarios.live import check_live_params, ffmpeg_info, push_streams, window_result
 from agent.scenarios.transcode import idle_baseline, unmeasured_wait
-
-LEVEL_REST_S = 2.0
-"""Unmeasured rest between two levels (seconds)."""
-
-DEFAULT_MIN_SPEED = 0.98
-DEFAULT_MAX_STREAMS = 32
+from wire.kinds.density import LEVEL_REST_S, least_squares_slope, search
+from wire.kinds.density import MAX_STREAMS as DEFAULT_MAX_STREAMS
+from wire.kinds.density import MIN_SPEED as DEFAULT_MIN_SPEED
 
 
 @dataclass

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, jsonify, send_file
 from master import auth, db, fleet, openapi, queue, rundata
 from master.api.bodies import json_body
 from master.campaign import spec
-from master.states import CampaignState, JobState
+from wire.states import CampaignState, JobState
 
 bp = Blueprint("campaigns", __name__)
 

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from master import auth, db, openapi, presets, queue
 from master.campaign import confidence
 from master.api.bodies import json_body, query_float, query_int
-from master.states import JobState
+from wire.states import JobState
 
 bp = Blueprint("jobs", __name__)
 

@@ -15,7 +15,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 
 from master import auth, db, fleet, openapi, queue
 from master.api.bodies import json_body
-from master.states import JobState, NodeStatus
+from wire.states import JobState, NodeStatus
 
 bp = Blueprint("nodes", __name__)
 

@@ -27,7 +27,8 @@ import fastjsonschema
 import jsonschema
 
 from master.api.bodies import fast_validator
-from master.campaign.content import CONTENT_PRESETS
+from wire.content import CONTENT_PRESETS
+from wire.states import RESULT_STATUSES
 
 FLOAT_MAX = sys.float_info.max
 """Bound of every number: a JSON integer beyond it (10**400) would overflow a reader converting it to a float."""
@@ -225,7 +226,7 @@ RESULT_SCHEMA: dict[str, Any] = {
         "job_id": {"type": "string", "minLength": 1, "maxLength": NAME_LEN},
         "attempt": {"type": "integer", "minimum": 1, "maximum": 2**31},
         "node_id": {"type": "string", "minLength": 1, "maxLength": NAME_LEN},
-        "status": {"enum": ["succeeded", "failed"]},
+        "status": {"enum": list(RESULT_STATUSES)},
         "error": _text(ERROR_LEN),
         "started_at": TIMESTAMP, "finished_at": TIMESTAMP,
         "metrics": METRICS_SCHEMA,

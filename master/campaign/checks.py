@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from master.campaign.confidence import DEFAULT_MAX, DEFAULT_MIN
-from master.campaign.encoders import ENCODERS
+from wire.encoders import ENCODERS
 from master.campaign.errors import Problem, key_of
 from master.campaign.expand import variants
 from master.campaign.jobcount import DEFAULT_MAX_JOBS, job_count_problems
-from master.campaign.kinds import KINDS, Kind
+from wire.kinds import KINDS, Kind
 from master.campaign.resolve import input_path, resolve_scenario
 from master.campaign.yamldoc import Document
 

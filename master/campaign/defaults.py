@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from wire.kinds.density import MAX_STREAMS, MIN_SPEED
+from wire.kinds.live import GOP_S
+
 SPEC_VERSION = 1
 """The campaign format this code reads; ``version:`` may be left out and means this."""
 
@@ -35,9 +38,6 @@ from a machine back at rest; not measured (the original's ``--cooldown``)."""
 QUALITY = True
 """Transcode: compare the output with its source (PSNR, SSIM, VMAF when available) after the measured window."""
 
-GOP_S = 2
-"""Live kinds: seconds per GOP (keyframe interval), as streaming platforms ask for."""
-
 AUDIO = True
 """Live kinds: send an AAC 128k audio track (a 1 kHz tone with a synthetic source)."""
 
@@ -46,12 +46,6 @@ INGEST = "auto"
 
 STAGGER_S = 1
 """Multi and density: seconds between the starts of two streams."""
-
-MAX_STREAMS = 32
-"""Density: the most streams the upward search tries."""
-
-MIN_SPEED = 0.98
-"""Density: the speed every stream must keep (1.0 = real time) for a level to hold."""
 
 FIELD_DEFAULTS: dict[str, Any] = {
     "repetitions": REPETITIONS,

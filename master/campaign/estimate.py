@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from master.campaign.expand import JobSpec
+from wire.content import DEFAULT_BUDGET_BYTES, DEFAULT_RATE, DEFAULT_SIZE, LIVE_KINDS, SITI_MAX_S
+from wire.kinds.density import LEVEL_REST_S, plan_levels
 
 ESTIMATE_FACTOR = 4.0
 """Wall seconds per second of input for an encode the model has no figure for (another encoder, a ladder, x264's
@@ -35,9 +37,6 @@ FFmpeg has it, takes longer)."""
 STREAM_SETUP_S = 5.0
 """Live kinds: seconds per streaming window beyond its duration (ingest start, receivers' start and drain)."""
 
-LEVEL_REST_S = 2.0
-"""Density: the agent's unmeasured rest between two levels (agent/scenarios/density.py ``LEVEL_REST_S``)."""
-
 JOB_OVERHEAD_S = 0.5
 """Per job: claim, result, report to the master, and starting FFmpeg for each of its runs (encode, quality pass),
 which the factors above leave out: it is most of a small encode's time. Measured: consecutive jobs of quick.yml start
@@ -59,24 +58,11 @@ SITI_FACTOR = 1.2
 :data:`SITI_MAX_S` seconds), wall seconds per second of 720p30 content, scaled by pixels per second. Measured 11 to
 14 s for 10 s of 720p30: this is most of a prepared source's cost."""
 
-SITI_MAX_S = 20.0
-"""Most seconds of a prepared file SI/TI is computed on (agent/sources.py ``SITI_MAX_S``)."""
-
 CHECKSUM_S_PER_GB = 5.0
 """Step three: the sha256 of the rendered file: seconds per 10^9 bytes (measured 2.0 s for 415 MB)."""
 
 REFERENCE_720P30 = 1280 * 720 * 30
 """Pixels per second that the rendering, SI/TI and quality factors are given for."""
-
-RENDER_BUDGET_BYTES = 2 * 1024 ** 3
-"""Largest prepared file (agent/sources.py ``DEFAULT_BUDGET_BYTES``): a longer input is rendered as a segment of
-this many bytes of raw yuv420p frames, which the encode loops, so rendering never takes longer than that segment."""
-
-DEFAULT_SIZE, DEFAULT_RATE = "1280x720", 30
-"""What the agent renders when neither the input nor the job says (agent/ffmpeg/command.py)."""
-
-LIVE_KINDS = ("live", "multi", "density")
-"""Kinds whose prepared file also carries the audio tone (a different file from a transcode's of the same frames)."""
 
 TERMS = ("idle baselines", "stabilization and cooldown", "encoding", "streaming", "quality", "source preparation",
          "overhead")
@@ -120,16 +106,6 @@ def _window(duration: float, streams: int, stagger: float) -> float:
     return duration + stagger * max(streams - 1, 0) + STREAM_SETUP_S
 
 
-def density_levels(max_streams: int) -> list[int]:
-    """The stream counts a density search may run at most: 1, 2, 4, ... up to ``max_streams``, then a bisection
-    (counted at ``max_streams`` streams each, the longest it could be)."""
-    up = [1]
-    while up[-1] < max_streams:
-        up.append(min(up[-1] * 2, max_streams))
-    gap = max(max_streams - up[-2], 1) if len(up) > 1 else 1
-    return up + [max_streams] * max(gap - 1, 0).bit_length()
-
-
 def job_terms(job: JobSpec) -> dict[str, float]:
     """One job's seconds by term (see :data:`TERMS`; preparing sources and the campaign's overhead are counted per
     campaign, in :func:`estimate_terms`). A ``baseline`` job's duration is wall time (it runs no encoder); ``live`` and
@@ -152,7 +128,7 @@ def job_terms(job: JobSpec) -> dict[str, float]:
         streams = len(params.get("bitrates") or []) or params.get("count") or 1
         terms["streaming"] = _window(duration, streams, stagger)
     elif kind == "density":
-        levels = density_levels(params.get("max_streams") or 1)
+        levels = plan_levels(params.get("max_streams") or 1)
         terms["streaming"] = sum(_window(duration, n, stagger) + LEVEL_REST_S for n in levels)
     else:
         terms["encoding"] = job_encode_factor(job) * duration
@@ -215,7 +191,7 @@ def _rendered_seconds(key: tuple) -> float:
     try:
         width, height = (int(n) for n in str(size).split("x"))
         frame_bytes = width * height * 3 / 2
-        return min(float(duration), RENDER_BUDGET_BYTES / frame_bytes / float(rate))
+        return min(float(duration), DEFAULT_BUDGET_BYTES / frame_bytes / float(rate))
     except (TypeError, ValueError, ZeroDivisionError):
         return float(duration)
 

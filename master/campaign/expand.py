@@ -17,7 +17,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from master.campaign.confidence import normalise as normalise_confidence
-from master.campaign.kinds import KINDS, Kind
+from wire.kinds import KINDS, Kind
 
 if TYPE_CHECKING:
     from master.campaign.spec import Campaign

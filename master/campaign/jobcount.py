@@ -14,7 +14,7 @@ from typing import Any
 
 from master.campaign.confidence import AUTO, DEFAULT_MAX, PRESETS
 from master.campaign.errors import Problem
-from master.campaign.kinds import KINDS
+from wire.kinds import KINDS
 from master.campaign.resolve import inherited
 from master.campaign.yamldoc import Document
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from master.campaign.encoders import suggest
+from wire.encoders import suggest
 from master.campaign.errors import Problem
 from master.campaign.yamldoc import Document
 

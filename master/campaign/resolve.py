@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from master.campaign.content import DEFAULT_RENDER
+from wire.content import DEFAULT_RENDER
 from master.campaign.defaults import FIELD_DEFAULTS
-from master.campaign.kinds import Kind
+from wire.kinds import Kind
 
 Origin = tuple[str | int, ...] | None
 """Path of the YAML node a value came from; None for a built-in default or an unset field."""

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from master.campaign.defaults import IDLE_BASELINE_S, TIMEOUT_S
-from master.campaign.encoders import ENCODERS
+from wire.encoders import ENCODERS
 from master.campaign.estimate import ESTIMATE_FACTOR
 from master.campaign.spec import SpecError, load_campaign_text
 

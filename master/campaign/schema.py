@@ -12,7 +12,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from master.campaign.defaults import SPEC_VERSION
-from master.campaign.kinds import KINDS, Kind
+from wire.kinds import KINDS, Kind
 
 NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_.-]*\Z", "maxLength": 100,
         "description": "a name of lowercase letters, digits, '_', '.' and '-' such as 'quick'"}

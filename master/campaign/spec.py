@@ -10,7 +10,7 @@ from master.campaign.defaults import FIELD_DEFAULTS, TARGETS
 from master.campaign.errors import FILE_KEY, Problem, SpecError
 from master.campaign.expand import JobSpec, expand
 from master.campaign.jobcount import DEFAULT_MAX_JOBS
-from master.campaign.kinds import KINDS
+from wire.kinds import KINDS
 from master.campaign.messages import schema_problems
 from master.campaign.resolve import resolve_scenario
 from master.campaign.schema import validator

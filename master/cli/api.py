@@ -10,11 +10,10 @@ from typing import Any
 
 import requests
 
+from wire.env import ADMIN_TOKEN_ENV
+
 DEFAULT_TIMEOUT_S = 30.0
 """Timeout of one request to the master."""
-
-ADMIN_TOKEN_ENV = "FFWATT_ADMIN_TOKEN"
-"""Environment variable the ``campaign`` command reads the admin token from when ``--token`` is not given."""
 
 
 class ApiError(Exception):

@@ -16,7 +16,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from master.campaign.encoders import ENCODERS
+from wire.encoders import ENCODERS
 from master.campaign.runtests import (BASELINE_S, COOLDOWN_S, DEFAULTS_HELP, DURATION_S, ENCODER, FPS, MULTI_BITRATE,
                                       ORIGINAL_ENCODERS, PRESET, RESOLUTION, STABILIZATION_S, STAGGER_S, STREAM_SOURCES,
                                       ConversionError, Scenario, baseline_scenario, convert_batch, render, slug,

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from master import db
 from master.api.bodies import query_int
-from master.states import CampaignState, JobState, NodeStatus
+from wire.states import CampaignState, JobState, NodeStatus
 from master.web import campaigns, formatting, jobs, nodes
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/ui/static")

@@ -11,7 +11,7 @@ from master import rundata
 from master.analysis.summarize import group_by_variant, metric, ok_result, summarize_run
 from master.campaign import confidence
 from master.reports.html import QUALITY_METRICS, TABLE_METRICS, Footnotes, energy_variants, stat_cell
-from master.states import CampaignState, JobState
+from wire.states import CampaignState, JobState
 from master.web import formatting as fmt
 
 RECENT_CAMPAIGNS = 20

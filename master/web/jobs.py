@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from master import db
 from master.api.result_schema import load_stored
-from master.states import JobState
+from wire.states import JobState
 
 RECENT_JOBS = 15
 """Jobs on the dashboard, most recently active first."""

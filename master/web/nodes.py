@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from master import db
 from master.fleet import Liveness
 from master.reports.inventory import node_view
-from master.states import JobState, NodeStatus
+from wire.states import JobState, NodeStatus
 from master.web import formatting as fmt
 
 LIVENESS_COLUMNS = "id, hostname, status, last_heartbeat, current_watts, heartbeat_interval_s"

@@ -17,7 +17,7 @@ import requests
 from click.testing import CliRunner
 
 from agent.cli import main, parse_labels
-from agent.durations import Duration, parse_duration
+from wire.durations import Duration, parse_duration
 from agent.statedir import default_state_dir
 from tests.master.test_service import clean_env, masters, start_master  # noqa: F401 (fixture)
 

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from agent import sources
-from agent.content import CONTENT_PRESETS
+from wire.content import CONTENT_PRESETS
 from agent.ffmpeg.command import transcode_argv
 from agent.ffmpeg.ladder import ladder_argv
 from agent.ffmpeg.live import live_argv

@@ -57,7 +57,7 @@ def campaign_file(path: Path, name: str, repetitions: int, idle_baseline: float 
 def wheel_with_version(version: str, workdir: Path) -> Path:
     """An ffwatt wheel of this checkout that says it is ``version`` (what an upgrade installs)."""
     src = workdir / "src"
-    for part in ("master", "agent"):
+    for part in ("master", "agent", "wire"):
         shutil.copytree(ROOT / part, src / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "README.md", src / "README.md")
     text = (ROOT / "pyproject.toml").read_text()

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from master import db, errors, fleet, queue
-from master.states import CampaignState, JobState, NodeStatus
+from wire.states import CampaignState, JobState, NodeStatus
 
 
 def _result(job, node_id, status="succeeded", error=None, **extra):

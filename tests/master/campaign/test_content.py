@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from master.campaign import expand, load_campaign_text
-from master.campaign.content import CONTENT_PRESETS
+from wire.content import CONTENT_PRESETS
 from master.campaign.spec import SpecError
 
 GOOD_CLIP = Path(__file__).resolve().parents[2] / "data" / "campaigns" / "good" / "clips" / "tiny.mp4"

@@ -5,9 +5,10 @@ import pytest
 
 from master.campaign import estimate
 from master.campaign.estimate import (CAMPAIGN_OVERHEAD_S, ESTIMATE_FACTOR, JOB_OVERHEAD_S, LEVEL_REST_S,
-                                      STREAM_SETUP_S, density_levels, estimate_seconds, estimate_terms,
+                                      STREAM_SETUP_S, estimate_seconds, estimate_terms,
                                       format_seconds, job_terms)
 from master.campaign.expand import JobSpec
+from wire.kinds.density import plan_levels
 
 
 def job(idle: float | None, duration: float | None) -> JobSpec:
@@ -56,9 +57,9 @@ def test_live_kinds_run_in_real_time():
     assert kind_job("multi", duration=60, bitrates=["1M", "2M", "3M"], stagger=2) == \
         pytest.approx(60 + 2 * 2 + STREAM_SETUP_S)
     assert kind_job("multi", duration=60, count=4, stagger=1) == pytest.approx(60 + 3 + STREAM_SETUP_S)
-    levels = density_levels(8)
+    levels = plan_levels(8)
     assert levels == [1, 2, 4, 8, 8, 8]  # up to 8, then at most 2 bisection steps between 4 and 8
-    assert density_levels(1) == [1] and density_levels(3) == [1, 2, 3] and density_levels(5) == [1, 2, 4, 5]
+    assert plan_levels(1) == [1] and plan_levels(3) == [1, 2, 3] and plan_levels(5) == [1, 2, 4, 5]
     assert kind_job("density", duration=10, max_streams=8, stagger=0) == \
         pytest.approx(len(levels) * (10 + STREAM_SETUP_S + LEVEL_REST_S))
     assert kind_job("ladder", duration=10, encoder="libx264", preset="ultrafast") == pytest.approx(ESTIMATE_FACTOR * 10)
@@ -93,7 +94,8 @@ def test_preparation_counts_each_distinct_source_once():
     from pathlib import Path
 
     from master.campaign import expand, load_campaign
-    from master.campaign.estimate import RENDER_BUDGET_BYTES, prepare_seconds, source_seconds
+    from master.campaign.estimate import prepare_seconds, source_seconds
+    from wire.content import DEFAULT_BUDGET_BYTES
 
     quick = expand(load_campaign(Path(__file__).resolve().parents[3] / "campaigns" / "quick.yml"))
     assert len(quick) == 4 and len({job.variant for job in quick}) == 2
@@ -117,7 +119,7 @@ def test_preparation_counts_each_distinct_source_once():
         (estimate.RENDER_FACTOR + estimate.SITI_FACTOR) * 10 + estimate.CHECKSUM_S_PER_GB * frames_bytes / 1e9)
     long = JobSpec("l#1", "l", "l", 1, "transcode", {"input": lavfi().params["input"] | {"size": "1920x1080"},
                                                      "duration": 3600}, {})
-    segment = RENDER_BUDGET_BYTES / (1920 * 1080 * 1.5) / 30  # the part that fits in the budget, about 23 s
+    segment = DEFAULT_BUDGET_BYTES / (1920 * 1080 * 1.5) / 30  # the part that fits in the budget, about 23 s
     assert prepare_seconds([long])[1] == pytest.approx(
         (estimate.RENDER_FACTOR * segment + estimate.SITI_FACTOR * estimate.SITI_MAX_S) * 9 / 4
-        + estimate.CHECKSUM_S_PER_GB * RENDER_BUDGET_BYTES / 1e9)
+        + estimate.CHECKSUM_S_PER_GB * DEFAULT_BUDGET_BYTES / 1e9)

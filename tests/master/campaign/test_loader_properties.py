@@ -6,7 +6,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from master.campaign.kinds import KINDS
+from wire.kinds import KINDS
 from master.campaign.spec import Campaign, SpecError, load_campaign_text
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -5,7 +5,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from master.campaign import SpecError, expand, load_campaign_text
-from master.campaign.kinds import COMMON_FIELDS, KINDS, Kind
+from wire.kinds import COMMON_FIELDS, KINDS, Kind
 from master.campaign.schema import campaign_schema
 
 DENSITY = """

@@ -1,4 +1,6 @@
-"""The search for the most concurrent streams that all stay real time (the ``density`` kind), as a pure function.
+"""The ``density`` kind: its fields (:data:`KIND`), its defaults, and its search for the most concurrent streams that
+all stay real time, as a pure function: the agent runs it (agent/scenarios/density.py), the master's plan counts its
+levels (:func:`plan_levels`).
 
 Upward: levels 1, 2, 4, 8, ... while they hold; ``max_streams`` itself is tried when the doubling passes it. Then a
 bisection between the last level that held and the first that failed. Each level is measured at most once and the
@@ -12,6 +14,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
+
+from wire.kinds.base import SECONDS, Kind
+from wire.kinds.live import LIVE_FIELDS
+
+MAX_STREAMS = 32
+"""Density: the most streams the upward search tries."""
+
+MIN_SPEED = 0.98
+"""Density: the speed every stream must keep (1.0 = real time) for a level to hold."""
+
+LEVEL_REST_S = 2.0
+"""Density: the agent's unmeasured rest between two levels (seconds)."""
 
 Outcome = TypeVar("Outcome")
 
@@ -37,6 +51,14 @@ def upward_levels(max_streams: int) -> list[int]:
         levels.append(level)
         level *= 2
     return levels + [max_streams]
+
+
+def plan_levels(max_streams: int) -> list[int]:
+    """The stream counts a search may run at most: :func:`upward_levels`, then the most bisection steps between its
+    last two levels (counted at ``max_streams`` streams each, the longest a step could be)."""
+    up = upward_levels(max_streams)
+    gap = max(max_streams - up[-2], 1) if len(up) > 1 else 1
+    return up + [max_streams] * max(gap - 1, 0).bit_length()
 
 
 def search(max_streams: int, measure: Callable[[int], Outcome],
@@ -76,3 +98,19 @@ def least_squares_slope(points: list[tuple[float, float]]) -> float | None:
     sxx = sum((x - mean_x) ** 2 for x, _ in points)
     sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
     return sxy / sxx
+
+
+KIND = Kind(
+    name="density",
+    fields={
+        **LIVE_FIELDS,
+        "max_streams": {"type": "integer", "minimum": 1, "maximum": 256, "description": "a whole number of streams"},
+        "min_speed": {"type": "number", "exclusiveMinimum": 0, "maximum": 2,
+                      "description": "a speed such as 0.98 (1.0 = real time)"},
+        "stagger": SECONDS,
+    },
+    required=("input", "encoder", "bitrate", "duration"),
+)
+"""The most concurrent live streams of one profile that all stay real time (every stream's speed >= ``min_speed``, no
+dropped frames): levels 1, 2, 4, ... up to ``max_streams``, then a bisection between the last level that held and the
+first that did not; ``duration`` seconds measured per level."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.density_search import least_squares_slope, search, upward_levels
+from wire.kinds.density import least_squares_slope, search, upward_levels
 
 
 def recorded(capacity=None, table=None):

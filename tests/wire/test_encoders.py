@@ -1,7 +1,7 @@
 """The encoder table: names, presets and quality ranges per encoder."""
 from __future__ import annotations
 
-from master.campaign.encoders import ENCODERS, suggest
+from wire.encoders import ENCODERS, suggest
 
 
 def test_known_encoders():

@@ -30,3 +30,7 @@ class NodeStatus(str, Enum):
     ONLINE = "online"
     OFFLINE = "offline"
     DRAINING = "draining"
+
+
+RESULT_STATUSES = (JobState.SUCCEEDED.value, JobState.FAILED.value)
+"""The ``status`` of a result an agent sends: how the job it ran finished."""

@@ -1,4 +1,5 @@
-"""The encoders a campaign may name, with the presets and quality range each one takes.
+"""The encoders a campaign may name, with the presets and quality range each one takes: the master checks a campaign
+against this table, the agent maps the same vocabulary onto FFmpeg's options (agent/ffmpeg/command.py).
 
 ``preset`` means the encoder's speed/quality knob: ``-preset`` for x264, x265, SVT-AV1, NVENC and QSV; ``-cpu-used``
 for libaom and libvpx. ``crf`` means its constant-quality knob (``-crf``, NVENC ``-cq``, QSV ``-global_quality``,
@@ -10,11 +11,13 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
                 "placebo")
+"""x264-style preset names, fastest first; the common vocabulary every family maps from."""
 NVENC_PRESETS = ("p1", "p2", "p3", "p4", "p5", "p6", "p7", "default", "slow", "medium", "fast", "hp", "hq", "bd", "ll",
                  "llhq", "llhp", "lossless", "losslesshp")
 QSV_PRESETS = ("veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+"""QSV's own preset names, fastest first."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,8 @@ class Encoder:
 
 
 ENCODERS: dict[str, Encoder] = {encoder.name: encoder for encoder in (
-    Encoder("libx264", "h264", presets=X26X_PRESETS),
-    Encoder("libx265", "hevc", presets=X26X_PRESETS),
+    Encoder("libx264", "h264", presets=X264_PRESETS),
+    Encoder("libx265", "hevc", presets=X264_PRESETS),
     Encoder("libsvtav1", "av1", preset_range=(0, 13), crf_range=(0, 63)),
     Encoder("libaom-av1", "av1", preset_range=(0, 8), crf_range=(0, 63)),
     Encoder("libvpx-vp9", "vp9", preset_range=(-8, 8), crf_range=(0, 63)),
