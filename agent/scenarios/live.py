@@ -30,7 +30,7 @@ from agent.ffmpeg.live import bitrate_bps, live_argv, stream_rate
 from agent.ffmpeg.progress import Progress, ProgressParser
 from agent.process import Child, ProcessOutcome, start_process
 from agent.rtmp import RECEIVER_GRACE_S, Ingest, IngestError, Receiver, ReceiverResult, open_ingest
-from agent.sampler import Measurement, Sampler
+from agent.sampler import Measurement
 from agent.scenarios.base import JobFailed, RunContext, Scenario, ffmpeg_info, require_encoder
 from agent.scenarios.phases import run_phases, sample_rate, sampling
 
@@ -145,17 +145,6 @@ def stream_bitrates(params: dict[str, Any]) -> list[Any]:
     return [params.get("bitrate")] * int(params.get("count") or 1)
 
 
-def track_pusher(sampler: Sampler, sources, pid: int, first: bool) -> None:
-    """Make sources that attribute by process (the estimate) count this pusher too."""
-    if first:
-        sampler.track(pid)
-        return
-    for source in sources:
-        track_also = getattr(source, "track_also", None)
-        if callable(track_also):
-            track_also(pid)
-
-
 def _first_line(lines: list[str]) -> str:
     useful = [line.strip() for line in lines if line.strip()]
     return useful[-1] if useful else "no error printed"
@@ -199,7 +188,7 @@ def push_streams(ctx: RunContext, ingest: Ingest, params: dict[str, Any], bitrat
                     continue
                 run.argv = live_argv(ctx.ffmpeg.path, params, run.receiver.publish_url, run.bitrate)
                 run.pusher = start_process(run.argv, on_stdout_line=sink(run))
-                track_pusher(sampler, ctx.sources, run.pusher.pid, first=started == 0)
+                (sampler.track if started == 0 else sampler.track_also)(run.pusher.pid)  # the estimate counts it
                 started += 1
             while not all(r.pusher is None or r.pusher.exited() for r in runs):
                 if ctx.cancel.wait(0.02):
