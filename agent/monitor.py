@@ -61,9 +61,7 @@ def monitor_sources(powercap_root: str | None = None, tdp_watts: float | None = 
     sampler's cached instances stay its own); an estimate follows this process's tree."""
     detection = detect_sources(powercap_root, tdp_watts, fresh=True)
     for source in detection.sources:
-        track = getattr(source, "track", None)
-        if callable(track):
-            track(os.getpid())
+        source.track(os.getpid())
     return list(detection.sources), list(detection.notes)
 
 
