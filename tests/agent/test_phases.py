@@ -38,25 +38,18 @@ KIND_PARAMS = {
 }
 
 
-@pytest.fixture(scope="module")
-def ffmpeg():
+@pytest.fixture
+def ctx(tmp_path):
+    """A run context with the system FFmpeg and one simulated RAPL package at a constant 30 W (real time)."""
     if not os.access(SYSTEM_FFMPEG, os.X_OK):
         pytest.skip("no /usr/bin/ffmpeg")
-    return probe_binary(SYSTEM_FFMPEG, "system")
-
-
-@pytest.fixture
-def rapl_sources():
-    """One simulated package at a constant 30 W, advancing in real time."""
+    (tmp_path / "work").mkdir()
     with sim_dir() as d:
         sim = PowercapSim(d, range_uj=30_000_000, packages=1, psys=False, profiles={"package-0": lambda t: 30.0})
         with sim.running():
-            yield discover_rapl(sim.root)[0]
-
-
-def _ctx(ffmpeg, sources, workdir) -> RunContext:
-    return RunContext(ffmpeg=ffmpeg, sources=sources, power_notes=[], workdir=workdir,
-                      encoder_check=lambda e: {"usable": True, "reason": None})
+            yield RunContext(ffmpeg=probe_binary(SYSTEM_FFMPEG, "system"), sources=discover_rapl(sim.root)[0],
+                             power_notes=[], workdir=tmp_path / "work",
+                             encoder_check=lambda e: {"usable": True, "reason": None})
 
 
 def _params(kind: str) -> dict:
@@ -79,10 +72,9 @@ def _when_idle(ctx: RunContext, act, after_s: float = 0.3) -> threading.Thread:
 
 
 @pytest.mark.parametrize("kind", sorted(KIND_PARAMS))
-def test_cancel_during_the_idle_baseline_ends_the_job(kind, ffmpeg, rapl_sources, tmp_path):
+def test_cancel_during_the_idle_baseline_ends_the_job(kind, ctx):
     """A cancel a moment into a 60 s idle baseline ends the job within seconds, failed as cancelled, for every kind
     that measures one."""
-    ctx = _ctx(ffmpeg, rapl_sources, tmp_path)
     job = {"id": f"j-{kind}", "attempt": 1, "name": f"{kind}#1", "kind": kind, "params": _params(kind)}
     cancelled_at: list[float] = []
     _when_idle(ctx, lambda: (cancelled_at.append(time.monotonic()), ctx.cancel.set()))
@@ -92,7 +84,7 @@ def test_cancel_during_the_idle_baseline_ends_the_job(kind, ffmpeg, rapl_sources
     assert ctx.live.watts is None and ctx.live.phase == "idle"
 
 
-def test_master_cancel_during_the_idle_baseline_reaches_the_worker(ffmpeg, rapl_sources, tmp_path, caplog):
+def test_master_cancel_during_the_idle_baseline_reaches_the_worker(ctx, tmp_path, caplog):
     """Cancelling the campaign while the agent measures a job's idle baseline: the next heartbeat stops the job, and
     the worker reports it cancelled within seconds, not after the baseline's 60 s."""
     app = create_app({"DATABASE": str(tmp_path / "m.db"), "ENROLLMENT_TOKEN": "e", "ADMIN_TOKEN": "a"})
@@ -102,8 +94,6 @@ def test_master_cancel_during_the_idle_baseline_reaches_the_worker(ffmpeg, rapl_
         spec = {"name": "x264", "scenario": "x264", "variant": "x264", "repetition": 1, "kind": "transcode",
                 "params": _params("transcode"), "requirements": {}}
         cid = queue.create_campaign(conn, name="c", description="", spec_text="x", spec_path=None, jobs=[spec])
-        ctx = _ctx(ffmpeg, rapl_sources, tmp_path / "work")
-        ctx.workdir.mkdir()
         options = WorkerOptions(hostname="phases-test", poll_interval_s=0.2, heartbeat_interval_s=0.2, max_jobs=1)
         worker = Worker(MasterClient(server.url, timeout_s=2, enrollment_token="e"), ctx, Spool(tmp_path / "spool"),
                         {"cpu_model": "t"}, options, identity=IdentityFile(tmp_path))
