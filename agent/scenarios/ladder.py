@@ -18,12 +18,11 @@ from typing import Any
 from agent import energy
 from agent.ffmpeg.command import output_suffix, parse_size
 from agent.ffmpeg.ladder import RungCount, count_frames, device_failure, failed_rung, ladder_argv, rung_label
-from agent.ffmpeg.runner import FFmpegRun
+from agent.ffmpeg.runner import FFmpegRun, encoded_metrics
 from agent.ffmpeg.verify import verify_output
 from agent.sampler import Measurement
 from agent.scenarios.base import JobFailed, RunContext, Scenario, ffmpeg_info, require_encoder
 from agent.scenarios.phases import measured_ffmpeg, run_phases
-from agent.scenarios.transcode import encoded_metrics
 
 
 def rung_entry(rung: dict[str, Any], count: RungCount, output_bytes: int | None,

@@ -19,33 +19,10 @@ from typing import Any
 from agent import energy
 from agent.ffmpeg.command import output_suffix, transcode_argv
 from agent.ffmpeg.quality import Quality, measure_quality, per_joule
+from agent.ffmpeg.runner import encoded_metrics
 from agent.ffmpeg.verify import verify_output
 from agent.scenarios.base import JobFailed, RunContext, Scenario, ffmpeg_info, require_encoder
 from agent.scenarios.phases import measured_ffmpeg, run_phases
-
-
-def encoded_metrics(run, output_bytes: int | None) -> tuple[dict[str, Any], dict[str, str]]:
-    """Frames, fps, speed and bitrate of a finished encode; null fields get a reason.
-
-    fps and speed are computed over the job's measured wall time (the same window as its energy), not taken from
-    FFmpeg's running figures, which read 0 for encodes shorter than FFmpeg's first update.
-    """
-    p = run.last_progress
-    duration = run.outcome.duration_s
-    frames = p.frame if p else None
-    out_time = p.out_time_s if p else None
-    metrics: dict[str, Any] = {
-        "duration_s": round(duration, 4),
-        "frames": frames,
-        "fps": round(frames / duration, 3) if frames and duration > 0 else None,
-        "speed": round(out_time / duration, 4) if out_time and duration > 0 else None,
-        "output_bytes": output_bytes,
-        "bitrate_kbps": round(output_bytes * 8 / 1000 / out_time, 3) if out_time and output_bytes else None,
-    }
-    reasons = {"frames": "FFmpeg reported no frame count", "fps": "no frames encoded",
-               "speed": "FFmpeg reported no encoded duration", "bitrate_kbps": "no encoded duration or output size"}
-    missing = {key: reason for key, reason in reasons.items() if metrics[key] is None}
-    return metrics, missing
 
 
 class Transcode(Scenario):
