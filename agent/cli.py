@@ -21,7 +21,7 @@ import click
 
 from agent.client import MasterClient, MasterError
 from agent.measure_cmd import measure
-from agent.setup import build_context
+from agent.context import build_context
 from agent.exporter import DEFAULT_ADDRESS, DEFAULT_PORT, Exporter, ExporterBindError
 from agent.identity import IdentityFile
 from agent.monitor import DEFAULT_INTERVAL_S, PowerMonitor, monitor_sources

@@ -6,7 +6,7 @@ counted since it started, the watts of the latest interval and whether the zone 
 hands a copy to the collector.
 
 The sources are the monitor's own instances (a job's sampler reads deltas from its own instances too: sharing one
-would split the deltas between them), found the way :mod:`agent.setup` finds them, with the same powercap root and TDP.
+would split the deltas between them), found the way :mod:`agent.context` finds them, with the same powercap root and TDP.
 An invalid interval adds no joules and clears the zone's watts: the zone is down with the reading's reason until a
 valid interval comes again. On an estimate-only host the estimate follows this process's tree (the agent and the
 FFmpeg it runs), labelled estimated.
@@ -61,9 +61,7 @@ def monitor_sources(powercap_root: str | None = None, tdp_watts: float | None = 
     sampler's cached instances stay its own); an estimate follows this process's tree."""
     detection = detect_sources(powercap_root, tdp_watts, fresh=True)
     for source in detection.sources:
-        track = getattr(source, "track", None)
-        if callable(track):
-            track(os.getpid())
+        source.track(os.getpid())
     return list(detection.sources), list(detection.notes)
 
 

@@ -5,10 +5,12 @@ Every child the agent starts goes through :func:`run_process`: an argv list (nev
 a timeout and a cancel event that kill the group, and a hook that runs after the child exited but *before* it is reaped,
 so a sampler can read the finished tree's CPU time from the zombie. :func:`start_process` starts one the same way
 without waiting for it (several concurrent children, such as live stream pushers), and leaves reaping to the caller.
+Both are one :class:`Child`: the Popen, the output pumps, the non-reaping wait and the reaping are written once.
 """
 from __future__ import annotations
 
 import collections
+import dataclasses
 import os
 import signal
 import subprocess
@@ -75,19 +77,6 @@ def _pump(stream, on_line: Callable[[str], None] | None, sink: collections.deque
     stream.close()
 
 
-def _wait_exited(pid: int, deadline: float | None, cancel: threading.Event | None) -> str | None:
-    """Wait until ``pid`` has exited without reaping it. Returns "timeout", "cancelled" or None."""
-    while True:
-        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
-        if info is not None:
-            return None
-        if cancel is not None and cancel.is_set():
-            return "cancelled"
-        if deadline is not None and time.monotonic() >= deadline:
-            return "timeout"
-        time.sleep(0.02)
-
-
 def run_process(
     argv: Sequence[str],
     *,
@@ -99,71 +88,37 @@ def run_process(
     cwd: str | None = None,
     env: dict[str, str] | None = None,
 ) -> ProcessOutcome:
-    """Run ``argv`` to completion in its own process group.
+    """Run ``argv`` to completion in its own process group: a :class:`Child` waited for here.
 
     ``on_start(pid)`` runs right after the child started; ``on_exited(pid)`` runs once the child has exited but before
     it is reaped (its ``/proc`` entry still holds the CPU time of the whole waited-for tree). On timeout or cancel the
     whole process group is killed. A KeyboardInterrupt in the caller also kills the group before it propagates.
+    The outcome's ``duration_s`` runs from the start to the reaping, hooks included.
     """
-    argv = [str(a) for a in argv]
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-        cwd=cwd,
-        env=env,
-    )
-    tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
-    pumps = [
-        threading.Thread(target=_pump, args=(proc.stdout, on_stdout_line, None), daemon=True),
-        threading.Thread(target=_pump, args=(proc.stderr, None, tail), daemon=True),
-    ]
-    for t in pumps:
-        t.start()
-    stopped: str | None = None
+    child = Child(argv, on_stdout_line=on_stdout_line, cwd=cwd, env=env)
     try:
         if on_start is not None:
-            on_start(proc.pid)
-        deadline = None if timeout_s is None else started + timeout_s
-        stopped = _wait_exited(proc.pid, deadline, cancel)
+            on_start(child.pid)
+        remaining = None if timeout_s is None else child.started + timeout_s - time.monotonic()
+        stopped = child.wait_exited(remaining, cancel)
         if stopped is not None:
-            kill_group(proc.pid, leader=proc)
+            child.timed_out, child.cancelled = stopped == "timeout", stopped == "cancelled"
+            child.stop()
         elif on_exited is not None:
-            on_exited(proc.pid)
+            on_exited(child.pid)
     except BaseException:
-        kill_group(proc.pid, grace_s=1.0, leader=proc)
-        proc.wait(timeout=10)
+        child.stop(grace_s=1.0)
+        child.finish(timeout_s=10)
         raise
-    finally:
-        # The child is gone; anything it left in its group (grandchildren) goes with it.
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    returncode = proc.wait(timeout=30)
-    for t in pumps:
-        t.join(timeout=5)
-    return ProcessOutcome(
-        argv=argv,
-        returncode=returncode,
-        duration_s=time.monotonic() - started,
-        stderr_tail=list(tail),
-        timed_out=stopped == "timeout",
-        cancelled=stopped == "cancelled",
-    )
+    return dataclasses.replace(child.finish(), duration_s=time.monotonic() - child.started)
 
 
 class Child:
     """A child started in its own process group that the caller waits for later (several can run at once).
 
-    Built by :func:`start_process`. Like :func:`run_process`: stdout lines go to a callback, the last stderr lines are
-    kept, and the child is never reaped before the caller says so, so a sampler can take its final reading while the
-    exited child is still a zombie (:meth:`exited` / :meth:`wait_exited` do not reap; :meth:`finish` does).
+    Built by :func:`start_process`, and by :func:`run_process`, which waits for it: stdout lines go to a callback, the
+    last stderr lines are kept, and the child is never reaped before the caller says so, so a sampler can take its
+    final reading while the exited child is still a zombie (:meth:`exited` / :meth:`wait_exited` do not reap; :meth:`finish` does).
     """
 
     def __init__(self, argv: Sequence[str], on_stdout_line: Callable[[str], None] | None = None,

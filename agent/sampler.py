@@ -221,9 +221,12 @@ class Sampler:
     def track(self, pid: int | None) -> None:
         """Tell sources that attribute by process (the estimate) which process tree is the job."""
         for source in self.sources:
-            track = getattr(source, "track", None)
-            if callable(track):
-                track(pid)
+            source.track(pid)
+
+    def track_also(self, pid: int) -> None:
+        """Tell sources that attribute by process that the tree rooted at ``pid`` is part of the job too."""
+        for source in self.sources:
+            source.track_also(pid)
 
     def stop(self) -> Measurement:
         """Take the final reading of every source, stop the thread and return the window's measurement.

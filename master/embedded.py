@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from agent.client import MasterClient
-from agent.setup import build_context
+from agent.context import build_context
 from agent.spool import Spool
 from agent.statedir import StateDirBusy, lock_state_dir
 from agent.worker import Worker, WorkerOptions

@@ -3,14 +3,15 @@
 The argv must carry ``-progress pipe:1 -nostats`` (``command.transcode_argv`` and ``command.probe_argv`` add it): every
 stdout line goes through a :class:`~agent.ffmpeg.progress.ProgressParser`, and each finished block is handed to
 ``on_progress`` while FFmpeg is still running. Timeout, cancel and the start/exit hooks are
-:func:`agent.process.run_process`'s.
+:func:`agent.process.run_process`'s. :func:`encoded_metrics` turns a finished run into its frame, speed and bitrate
+metrics.
 """
 from __future__ import annotations
 
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from agent.ffmpeg.progress import Progress, ProgressParser
 from agent.process import ProcessOutcome, run_process
@@ -39,6 +40,30 @@ class FFmpegRun:
             if flag in argv[:-1]:
                 return argv[argv.index(flag) + 1]
         return None
+
+
+def encoded_metrics(run: FFmpegRun, output_bytes: int | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Frames, fps, speed and bitrate of a finished encode; null fields get a reason.
+
+    fps and speed are computed over the job's measured wall time (the same window as its energy), not taken from
+    FFmpeg's running figures, which read 0 for encodes shorter than FFmpeg's first update.
+    """
+    p = run.last_progress
+    duration = run.outcome.duration_s
+    frames = p.frame if p else None
+    out_time = p.out_time_s if p else None
+    metrics: dict[str, Any] = {
+        "duration_s": round(duration, 4),
+        "frames": frames,
+        "fps": round(frames / duration, 3) if frames and duration > 0 else None,
+        "speed": round(out_time / duration, 4) if out_time and duration > 0 else None,
+        "output_bytes": output_bytes,
+        "bitrate_kbps": round(output_bytes * 8 / 1000 / out_time, 3) if out_time and output_bytes else None,
+    }
+    reasons = {"frames": "FFmpeg reported no frame count", "fps": "no frames encoded",
+               "speed": "FFmpeg reported no encoded duration", "bitrate_kbps": "no encoded duration or output size"}
+    missing = {key: reason for key, reason in reasons.items() if metrics[key] is None}
+    return metrics, missing
 
 
 def _progress_sink(parser: ProgressParser, on_progress: Callable[[Progress], None] | None) -> Callable[[str], None]:

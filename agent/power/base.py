@@ -1,4 +1,5 @@
-"""The contract every power source follows: start, read deltas, say how often it must be read, describe itself.
+"""The contract every power source follows: start, read deltas, say how often it must be read, which process tree
+is the job (for sources that attribute by process), describe itself.
 
 A source reads one counter (a RAPL zone, a GPU) or one model (the CPU-time estimate). ``read()`` returns the energy
 since the previous ``read()`` or ``start()``; a reading that cannot be trusted is ``valid=False`` with ``energy_j=None``
@@ -49,6 +50,14 @@ class PowerSource(ABC):
     @abstractmethod
     def read(self) -> Reading:
         """Energy since the previous ``read()`` or ``start()``."""
+
+    def track(self, pid: int | None) -> None:
+        """Attribute energy to the process tree rooted at ``pid`` from its birth; None stops attributing. Only a
+        source that attributes by process (the estimate) does anything: a sensor measures the whole machine."""
+
+    def track_also(self, pid: int) -> None:
+        """Attribute the tree rooted at ``pid`` as well, on top of those already tracked (several concurrent
+        processes, such as live stream pushers); a no-op for sensors, like :meth:`track`."""
 
     def max_interval_s(self) -> float | None:
         """Longest safe interval between reads (counter wrap), None when there is no limit."""

@@ -15,6 +15,7 @@ import time
 from typing import Any, Callable
 
 from agent.power.base import PowerSource, Reading, SourceUnavailable
+from agent.power.units import Energy, Power
 
 
 class _Session:
@@ -88,9 +89,9 @@ class NvmlSource(PowerSource):
         if self.uses_counter:
             if value < last:
                 return Reading.invalid("energy counter went backwards (driver reloaded?)")
-            energy_j = (value - last) / 1e3
+            energy_j = Energy.from_mjoules(value - last).joules
         else:
-            energy_j = (last + value) / 2 / 1e3 * elapsed
+            energy_j = Power.from_mwatts((last + value) / 2).times(elapsed).joules
         watts = energy_j / elapsed if elapsed > 0 else None
         return Reading(energy_j=energy_j, valid=True, watts=watts,
                        extra={"encoder_util_pct": self.encoder_utilization()})

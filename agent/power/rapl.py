@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agent.power.base import PowerSource, Reading, SourceUnavailable
+from agent.power.units import Energy, Power
 
 DEFAULT_POWERCAP_ROOT = "/sys/class/powercap"
 """Where Linux exposes powercap zones; ``FFWATT_POWERCAP_ROOT`` (see detect.py) or an argument overrides it."""
@@ -107,7 +108,7 @@ class RaplSource(PowerSource):
         self._last: tuple[int, float] | None = None
         self.range_uj = _read_int(self.path / "max_energy_range_uj")
         stated_uw = _read_int(self.path / "constraint_0_max_power_uw")
-        self.stated_max_w = stated_uw / 1e6 if stated_uw else None
+        self.stated_max_w = Power.from_uwatts(stated_uw).watts if stated_uw else None
         self.max_power_w = self.stated_max_w * POWER_HEADROOM if self.stated_max_w else DEFAULT_MAX_POWER_W
         try:
             if _read_int(self._energy_file) is None:
@@ -119,7 +120,7 @@ class RaplSource(PowerSource):
         """Seconds the counter needs to cover its whole range at maximum power."""
         if not self.range_uj:
             return None
-        return self.range_uj / 1e6 / self.max_power_w
+        return Energy.from_ujoules(self.range_uj).joules / self.max_power_w
 
     def max_interval_s(self) -> float | None:
         wrap = self.wrap_time_s()
@@ -168,7 +169,7 @@ class RaplSource(PowerSource):
             return Reading.invalid(
                 f"{elapsed:.3f} s between reads exceeds the counter's wrap time ({wrap:.3f} s at "
                 f"{self.max_power_w:g} W): a second wrap cannot be ruled out")
-        energy_j = delta_uj / 1e6
+        energy_j = Energy.from_ujoules(delta_uj).joules
         if energy_j > self.max_power_w * (elapsed + PLAUSIBILITY_SLACK_S):
             return Reading.invalid(
                 f"implausible delta {energy_j:.3f} J in {elapsed:.3f} s (max {self.max_power_w:g} W): "

@@ -79,6 +79,11 @@ def require_input(ctx: RunContext, params: dict[str, Any]) -> None:
                         f"{', '.join(str(d) for d in allowed)}; start the agent with --input-dir DIR to allow one")
 
 
+def ffmpeg_info(ctx: RunContext, argv: list[str] | None, stderr_tail: list[str]) -> dict[str, Any]:
+    """The result's ``ffmpeg`` field: the command line, this host's FFmpeg and the end of its stderr."""
+    return {"argv": argv, "version": ctx.ffmpeg.version, "path": ctx.ffmpeg.path, "stderr_tail": stderr_tail}
+
+
 class Scenario:
     """Base class: one subclass per kind, registered in :mod:`agent.scenarios`."""
 

@@ -2,7 +2,8 @@
 
 The sampler reads every power source for ``params.duration`` seconds with no job running; the result carries the
 window's energy per source, total energy, mean and peak watts, and ``idle_watts`` (= mean). Nothing is encoded: the
-frame-based metrics are null with the reason "baseline: no frames". The wait is ``ctx.cancel.wait``, so a cancel ends
+frame-based metrics are null with the reason "baseline: no frames". The window is
+:func:`agent.scenarios.phases.idle_window` (the same as every job's idle baseline): a cancel ends
 the measurement at once and fails the job (a shortened baseline is not a baseline of the asked duration).
 
 Estimated energy: the estimate models only the CPU time of a tracked job, and a baseline tracks none, so its energy is
@@ -13,8 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from agent import energy
-from agent.sampler import DEFAULT_RATE_HZ, Measurement, Sampler
+from agent.sampler import Measurement
 from agent.scenarios.base import JobFailed, RunContext, Scenario
+from agent.scenarios.phases import idle_window, sample_rate
 
 NO_FRAMES = "baseline: no frames"
 NO_ENCODE = "baseline: nothing is encoded"
@@ -74,14 +76,7 @@ class Baseline(Scenario):
         if ctx.cancel.is_set():
             raise JobFailed("cancelled before the idle measurement started")
         ctx.live.phase = "idle baseline"
-        sampler = Sampler(ctx.sources, rate_hz=params.get("sample_rate") or DEFAULT_RATE_HZ)
-        sampler.start()
-        ctx.live.watts = sampler.current_watts
-        try:
-            cancelled = ctx.cancel.wait(duration)
-        finally:
-            measurement = sampler.stop()
-            ctx.live.watts = None
+        measurement, cancelled = idle_window(ctx, duration, sample_rate(params))
         if cancelled:
             raise JobFailed(f"idle measurement cancelled after {measurement.duration_s:.1f} of {duration:g} s")
         return baseline_result(measurement)

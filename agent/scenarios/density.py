@@ -21,10 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agent.rtmp import IngestError, open_ingest
+from agent.rtmp import Ingest
+from agent.sampler import Measurement
 from agent.scenarios.base import JobFailed, RunContext, Scenario
-from agent.scenarios.live import check_live_params, ffmpeg_info, push_streams, window_result
-from agent.scenarios.transcode import idle_baseline, unmeasured_wait
+from agent.scenarios.live import check_live_params, push_streams, streaming_phases, window_ffmpeg_info, window_result
+from agent.scenarios.phases import unmeasured_wait
 from wire.kinds.density import LEVEL_REST_S, least_squares_slope, search
 from wire.kinds.density import MAX_STREAMS as DEFAULT_MAX_STREAMS
 from wire.kinds.density import MIN_SPEED as DEFAULT_MIN_SPEED
@@ -78,39 +79,33 @@ class Density(Scenario):
         return {"max_streams": max_streams, "min_speed": float(min_speed), "stagger": stagger}
 
     def run(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any]) -> dict[str, Any]:
+        return streaming_phases(job["params"], ctx,
+                                lambda ingest, baseline: self._search(job, ctx, state, ingest, baseline))
+
+    def _search(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any], ingest: Ingest,
+                baseline: Measurement | None) -> dict[str, Any]:
+        """Every level of the search, each its own measured window, and the result at the maximum that held."""
         params = job["params"]
-        ctx.live.phase = "starting ingest"
-        try:
-            with open_ingest(params.get("ingest"), ctx.ffmpeg.path, ctx.workdir, params.get("rtmp_url"),
-                             cancel=ctx.cancel) as ingest:
-                baseline = idle_baseline(params, ctx)
-                unmeasured_wait(ctx, params.get("stabilization"), "stabilizing", "cancelled while stabilizing")
-                if ctx.cancel.is_set():
-                    raise JobFailed("cancelled before the streams started")
-                levels: list[Level] = []
+        levels: list[Level] = []
 
-                def measure(streams: int) -> Level:
-                    if levels:
-                        unmeasured_wait(ctx, LEVEL_REST_S, "resting between levels", "cancelled between levels")
-                    ctx.live.progress = {"level": streams}
-                    window = push_streams(ctx, ingest, params, [params["bitrate"]] * streams,
-                                          f"{job['id']}-{job['attempt']}-n{streams}", state["stagger"])
-                    result = window_result(window, baseline, ingest)
-                    result["ffmpeg"] = ffmpeg_info(ctx, window)
-                    held, reason = level_verdict(result, state["min_speed"])
-                    broken = next((s for s in result["streams"] if s["error"]), None)
-                    if streams == 1 and broken is not None:
-                        raise JobFailed(broken["error"], {"ffmpeg": result["ffmpeg"], "streams": result["streams"]})
-                    level = Level(streams, held, reason, _level_entry(streams, held, reason, result), result)
-                    levels.append(level)
-                    return level
+        def measure(streams: int) -> Level:
+            if levels:
+                unmeasured_wait(ctx, LEVEL_REST_S, "resting between levels", "cancelled between levels")
+            ctx.live.progress = {"level": streams}
+            window = push_streams(ctx, ingest, params, [params["bitrate"]] * streams,
+                                  f"{job['id']}-{job['attempt']}-n{streams}", state["stagger"])
+            result = window_result(window, baseline, ingest)
+            result["ffmpeg"] = window_ffmpeg_info(ctx, window)
+            held, reason = level_verdict(result, state["min_speed"])
+            broken = next((s for s in result["streams"] if s["error"]), None)
+            if streams == 1 and broken is not None:
+                raise JobFailed(broken["error"], {"ffmpeg": result["ffmpeg"], "streams": result["streams"]})
+            level = Level(streams, held, reason, _level_entry(streams, held, reason, result), result)
+            levels.append(level)
+            return level
 
-                found = search(state["max_streams"], measure, held=lambda level: level.held)
-                result = self._result(found.maximum, levels, state)
-                unmeasured_wait(ctx, params.get("cooldown"), "cooling down", "cancelled while cooling down")
-                return result
-        except IngestError as exc:
-            raise JobFailed(f"RTMP ingest: {exc}") from exc
+        found = search(state["max_streams"], measure, held=lambda level: level.held)
+        return self._result(found.maximum, levels, state)
 
     @staticmethod
     def _result(maximum: int, levels: list[Level], state: dict[str, Any]) -> dict[str, Any]:

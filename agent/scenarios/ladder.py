@@ -1,6 +1,6 @@
 """``ladder``: an ABR ladder, one input decoded once and encoded to every rung in one FFmpeg process.
 
-idle baseline -> stabilization wait -> sampler + FFmpeg (own process group, live progress) -> final power reading
+idle baseline -> stabilization wait (:func:`agent.scenarios.phases.run_phases`) -> sampler + FFmpeg (own process group, live progress) -> final power reading
 while FFmpeg's process is exited but not reaped -> verify the run -> read every rung's output back to count the frames
 it really holds -> metrics -> cooldown wait. The argv is :func:`agent.ffmpeg.ladder.ladder_argv` (split + scale per
 rung, one ``-map`` per output, a null-muxer tap first so FFmpeg's progress counts the input frames).
@@ -18,11 +18,11 @@ from typing import Any
 from agent import energy
 from agent.ffmpeg.command import output_suffix, parse_size
 from agent.ffmpeg.ladder import RungCount, count_frames, device_failure, failed_rung, ladder_argv, rung_label
-from agent.ffmpeg.runner import FFmpegRun
+from agent.ffmpeg.runner import FFmpegRun, encoded_metrics
 from agent.ffmpeg.verify import verify_output
 from agent.sampler import Measurement
-from agent.scenarios.base import JobFailed, RunContext, Scenario, require_encoder
-from agent.scenarios.transcode import encoded_metrics, idle_baseline, measured_ffmpeg, unmeasured_wait
+from agent.scenarios.base import JobFailed, RunContext, Scenario, ffmpeg_info, require_encoder
+from agent.scenarios.phases import measured_ffmpeg, run_phases
 
 
 def rung_entry(rung: dict[str, Any], count: RungCount, output_bytes: int | None,
@@ -97,18 +97,17 @@ class Ladder(Scenario):
 
     def run(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any]) -> dict[str, Any]:
         params = job["params"]
+        return run_phases(params, ctx, "FFmpeg started", lambda baseline: self._encode(ctx, state, params, baseline))
+
+    def _encode(self, ctx: RunContext, state: dict[str, Any], params: dict[str, Any], baseline) -> dict[str, Any]:
+        """The measured encode, then (outside its window) every rung read back, and the metrics."""
         rungs = params["rungs"]
-        baseline = idle_baseline(params, ctx)
-        unmeasured_wait(ctx, params.get("stabilization"), "stabilizing", "cancelled while stabilizing")
-        if ctx.cancel.is_set():
-            raise JobFailed("cancelled before FFmpeg started")
         ctx.live.phase = "encoding"
         run, measurement = measured_ffmpeg(state["argv"], params, ctx)
-        ffmpeg_info = {"argv": state["argv"], "version": ctx.ffmpeg.version, "path": ctx.ffmpeg.path,
-                       "stderr_tail": run.outcome.stderr_tail}
+        info = ffmpeg_info(ctx, state["argv"], run.outcome.stderr_tail)
         failure = self._run_failure(run, params)
         if failure:
-            raise JobFailed(failure, {"ffmpeg": ffmpeg_info})
+            raise JobFailed(failure, {"ffmpeg": info})
 
         ctx.live.phase = "counting frames"
         source_seconds = run.last_progress.out_time_s if run.last_progress else None
@@ -116,11 +115,10 @@ class Ladder(Scenario):
         bad = [(i, e) for i, e in enumerate(entries) if e["error"]]
         if bad:
             reason = "; ".join(f"{rung_label(i, rungs[i])}: {e['error']}" for i, e in bad)
-            raise JobFailed(reason, {"ffmpeg": ffmpeg_info, "rungs": entries})
+            raise JobFailed(reason, {"ffmpeg": info, "rungs": entries})
         metrics, missing, measured = ladder_metrics(run, entries, baseline, measurement)
         measured["provenance"]["notes"] += ladder_notes(entries, rungs, params.get("duration"), source_seconds)
-        unmeasured_wait(ctx, params.get("cooldown"), "cooling down", "cancelled while cooling down")
-        return {"metrics": metrics, "missing": missing, "ffmpeg": ffmpeg_info, "rungs": entries, "quality": None,
+        return {"metrics": metrics, "missing": missing, "ffmpeg": info, "rungs": entries, "quality": None,
                 **measured}
 
     @staticmethod

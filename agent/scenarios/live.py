@@ -5,7 +5,7 @@ idle baseline -> stabilization wait -> one sampler window over every stream: str
 ready, then its pusher (:func:`agent.ffmpeg.live.live_argv`, ``-re``, CBR-style, fixed GOP, FLV), ``stagger`` x i
 seconds after the first -> the window closes once every pusher has exited (final power reading while they are
 unreaped zombies, so the estimate sees their whole CPU time) -> receivers drain and stop -> metrics -> cooldown wait ->
-the ingest is stopped.
+the ingest is stopped (:func:`streaming_phases`: :func:`agent.scenarios.phases.run_phases` inside the ingest).
 
 ``live`` is one stream; ``multi`` is one stream per entry of ``bitrates``, else ``count`` (default 1) streams at
 ``bitrate``. The estimate source attributes the pushers' CPU time (every pusher is tracked); a loopback ingest and its
@@ -23,16 +23,18 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from agent import energy
 from agent.ffmpeg.live import bitrate_bps, live_argv, stream_rate
 from agent.ffmpeg.progress import Progress, ProgressParser
 from agent.process import Child, ProcessOutcome, start_process
 from agent.rtmp import RECEIVER_GRACE_S, Ingest, IngestError, Receiver, ReceiverResult, open_ingest
-from agent.sampler import Measurement, Sampler
-from agent.scenarios.base import JobFailed, RunContext, Scenario, require_encoder
-from agent.scenarios.transcode import idle_baseline, unmeasured_wait
+from agent.sampler import Measurement
+from agent.scenarios.base import JobFailed, RunContext, Scenario, ffmpeg_info, require_encoder
+from agent.scenarios.phases import run_phases, sample_rate, sampling
+
+T = TypeVar("T")
 
 REALTIME_SPEED = 0.98
 """A stream is real time when its speed is at least this and it dropped no frame."""
@@ -143,17 +145,6 @@ def stream_bitrates(params: dict[str, Any]) -> list[Any]:
     return [params.get("bitrate")] * int(params.get("count") or 1)
 
 
-def track_pusher(sampler: Sampler, sources, pid: int, first: bool) -> None:
-    """Make sources that attribute by process (the estimate) count this pusher too."""
-    if first:
-        sampler.track(pid)
-        return
-    for source in sources:
-        track_also = getattr(source, "track_also", None)
-        if callable(track_also):
-            track_also(pid)
-
-
 def _first_line(lines: list[str]) -> str:
     useful = [line.strip() for line in lines if line.strip()]
     return useful[-1] if useful else "no error printed"
@@ -168,7 +159,6 @@ def push_streams(ctx: RunContext, ingest: Ingest, params: dict[str, Any], bitrat
     runs = [StreamRun(i, b, f"{key}-{i}", rate=float(rate) if rate else None) for i, b in enumerate(bitrates)]
     duration = float(params["duration"])
     timeout = params.get("timeout")
-    sampler = Sampler(ctx.sources, rate_hz=params.get("sample_rate") or 10)
     lock = threading.Lock()
 
     def sink(run: StreamRun):
@@ -183,38 +173,34 @@ def push_streams(ctx: RunContext, ingest: Ingest, params: dict[str, Any], bitrat
 
     measurement: Measurement | None = None
     ctx.live.phase = "streaming"
-    sampler.start()
-    ctx.live.watts = sampler.current_watts
-    t0 = time.monotonic()
-    deadline = t0 + timeout if timeout else None
     try:
-        started = 0
-        for run in runs:
-            if ctx.cancel.wait(max(0.0, t0 + stagger * run.index - time.monotonic())):
-                raise JobFailed("cancelled while streaming")
-            try:
-                run.receiver = ingest.receiver(run.key, duration, ctx.cancel)
-            except IngestError as exc:
-                run.error = str(exc)
-                continue
-            run.argv = live_argv(ctx.ffmpeg.path, params, run.receiver.publish_url, run.bitrate)
-            run.pusher = start_process(run.argv, on_stdout_line=sink(run))
-            track_pusher(sampler, ctx.sources, run.pusher.pid, first=started == 0)
-            started += 1
-        while not all(r.pusher is None or r.pusher.exited() for r in runs):
-            if ctx.cancel.wait(0.02):
-                raise JobFailed("cancelled while streaming")
-            if deadline is not None and time.monotonic() >= deadline:
-                for r in runs:
-                    if r.pusher is not None and not r.pusher.exited():
-                        r.pusher.timed_out = True
-                        r.pusher.stop()
-                break
-        measurement = sampler.stop()
-    finally:
-        if measurement is None:
-            sampler.stop()
-        ctx.live.watts = None
+        with sampling(ctx, sample_rate(params)) as sampler:
+            t0 = time.monotonic()
+            deadline = t0 + timeout if timeout else None
+            started = 0
+            for run in runs:
+                if ctx.cancel.wait(max(0.0, t0 + stagger * run.index - time.monotonic())):
+                    raise JobFailed("cancelled while streaming")
+                try:
+                    run.receiver = ingest.receiver(run.key, duration, ctx.cancel)
+                except IngestError as exc:
+                    run.error = str(exc)
+                    continue
+                run.argv = live_argv(ctx.ffmpeg.path, params, run.receiver.publish_url, run.bitrate)
+                run.pusher = start_process(run.argv, on_stdout_line=sink(run))
+                (sampler.track if started == 0 else sampler.track_also)(run.pusher.pid)  # the estimate counts it
+                started += 1
+            while not all(r.pusher is None or r.pusher.exited() for r in runs):
+                if ctx.cancel.wait(0.02):
+                    raise JobFailed("cancelled while streaming")
+                if deadline is not None and time.monotonic() >= deadline:
+                    for r in runs:
+                        if r.pusher is not None and not r.pusher.exited():
+                            r.pusher.timed_out = True
+                            r.pusher.stop()
+                    break
+            measurement = sampler.stop()
+    finally:  # the window is closed (the sampler stopped) before any pusher is reaped
         for run in runs:
             if run.pusher is not None:
                 run.outcome = run.pusher.finish()
@@ -321,12 +307,13 @@ def per_stream(metrics: dict[str, Any], missing: dict[str, str], streams: int) -
                                                if mean is not None else missing["watts_per_stream"])
 
 
-def ffmpeg_info(ctx: RunContext, window: Window) -> dict[str, Any]:
-    """The ``ffmpeg`` result field: the first stream's argv (the others differ only in URL and bitrate)."""
+def window_ffmpeg_info(ctx: RunContext, window: Window) -> dict[str, Any]:
+    """The ``ffmpeg`` result field: the first stream's argv (the others differ only in URL and bitrate) and the
+    stderr of the first stream that failed."""
     first = next((r for r in window.streams if r.argv), None)
     failed = next((r for r in window.streams if r.error and r.outcome is not None), first)
-    return {"argv": first.argv if first else None, "version": ctx.ffmpeg.version, "path": ctx.ffmpeg.path,
-            "stderr_tail": failed.outcome.stderr_tail if failed and failed.outcome else []}
+    return ffmpeg_info(ctx, first.argv if first else None,
+                       failed.outcome.stderr_tail if failed and failed.outcome else [])
 
 
 def check_live_params(params: dict[str, Any], ctx: RunContext, bitrates: list[Any], stagger: float) -> None:
@@ -347,6 +334,19 @@ def check_live_params(params: dict[str, Any], ctx: RunContext, bitrates: list[An
                         f"{timeout:g} s")
 
 
+def streaming_phases(params: dict[str, Any], ctx: RunContext,
+                     measured_run: Callable[[Ingest, Measurement | None], T]) -> T:
+    """Open the job's ingest, then run :func:`agent.scenarios.phases.run_phases` inside it (idle baseline,
+    stabilization, cancel check, ``measured_run(ingest, baseline)``, cooldown); an ingest failure fails the job."""
+    ctx.live.phase = "starting ingest"
+    try:
+        with open_ingest(params.get("ingest"), ctx.ffmpeg.path, ctx.workdir, params.get("rtmp_url"),
+                         cancel=ctx.cancel) as ingest:
+            return run_phases(params, ctx, "the streams started", lambda baseline: measured_run(ingest, baseline))
+    except IngestError as exc:
+        raise JobFailed(f"RTMP ingest: {exc}") from exc
+
+
 class Multi(Scenario):
     """``multi``: N concurrent live streams under one sampler window."""
 
@@ -364,30 +364,22 @@ class Multi(Scenario):
         return {}
 
     def run(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any]) -> dict[str, Any]:
+        return streaming_phases(job["params"], ctx, lambda ingest, baseline: self._stream(job, ctx, ingest, baseline))
+
+    def _stream(self, job: dict[str, Any], ctx: RunContext, ingest: Ingest, baseline) -> dict[str, Any]:
+        """The measured window over every stream; any failed stream fails the job."""
         params = job["params"]
-        ctx.live.phase = "starting ingest"
-        try:
-            with open_ingest(params.get("ingest"), ctx.ffmpeg.path, ctx.workdir, params.get("rtmp_url"),
-                             cancel=ctx.cancel) as ingest:
-                baseline = idle_baseline(params, ctx)
-                unmeasured_wait(ctx, params.get("stabilization"), "stabilizing", "cancelled while stabilizing")
-                if ctx.cancel.is_set():
-                    raise JobFailed("cancelled before the streams started")
-                window = push_streams(ctx, ingest, params, self._bitrates(params), f"{job['id']}-{job['attempt']}",
-                                      self._stagger(params))
-                result = window_result(window, baseline, ingest)
-                result["ffmpeg"] = ffmpeg_info(ctx, window)
-                failed = [r for r in window.streams if r.error]
-                if failed:
-                    first = failed[0]
-                    prefix = "" if len(window.streams) == 1 else f"stream {first.index}: "
-                    more = f" (and {len(failed) - 1} more stream(s))" if len(failed) > 1 else ""
-                    raise JobFailed(f"{prefix}{first.error}{more}",
-                                    {"ffmpeg": result["ffmpeg"], "streams": result["streams"]})
-                unmeasured_wait(ctx, params.get("cooldown"), "cooling down", "cancelled while cooling down")
-                return result
-        except IngestError as exc:
-            raise JobFailed(f"RTMP ingest: {exc}") from exc
+        window = push_streams(ctx, ingest, params, self._bitrates(params), f"{job['id']}-{job['attempt']}",
+                              self._stagger(params))
+        result = window_result(window, baseline, ingest)
+        result["ffmpeg"] = window_ffmpeg_info(ctx, window)
+        failed = [r for r in window.streams if r.error]
+        if failed:
+            first = failed[0]
+            prefix = "" if len(window.streams) == 1 else f"stream {first.index}: "
+            more = f" (and {len(failed) - 1} more stream(s))" if len(failed) > 1 else ""
+            raise JobFailed(f"{prefix}{first.error}{more}", {"ffmpeg": result["ffmpeg"], "streams": result["streams"]})
+        return result
 
 
 class Live(Multi):

@@ -14,7 +14,7 @@ from agent.ffmpeg.locate import probe_binary
 from agent.jobrun import execute_job
 from agent.power.estimate import EstimateSource
 from agent.scenarios.base import RunContext
-from agent.setup import build_context
+from agent.context import build_context
 
 SYSTEM_FFMPEG = "/usr/bin/ffmpeg"
 

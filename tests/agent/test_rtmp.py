@@ -161,3 +161,33 @@ def test_free_port_is_loopback_and_free():
     port = free_port()
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))
+
+
+LISTENER = "import socket, sys, time\ns = socket.socket(int(sys.argv[1]))\ns.bind((sys.argv[2], int(sys.argv[3])))\n" \
+           "s.listen()\ntime.sleep(30)\n"
+
+
+@pytest.mark.parametrize("family, address", [(socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")])
+def test_wait_listening_reads_the_childs_own_socket(family, address):
+    """A child is ready once it listens on the port itself, on IPv4 or IPv6 loopback; one that never listens times
+    out, and a port held by another process (this test) does not make the child ready."""
+    import sys
+
+    from agent.process import start_process
+    from agent.rtmp import wait_listening
+
+    try:
+        with socket.socket(family) as probe:
+            probe.bind((address, 0))
+    except OSError:
+        pytest.skip(f"no {address} on this host")
+    port = free_port()
+    listener = start_process([sys.executable, "-c", LISTENER, str(int(family)), address, str(port)])
+    idle = start_process([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert wait_listening(listener, port, timeout_s=10) is None
+        assert wait_listening(idle, port, timeout_s=0.3) == "timeout"
+    finally:
+        for child in (listener, idle):
+            child.stop(grace_s=0.5)
+            child.finish()

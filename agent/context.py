@@ -1,4 +1,5 @@
-"""Everything the agent learns about its host before it takes a job: FFmpeg, power sources, inventory."""
+"""The run context: everything the agent learns about its host before it takes a job (FFmpeg, power sources,
+inventory), built once at start."""
 from __future__ import annotations
 
 import threading
