@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from master import db, fleet, vmpush
 from master.campaign import confidence
-from master.errors import InvalidTransition, NotFound, StaleResult
+from master.errors import Conflict, InvalidTransition, NotFound, StaleResult
 from master.states import CampaignState, JobState, NodeStatus
 
 DEFAULT_LEASE_S = 120.0
@@ -204,9 +204,9 @@ def _fail_unrunnable(conn, groups: list[str], now: float, rules: ClaimRules) -> 
 
 def heartbeat(conn, node_id: str, watts: float | None, progress: Any, lease_s: float = DEFAULT_LEASE_S,
               held: list[str] | None = None, grace_s: float = UNREPORTED_GRACE_S,
-              going_offline: bool = False) -> Heartbeat | None:
-    """Record a node's heartbeat and push back the leases of the jobs it holds (None for an unknown node, which
-    changes nothing).
+              going_offline: bool = False) -> Heartbeat:
+    """Record a node's heartbeat and push back the leases of the jobs it holds (:class:`~master.errors.NotFound` for
+    an unknown node, which changes nothing).
 
     ``held`` is what the node says it holds: the job it runs and those whose results it has not had acknowledged
     yet. Only those leases are pushed back. A job the master has running on the node that the node does not name,
@@ -221,9 +221,7 @@ def heartbeat(conn, node_id: str, watts: float | None, progress: Any, lease_s: f
     """
     now = time.time()
     with db.write(conn):
-        before = conn.execute("SELECT * FROM nodes WHERE id = ?", (node_id,)).fetchone()
-        if before is None:
-            return None
+        before = get_node(conn, node_id)
         if going_offline:
             conn.execute("UPDATE nodes SET last_heartbeat = ?, current_watts = NULL, progress = NULL, status = ?"
                          " WHERE id = ?", (now, NodeStatus.OFFLINE.value, node_id))
@@ -307,9 +305,7 @@ def accept_result(conn, body: dict[str, Any], vm_outbox: bool = False) -> dict[s
     ack then says ``added_jobs: 1``.
     """
     with db.write(conn):
-        job = conn.execute("SELECT * FROM jobs WHERE id = ?", (body["job_id"],)).fetchone()
-        if job is None:
-            raise NotFound(f"job {body['job_id']} not found")
+        job = get_job(conn, body["job_id"])
         seen = conn.execute("SELECT node_id FROM results WHERE job_id = ? AND attempt = ?",
                             (body["job_id"], body["attempt"])).fetchone()
         if seen is not None and seen["node_id"] == body["node_id"]:
@@ -391,14 +387,14 @@ def _result_detail(body: Mapping[str, Any]) -> dict[str, Any]:
 def cancel_job(conn, job_id: str) -> dict[str, Any]:
     """Cancel a queued or running job (its node learns it from its next heartbeat's ``cancel_jobs``)."""
     with db.write(conn):
-        job = _existing_job(conn, job_id)
+        job = get_job(conn, job_id)
         if JobState(job["state"]).finished:
             raise InvalidTransition(f"job {job_id} is already {job['state']}: only queued or running jobs can"
                                     " be cancelled")
         _event(conn, job_id, job["attempt"], "cancelled", job["node_id"], {"was": job["state"]}, time.time())
         _finish_job(conn, job, JobState.CANCELLED, "cancelled by the admin")
         _refresh_campaign(conn, job["campaign_id"])
-        return job_to_dict(_existing_job(conn, job_id))
+        return job_to_dict(get_job(conn, job_id))
 
 
 def retry_job(conn, job_id: str, attempts: int = DEFAULT_MAX_ATTEMPTS) -> dict[str, Any]:
@@ -408,7 +404,7 @@ def retry_job(conn, job_id: str, attempts: int = DEFAULT_MAX_ATTEMPTS) -> dict[s
     attempt); ``max_attempts`` becomes ``attempt + attempts``. A finished campaign of the job runs again.
     """
     with db.write(conn):
-        job = _existing_job(conn, job_id)
+        job = get_job(conn, job_id)
         if job["state"] not in (JobState.FAILED.value, JobState.CANCELLED.value):
             raise InvalidTransition(f"job {job_id} is {job['state']}: only failed or cancelled jobs can be"
                                     " retried")
@@ -419,26 +415,39 @@ def retry_job(conn, job_id: str, attempts: int = DEFAULT_MAX_ATTEMPTS) -> dict[s
                {"was": job["state"], "error": job["error"], "max_attempts": job["attempt"] + attempts}, time.time())
         conn.execute("UPDATE campaigns SET state = ?, finished_at = NULL WHERE id = ? AND state != ?",
                      (CampaignState.RUNNING.value, job["campaign_id"], CampaignState.RUNNING.value))
-        return job_to_dict(_existing_job(conn, job_id))
+        return job_to_dict(get_job(conn, job_id))
 
 
 def cancel_campaign(conn, campaign_id: str, state: CampaignState = CampaignState.CANCELLED) -> int:
-    """Cancel every job of the campaign that has not finished; returns how many."""
-    now = time.time()
+    """Cancel every job of the campaign that has not finished, whatever the campaign's state; returns how many."""
     with db.write(conn):
-        conn.execute(
-            "INSERT INTO job_events (job_id, attempt, event, node_id, at, detail) SELECT id, attempt, 'cancelled',"
-            " node_id, ?, json_object('was', state, 'campaign', ?) FROM jobs WHERE campaign_id = ? AND state IN (?, ?)",
-            (now, state.value, campaign_id, _QUEUED, _RUNNING))
-        cur = conn.execute(
-            "UPDATE jobs SET state = ?, finished_at = ?, lease_expires = NULL,"
-            " error = COALESCE(error, 'cancelled with its campaign') WHERE campaign_id = ? AND state IN (?, ?)",
-            (JobState.CANCELLED.value, now, campaign_id, _QUEUED, _RUNNING),
-        )
-        conn.execute("UPDATE nodes SET current_job_id = NULL WHERE current_job_id IN"
-                     " (SELECT id FROM jobs WHERE campaign_id = ? AND state = ?)",
-                     (campaign_id, JobState.CANCELLED.value))
-        conn.execute("UPDATE campaigns SET state = ?, finished_at = ? WHERE id = ?", (state.value, now, campaign_id))
+        return _cancel_campaign(conn, campaign_id, state, time.time())
+
+
+def cancel_running_campaign(conn, campaign_id: str) -> int:
+    """The admin's cancel: like :func:`cancel_campaign`, for a running campaign only (:class:`~master.errors.Conflict`
+    otherwise, :class:`~master.errors.NotFound` for none)."""
+    with db.write(conn):
+        campaign = get_campaign(conn, campaign_id)
+        if campaign["state"] != CampaignState.RUNNING.value:
+            raise Conflict(f"campaign {campaign_id} is {campaign['state']}: nothing to cancel")
+        return _cancel_campaign(conn, campaign_id, CampaignState.CANCELLED, time.time())
+
+
+def _cancel_campaign(conn, campaign_id: str, state: CampaignState, now: float) -> int:
+    conn.execute(
+        "INSERT INTO job_events (job_id, attempt, event, node_id, at, detail) SELECT id, attempt, 'cancelled',"
+        " node_id, ?, json_object('was', state, 'campaign', ?) FROM jobs WHERE campaign_id = ? AND state IN (?, ?)",
+        (now, state.value, campaign_id, _QUEUED, _RUNNING))
+    cur = conn.execute(
+        "UPDATE jobs SET state = ?, finished_at = ?, lease_expires = NULL,"
+        " error = COALESCE(error, 'cancelled with its campaign') WHERE campaign_id = ? AND state IN (?, ?)",
+        (JobState.CANCELLED.value, now, campaign_id, _QUEUED, _RUNNING),
+    )
+    conn.execute("UPDATE nodes SET current_job_id = NULL WHERE current_job_id IN"
+                 " (SELECT id FROM jobs WHERE campaign_id = ? AND state = ?)",
+                 (campaign_id, JobState.CANCELLED.value))
+    conn.execute("UPDATE campaigns SET state = ?, finished_at = ? WHERE id = ?", (state.value, now, campaign_id))
     return cur.rowcount
 
 
@@ -450,11 +459,28 @@ def job_events(conn, job_id: str) -> list[dict[str, Any]]:
              **db.loads(r["detail"], {})} for r in rows]
 
 
-def _existing_job(conn, job_id: str) -> sqlite3.Row:
+def get_job(conn, job_id: str) -> sqlite3.Row:
+    """The jobs row of ``job_id``; :class:`~master.errors.NotFound` if none."""
     job = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
     if job is None:
         raise NotFound(f"job {job_id} not found")
     return job
+
+
+def get_campaign(conn, campaign_id: str) -> sqlite3.Row:
+    """The campaigns row of ``campaign_id``; :class:`~master.errors.NotFound` if none."""
+    row = conn.execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    return row
+
+
+def get_node(conn, node_id: str, hint: str = "") -> sqlite3.Row:
+    """The nodes row of ``node_id``; :class:`~master.errors.NotFound` (its message ending in ``hint``) if none."""
+    row = conn.execute("SELECT * FROM nodes WHERE id = ?", (node_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"node {node_id} not found{hint}")
+    return row
 
 
 def _event(conn, job_id: str, attempt: int, event: str, node_id: str | None, detail: dict[str, Any],
