@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from master.cli.api import ApiError
-from master.cli.connect import DEFAULT_STATE_DIR, api_for, master_options, remote_api
+from master.cli.connect import api_for, master_options, remote_api, state_dir_option
 from master.cli.follow import status_line
 
 FINISHED_STATES = ("succeeded", "failed", "cancelled")
@@ -83,8 +83,7 @@ def campaigns_table(campaigns: list[dict[str, Any]]) -> Table:
 @click.command()
 @click.argument("campaign_id", required=False)
 @master_options
-@click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True,
-              help="Without --master: the embedded state dir to read.")
+@state_dir_option("Without --master: the embedded state dir to read.")
 @click.option("--json", "as_json", is_flag=True, help="Print the master's JSON instead of text.")
 def status(campaign_id: str | None, master_url, token, tls_ca, tls_cert, tls_key, state_dir: Path,
            as_json: bool) -> None:
