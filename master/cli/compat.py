@@ -21,7 +21,7 @@ from master.campaign.runtests import (BASELINE_S, COOLDOWN_S, DEFAULTS_HELP, DUR
                                       ORIGINAL_ENCODERS, PRESET, RESOLUTION, STABILIZATION_S, STAGGER_S, STREAM_SOURCES,
                                       ConversionError, Scenario, baseline_scenario, convert_batch, render, slug,
                                       stream_fields, unique, validated, with_timeout)
-from master.cli.options import bundle
+from master.cli.options import HELP_OPTIONS, bundle
 from master.cli.run_cmds import EXIT_INVALID, RunOptions, run_campaign, run_options
 
 def finish(text: str, campaign, label: str, print_only: bool, run_args: dict[str, Any]) -> None:
@@ -109,7 +109,7 @@ def _run_generated(command: str, what: str, name: str, scenarios: list[Scenario]
     finish(text, campaign, label, print_only, run_args)
 
 
-@click.command(epilog=DEFAULTS_HELP)
+@click.command(epilog=DEFAULTS_HELP, context_settings=HELP_OPTIONS)
 @click.option("--name", required=True, help="Stream name (becomes the scenario name).")
 @click.option("--bitrate", required=True, help="Video bitrate such as 2000k or 6M (CBR: -maxrate the same).")
 @_stream_options
@@ -125,7 +125,7 @@ def single(name, bitrate, resolution, fps, duration, encoder, preset, stabilizat
                    print_only, run_args)
 
 
-@click.command(epilog=DEFAULTS_HELP)
+@click.command(epilog=DEFAULTS_HELP, context_settings=HELP_OPTIONS)
 @click.option("--count", type=click.IntRange(1), help="Concurrent streams (required unless --bitrates lists them).")
 @click.option("--bitrate", default=MULTI_BITRATE, show_default=True, help="Bitrate of every stream.")
 @click.option("--bitrates", help="Comma-separated bitrates, one stream each (1000k,2500k,5000k); overrides --bitrate.")
@@ -159,7 +159,7 @@ def multi(count, bitrate, bitrates, name, resolution, fps, duration, encoder, pr
 # ---------------------------------------------------------------------------------------------------- batch files
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.option("--file", "batch_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A run_tests.py batch file: a JSON list of entries, or {\"scenarios\": [...]}.")
 @click.option("--stabilization", type=float, default=STABILIZATION_S, show_default=True,

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Callable
 
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
-"""``context_settings`` of every command: ``-h`` is ``--help`` (subcommands inherit it from the group)."""
+"""``context_settings`` of the group and of every subcommand: ``-h`` is ``--help`` (a subcommand needs its own: click
+keeps the help option a command first made, and a test may invoke the subcommand alone)."""
 
 
 def bundle(*options: Callable[[Callable], Callable]) -> Callable[[Callable], Callable]:

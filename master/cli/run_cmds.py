@@ -14,7 +14,7 @@ from master.cli.api import ApiError, MasterApi
 from master.cli.connect import DEFAULT_STATE_DIR, api_for, master_options, remote_api, state_dir_option
 from master.cli.fleet import Connection, FleetArgs, fleet_options, prepare_fleet
 from master.cli.follow import follow
-from master.cli.options import bundle
+from master.cli.options import HELP_OPTIONS, bundle
 
 EXIT_INVALID = 2
 """Exit status for a campaign file with problems."""
@@ -160,7 +160,7 @@ class RunOptions:
     input_dirs: tuple[Path, ...] = ()
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.argument("campaign_file", type=click.Path(path_type=Path))
 @run_options
 @fleet_options
@@ -207,7 +207,7 @@ def run_campaign(campaign, campaign_file: Path | str, options: RunOptions, conso
         raise click.ClickException(str(exc)) from exc
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.argument("campaign_id", required=False)
 @master_options
 @state_dir_option()

@@ -12,6 +12,7 @@ from rich.table import Table
 from master.cli.api import ApiError
 from master.cli.connect import api_for, master_options, remote_api, state_dir_option
 from master.cli.follow import status_line
+from master.cli.options import HELP_OPTIONS
 
 FINISHED_STATES = ("succeeded", "failed", "cancelled")
 """Job states that count as done in a campaign's progress."""
@@ -80,7 +81,7 @@ def campaigns_table(campaigns: list[dict[str, Any]]) -> Table:
     return table
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.argument("campaign_id", required=False)
 @master_options
 @state_dir_option("Without --master: the embedded state dir to read.")
@@ -103,7 +104,7 @@ def status(campaign_id: str | None, master_url, token, tls_ca, tls_cert, tls_key
         Console(width=max(Console().width, 120)).print(campaigns_table(found))
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.argument("campaign_id")
 @master_options
 def cancel(campaign_id: str, master_url, token, tls_ca, tls_cert, tls_key) -> None:
