@@ -13,7 +13,7 @@ import sqlite3
 import time
 from typing import Any, Mapping
 
-from master import auth, db, fleet, queue
+from master import auth, db, fleet, jobstore
 from master.errors import Conflict
 from master.states import JobState, NodeStatus
 
@@ -26,7 +26,7 @@ def register(conn, body: Mapping[str, Any], token: str, liveness: fleet.Liveness
         row = conn.execute("SELECT * FROM nodes WHERE hostname = ?", (body["hostname"],)).fetchone()
         if row is not None and not insecure:
             _check_takeover(conn, row, body.get("node_token"), liveness, now)
-        node_id = row["id"] if row else queue.new_id("n")
+        node_id = row["id"] if row else jobstore.new_id("n")
         conn.execute(
             "INSERT INTO nodes (id, hostname, inventory, labels, status, registered_at, last_heartbeat, token_hash,"
             " max_concurrent_jobs, heartbeat_interval_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -70,7 +70,7 @@ def _check_takeover(conn, row, presented: str | None, liveness: fleet.Liveness, 
 def forget(conn, node_id: str) -> None:
     """Delete a node that runs no job (its token stops working); Conflict while it runs one."""
     with db.write(conn):
-        queue.get_node(conn, node_id)
+        jobstore.get_node(conn, node_id)
         running = conn.execute("SELECT id FROM jobs WHERE node_id = ? AND state = ?",
                                (node_id, JobState.RUNNING.value)).fetchall()
         if running:
@@ -81,6 +81,6 @@ def forget(conn, node_id: str) -> None:
 def set_status(conn, node_id: str, status: NodeStatus) -> sqlite3.Row:
     """Store ``status`` (draining, or online to undo a drain) for the node; returns its row as it is now."""
     with db.write(conn):
-        queue.get_node(conn, node_id)
+        jobstore.get_node(conn, node_id)
         conn.execute("UPDATE nodes SET status = ? WHERE id = ?", (status.value, node_id))
-    return queue.get_node(conn, node_id)
+    return jobstore.get_node(conn, node_id)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, send_file
 
-from master import auth, db, fleet, openapi, queue, rundata
+from master import auth, db, fleet, jobstore, openapi, queue, rundata
 from master.api.bodies import json_body
 from master.campaign import spec
 from master.errors import InvalidInput, NotFound
@@ -86,7 +86,7 @@ def waiting(conn, campaign_id: str) -> list[dict]:
              response="CampaignProgress")
 def progress(campaign_id: str):
     conn = db.get_db()
-    campaign = rundata.campaign_to_dict(queue.get_campaign(conn, campaign_id))
+    campaign = rundata.campaign_to_dict(jobstore.get_campaign(conn, campaign_id))
     counts = rundata.job_counts(conn, campaign_id)
     running = conn.execute(
         "SELECT j.id, j.name, j.node_id, j.attempt, n.current_watts, n.progress FROM jobs j"
@@ -117,7 +117,7 @@ def cancel(campaign_id: str):
 @openapi.doc("The campaign's jobs with their accepted results and the nodes that ran them", response="Run")
 def results(campaign_id: str):
     conn = db.get_db()
-    queue.get_campaign(conn, campaign_id)
+    jobstore.get_campaign(conn, campaign_id)
     return jsonify(rundata.load_run(conn, campaign_id))
 
 
@@ -132,7 +132,7 @@ def report(campaign_id: str, fmt: str = "html"):
     if fmt not in names:
         raise NotFound(f"report format {fmt!r}: use html, json or csv")
     conn = db.get_db()
-    queue.get_campaign(conn, campaign_id)
+    jobstore.get_campaign(conn, campaign_id)
     run = rundata.load_run(conn, campaign_id)
     out = Path(current_app.config["REPORT_CACHE_DIR"]) / campaign_id
     write_report(run, out)

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, request
 
-from master import auth, db, openapi, presets, queue
+from master import auth, db, jobstore, leases, openapi, presets, queue
 from master.campaign import confidence
 from master.api.bodies import json_body, query_float, query_int
 from master.errors import InvalidInput
@@ -119,7 +119,7 @@ def list_jobs():
                         [*args, limit, offset]).fetchall()
     total = conn.execute(f"SELECT COUNT(*) FROM jobs {where}", args).fetchone()[0]
     following = offset + len(rows)
-    return jsonify({"jobs": [queue.job_to_dict(r) for r in rows], "total": total, "offset": offset, "limit": limit,
+    return jsonify({"jobs": [jobstore.job_to_dict(r) for r in rows], "total": total, "offset": offset, "limit": limit,
                     "next": _page_url(following, limit) if following < total and rows else None})
 
 
@@ -140,7 +140,7 @@ def next_job():
         raise InvalidInput("node_id: required query argument")
     wait = query_float("wait", 0.0, 0.0, MAX_WAIT_S)
     conn = db.get_db()
-    queue.get_node(conn, node_id, ": register first")
+    jobstore.get_node(conn, node_id, ": register first")
     return jsonify({"job": _long_poll(conn, node_id, wait)})
 
 
@@ -158,7 +158,7 @@ def _long_poll(conn, node_id: str, wait: float):
     woken, look = False, True
     while True:
         seen = signal.generation
-        if throttle.ready() and (requeued := queue.requeue_expired(conn)):
+        if throttle.ready() and (requeued := leases.requeue_expired(conn)):
             signal.bump(requeued)
             look = True
         job = None
@@ -178,7 +178,7 @@ def _long_poll(conn, node_id: str, wait: float):
 @bp.get("/jobs/<job_id>")
 @openapi.doc("One job", response="Job")
 def get_job(job_id: str):
-    return jsonify(queue.job_to_dict(queue.get_job(db.get_db(), job_id)))
+    return jsonify(jobstore.job_to_dict(jobstore.get_job(db.get_db(), job_id)))
 
 
 @bp.get("/jobs/<job_id>/logs")
@@ -186,10 +186,10 @@ def get_job(job_id: str):
              response="JobLogs")
 def job_logs(job_id: str):
     conn = db.get_db()
-    row = queue.get_job(conn, job_id)
+    row = jobstore.get_job(conn, job_id)
     return jsonify({"job_id": job_id, "state": row["state"], "attempt": row["attempt"],
                     "max_attempts": row["max_attempts"], "error": row["error"],
-                    "events": queue.job_events(conn, job_id)})
+                    "events": jobstore.job_events(conn, job_id)})
 
 
 @bp.post("/jobs/<job_id>/cancel")

@@ -9,7 +9,7 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request
 
-from master import auth, db, fleet, openapi, queue, registry
+from master import auth, db, fleet, jobstore, leases, openapi, registry
 from master.api.bodies import json_body
 from master.states import JobState, NodeStatus
 
@@ -99,7 +99,7 @@ def list_nodes():
 @bp.get("/nodes/<node_id>")
 @openapi.doc("One node", response="Node")
 def get_node(node_id: str):
-    return jsonify(node_to_dict(queue.get_node(db.get_db(), node_id)))
+    return jsonify(node_to_dict(jobstore.get_node(db.get_db(), node_id)))
 
 
 @bp.delete("/nodes/<node_id>")
@@ -131,7 +131,7 @@ def heartbeat(node_id: str):
     body = json_body(HEARTBEAT_SCHEMA)
     conn = db.get_db()
     going_offline = body.get("status") == NodeStatus.OFFLINE.value
-    beat = queue.heartbeat(conn, node_id, body.get("watts"), body.get("progress"), current_app.config["LEASE_S"],
+    beat = leases.heartbeat(conn, node_id, body.get("watts"), body.get("progress"), current_app.config["LEASE_S"],
                            held=body.get("held_jobs"), grace_s=current_app.config["CLAIM_GRACE_S"],
                            going_offline=going_offline)
     before = beat.before
