@@ -12,7 +12,7 @@ import sqlite3
 
 import click
 
-from master import db, queue, service, vmpush
+from master import db, leases, service, vmpush
 from master.app import create_app
 from master.campaign.jobcount import DEFAULT_MAX_JOBS
 from wire.durations import Duration
@@ -116,10 +116,10 @@ def check_victoriametrics_url(url: str | None) -> str | None:
 
 
 def renew_leases(db_path: str, lease_s: float) -> int:
-    """Renew the leases of the jobs that were running when the master last stopped (see queue.renew_leases)."""
+    """Renew the leases of the jobs that were running when the master last stopped (see leases.renew_leases)."""
     conn = db.connect(db_path)
     try:
-        return queue.renew_leases(conn, lease_s)
+        return leases.renew_leases(conn, lease_s)
     finally:
         conn.close()
 

@@ -19,7 +19,7 @@ from agent.worker import Worker, WorkerOptions
 from master import db, queue
 from master.app import create_app
 from master.campaign.jobcount import DEFAULT_MAX_JOBS
-from master.server import start_in_thread
+from master.embedded_server import start_in_thread
 from wire.states import CampaignState
 
 EMBEDDED_HEARTBEAT_S = 1.0

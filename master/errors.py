@@ -28,11 +28,13 @@ _ID_COUNTER = itertools.count(1)
 
 
 class MasterError(Exception):
-    """A request the master refuses for a reason it can name; ``message`` is what the client reads."""
+    """A request the master refuses for a reason it can name; ``message`` is what the client reads, ``extra`` more
+    fields of the answer (``problems``: every problem of a body, when there are several)."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, **extra):
         super().__init__(message)
         self.message = message
+        self.extra = extra
 
 
 class InvalidInput(MasterError):
@@ -91,7 +93,7 @@ def error_response(status: int, message: str, **extra) -> Response:
 
 
 def _domain_error(exc: MasterError) -> Response:
-    return error_response(status_of(exc), exc.message)
+    return error_response(status_of(exc), exc.message, **exc.extra)
 
 
 def _http_error(exc: HTTPException) -> Response:

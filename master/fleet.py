@@ -16,6 +16,9 @@ from typing import Any, Iterable, Mapping
 
 from wire.states import NodeStatus
 
+LIVENESS_COLUMNS = "id, hostname, status, last_heartbeat, current_watts, heartbeat_interval_s"
+"""Columns of ``nodes`` that say whether a node is live (what :class:`Liveness` reads): never the (large) inventory."""
+
 WILDCARD_TARGETS = frozenset({"local", "all", "any"})
 """Campaign targets that match every node."""
 

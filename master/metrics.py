@@ -30,8 +30,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from master import db, vmpush
 from wire.states import RESULT_STATUSES, CampaignState, JobState, NodeStatus
-from master.fleet import Liveness
-from master.web.nodes import LIVENESS_COLUMNS
+from master.fleet import LIVENESS_COLUMNS, Liveness
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from master import db, queue
+from master import db, jobstore, results
 from master.api.result_schema import load_stored
 from master.campaign import confidence
 from wire.states import CampaignState, JobState
@@ -33,7 +33,7 @@ def job_counts(conn, campaign_id: str) -> dict[str, int]:
 
 
 def campaign_jobs(conn, campaign_id: str, *, samples: bool = True) -> list[dict[str, Any]]:
-    """The campaign's jobs in submission order (:func:`master.queue.job_to_dict`), each with ``result``: its accepted
+    """The campaign's jobs in submission order (:func:`master.jobstore.job_to_dict`), each with ``result``: its accepted
     result of the job's current attempt (None without one), read in one query. ``samples=False`` leaves the power
     samples out of the bodies inside SQLite, before they are parsed (readers that only summarize never use them)."""
     body = "r.body" if samples else "CASE WHEN json_valid(r.body) THEN json_remove(r.body, '$.samples') ELSE r.body END"
@@ -41,7 +41,7 @@ def campaign_jobs(conn, campaign_id: str, *, samples: bool = True) -> list[dict[
     for row in conn.execute(f"SELECT j.*, r.node_id AS r_node_id, r.status AS r_status, {body} AS r_body,"
                             " r.id AS r_id FROM jobs j LEFT JOIN results r ON r.job_id = j.id AND r.attempt = j.attempt"
                             " WHERE j.campaign_id = ? ORDER BY j.seq", (campaign_id,)):
-        job = queue.job_to_dict({k: row[k] for k in row.keys() if not k.startswith("r_")})
+        job = jobstore.job_to_dict({k: row[k] for k in row.keys() if not k.startswith("r_")})
         job["result"] = None if row["r_id"] is None else load_stored(
             {"job_id": row["id"], "attempt": row["attempt"], "node_id": row["r_node_id"], "status": row["r_status"],
              "body": row["r_body"]})
@@ -76,7 +76,7 @@ def confidence_progress(conn, campaign_id: str, campaign_state: str) -> list[dic
     variant."""
     groups: dict[str, dict[str, Any]] = {}
     for row in conn.execute(
-            f"SELECT j.variant, j.state, j.confidence, {queue.JOULES_PER_FRAME_SQL} AS jpf FROM jobs j"
+            f"SELECT j.variant, j.state, j.confidence, {results.JOULES_PER_FRAME_SQL} AS jpf FROM jobs j"
             " LEFT JOIN results r ON r.job_id = j.id AND r.attempt = j.attempt"
             " WHERE j.campaign_id = ? AND j.confidence IS NOT NULL ORDER BY j.seq", (campaign_id,)):
         group = groups.setdefault(row["variant"], {"spec": db.loads(row["confidence"]), "values": [], "jobs": 0,

@@ -1,7 +1,7 @@
 """Results in VictoriaMetrics: each accepted result's headline figures, pushed to VictoriaMetrics' import API.
 
 A result's samples (:func:`result_lines`) are written to the ``vm_outbox`` table in the same transaction that accepts
-the result (:func:`enqueue`, called by :func:`master.queue.accept_result`), so the request never waits on
+the result (:func:`enqueue`, called by :func:`master.results.accept_result`), so the request never waits on
 VictoriaMetrics and SQLite stays the source of truth. A :class:`Pusher` thread sends the oldest rows in batches to
 ``URL/api/v1/import/prometheus`` and deletes them only after a 2xx; on failure it waits with a capped exponential
 backoff and tries again, logging once per outage. Rows left at shutdown are sent after the next start. The outbox

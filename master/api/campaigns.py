@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, jsonify, send_file
+from flask import Blueprint, current_app, jsonify, send_file
 
-from master import auth, db, fleet, openapi, queue, rundata
+from master import auth, db, fleet, jobstore, openapi, queue, rundata
 from master.api.bodies import json_body
 from master.campaign import spec
+from master.errors import InvalidInput, NotFound
 from wire.states import CampaignState, JobState
 
 bp = Blueprint("campaigns", __name__)
@@ -24,13 +25,6 @@ SUBMIT_SCHEMA = {
 }
 
 
-def _campaign_or_404(campaign_id: str):
-    row = db.get_db().execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
-    if row is None:
-        abort(404, description=f"campaign {campaign_id} not found")
-    return row
-
-
 @bp.post("/campaigns")
 @openapi.doc("Submit a campaign file; its jobs are queued", body=SUBMIT_SCHEMA, response="CampaignSubmitted",
              status=201)
@@ -41,8 +35,7 @@ def submit():
         campaign = spec.load_campaign_text(body["spec_text"], body.get("spec_path") or "<submitted>",
                                            max_jobs=current_app.config["MAX_JOBS"])
     except spec.SpecError as exc:
-        problems = [str(p) for p in exc.problems]
-        return jsonify({"error": "spec_text: campaign file is invalid", "status": 400, "problems": problems}), 400
+        raise InvalidInput("spec_text: campaign file is invalid", problems=[str(p) for p in exc.problems]) from exc
     jobs = [dict(j.to_dict(), priority=body.get("priority", 0)) for j in spec.expand(campaign)]
     campaign_id = queue.create_campaign(
         db.get_db(), name=campaign.name, description=campaign.description or "", spec_text=body["spec_text"],
@@ -93,7 +86,7 @@ def waiting(conn, campaign_id: str) -> list[dict]:
              response="CampaignProgress")
 def progress(campaign_id: str):
     conn = db.get_db()
-    campaign = rundata.campaign_to_dict(_campaign_or_404(campaign_id))
+    campaign = rundata.campaign_to_dict(jobstore.get_campaign(conn, campaign_id))
     counts = rundata.job_counts(conn, campaign_id)
     running = conn.execute(
         "SELECT j.id, j.name, j.node_id, j.attempt, n.current_watts, n.progress FROM jobs j"
@@ -115,10 +108,7 @@ def progress(campaign_id: str):
 @openapi.doc("Cancel every queued or running job of the campaign", response="CampaignCancelled")
 @auth.require_admin
 def cancel(campaign_id: str):
-    campaign = _campaign_or_404(campaign_id)
-    if campaign["state"] != CampaignState.RUNNING.value:
-        abort(409, description=f"campaign {campaign_id} is {campaign['state']}: nothing to cancel")
-    n = queue.cancel_campaign(db.get_db(), campaign_id, CampaignState.CANCELLED)
+    n = queue.cancel_running_campaign(db.get_db(), campaign_id)
     current_app.extensions["ffwatt.work"].bump()
     return jsonify({"cancelled_jobs": n, "campaign_id": campaign_id, "state": CampaignState.CANCELLED.value})
 
@@ -126,8 +116,9 @@ def cancel(campaign_id: str):
 @bp.get("/campaigns/<campaign_id>/results")
 @openapi.doc("The campaign's jobs with their accepted results and the nodes that ran them", response="Run")
 def results(campaign_id: str):
-    _campaign_or_404(campaign_id)
-    return jsonify(rundata.load_run(db.get_db(), campaign_id))
+    conn = db.get_db()
+    jobstore.get_campaign(conn, campaign_id)
+    return jsonify(rundata.load_run(conn, campaign_id))
 
 
 @bp.get("/campaigns/<campaign_id>/report")
@@ -139,9 +130,10 @@ def report(campaign_id: str, fmt: str = "html"):
 
     names = {"html": "index.html", "json": "results.json", "csv": "results.csv"}
     if fmt not in names:
-        abort(404, description=f"report format {fmt!r}: use html, json or csv")
-    _campaign_or_404(campaign_id)
-    run = rundata.load_run(db.get_db(), campaign_id)
+        raise NotFound(f"report format {fmt!r}: use html, json or csv")
+    conn = db.get_db()
+    jobstore.get_campaign(conn, campaign_id)
+    run = rundata.load_run(conn, campaign_id)
     out = Path(current_app.config["REPORT_CACHE_DIR"]) / campaign_id
     write_report(run, out)
     return send_file(out / names[fmt], max_age=0)

@@ -6,11 +6,12 @@ import threading
 import time
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
-from master import auth, db, openapi, presets, queue
+from master import auth, db, jobstore, leases, openapi, presets, queue
 from master.campaign import confidence
 from master.api.bodies import json_body, query_float, query_int
+from master.errors import InvalidInput
 from wire.states import JobState
 
 bp = Blueprint("jobs", __name__)
@@ -76,7 +77,7 @@ def submit():
         params = presets.resolve(body["scenario"], body.get("parameters"))
         presets.check(body["scenario"], params, body.get("confidence"), current_app.config["MAX_JOBS"])
     except presets.PresetError as exc:  # the problems a campaign file with this job would have, by body field
-        return jsonify({"error": exc.problems[0], "status": 400, "problems": exc.problems}), 400
+        raise InvalidInput(exc.problems[0], problems=exc.problems) from exc
     wanted = {key: body[key] for key in ("targets", "labels") if key in body}
     conn, max_attempts = db.get_db(), current_app.config["MAX_ATTEMPTS"]
     spec = confidence.normalise(body.get("confidence"))
@@ -103,7 +104,7 @@ def submit():
 def list_jobs():
     state = request.args.get("state")
     if state and state not in {s.value for s in JobState}:
-        abort(400, description=f"state: must be one of {', '.join(s.value for s in JobState)}")
+        raise InvalidInput(f"state: must be one of {', '.join(s.value for s in JobState)}")
     clauses, args = [], []
     for column, names in (("state", ("state",)), ("campaign_id", ("campaign", "campaign_id")),
                           ("node_id", ("node", "node_id"))):
@@ -118,7 +119,7 @@ def list_jobs():
                         [*args, limit, offset]).fetchall()
     total = conn.execute(f"SELECT COUNT(*) FROM jobs {where}", args).fetchone()[0]
     following = offset + len(rows)
-    return jsonify({"jobs": [queue.job_to_dict(r) for r in rows], "total": total, "offset": offset, "limit": limit,
+    return jsonify({"jobs": [jobstore.job_to_dict(r) for r in rows], "total": total, "offset": offset, "limit": limit,
                     "next": _page_url(following, limit) if following < total and rows else None})
 
 
@@ -136,11 +137,10 @@ def _page_url(offset: int, limit: int) -> str:
 def next_job():
     node_id = request.args.get("node_id")
     if not node_id:
-        abort(400, description="node_id: required query argument")
+        raise InvalidInput("node_id: required query argument")
     wait = query_float("wait", 0.0, 0.0, MAX_WAIT_S)
     conn = db.get_db()
-    if conn.execute("SELECT 1 FROM nodes WHERE id = ?", (node_id,)).fetchone() is None:
-        abort(404, description=f"node {node_id} not found: register first")
+    jobstore.get_node(conn, node_id, ": register first")
     return jsonify({"job": _long_poll(conn, node_id, wait)})
 
 
@@ -158,7 +158,7 @@ def _long_poll(conn, node_id: str, wait: float):
     woken, look = False, True
     while True:
         seen = signal.generation
-        if throttle.ready() and (requeued := queue.requeue_expired(conn)):
+        if throttle.ready() and (requeued := leases.requeue_expired(conn)):
             signal.bump(requeued)
             look = True
         job = None
@@ -178,10 +178,7 @@ def _long_poll(conn, node_id: str, wait: float):
 @bp.get("/jobs/<job_id>")
 @openapi.doc("One job", response="Job")
 def get_job(job_id: str):
-    row = db.get_db().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    if row is None:
-        abort(404, description=f"job {job_id} not found")
-    return jsonify(queue.job_to_dict(row))
+    return jsonify(jobstore.job_to_dict(jobstore.get_job(db.get_db(), job_id)))
 
 
 @bp.get("/jobs/<job_id>/logs")
@@ -189,12 +186,10 @@ def get_job(job_id: str):
              response="JobLogs")
 def job_logs(job_id: str):
     conn = db.get_db()
-    row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    if row is None:
-        abort(404, description=f"job {job_id} not found")
+    row = jobstore.get_job(conn, job_id)
     return jsonify({"job_id": job_id, "state": row["state"], "attempt": row["attempt"],
                     "max_attempts": row["max_attempts"], "error": row["error"],
-                    "events": queue.job_events(conn, job_id)})
+                    "events": jobstore.job_events(conn, job_id)})
 
 
 @bp.post("/jobs/<job_id>/cancel")

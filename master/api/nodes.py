@@ -1,19 +1,15 @@
 """Nodes: registration (which issues the node's token), listing, heartbeats, drain and delete.
 
-A hostname is one node. Registering a hostname that already has a node takes that node over (same id, new token,
-the old token stops working), which is allowed only when the caller proves it is that node (``node_token``: the
-node's current token), or the node is gone: offline (missed heartbeats) with no running job. Otherwise 409: the
-enrollment token alone must not let anyone hijack a live node and post results for its job (docs/DISTRIBUTED.md
-"Node identity").
+Who may take a hostname's node over, and when a node may be forgotten, is the registry's to say (master/registry.py);
+its refusals are domain errors that master/errors.py answers with 404 or 409.
 """
 from __future__ import annotations
 
-import hmac
 import time
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
-from master import auth, db, fleet, openapi, queue
+from master import auth, db, fleet, jobstore, leases, openapi, registry
 from master.api.bodies import json_body
 from wire.states import JobState, NodeStatus
 
@@ -77,43 +73,8 @@ def node_to_dict(row) -> dict:
     return node
 
 
-def _node_or_404(conn, node_id: str):
-    row = conn.execute("SELECT * FROM nodes WHERE id = ?", (node_id,)).fetchone()
-    if row is None:
-        abort(404, description=f"node {node_id} not found")
-    return row
-
-
 def _work_arrived() -> None:
     current_app.extensions["ffwatt.work"].bump()
-
-
-def _proves_identity(row, presented: str | None) -> bool:
-    """True when ``presented`` is the node's current token."""
-    stored = row["token_hash"]
-    return bool(presented and stored) and hmac.compare_digest(stored, auth.hash_token(presented))
-
-
-def _check_takeover(conn, row, presented: str | None, now: float) -> None:
-    """Abort with 409 unless registering ``row``'s hostname again may take that node over (module docstring)."""
-    if current_app.config.get("INSECURE") or _proves_identity(row, presented):
-        return
-    liveness = fleet.Liveness.from_config(current_app.config)
-    online = liveness.status(row, now) is not NodeStatus.OFFLINE
-    running = conn.execute("SELECT id, lease_expires FROM jobs WHERE node_id = ? AND state = ? LIMIT 1",
-                           (row["id"], JobState.RUNNING.value)).fetchone()
-    if not online and running is None:
-        return
-    token = "the node_token given is not its current token" if presented else "no node_token was given"
-    if online:
-        why = (f"node {row['id']} with hostname {row['hostname']!r} is online (last heartbeat"
-               f" {now - row['last_heartbeat']:.0f} s ago)")
-        wait = f"wait until it is offline (no heartbeat for {liveness.offline_after_s(row):g} s)"
-    else:
-        why = f"node {row['id']} with hostname {row['hostname']!r} is offline but holds running job {running['id']}"
-        wait = f"wait until that job's lease expires (in {max(0.0, (running['lease_expires'] or now) - now):.0f} s)"
-    abort(409, description=f"{why} and {token}: register with that node's current token (node_token), {wait}, or"
-                           f" have an admin delete it (DELETE /nodes/{row['id']}) and register again")
 
 
 @bp.post("/nodes/register")
@@ -121,26 +82,11 @@ def _check_takeover(conn, row, presented: str | None, now: float) -> None:
              body=REGISTER_SCHEMA, response="Registration", status=(201, 200))
 @auth.require_enrollment
 def register():
-    body = json_body(REGISTER_SCHEMA)
-    conn, now, token = db.get_db(), time.time(), auth.new_node_token()
-    with db.write(conn):
-        row = conn.execute("SELECT * FROM nodes WHERE hostname = ?", (body["hostname"],)).fetchone()
-        if row is not None:
-            _check_takeover(conn, row, body.get("node_token"), now)
-        node_id = row["id"] if row else queue.new_id("n")
-        conn.execute(
-            "INSERT INTO nodes (id, hostname, inventory, labels, status, registered_at, last_heartbeat, token_hash,"
-            " max_concurrent_jobs, heartbeat_interval_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(id) DO UPDATE SET inventory = excluded.inventory, labels = excluded.labels,"
-            " status = excluded.status, last_heartbeat = excluded.last_heartbeat, token_hash = excluded.token_hash,"
-            " max_concurrent_jobs = excluded.max_concurrent_jobs, heartbeat_interval_s = excluded.heartbeat_interval_s",
-            (node_id, body["hostname"], db.dumps(body.get("inventory", {})), db.dumps(body.get("labels", {})),
-             NodeStatus.ONLINE.value, now, now, auth.hash_token(token), body.get("max_concurrent_jobs", 1),
-             body.get("heartbeat_interval_s")),
-        )
+    body, token = json_body(REGISTER_SCHEMA), auth.new_node_token()
+    node_id, reused = registry.register(db.get_db(), body, token, fleet.Liveness.from_config(current_app.config),
+                                        insecure=bool(current_app.config.get("INSECURE")))
     _work_arrived()
-    return jsonify({"node_id": node_id, "id": node_id, "node_token": token, "reused": row is not None}), \
-        200 if row else 201
+    return jsonify({"node_id": node_id, "id": node_id, "node_token": token, "reused": reused}), 200 if reused else 201
 
 
 @bp.get("/nodes")
@@ -153,22 +99,14 @@ def list_nodes():
 @bp.get("/nodes/<node_id>")
 @openapi.doc("One node", response="Node")
 def get_node(node_id: str):
-    return jsonify(node_to_dict(_node_or_404(db.get_db(), node_id)))
+    return jsonify(node_to_dict(jobstore.get_node(db.get_db(), node_id)))
 
 
 @bp.delete("/nodes/<node_id>")
 @openapi.doc("Forget a node (409 while it runs a job); its token stops working", response="Deleted")
 @auth.require_admin
 def delete_node(node_id: str):
-    conn = db.get_db()
-    with db.write(conn):
-        _node_or_404(conn, node_id)
-        running = conn.execute("SELECT id FROM jobs WHERE node_id = ? AND state = ?",
-                               (node_id, JobState.RUNNING.value)).fetchall()
-        if running:
-            abort(409, description=f"node {node_id} is running job {running[0]['id']}: drain it and wait, or"
-                                   " cancel the job")
-        conn.execute("DELETE FROM nodes WHERE id = ?", (node_id,))
+    registry.forget(db.get_db(), node_id)
     return jsonify({"deleted": node_id})
 
 
@@ -179,13 +117,10 @@ def delete_node(node_id: str):
 def drain(node_id: str):
     body = json_body(DRAIN_SCHEMA) if request.content_length else {}
     status = NodeStatus.DRAINING if body.get("drain", True) else NodeStatus.ONLINE
-    conn = db.get_db()
-    with db.write(conn):
-        _node_or_404(conn, node_id)
-        conn.execute("UPDATE nodes SET status = ? WHERE id = ?", (status.value, node_id))
+    row = registry.set_status(db.get_db(), node_id, status)
     if status is NodeStatus.ONLINE:
         _work_arrived()
-    return jsonify(node_to_dict(_node_or_404(conn, node_id)))
+    return jsonify(node_to_dict(row))
 
 
 @bp.post("/nodes/<node_id>/heartbeat")
@@ -196,11 +131,9 @@ def heartbeat(node_id: str):
     body = json_body(HEARTBEAT_SCHEMA)
     conn = db.get_db()
     going_offline = body.get("status") == NodeStatus.OFFLINE.value
-    beat = queue.heartbeat(conn, node_id, body.get("watts"), body.get("progress"), current_app.config["LEASE_S"],
+    beat = leases.heartbeat(conn, node_id, body.get("watts"), body.get("progress"), current_app.config["LEASE_S"],
                            held=body.get("held_jobs"), grace_s=current_app.config["CLAIM_GRACE_S"],
                            going_offline=going_offline)
-    if beat is None:
-        abort(404, description=f"node {node_id} not found")
     before = beat.before
     if beat.requeued:
         current_app.extensions["ffwatt.work"].bump(beat.requeued)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from master import auth, db, openapi, queue
+from master import auth, db, openapi, results
 from master.api.bodies import json_body
 from master.api.result_schema import RESULT_SCHEMA
+from master.errors import InvalidInput
 
 bp = Blueprint("results", __name__)
 
@@ -17,9 +18,9 @@ bp = Blueprint("results", __name__)
 def post_result():
     body = json_body(RESULT_SCHEMA)
     if body["status"] == "failed" and not body.get("error"):
-        return jsonify({"error": "error: a failed result must say why", "status": 400}), 400
+        raise InvalidInput("error: a failed result must say why")
     # NotFound (404), StaleResult (409): master/errors.py
-    ack = queue.accept_result(db.get_db(), body, vm_outbox=bool(current_app.config.get("VICTORIAMETRICS_URL")))
+    ack = results.accept_result(db.get_db(), body, vm_outbox=bool(current_app.config.get("VICTORIAMETRICS_URL")))
     if not ack["duplicate"]:
         # a node with max_concurrent_jobs > 1 has a free slot again; a confidence variant may have queued a run
         current_app.extensions["ffwatt.work"].bump(1 + ack.get("added_jobs", 0))

@@ -8,12 +8,13 @@ from __future__ import annotations
 import click
 
 from master.cli.compat import COMMANDS as COMPAT_COMMANDS
+from master.cli.options import HELP_OPTIONS
 from master.cli.run_cmds import report, run
 from master.cli.spec_cmds import plan, validate
 from master.cli.status_cmds import cancel, status
 
 
-@click.group()
+@click.group(context_settings=HELP_OPTIONS)
 def main() -> None:
     """ffwatt campaigns: what FFmpeg work really costs, measured."""
 

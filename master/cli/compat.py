@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +21,15 @@ from master.campaign.runtests import (BASELINE_S, COOLDOWN_S, DEFAULTS_HELP, DUR
                                       ORIGINAL_ENCODERS, PRESET, RESOLUTION, STABILIZATION_S, STAGGER_S, STREAM_SOURCES,
                                       ConversionError, Scenario, baseline_scenario, convert_batch, render, slug,
                                       stream_fields, unique, validated, with_timeout)
-from master.cli.run_cmds import EXIT_INVALID, run_campaign, run_options
+from master.cli.options import HELP_OPTIONS, bundle
+from master.cli.run_cmds import EXIT_INVALID, RunOptions, run_campaign, run_options
 
 def finish(text: str, campaign, label: str, print_only: bool, run_args: dict[str, Any]) -> None:
     """Print the YAML (``--print``), or run the campaign as ``campaign run`` does."""
     if print_only:
         click.echo(text, nl=False)
         return
-    run_campaign(campaign, label, **run_args)
+    run_campaign(campaign, label, RunOptions(**run_args))
 
 
 def _fail(problems: list[str]) -> None:
@@ -39,36 +40,31 @@ def _fail(problems: list[str]) -> None:
 
 # ---------------------------------------------------------------------------------------------------- options
 
-RUN_PARAMS = ("master_url", "token", "tls_ca", "tls_cert", "tls_key", "state_dir", "reports_dir", "powercap_root",
-              "tdp_watts", "max_jobs", "input_dirs")
+RUN_PARAMS = frozenset(field.name for field in fields(RunOptions))
 """The ``campaign run`` options (run_cmds.run_options), passed through untouched."""
 
 
-def _stream_options(func: Callable) -> Callable:
-    """The per-stream options single and multi share, with run_tests.py's defaults."""
-    options = [
-        click.option("--resolution", default=RESOLUTION, show_default=True, help="Stream size WIDTHxHEIGHT."),
-        click.option("--fps", type=int, default=FPS, show_default=True),
-        click.option("--duration", type=float, default=DURATION_S, show_default=True,
-                     help="Seconds measured per stream (run_tests.py's default; its docs' example used 60)."),
-        click.option("--encoder", type=click.Choice([*ORIGINAL_ENCODERS, *ENCODERS]), default=ENCODER,
-                     show_default=True, metavar="ENCODER",
-                     help="h264 (libx264), h265 (libx265), h264_nvenc, hevc_nvenc, or an ffwatt encoder name."),
-        click.option("--preset", help=f"Encoder preset, checked per encoder [default: {PRESET} where the encoder "
-                                      "takes it (x264, x265), else the encoder's own]."),
-        click.option("--stabilization", type=float, default=STABILIZATION_S, show_default=True,
-                     help="Seconds waited before measuring (not measured)."),
-        click.option("--cooldown", type=float, default=COOLDOWN_S, show_default=True,
-                     help="Seconds waited after the stream (not measured)."),
-        click.option("--with-baseline", is_flag=True, help="Measure idle power first (a baseline scenario)."),
-        click.option("--baseline-duration", type=float, default=BASELINE_S, show_default=True),
-        click.option("--print", "--dry-run", "print_only", is_flag=True,
-                     help="Print the generated campaign YAML and exit without running it."),
-        run_options,
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+_stream_options = bundle(
+    click.option("--resolution", default=RESOLUTION, show_default=True, help="Stream size WIDTHxHEIGHT."),
+    click.option("--fps", type=int, default=FPS, show_default=True),
+    click.option("--duration", type=float, default=DURATION_S, show_default=True,
+                 help="Seconds measured per stream (run_tests.py's default; its docs' example used 60)."),
+    click.option("--encoder", type=click.Choice([*ORIGINAL_ENCODERS, *ENCODERS]), default=ENCODER,
+                 show_default=True, metavar="ENCODER",
+                 help="h264 (libx264), h265 (libx265), h264_nvenc, hevc_nvenc, or an ffwatt encoder name."),
+    click.option("--preset", help=f"Encoder preset, checked per encoder [default: {PRESET} where the encoder "
+                                  "takes it (x264, x265), else the encoder's own]."),
+    click.option("--stabilization", type=float, default=STABILIZATION_S, show_default=True,
+                 help="Seconds waited before measuring (not measured)."),
+    click.option("--cooldown", type=float, default=COOLDOWN_S, show_default=True,
+                 help="Seconds waited after the stream (not measured)."),
+    click.option("--with-baseline", is_flag=True, help="Measure idle power first (a baseline scenario)."),
+    click.option("--baseline-duration", type=float, default=BASELINE_S, show_default=True),
+    click.option("--print", "--dry-run", "print_only", is_flag=True,
+                 help="Print the generated campaign YAML and exit without running it."),
+    run_options,
+)
+"""The per-stream options single and multi share, with run_tests.py's defaults."""
 
 
 def _command_line(command: str) -> str:
@@ -113,7 +109,7 @@ def _run_generated(command: str, what: str, name: str, scenarios: list[Scenario]
     finish(text, campaign, label, print_only, run_args)
 
 
-@click.command(epilog=DEFAULTS_HELP)
+@click.command(epilog=DEFAULTS_HELP, context_settings=HELP_OPTIONS)
 @click.option("--name", required=True, help="Stream name (becomes the scenario name).")
 @click.option("--bitrate", required=True, help="Video bitrate such as 2000k or 6M (CBR: -maxrate the same).")
 @_stream_options
@@ -129,7 +125,7 @@ def single(name, bitrate, resolution, fps, duration, encoder, preset, stabilizat
                    print_only, run_args)
 
 
-@click.command(epilog=DEFAULTS_HELP)
+@click.command(epilog=DEFAULTS_HELP, context_settings=HELP_OPTIONS)
 @click.option("--count", type=click.IntRange(1), help="Concurrent streams (required unless --bitrates lists them).")
 @click.option("--bitrate", default=MULTI_BITRATE, show_default=True, help="Bitrate of every stream.")
 @click.option("--bitrates", help="Comma-separated bitrates, one stream each (1000k,2500k,5000k); overrides --bitrate.")
@@ -163,7 +159,7 @@ def multi(count, bitrate, bitrates, name, resolution, fps, duration, encoder, pr
 # ---------------------------------------------------------------------------------------------------- batch files
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.option("--file", "batch_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A run_tests.py batch file: a JSON list of entries, or {\"scenarios\": [...]}.")
 @click.option("--stabilization", type=float, default=STABILIZATION_S, show_default=True,

@@ -5,33 +5,37 @@ The embedded database is read through the master app itself (Flask's test client
 """
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
 from master.cli.api import ADMIN_TOKEN_ENV, ApiError, MasterApi
+from master.cli.options import bundle
 
 DEFAULT_STATE_DIR = Path(".ffwatt")
 """Where the embedded default keeps its database (``campaign run --state-dir``)."""
 
 
-def master_options(func: Callable) -> Callable:
-    """``--master``, ``--token``, ``--tls-ca``, ``--tls-cert``, ``--tls-key``: how to reach a remote master."""
-    options = [
-        click.option("--master", "master_url", metavar="URL",
-                     help="A master service, e.g. http://HOST:8080 (default: the embedded state dir)."),
-        click.option("--token", envvar=ADMIN_TOKEN_ENV, show_envvar=True, metavar="TOKEN",
-                     help="Admin token for a remote master (submit, cancel)."),
-        click.option("--tls-ca", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-                     help="CA certificate that signed an HTTPS master's certificate."),
-        click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-                     help="Client certificate, for a master that requires one (mTLS)."),
-        click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-                     help="Key of --tls-cert."),
-    ]
-    return functools.reduce(lambda f, option: option(f), reversed(options), func)
+master_options = bundle(
+    click.option("--master", "master_url", metavar="URL",
+                 help="A master service, e.g. http://HOST:8080 (default: the embedded state dir)."),
+    click.option("--token", envvar=ADMIN_TOKEN_ENV, show_envvar=True, metavar="TOKEN",
+                 help="Admin token for a remote master (submit, cancel)."),
+    click.option("--tls-ca", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+                 help="CA certificate that signed an HTTPS master's certificate."),
+    click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+                 help="Client certificate, for a master that requires one (mTLS)."),
+    click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+                 help="Key of --tls-cert."),
+)
+"""``--master``, ``--token``, ``--tls-ca``, ``--tls-cert``, ``--tls-key``: how to reach a remote master."""
+
+
+def state_dir_option(help: str | None = None) -> Callable[[Callable], Callable]:
+    """``--state-dir``: the embedded default's directory (database, agent state, work files)."""
+    return click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR,
+                        show_default=True, help=help)
 
 
 def remote_api(master_url: str, token: str | None, tls_ca: str | None, tls_cert: str | None,

@@ -7,10 +7,8 @@ inventory's.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import click
 from rich.console import Console
@@ -18,28 +16,27 @@ from rich.text import Text
 
 from master.cli.deploy import Deployment, find_playbook, run_deploy
 from master.cli.inventory import load_fleet
+from master.cli.options import bundle
 
 VAULT_PASSWORD_ENV = "ANSIBLE_VAULT_PASSWORD_FILE"
 """Ansible's own variable for the vault password file, honoured as ansible-playbook honours it."""
 
 
-def fleet_options(func: Callable) -> Callable:
-    """``--inventory``, ``--vault-password-file``, ``--deploy``, ``--playbook``."""
-    options = [
-        click.option("--inventory", type=click.Path(path_type=Path), metavar="INV",
-                     help="Ansible inventory of the fleet: the master's URL and admin token come from it (unless "
-                          "--master/--token say otherwise) and targets must be its groups or hosts."),
-        click.option("--vault-password-file", envvar=VAULT_PASSWORD_ENV, show_envvar=True, metavar="FILE",
-                     type=click.Path(exists=True, dir_okay=False),
-                     help="Decrypts the inventory's vault-encrypted values (ffwatt_admin_token, ...)."),
-        click.option("--deploy", is_flag=True,
-                     help="Run the deploy playbook on the master and the targeted hosts first (needs --inventory); "
-                          "a failed deployment submits nothing."),
-        click.option("--playbook", type=click.Path(path_type=Path), metavar="PATH",
-                     help="The deploy playbook [default: ./deploy.yml, else deploy.yml in the inventory "
-                          "directory's parent]."),
-    ]
-    return functools.reduce(lambda f, option: option(f), reversed(options), func)
+fleet_options = bundle(
+    click.option("--inventory", type=click.Path(path_type=Path), metavar="INV",
+                 help="Ansible inventory of the fleet: the master's URL and admin token come from it (unless "
+                      "--master/--token say otherwise) and targets must be its groups or hosts."),
+    click.option("--vault-password-file", envvar=VAULT_PASSWORD_ENV, show_envvar=True, metavar="FILE",
+                 type=click.Path(exists=True, dir_okay=False),
+                 help="Decrypts the inventory's vault-encrypted values (ffwatt_admin_token, ...)."),
+    click.option("--deploy", is_flag=True,
+                 help="Run the deploy playbook on the master and the targeted hosts first (needs --inventory); "
+                      "a failed deployment submits nothing."),
+    click.option("--playbook", type=click.Path(path_type=Path), metavar="PATH",
+                 help="The deploy playbook [default: ./deploy.yml, else deploy.yml in the inventory "
+                      "directory's parent]."),
+)
+"""``--inventory``, ``--vault-password-file``, ``--deploy``, ``--playbook``."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
@@ -10,9 +11,10 @@ from rich.console import Console
 
 from master.campaign.jobcount import DEFAULT_MAX_JOBS
 from master.cli.api import ApiError, MasterApi
-from master.cli.connect import DEFAULT_STATE_DIR, api_for, master_options, remote_api
+from master.cli.connect import DEFAULT_STATE_DIR, api_for, master_options, remote_api, state_dir_option
 from master.cli.fleet import Connection, FleetArgs, fleet_options, prepare_fleet
 from master.cli.follow import follow
+from master.cli.options import HELP_OPTIONS, bundle
 
 EXIT_INVALID = 2
 """Exit status for a campaign file with problems."""
@@ -99,14 +101,13 @@ def embedded_input_dirs(campaign, input_dirs: tuple[Path, ...]) -> tuple[Path, .
     return (*input_dirs, campaign.path.parent if campaign.path else Path.cwd())
 
 
-def run_embedded(campaign, campaign_file: Path | str, state_dir: Path, reports_dir: Path, console: Console,
-                 powercap_root: str | None, tdp_watts: float | None, max_jobs: int = DEFAULT_MAX_JOBS,
-                 input_dirs: tuple[Path, ...] = ()) -> None:
+def run_embedded(campaign, campaign_file: Path | str, options: RunOptions, console: Console) -> None:
     """The embedded default: master and agent in this process; Ctrl-C stops FFmpeg and keeps finished results."""
     from master.embedded import embedded, wait_registered
 
-    with embedded(state_dir, powercap=powercap_root, tdp_watts=tdp_watts, max_jobs=max_jobs,
-                  input_dirs=embedded_input_dirs(campaign, input_dirs)) as handle:
+    with embedded(options.state_dir, powercap=options.powercap_root, tdp_watts=options.tdp_watts,
+                  max_jobs=options.max_jobs,
+                  input_dirs=embedded_input_dirs(campaign, tuple(options.input_dirs))) as handle:
         wait_registered(handle)
         api = MasterApi(handle.url)
         submitted = api.submit_campaign(campaign.text, _spec_path(campaign_file))
@@ -120,39 +121,51 @@ def run_embedded(campaign, campaign_file: Path | str, state_dir: Path, reports_d
             interrupted = True
             console.print("[yellow]interrupted: stopping FFmpeg, keeping finished results[/]")
             handle.interrupt(campaign_id)
-        write_report(api.run_data(campaign_id), reports_dir)
+        write_report(api.run_data(campaign_id), options.reports_dir)
     if interrupted:
         sys.exit(EXIT_INTERRUPTED)
 
 
-def run_options(func):
-    """The options ``campaign run`` takes besides its file: how to reach a master, or the embedded one's dirs."""
-    options = [
-        master_options,
-        click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True,
-                     help="Embedded mode: database, agent state and work files."),
-        click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True),
-        click.option("--powercap-root", help="Powercap sysfs root for the embedded agent (env FFWATT_POWERCAP_ROOT)."),
-        click.option("--tdp-watts", type=float, help="CPU TDP in watts for the estimate power model."),
-        click.option("--max-jobs", type=click.IntRange(min=1), default=DEFAULT_MAX_JOBS, show_default=True,
-                     help="Most jobs the campaign may come to (confidence variants at their max); embedded mode: "
-                          "the embedded master's limit too."),
-        click.option("--input-dir", "input_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-                     help="Embedded mode: a directory file inputs may come from besides the campaign file's "
-                          "(repeatable)."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+run_options = bundle(
+    master_options,
+    state_dir_option("Embedded mode: database, agent state and work files."),
+    click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True),
+    click.option("--powercap-root", help="Powercap sysfs root for the embedded agent (env FFWATT_POWERCAP_ROOT)."),
+    click.option("--tdp-watts", type=float, help="CPU TDP in watts for the estimate power model."),
+    click.option("--max-jobs", type=click.IntRange(min=1), default=DEFAULT_MAX_JOBS, show_default=True,
+                 help="Most jobs the campaign may come to (confidence variants at their max); embedded mode: "
+                      "the embedded master's limit too."),
+    click.option("--input-dir", "input_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+                 help="Embedded mode: a directory file inputs may come from besides the campaign file's "
+                      "(repeatable)."),
+)
+"""The options ``campaign run`` takes besides its file: how to reach a master, or the embedded one's dirs; their
+values make a :class:`RunOptions`."""
 
 
-@click.command()
+@dataclass(frozen=True)
+class RunOptions:
+    """What :data:`run_options` gave: where the campaign runs (a remote master, or embedded) and its report goes."""
+
+    master_url: str | None = None
+    token: str | None = None
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    state_dir: Path = DEFAULT_STATE_DIR
+    reports_dir: Path = Path("reports")
+    powercap_root: str | None = None
+    tdp_watts: float | None = None
+    max_jobs: int = DEFAULT_MAX_JOBS
+    input_dirs: tuple[Path, ...] = ()
+
+
+@click.command(context_settings=HELP_OPTIONS)
 @click.argument("campaign_file", type=click.Path(path_type=Path))
 @run_options
 @fleet_options
-def run(campaign_file: Path, master_url, token, tls_ca, tls_cert, tls_key, state_dir: Path, reports_dir: Path,
-        powercap_root, tdp_watts, max_jobs: int, input_dirs: tuple[Path, ...], inventory: Path | None,
-        vault_password_file: str | None, deploy: bool, playbook: Path | None) -> None:
+def run(campaign_file: Path, inventory: Path | None, vault_password_file: str | None, deploy: bool,
+        playbook: Path | None, **run_args) -> None:
     """Run CAMPAIGN_FILE and write its HTML report (embedded, on the master at --master URL, or on the fleet of
     --inventory INV).
 
@@ -164,41 +177,40 @@ def run(campaign_file: Path, master_url, token, tls_ca, tls_cert, tls_key, state
     """
     from master.campaign.spec import SpecError
 
-    campaign = _load_or_exit(campaign_file, max_jobs)
+    options = RunOptions(**run_args)
+    campaign = _load_or_exit(campaign_file, options.max_jobs)
     console = Console(stderr=True)
     try:
         connection = prepare_fleet(FleetArgs(inventory, vault_password_file, deploy, playbook), campaign,
-                                   str(campaign_file), Connection(master_url, token, tls_ca), console)
+                                   str(campaign_file),
+                                   Connection(options.master_url, options.token, options.tls_ca), console)
     except SpecError as exc:
         _problems_exit(exc)
-    run_campaign(campaign, campaign_file, connection.master_url, connection.token, connection.tls_ca, tls_cert,
-                 tls_key, state_dir, reports_dir, powercap_root, tdp_watts, max_jobs, input_dirs, console)
+    options = replace(options, master_url=connection.master_url, token=connection.token, tls_ca=connection.tls_ca)
+    run_campaign(campaign, campaign_file, options, console)
 
 
-def run_campaign(campaign, campaign_file: Path | str, master_url, token, tls_ca, tls_cert, tls_key,
-                 state_dir: Path, reports_dir: Path, powercap_root, tdp_watts, max_jobs: int = DEFAULT_MAX_JOBS,
-                 input_dirs: tuple[Path, ...] = (), console: Console | None = None) -> None:
-    """Run a loaded campaign as ``campaign run`` does (``run_options`` are the arguments after ``campaign_file``);
-    ``campaign_file`` is its file, or a ``<label>`` for one generated in memory."""
+def run_campaign(campaign, campaign_file: Path | str, options: RunOptions, console: Console | None = None) -> None:
+    """Run a loaded campaign as ``campaign run`` does; ``campaign_file`` is its file, or a ``<label>`` for one
+    generated in memory."""
     from agent.ffmpeg.locate import FFmpegNotFound
     from master.embedded import StateDirError
 
     console = console or Console(stderr=True)
     try:
-        if master_url:
-            run_remote(remote_api(master_url, token, tls_ca, tls_cert, tls_key), campaign, campaign_file,
-                       reports_dir, console)
+        if options.master_url:
+            api = remote_api(options.master_url, options.token, options.tls_ca, options.tls_cert, options.tls_key)
+            run_remote(api, campaign, campaign_file, options.reports_dir, console)
         else:
-            run_embedded(campaign, campaign_file, state_dir, reports_dir, console, powercap_root, tdp_watts,
-                         max_jobs, tuple(input_dirs))
+            run_embedded(campaign, campaign_file, options, console)
     except (StateDirError, FFmpegNotFound, ApiError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.argument("campaign_id", required=False)
 @master_options
-@click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True)
+@state_dir_option()
 @click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
               help="Without --out, each call writes a new timestamped folder <campaign>-<time> under this one.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -18,6 +18,7 @@ from master.campaign.estimate import estimate_seconds, estimate_terms, format_se
 from master.campaign.expand import JobSpec, expand
 from master.campaign.jobcount import DEFAULT_MAX_JOBS
 from master.campaign.spec import Campaign, load_campaign
+from master.cli.options import HELP_OPTIONS
 
 EXIT_INVALID = 2
 """Exit status for a campaign file with problems (as click uses for bad usage)."""
@@ -47,7 +48,7 @@ def max_jobs_option(func):
                         help="Most jobs the campaign may come to (confidence variants at their max).")(func)
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.argument("file", type=click.Path(path_type=Path))
 @max_jobs_option
 def validate(file: Path, max_jobs: int) -> None:
@@ -170,7 +171,7 @@ def total_line(campaign: Campaign, jobs: list[JobSpec]) -> str:
             f"{_plural(len(campaign.scenarios), 'scenario')}); estimated time about {seconds}")
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.argument("file", type=click.Path(path_type=Path))
 @max_jobs_option
 def plan(file: Path, max_jobs: int) -> None:

@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from master.cli.api import ApiError
-from master.cli.connect import DEFAULT_STATE_DIR, api_for, master_options, remote_api
+from master.cli.connect import api_for, master_options, remote_api, state_dir_option
 from master.cli.follow import status_line
+from master.cli.options import HELP_OPTIONS
 
 FINISHED_STATES = ("succeeded", "failed", "cancelled")
 """Job states that count as done in a campaign's progress."""
@@ -80,11 +81,10 @@ def campaigns_table(campaigns: list[dict[str, Any]]) -> Table:
     return table
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.argument("campaign_id", required=False)
 @master_options
-@click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True,
-              help="Without --master: the embedded state dir to read.")
+@state_dir_option("Without --master: the embedded state dir to read.")
 @click.option("--json", "as_json", is_flag=True, help="Print the master's JSON instead of text.")
 def status(campaign_id: str | None, master_url, token, tls_ca, tls_cert, tls_key, state_dir: Path,
            as_json: bool) -> None:
@@ -104,7 +104,7 @@ def status(campaign_id: str | None, master_url, token, tls_ca, tls_cert, tls_key
         Console(width=max(Console().width, 120)).print(campaigns_table(found))
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.argument("campaign_id")
 @master_options
 def cancel(campaign_id: str, master_url, token, tls_ca, tls_cert, tls_key) -> None:

@@ -10,7 +10,8 @@ from typing import Any, Iterable
 from master import rundata
 from master.analysis.summarize import group_by_variant, metric, ok_result, summarize_run
 from master.campaign import confidence
-from master.reports.html import QUALITY_METRICS, TABLE_METRICS, Footnotes, energy_variants, stat_cell
+from master.reports.cells import Footnotes, stat_cell
+from master.reports.tables import QUALITY_METRICS, TABLE_METRICS, energy_variants
 from wire.states import CampaignState, JobState
 from master.web import formatting as fmt
 
@@ -131,7 +132,7 @@ def results(conn: sqlite3.Connection, campaign_id: str, campaign_state: str) -> 
 def build_results(conn: sqlite3.Connection, campaign_id: str, campaign_state: str) -> dict[str, Any] | None:
     """The results table from the campaign's jobs and results as stored now: the numbers are the report's
     (:func:`master.analysis.summarize.summarize_run`) and so are the cells: mean ± stdev with the 95% CI below it,
-    "—" with a footnoted reason where a variant has no value (:func:`master.reports.html.stat_cell`)."""
+    "—" with a footnoted reason where a variant has no value (:func:`master.reports.cells.stat_cell`)."""
     jobs = rundata.campaign_jobs(conn, campaign_id, samples=False)
     if not any(job["result"] for job in jobs):
         return None

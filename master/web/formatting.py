@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from master.reports.html import fmt as report_number
+from master.reports.cells import fmt as report_number
 
 DASH = "—"
 

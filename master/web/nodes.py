@@ -11,13 +11,10 @@ import time
 from typing import Any, Mapping
 
 from master import db
-from master.fleet import Liveness
+from master.fleet import LIVENESS_COLUMNS, Liveness
 from master.reports.inventory import node_view
 from wire.states import JobState, NodeStatus
 from master.web import formatting as fmt
-
-LIVENESS_COLUMNS = "id, hostname, status, last_heartbeat, current_watts, heartbeat_interval_s"
-"""Columns of ``nodes`` that say whether a node is live: never the (large) inventory."""
 
 RECENT_NODE_JOBS = 20
 """Jobs listed on a node's page, most recent first."""

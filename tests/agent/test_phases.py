@@ -22,7 +22,7 @@ from agent.spool import Spool
 from agent.worker import Worker, WorkerOptions
 from master import db, queue
 from master.app import create_app
-from master.server import start_in_thread
+from master.embedded_server import start_in_thread
 from tests.agent.power.powercap_sim import PowercapSim, sim_dir
 
 SYSTEM_FFMPEG = "/usr/bin/ffmpeg"

@@ -15,7 +15,7 @@ from agent.version import installed_version
 from agent.worker import Worker, WorkerOptions
 from master import db, queue
 from master.app import create_app
-from master.server import start_in_thread
+from master.embedded_server import start_in_thread
 
 ENROLL, ADMIN = "enroll-v", "admin-v"
 

@@ -17,7 +17,7 @@ from agent.spool import REJECTED_DIR, Spool
 from agent.worker import Worker, WorkerOptions
 from master import db, queue
 from master.app import create_app
-from master.server import start_in_thread
+from master.embedded_server import start_in_thread
 
 ENROLL, ADMIN = "enroll-w", "admin-w"
 

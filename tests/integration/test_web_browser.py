@@ -20,7 +20,7 @@ import pytest
 
 from master import db
 from master.app import create_app
-from master.server import start_in_thread
+from master.embedded_server import start_in_thread
 from tests.master.test_web import INVENTORY, insert_node, make_jobs
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ import pytest
 from werkzeug.test import Client
 
 from master.app import create_app
-from master.server import start_in_thread
+from master.embedded_server import start_in_thread
 from tests.integration.test_web_browser import chromium, needs_chromium, page_requests
 from tests.master.conftest import ADMIN_TOKEN, ENROLLMENT_TOKEN, LIBX264, bearer
 from tests.master.test_web_results import TWO_PRESETS, result_body

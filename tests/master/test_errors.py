@@ -85,3 +85,25 @@ def test_method_not_allowed_keeps_its_allow_header_and_is_json(client):
     """A 405 from routing is JSON and still says which methods are allowed."""
     resp = client.delete("/health")
     assert resp.status_code == 405 and resp.is_json and "GET" in resp.headers["Allow"]
+
+
+def test_api_views_refuse_through_domain_errors_only():
+    """No API view aborts or builds an error answer itself; metrics read nothing from the web UI."""
+    from pathlib import Path
+
+    master = Path(errors.__file__).parent
+    for module in sorted((master / "api").glob("*.py")):
+        text = module.read_text()
+        assert "abort(" not in text and 'jsonify({"error"' not in text, module.name
+    assert "master.web" not in (master / "metrics.py").read_text()
+
+
+def test_a_domain_error_can_carry_more_fields(raising_app):
+    """``problems`` given to a domain error come in its JSON answer beside error and status."""
+    @raising_app.get("/test/problems")
+    def problems():
+        raise errors.InvalidInput("spec: invalid", problems=["a", "b"])
+
+    resp = raising_app.test_client().get("/test/problems")
+    assert resp.status_code == 400
+    assert resp.get_json() == {"error": "spec: invalid", "status": 400, "problems": ["a", "b"]}

@@ -99,14 +99,15 @@ def test_expired_lease_requeues_then_stale_result_is_409(conn, make_campaign, no
 
 
 def test_heartbeat_extends_leases_of_the_nodes_jobs_only(conn, make_campaign, node):
-    """A heartbeat pushes back its own node's leases and no other's; an unknown node changes nothing."""
+    """A heartbeat pushes back its own node's leases and no other's; an unknown node is not found."""
     make_campaign(2)
     n1, n2 = node("n1").id, node("n2").id
     mine, other = queue.claim_next_job(conn, n1, lease_s=1), queue.claim_next_job(conn, n2, lease_s=1)
     assert queue.heartbeat(conn, n1, 12.5, {"phase": "encoding"}, lease_s=300).before["id"] == n1
     leases = dict(conn.execute("SELECT id, lease_expires FROM jobs"))
     assert leases[mine["id"]] > time.time() + 250 and leases[other["id"]] < time.time() + 2
-    assert queue.heartbeat(conn, "n-unknown", None, None) is None
+    with pytest.raises(errors.NotFound, match="node n-unknown not found"):
+        queue.heartbeat(conn, "n-unknown", None, None)
 
 
 def test_heartbeat_extends_only_the_jobs_the_node_holds(conn, make_campaign, node):

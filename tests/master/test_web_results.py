@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from master.cli import main as campaign_cli
-from master.server import start_in_thread
+from master.embedded_server import start_in_thread
 from tests.master.conftest import ENROLLMENT_TOKEN, LIBX264, bearer
 
 T_975 = {1: 12.706204736, 2: 4.302652730, 3: 3.182446305, 4: 2.776445105}

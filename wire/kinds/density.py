@@ -12,6 +12,7 @@ up and a failed one the upper bound down). The result is therefore a level that 
 """
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
 
@@ -92,12 +93,8 @@ def least_squares_slope(points: list[tuple[float, float]]) -> float | None:
     """Slope of the least-squares line through ``(x, y)`` points; None with fewer than 2 distinct x."""
     if len({x for x, _ in points}) < 2:
         return None
-    n = len(points)
-    mean_x = sum(x for x, _ in points) / n
-    mean_y = sum(y for _, y in points) / n
-    sxx = sum((x - mean_x) ** 2 for x, _ in points)
-    sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
-    return sxy / sxx
+    xs, ys = zip(*points)
+    return statistics.linear_regression(xs, ys).slope
 
 
 KIND = Kind(
