@@ -20,7 +20,7 @@ from agent.monitor import PowerMonitor, monitor_sources, zone_label
 from agent.power.base import PowerSource, Reading
 from agent.power.rapl import discover_rapl
 from agent.scenarios.base import LiveStatus
-from tests.agent.power.powercap_sim import PowercapSim, sim_dir
+from tests.agent.power.powercap_sim import PowercapSim
 from tests.agent.test_cli import SHORT, needs_ffmpeg, submit, wait_for
 from tests.master.test_service import clean_env, masters, start_master  # noqa: F401 (fixture)
 
@@ -31,13 +31,6 @@ RANGE_UJ = 20_000_000
 monitor reads every 0.1 s and package-0 (30-50 W) wraps every half second."""
 
 Samples = dict[tuple[str, frozenset], float]
-
-
-@pytest.fixture
-def pc_dir():
-    """A fresh directory (tmpfs when available) for a simulated powercap tree."""
-    with sim_dir() as d:
-        yield d
 
 
 @pytest.fixture

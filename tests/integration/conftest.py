@@ -27,11 +27,3 @@ def run_campaign(tmp_path):
         )
     return run
 
-
-@pytest.fixture
-def cluster():
-    """Masters and agents started as real processes (tests.integration.procs.Cluster), all stopped after the test."""
-    from tests.integration.procs import Cluster
-    procs = Cluster()
-    yield procs
-    procs.close()

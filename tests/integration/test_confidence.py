@@ -64,15 +64,12 @@ def test_confidence_campaign_grows_until_reached_or_max(run_campaign, tmp_path):
     """Measured (simulated RAPL at constant power, so J/frame follows each run's wall time and no two runs agree to
     0.001%): the tight variant grows to max, every variant stops at the first run count that reached its target or
     at max, and results.json's confidence entries agree with the recorded J/frame values."""
-    from tests.agent.power.powercap_sim import PowercapSim, sim_dir
+    from tests.agent.power.powercap_sim import running_sim
 
     path = tmp_path / "conf.yml"
     path.write_text(CAMPAIGN)
-    with sim_dir() as d:
-        sim = PowercapSim(d, range_uj=50_000_000, packages=1, psys=False,
-                          profiles={"package-0": lambda t: 25.0, "dram-0": lambda t: 3.0})
-        with sim.running():
-            proc = run_campaign("run", str(path), env={"FFWATT_POWERCAP_ROOT": str(sim.root)})
+    with running_sim({"package-0": 25.0, "dram-0": 3.0}, range_uj=50_000_000, packages=1, psys=False) as sim:
+        proc = run_campaign("run", str(path), env={"FFWATT_POWERCAP_ROOT": str(sim.root)})
     assert proc.returncode == 0, proc.stderr
     assert "6 jobs (up to 11 as confidence asks)" in proc.stderr
     run = json.loads((_report_dir(proc.stdout) / "results.json").read_text())

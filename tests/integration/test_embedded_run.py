@@ -134,13 +134,11 @@ def test_ctrl_c_kills_ffmpeg_and_keeps_finished_results(tmp_path):
 
 def test_measured_rapl_through_embedded_run(run_campaign):
     """On a simulated powercap tree at constant power the whole chain reports measured RAPL energy = W x time."""
-    from tests.agent.power.powercap_sim import PowercapSim, sim_dir
+    from tests.agent.power.powercap_sim import running_sim
 
     watts = {"package-0": 30.0, "package-1": 20.0, "dram-0": 4.0, "dram-1": 6.0}
-    with sim_dir() as d:
-        sim = PowercapSim(d, range_uj=50_000_000, profiles={k: (lambda t, w=w: w) for k, w in watts.items()})
-        with sim.running():
-            proc = run_campaign("run", str(DATA / "tiny.yml"), env={"FFWATT_POWERCAP_ROOT": str(sim.root)})
+    with running_sim(watts, range_uj=50_000_000) as sim:
+        proc = run_campaign("run", str(DATA / "tiny.yml"), env={"FFWATT_POWERCAP_ROOT": str(sim.root)})
     assert proc.returncode == 0, proc.stderr
     run = json.loads((_report_dir(proc.stdout) / "results.json").read_text())
     ok = [j["result"] for j in run["jobs"] if j["state"] == "succeeded"]

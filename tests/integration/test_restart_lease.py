@@ -18,8 +18,8 @@ import requests
 
 from agent.client import MasterClient
 from tests.integration.procs import start_agent, start_master, wait_until
-from tests.integration.test_faults import (LONG, campaign_text, claims_and_expiry, cluster, history,  # noqa: F401
-                                           jobs_of, results_rows, running_job, submit)
+from tests.integration.test_faults import (LONG, campaign_text, claims_and_expiry, history, jobs_of, results_rows,
+                                           running_job, submit)
 
 pytestmark = pytest.mark.integration
 
