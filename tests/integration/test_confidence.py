@@ -4,11 +4,11 @@ report says reached or not consistently with the recorded joules per frame."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from master.analysis.stats import summary
+from tests.integration.conftest import report_dir_of
 
 pytestmark = pytest.mark.integration
 
@@ -50,11 +50,6 @@ scenarios:
 not reached); ``loose``: a wide target (usually reached at min)."""
 
 
-def _report_dir(stdout: str) -> Path:
-    line = next(l for l in stdout.splitlines() if l.startswith("report: "))
-    return Path(line.split("report: ", 1)[1]).parent
-
-
 def _reached(values: list[float], spec: dict) -> bool:
     rel = summary(values).rel_ci95
     return len(values) >= spec["min"] and rel is not None and rel <= spec["target"]
@@ -72,7 +67,7 @@ def test_confidence_campaign_grows_until_reached_or_max(run_campaign, tmp_path):
         proc = run_campaign("run", str(path), env={"FFWATT_POWERCAP_ROOT": str(sim.root)})
     assert proc.returncode == 0, proc.stderr
     assert "6 jobs (up to 11 as confidence asks)" in proc.stderr
-    run = json.loads((_report_dir(proc.stdout) / "results.json").read_text())
+    run = json.loads((report_dir_of(proc.stdout) / "results.json").read_text())
     assert run["campaign"]["state"] == "finished"
     total = len(run["jobs"])
     assert 6 < total <= 11 and f" {total}/{total} " in proc.stderr  # the bar's total grew with the campaign
