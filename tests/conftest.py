@@ -40,6 +40,15 @@ def any_ffmpeg(request) -> FFmpegBinary:
 
 
 @pytest.fixture
+def masters():
+    """Masters a test started (tests.master.test_service.MasterProcess); any still running at the end are killed."""
+    started = []
+    yield started
+    for master in started:
+        master.kill()
+
+
+@pytest.fixture
 def cluster():
     """Masters and agents started as real processes (tests.integration.procs.Cluster), all stopped after the test."""
     from tests.integration.procs import Cluster
