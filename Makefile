@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 APT_PACKAGES := ffmpeg chromium nginx libnginx-mod-rtmp openssh-server sudo \
 	victoria-metrics prometheus prometheus-alertmanager prometheus-node-exporter
 
-.PHONY: run test install system-deps bench clean fleet-lock
+.PHONY: run test lint install system-deps bench clean fleet-lock
 
 $(BIN)/campaign: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ system-deps:
 
 test: install system-deps
 	$(BIN)/python -m pytest -q
+
+# Ruff's lint rules and formatting ([tool.ruff] in pyproject.toml); neither command changes a file.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: install
 	$(BIN)/python bench/sampler_overhead.py

@@ -10,16 +10,17 @@ was reached; then the wall time and the energy source (measured or estimated).
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.embedded_run import run_embedded  # noqa: E402
+
 RUN_TIMEOUT_S = 1800
 
 
@@ -42,16 +43,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "confidence.yml"
         path.write_text(confidence_campaign(args.campaign.resolve(), args.confidence))
-        started = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "master.cli", "run", str(path), "--state-dir", f"{tmp}/state",
-                               "--reports-dir", f"{tmp}/reports"], capture_output=True, text=True,
-                              timeout=RUN_TIMEOUT_S, cwd=ROOT)
-        wall = time.monotonic() - started
-        if proc.returncode != 0:
-            print(proc.stderr, file=sys.stderr)
-            return proc.returncode
-        report = Path(proc.stdout.strip().splitlines()[-1].split("report: ", 1)[1])
-        run = json.loads((report.parent / "results.json").read_text())
+        code, wall, run = run_embedded(path, timeout_s=RUN_TIMEOUT_S, cwd=ROOT)
+    if run is None:
+        return code
     print(f"campaign: {args.campaign.name} with confidence: {args.confidence}  wall time: {wall:.1f} s"
           f"  jobs: {len(run['jobs'])}  energy: {run['summary']['provenance']['mode']}")
     print(f"  {'variant':<24} {'runs':>4} {'failed':>6} {'mean J/frame':>13} {'±95% CI':>8}  target  reached")

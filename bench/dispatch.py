@@ -37,30 +37,13 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bulk_campaign import campaign_text  # noqa: E402
 from tests.integration.procs import start_master  # noqa: E402
 
 INVENTORY = {"encoders": {"libx264": {"usable": True, "reason": None}}, "gpus": []}
 HEARTBEAT_S = 15.0
 REGISTER_TRIES = 5
 PROBE = {"scenario": "1080p-h264", "parameters": {"duration": 1, "idle_baseline": 0}}
-MAX_REPETITIONS = 1000
-"""Most repetitions one scenario may ask for (the campaign loader's limit): bigger bursts use several scenarios."""
-SCENARIO = """\
-  - name: sim{i}
-    kind: transcode
-    input: {{source: testsrc2, size: 160x90, rate: 25}}
-    encoder: libx264
-    bitrate: 100k
-    duration: 1
-    repetitions: {n}
-"""
-
-
-def campaign_text(name: str, jobs: int) -> str:
-    """A campaign of ``jobs`` trivial jobs, as scenarios of at most MAX_REPETITIONS repetitions each."""
-    counts = [min(MAX_REPETITIONS, jobs - start) for start in range(0, jobs, MAX_REPETITIONS)]
-    return (f"name: {name}\ndefaults: {{idle_baseline: 0, timeout: 60}}\nscenarios:\n"
-            + "".join(SCENARIO.format(i=i, n=n) for i, n in enumerate(counts)))
 
 
 class Http:

@@ -5,29 +5,20 @@ Runs the campaign in a temporary state dir and prints wall time, jobs and per-jo
 """
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.embedded_run import run_embedded  # noqa: E402
 
 
 def main() -> int:
     campaign = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "campaigns" / "quick.yml").resolve()
-    with tempfile.TemporaryDirectory() as tmp:
-        started = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "master.cli", "run", str(campaign), "--state-dir",
-                               f"{tmp}/state", "--reports-dir", f"{tmp}/reports"],
-                              capture_output=True, text=True, timeout=900)
-        wall = time.monotonic() - started
-        if proc.returncode != 0:
-            print(proc.stderr, file=sys.stderr)
-            return proc.returncode
-        report = Path(proc.stdout.strip().splitlines()[-1].split("report: ", 1)[1])
-        run = json.loads((report.parent / "results.json").read_text())
+    code, wall, run = run_embedded(campaign, timeout_s=900)
+    if run is None:
+        return code
     print(f"campaign: {campaign.name}  wall time: {wall:.1f} s  jobs: {len(run['jobs'])}")
     for job in run["jobs"]:
         m = (job.get("result") or {}).get("metrics") or {}

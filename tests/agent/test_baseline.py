@@ -2,35 +2,28 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 
 import pytest
 
-from agent.ffmpeg.locate import probe_binary
 from agent.jobrun import execute_job
-from agent.sources import prepare_source
 from agent.power.estimate import EstimateSource
-from agent.power.rapl import discover_rapl
 from agent.scenarios import KINDS
 from agent.scenarios.base import JobFailed, RunContext
 from agent.scenarios.baseline import ESTIMATED_IDLE_REASON, NO_FRAMES, Baseline
 from agent.scenarios.transcode import Transcode
-from tests.agent.power.powercap_sim import PowercapSim, sim_dir
+from agent.sources import prepare_source
+from tests.agent.power.powercap_sim import running_rapl
 
 WATTS = {"package-0": 40.0, "package-1": 20.0, "dram-0": 4.0, "dram-1": 6.0}
-SYSTEM_FFMPEG = "/usr/bin/ffmpeg"
 
 
 @pytest.fixture
 def rapl_sources():
     """RAPL sources over a simulated two-socket tree at a constant 70 W in all, advancing in real time."""
-    with sim_dir() as d:
-        sim = PowercapSim(d, range_uj=30_000_000, profiles={k: (lambda t, w=w: w) for k, w in WATTS.items()})
-        with sim.running():
-            sources, _ = discover_rapl(sim.root)
-            yield sources
+    with running_rapl(WATTS) as sources:
+        yield sources
 
 
 def _ctx(sources, tmp_path, ffmpeg=None) -> RunContext:
@@ -117,13 +110,6 @@ def test_baseline_bad_params_fail(params, reason, tmp_path):
 
 
 # --- transcode: stabilization and cooldown ---------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def ffmpeg():
-    if not os.access(SYSTEM_FFMPEG, os.X_OK):
-        pytest.skip("no /usr/bin/ffmpeg")
-    return probe_binary(SYSTEM_FFMPEG, "system")
-
 
 def _transcode_job(**extra) -> dict:
     params = {"kind": "transcode", "input": {"type": "lavfi", "source": "testsrc2", "size": "160x90", "rate": 30},

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from agent.cli import main, parse_labels
 from wire.durations import Duration, parse_duration
 from agent.statedir import default_state_dir
-from tests.master.test_service import clean_env, masters, start_master  # noqa: F401 (fixture)
+from tests.master.test_service import clean_env, start_master
 
 AGENT_EXIT_TIMEOUT_S = 30.0
 needs_ffmpeg = pytest.mark.skipif(not Path("/usr/bin/ffmpeg").exists(), reason="needs /usr/bin/ffmpeg")
@@ -164,7 +164,7 @@ def log_of(log_path: Path) -> str:
 
 
 @needs_ffmpeg
-def test_sigterm_abandons_a_long_job_after_the_shutdown_timeout(tmp_path, masters, agents):  # noqa: F811
+def test_sigterm_abandons_a_long_job_after_the_shutdown_timeout(tmp_path, masters, agents):
     """SIGTERM during a 120 s transcode with --shutdown-timeout 2s: FFmpeg is killed, the job is reported failed
     ("agent shutting down"), nothing stays spooled, and the agent exits 0."""
     master = start_master(tmp_path, "--insecure")
@@ -185,7 +185,7 @@ def test_sigterm_abandons_a_long_job_after_the_shutdown_timeout(tmp_path, master
 
 
 @needs_ffmpeg
-def test_sigterm_lets_the_running_job_finish(tmp_path, masters, agents):  # noqa: F811
+def test_sigterm_lets_the_running_job_finish(tmp_path, masters, agents):
     """SIGTERM during a short transcode with the default shutdown timeout: the job finishes, its result is
     accepted, and the agent exits 0 without claiming more."""
     master = start_master(tmp_path, "--insecure")
@@ -202,7 +202,7 @@ def test_sigterm_lets_the_running_job_finish(tmp_path, masters, agents):  # noqa
 
 
 @needs_ffmpeg
-def test_a_spooled_result_survives_an_agent_crash_and_a_master_outage(tmp_path, masters, agents):  # noqa: F811
+def test_a_spooled_result_survives_an_agent_crash_and_a_master_outage(tmp_path, masters, agents):
     """The master dies mid-job, the agent spools the result and is then killed too; once both are back the
     spooled result is accepted for the job."""
     master = start_master(tmp_path, "--insecure", "--lease", "10m")

@@ -9,7 +9,7 @@ from flask import Flask, jsonify, request
 from agent.client import MasterClient, MasterError
 from master.app import create_app
 from master.embedded_server import start_in_thread
-from tests.master.test_service import masters, needs_openssl, start_master, tls_files  # noqa: F401 (fixtures)
+from tests.master.test_service import needs_openssl, start_master, tls_files  # noqa: F401 (fixture)
 
 ENROLL, ADMIN = "enroll-c", "admin-c"
 

@@ -2,28 +2,19 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
 
-from agent.ffmpeg.locate import probe_binary
 from agent.jobrun import execute_job
 from agent.power.estimate import EstimateSource
 from agent.scenarios.base import RunContext
 from agent.scenarios.density import LEVEL_REST_S
-from tests.agent.test_live import SYSTEM_FFMPEG, _no_children_left, live_job, needs_nginx
+from tests.agent.test_live import _no_children_left, live_job, needs_nginx
 
 CHEAP = {"input": {"type": "lavfi", "source": "testsrc2", "size": "320x180", "rate": 30}, "encoder": "libx264",
          "preset": "ultrafast", "bitrate": "200k", "audio": False, "duration": 2}
 """A cheap profile: a few percent of one core per stream here."""
-
-
-@pytest.fixture(scope="module")
-def ffmpeg():
-    if not os.access(SYSTEM_FFMPEG, os.X_OK):
-        pytest.skip("no /usr/bin/ffmpeg")
-    return probe_binary(SYSTEM_FFMPEG, "system")
 
 
 def density_job(**extra) -> dict:

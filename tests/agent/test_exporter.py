@@ -20,9 +20,9 @@ from agent.monitor import PowerMonitor, monitor_sources, zone_label
 from agent.power.base import PowerSource, Reading
 from agent.power.rapl import discover_rapl
 from agent.scenarios.base import LiveStatus
-from tests.agent.power.powercap_sim import PowercapSim, sim_dir
+from tests.agent.power.powercap_sim import PowercapSim
 from tests.agent.test_cli import SHORT, needs_ffmpeg, submit, wait_for
-from tests.master.test_service import clean_env, masters, start_master  # noqa: F401 (fixture)
+from tests.master.test_service import clean_env, start_master
 
 ROOT = Path(__file__).resolve().parents[2]
 EXIT_TIMEOUT_S = 20.0
@@ -31,13 +31,6 @@ RANGE_UJ = 20_000_000
 monitor reads every 0.1 s and package-0 (30-50 W) wraps every half second."""
 
 Samples = dict[tuple[str, frozenset], float]
-
-
-@pytest.fixture
-def pc_dir():
-    """A fresh directory (tmpfs when available) for a simulated powercap tree."""
-    with sim_dir() as d:
-        yield d
 
 
 @pytest.fixture
@@ -328,7 +321,7 @@ def test_a_busy_port_exits_2_naming_it(args, flag, agents, tmp_path):
 
 
 @needs_ffmpeg
-def test_agent_service_exports_contact_and_the_running_job(tmp_path, masters, agents):  # noqa: F811
+def test_agent_service_exports_contact_and_the_running_job(tmp_path, masters, agents):
     """The agent service with --metrics-port on a real master: info and last contact, then ffwatt_job_running and
     FFmpeg progress while a short transcode runs, then a succeeded job counted."""
     master = start_master(tmp_path, "--insecure")

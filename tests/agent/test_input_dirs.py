@@ -4,7 +4,6 @@ job fails with a clear error before FFmpeg runs.
 Real FFmpeg, through a wrapper script that logs each command line, so a test can tell whether FFmpeg ran."""
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -15,8 +14,7 @@ from agent.jobrun import execute_job
 from agent.power.estimate import EstimateSource
 from agent.scenarios.base import RunContext
 from agent.context import build_context
-
-SYSTEM_FFMPEG = "/usr/bin/ffmpeg"
+from tests.conftest import SYSTEM_FFMPEG
 
 
 @pytest.fixture
@@ -25,13 +23,11 @@ def ffmpeg_log(tmp_path) -> Path:
 
 
 @pytest.fixture
-def ffmpeg(tmp_path, ffmpeg_log):
+def ffmpeg(tmp_path, ffmpeg_log, system_ffmpeg):
     """The system FFmpeg behind a wrapper that appends its argv to ffmpeg.log."""
-    if not os.access(SYSTEM_FFMPEG, os.X_OK):
-        pytest.skip("no /usr/bin/ffmpeg")
     wrapper = tmp_path / "bin" / "ffmpeg"
     wrapper.parent.mkdir()
-    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {ffmpeg_log}\nexec {SYSTEM_FFMPEG} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {ffmpeg_log}\nexec {system_ffmpeg.path} "$@"\n')
     wrapper.chmod(0o755)
     binary = probe_binary(str(wrapper), "system")
     ffmpeg_log.unlink(missing_ok=True)
@@ -109,9 +105,8 @@ def test_dotdot_and_symlink_escapes_are_refused(ffmpeg, ffmpeg_log, tmp_path):
         assert f"(resolves to {outside})" in error
 
 
+@pytest.mark.usefixtures("system_ffmpeg")
 def test_build_context_allows_the_input_dirs_and_the_state_dir(tmp_path):
     """build_context (what --input-dir feeds) allows the dirs given and the agent's state dir."""
-    if not os.access(SYSTEM_FFMPEG, os.X_OK):
-        pytest.skip("no /usr/bin/ffmpeg")
     ctx, _ = build_context(tmp_path / "state", tdp_watts=20, input_dirs=(tmp_path / "clips",))
     assert ctx.input_dirs == (tmp_path / "clips", tmp_path / "state")

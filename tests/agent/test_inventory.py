@@ -5,21 +5,18 @@ import json
 import os
 import shutil
 import stat
-import sys
 from pathlib import Path
 
 import psutil
 import pytest
 
 from agent import inventory
-from agent.ffmpeg.locate import probe_binary
 from agent.inventory import (
     KNOWN_ENCODERS, NOT_BUILT, collect_inventory, cpu_info, gpu_info, parse_cpuinfo, parse_encoders,
     parse_nvidia_smi, probe_encoders,
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ffmpeg"
-FAKE_MODULES = Path(__file__).resolve().parents[1] / "fake_modules"
 GPU_HOST = shutil.which("nvidia-smi") is not None or os.path.exists("/dev/nvidia0")
 
 TWO_SOCKETS = "\n\n".join(
@@ -32,14 +29,6 @@ NVIDIA_SMI_L = (
     "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-5f4e3d2c-1b0a-9988-7766-554433221100)\n"
     "GPU 1: NVIDIA A10 (UUID: GPU-00112233-4455-6677-8899-aabbccddeeff)\n"
 )
-
-
-@pytest.fixture(scope="module")
-def ffmpeg():
-    """The Debian ffmpeg 5.1."""
-    if not os.access("/usr/bin/ffmpeg", os.X_OK):
-        pytest.skip("no /usr/bin/ffmpeg")
-    return probe_binary("/usr/bin/ffmpeg", "system")
 
 
 @pytest.fixture
@@ -101,31 +90,18 @@ def test_gpu_info_uses_nvidia_smi_on_path(tmp_path):
     assert note is None and len(gpus) == 2 and gpus[1]["index"] == 1
 
 
-@pytest.fixture
-def fake_pynvml(monkeypatch):
-    """The fake pynvml from tests/fake_modules, in place of nvidia-ml-py for this test only."""
-    monkeypatch.syspath_prepend(str(FAKE_MODULES))
-    saved = sys.modules.pop("pynvml", None)
-    import pynvml
-    assert pynvml.FAKE
-    yield pynvml
-    sys.modules.pop("pynvml", None)
-    if saved is not None:
-        sys.modules["pynvml"] = saved
-
-
-def test_gpu_info_falls_back_to_nvml(tmp_path, fake_pynvml):
+def test_gpu_info_falls_back_to_nvml(tmp_path, fake_nvml):
     """Without nvidia-smi, GPUs are listed through NVML (the fake library), and NVML is shut down after."""
-    fake_pynvml.fake_reset([fake_pynvml.FakeGpu("NVIDIA L4"), fake_pynvml.FakeGpu("NVIDIA T4")])
+    fake_nvml.fake_reset([fake_nvml.FakeGpu("NVIDIA L4"), fake_nvml.FakeGpu("NVIDIA T4")])
     gpus, note = gpu_info(str(tmp_path))
     assert note is None
     assert [(g["index"], g["name"]) for g in gpus] == [(0, "NVIDIA L4"), (1, "NVIDIA T4")]
-    assert fake_pynvml.state.init_count == 0
+    assert fake_nvml.state.init_count == 0
 
 
-def test_gpu_info_nvml_init_failure_is_a_note(tmp_path, fake_pynvml):
+def test_gpu_info_nvml_init_failure_is_a_note(tmp_path, fake_nvml):
     """An NVML that cannot initialise gives no GPUs and its error as the note."""
-    fake_pynvml.fake_reset([], init_error=fake_pynvml.NVML_ERROR_LIBRARY_NOT_FOUND)
+    fake_nvml.fake_reset([], init_error=fake_nvml.NVML_ERROR_LIBRARY_NOT_FOUND)
     gpus, note = gpu_info(str(tmp_path))
     assert gpus == [] and note == "no nvidia-smi on PATH; NVML: NVML Shared Library Not Found"
 

@@ -4,41 +4,26 @@ Real FFmpeg (libx264 ultrafast, small sizes, ~2 s of input); power from the simu
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 
 import pytest
 
 from agent.ffmpeg.ladder import check_rungs, count_frames, failed_rung, filter_graph, ladder_argv
-from agent.ffmpeg.locate import probe_binary
 from agent.power.estimate import EstimateSource
-from agent.power.rapl import discover_rapl
 from agent.scenarios.base import JobFailed, RunContext
 from agent.scenarios.ladder import Ladder
-from tests.agent.power.powercap_sim import PowercapSim, sim_dir
+from tests.agent.power.powercap_sim import running_rapl
 
-SYSTEM_FFMPEG = "/usr/bin/ffmpeg"
 WATTS = {"package-0": 40.0, "dram-0": 5.0}
 RUNGS = [{"resolution": "320x180", "bitrate": "400k"}, {"resolution": "160x90", "bitrate": "150k"},
          {"resolution": "96x54", "bitrate": "60k"}]
 
 
-@pytest.fixture(scope="module")
-def ffmpeg():
-    if not os.access(SYSTEM_FFMPEG, os.X_OK):
-        pytest.skip("no /usr/bin/ffmpeg")
-    return probe_binary(SYSTEM_FFMPEG, "system")
-
-
 @pytest.fixture
 def rapl_sources():
     """RAPL sources over a simulated tree at a constant 45 W in all, advancing in real time."""
-    with sim_dir() as d:
-        profiles = {k: (lambda t, w=w: w) for k, w in WATTS.items()}
-        sim = PowercapSim(d, range_uj=30_000_000, packages=1, profiles=profiles)
-        with sim.running():
-            sources, _ = discover_rapl(sim.root)
-            yield sources
+    with running_rapl(WATTS, packages=1) as sources:
+        yield sources
 
 
 def _ctx(ffmpeg, sources, tmp_path, usable=True) -> RunContext:
@@ -181,19 +166,11 @@ def test_three_rungs_with_the_estimate(ffmpeg, tmp_path):
         assert m["joules_per_megapixel"] is None and "joules_per_megapixel" in missing
 
 
-@pytest.mark.parametrize("which", ["system", "wheel"])
-def test_rung_an_encoder_refuses_fails_naming_the_rung(which, tmp_path):
+def test_rung_an_encoder_refuses_fails_naming_the_rung(any_ffmpeg, tmp_path):
     """libx264 with 4:2:0 refuses an odd width: the whole process fails, the reason names that rung."""
-    if which == "system":
-        if not os.access(SYSTEM_FFMPEG, os.X_OK):
-            pytest.skip("no /usr/bin/ffmpeg")
-        binary = probe_binary(SYSTEM_FFMPEG, "system")
-    else:
-        imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
-        binary = probe_binary(imageio_ffmpeg.get_ffmpeg_exe(), "imageio-ffmpeg")
     rungs = [RUNGS[0], {"resolution": "161x91", "bitrate": "100k"}, RUNGS[2]]
     with pytest.raises(JobFailed) as failed:
-        _run(_job(_params(rungs=rungs)), _ctx(binary, [EstimateSource(tdp_watts=20)], tmp_path))
+        _run(_job(_params(rungs=rungs)), _ctx(any_ffmpeg, [EstimateSource(tdp_watts=20)], tmp_path))
     assert failed.value.reason == "rung 2 (161x91 at 100k): libx264 failed: width not divisible by 2 (161x91)"
     assert failed.value.extra["ffmpeg"]["stderr_tail"]
 

@@ -13,41 +13,27 @@ import time
 import pytest
 
 from agent.ffmpeg.live import bitrate_bps, gop_frames, live_argv, receiver_argv
-from agent.ffmpeg.locate import probe_binary
 from agent.jobrun import execute_job
 from agent.power.estimate import EstimateSource
-from agent.power.rapl import discover_rapl
 from agent.process import start_process
 from agent.rtmp import ENV_RTMP_MODULE, ENV_RTMP_PORT, find_nginx, free_port, wait_listening
 from agent.scenarios import KINDS
 from agent.scenarios.base import JobFailed, RunContext
 from agent.scenarios.live import Live, Multi
 from agent.sources import prepare_source
-from tests.agent.power.powercap_sim import PowercapSim, sim_dir
+from tests.agent.power.powercap_sim import running_rapl
 
-SYSTEM_FFMPEG = "/usr/bin/ffmpeg"
 NGINX, NO_NGINX = find_nginx()
 needs_nginx = pytest.mark.skipif(NGINX is None, reason=f"nginx-rtmp unavailable: {NO_NGINX} "
                                                         "(Debian: apt-get install nginx libnginx-mod-rtmp)")
 SPIN = "import time\ne = time.process_time() + {s}\nwhile time.process_time() < e: pass\n"
 
 
-@pytest.fixture(scope="module")
-def ffmpeg():
-    if not os.access(SYSTEM_FFMPEG, os.X_OK):
-        pytest.skip("no /usr/bin/ffmpeg")
-    return probe_binary(SYSTEM_FFMPEG, "system")
-
-
 @pytest.fixture
 def rapl_sources():
     """RAPL over a simulated tree at a constant 50 W, advancing in real time."""
-    with sim_dir() as d:
-        sim = PowercapSim(d, range_uj=30_000_000, profiles={"package-0": lambda t: 40.0, "package-1": lambda t: 6.0,
-                                                             "dram-0": lambda t: 2.0, "dram-1": lambda t: 2.0})
-        with sim.running():
-            sources, _ = discover_rapl(sim.root)
-            yield sources
+    with running_rapl({"package-0": 40.0, "package-1": 6.0, "dram-0": 2.0, "dram-1": 2.0}) as sources:
+        yield sources
 
 
 def _ctx(tmp_path, ffmpeg, sources=None) -> RunContext:

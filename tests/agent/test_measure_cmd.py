@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.agent.power.powercap_sim import PowercapSim, sim_dir
+from tests.agent.power.powercap_sim import running_sim
 
 REPO = Path(__file__).resolve().parents[2]
 MEASURE = "from agent.measure_cmd import measure; measure()"
@@ -27,10 +27,8 @@ def _measure(args: list[str], env: dict | None = None) -> subprocess.CompletedPr
 @pytest.fixture
 def sim():
     """A simulated two-socket tree at constant power (90 W in all), advancing in real time with wraps."""
-    with sim_dir() as d:
-        sim = PowercapSim(d, range_uj=30_000_000, profiles={k: (lambda t, w=w: w) for k, w in WATTS.items()})
-        with sim.running():
-            yield sim
+    with running_sim(WATTS) as sim:
+        yield sim
 
 
 def test_json_on_simulated_tree(sim):

@@ -9,7 +9,7 @@ import pytest
 from agent.power.base import PowerSource, Reading
 from agent.power.rapl import discover_rapl
 from agent.sampler import Measurement, Sampler, measure_idle
-from tests.agent.power.powercap_sim import PowercapSim, sim_dir
+from tests.agent.power.powercap_sim import PowercapSim, running_sim, sim_dir
 
 
 class StubSource(PowerSource):
@@ -117,13 +117,11 @@ def test_interval_shortened_for_fast_wrapping_zone():
 def test_rapl_in_real_time_matches_profile():
     """Sampling a simulated tree in real time gives the profile's watts, across counter wraps."""
     watts = {"package-0": 60.0, "package-1": 20.0, "dram-0": 5.0, "dram-1": 5.0}
-    with sim_dir() as d:
-        sim = PowercapSim(d, range_uj=30_000_000, profiles={k: (lambda t, w=w: w) for k, w in watts.items()})
+    with running_sim(watts) as sim:
         sources, _ = discover_rapl(sim.root)
-        with sim.running():
-            wraps = sim.wraps("package-0")
-            m = _run(sources, seconds=1.2, rate=10.0)
-            assert sim.wraps("package-0") > wraps
+        wraps = sim.wraps("package-0")
+        m = _run(sources, seconds=1.2, rate=10.0)
+        assert sim.wraps("package-0") > wraps
     assert m.invalid_count == 0 and m.estimated is False
     assert m.mean_watts == pytest.approx(90.0, rel=0.05)
     assert m.sources["rapl:package-0"].energy_j == pytest.approx(60.0 * m.duration_s, rel=0.05)

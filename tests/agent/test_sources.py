@@ -14,13 +14,11 @@ from wire.content import CONTENT_PRESETS
 from agent.ffmpeg.command import transcode_argv
 from agent.ffmpeg.ladder import ladder_argv
 from agent.ffmpeg.live import live_argv
-from agent.ffmpeg.locate import probe_binary
 from agent.jobrun import execute_job
 from agent.power.estimate import EstimateSource
 from agent.rtmp import find_nginx
 from agent.scenarios.base import JobFailed, LiveStatus, RunContext
 
-SYSTEM_FFMPEG = "/usr/bin/ffmpeg"
 NGINX, NO_NGINX = find_nginx()
 SMALL = {"type": "lavfi", "source": "testsrc2", "size": "160x90", "rate": 30}
 MEASURE = {"stabilization": 0, "cooldown": 0, "idle_baseline": 0, "sample_rate": 10, "timeout": 60}
@@ -35,13 +33,6 @@ class PhaseLog(LiveStatus):
         if name == "phase":
             self.__dict__.setdefault("phases", []).append(value)
         super().__setattr__(name, value)
-
-
-@pytest.fixture(scope="module")
-def ffmpeg():
-    if not os.access(SYSTEM_FFMPEG, os.X_OK):
-        pytest.skip("no /usr/bin/ffmpeg")
-    return probe_binary(SYSTEM_FFMPEG, "system")
 
 
 def _ctx(tmp_path, ffmpeg, usable=True) -> RunContext:
@@ -172,7 +163,7 @@ def test_inline_render_keeps_lavfi(ffmpeg, tmp_path):
 def test_file_input_is_used_as_is_with_cached_siti(ffmpeg, tmp_path):
     """A file input is read as is; its sha256 and SI/TI are computed once, then cached by path, size and mtime."""
     clip = tmp_path / "clip.mp4"
-    subprocess.run([SYSTEM_FFMPEG, "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=30", "-t", "1",
+    subprocess.run([ffmpeg.path, "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=30", "-t", "1",
                     "-pix_fmt", "yuv420p", str(clip)], check=True)
     params = _params(input={"type": "file", "path": str(clip)}, duration=1)
     first = sources.prepare_source(_job(params), _ctx(tmp_path, ffmpeg))

@@ -16,6 +16,12 @@ def campaign_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "master.cli", *args]
 
 
+def report_dir_of(stdout: str) -> Path:
+    """The report directory a ``campaign run`` names on its ``report: PATH`` line."""
+    line = next(line for line in stdout.splitlines() if line.startswith("report: "))
+    return Path(line.split("report: ", 1)[1]).parent
+
+
 @pytest.fixture
 def run_campaign(tmp_path):
     """Run ``campaign ARGS`` in tmp_path with its own state and reports dirs; returns the CompletedProcess."""
@@ -27,11 +33,3 @@ def run_campaign(tmp_path):
         )
     return run
 
-
-@pytest.fixture
-def cluster():
-    """Masters and agents started as real processes (tests.integration.procs.Cluster), all stopped after the test."""
-    from tests.integration.procs import Cluster
-    procs = Cluster()
-    yield procs
-    procs.close()

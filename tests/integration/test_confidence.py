@@ -4,11 +4,11 @@ report says reached or not consistently with the recorded joules per frame."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from master.analysis.stats import summary
+from tests.integration.conftest import report_dir_of
 
 pytestmark = pytest.mark.integration
 
@@ -50,11 +50,6 @@ scenarios:
 not reached); ``loose``: a wide target (usually reached at min)."""
 
 
-def _report_dir(stdout: str) -> Path:
-    line = next(l for l in stdout.splitlines() if l.startswith("report: "))
-    return Path(line.split("report: ", 1)[1]).parent
-
-
 def _reached(values: list[float], spec: dict) -> bool:
     rel = summary(values).rel_ci95
     return len(values) >= spec["min"] and rel is not None and rel <= spec["target"]
@@ -64,18 +59,15 @@ def test_confidence_campaign_grows_until_reached_or_max(run_campaign, tmp_path):
     """Measured (simulated RAPL at constant power, so J/frame follows each run's wall time and no two runs agree to
     0.001%): the tight variant grows to max, every variant stops at the first run count that reached its target or
     at max, and results.json's confidence entries agree with the recorded J/frame values."""
-    from tests.agent.power.powercap_sim import PowercapSim, sim_dir
+    from tests.agent.power.powercap_sim import running_sim
 
     path = tmp_path / "conf.yml"
     path.write_text(CAMPAIGN)
-    with sim_dir() as d:
-        sim = PowercapSim(d, range_uj=50_000_000, packages=1, psys=False,
-                          profiles={"package-0": lambda t: 25.0, "dram-0": lambda t: 3.0})
-        with sim.running():
-            proc = run_campaign("run", str(path), env={"FFWATT_POWERCAP_ROOT": str(sim.root)})
+    with running_sim({"package-0": 25.0, "dram-0": 3.0}, range_uj=50_000_000, packages=1, psys=False) as sim:
+        proc = run_campaign("run", str(path), env={"FFWATT_POWERCAP_ROOT": str(sim.root)})
     assert proc.returncode == 0, proc.stderr
     assert "6 jobs (up to 11 as confidence asks)" in proc.stderr
-    run = json.loads((_report_dir(proc.stdout) / "results.json").read_text())
+    run = json.loads((report_dir_of(proc.stdout) / "results.json").read_text())
     assert run["campaign"]["state"] == "finished"
     total = len(run["jobs"])
     assert 6 < total <= 11 and f" {total}/{total} " in proc.stderr  # the bar's total grew with the campaign

@@ -8,26 +8,20 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.integration.conftest import DATA, campaign_cmd
+from tests.integration.conftest import DATA, campaign_cmd, report_dir_of
 
 pytestmark = pytest.mark.integration
-
-
-def _report_dir(stdout: str) -> Path:
-    line = next(l for l in stdout.splitlines() if l.startswith("report: "))
-    return Path(line.split("report: ", 1)[1]).parent
 
 
 def test_tiny_campaign_end_to_end(run_campaign):
     """Two encodes succeed with frames and energy; the unusable encoder fails with its reason; report files exist."""
     proc = run_campaign("run", str(DATA / "tiny.yml"))
     assert proc.returncode == 0, proc.stderr
-    out = _report_dir(proc.stdout)
+    out = report_dir_of(proc.stdout)
     html = (out / "index.html").read_text()
     run = json.loads((out / "results.json").read_text())
     rows = list(csv.DictReader((out / "results.csv").open()))
@@ -48,7 +42,7 @@ def test_estimated_label_without_rapl(run_campaign):
     """With no powercap tree the energy is labelled estimated in the results."""
     proc = run_campaign("run", str(DATA / "tiny.yml"), env={"FFWATT_POWERCAP_ROOT": "/nonexistent-powercap"})
     assert proc.returncode == 0, proc.stderr
-    run = json.loads((_report_dir(proc.stdout) / "results.json").read_text())
+    run = json.loads((report_dir_of(proc.stdout) / "results.json").read_text())
     prov = [j["result"]["provenance"] for j in run["jobs"] if j["state"] == "succeeded"]
     assert prov and all(p["estimated"] for p in prov)
     assert all(s["kind"] == "estimate" for p in prov for s in p["sources"])
@@ -59,7 +53,7 @@ def test_report_command_regenerates_from_database(run_campaign, tmp_path):
     assert run_campaign("run", str(DATA / "tiny.yml")).returncode == 0
     again = run_campaign("report")
     assert again.returncode == 0, again.stderr
-    run = json.loads((_report_dir(again.stdout) / "results.json").read_text())
+    run = json.loads((report_dir_of(again.stdout) / "results.json").read_text())
     assert run["campaign"]["name"] == "tiny" and len(run["jobs"]) == 3
 
 
@@ -126,7 +120,7 @@ def test_ctrl_c_kills_ffmpeg_and_keeps_finished_results(tmp_path):
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in ffmpeg)
-    run = json.loads((_report_dir(stdout) / "results.json").read_text())
+    run = json.loads((report_dir_of(stdout) / "results.json").read_text())
     states = [j["state"] for j in run["jobs"]]
     assert states[0] == "succeeded" and run["campaign"]["state"] == "interrupted"
     assert "queued" not in states and "running" not in states
@@ -134,15 +128,13 @@ def test_ctrl_c_kills_ffmpeg_and_keeps_finished_results(tmp_path):
 
 def test_measured_rapl_through_embedded_run(run_campaign):
     """On a simulated powercap tree at constant power the whole chain reports measured RAPL energy = W x time."""
-    from tests.agent.power.powercap_sim import PowercapSim, sim_dir
+    from tests.agent.power.powercap_sim import running_sim
 
     watts = {"package-0": 30.0, "package-1": 20.0, "dram-0": 4.0, "dram-1": 6.0}
-    with sim_dir() as d:
-        sim = PowercapSim(d, range_uj=50_000_000, profiles={k: (lambda t, w=w: w) for k, w in watts.items()})
-        with sim.running():
-            proc = run_campaign("run", str(DATA / "tiny.yml"), env={"FFWATT_POWERCAP_ROOT": str(sim.root)})
+    with running_sim(watts, range_uj=50_000_000) as sim:
+        proc = run_campaign("run", str(DATA / "tiny.yml"), env={"FFWATT_POWERCAP_ROOT": str(sim.root)})
     assert proc.returncode == 0, proc.stderr
-    run = json.loads((_report_dir(proc.stdout) / "results.json").read_text())
+    run = json.loads((report_dir_of(proc.stdout) / "results.json").read_text())
     ok = [j["result"] for j in run["jobs"] if j["state"] == "succeeded"]
     assert len(ok) == 2
     for result in ok:

@@ -1,12 +1,18 @@
-"""Fixtures for the master: a fresh SQLite file per test, the real app (with tokens) and its test client."""
+"""Fixtures for the master: a fresh SQLite file per test, the real app (with tokens) and its test client, and the
+realistic campaign run the analysis and report tests read (tests/data/reports/run_quick.json)."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from master import db
 from master.app import create_app
+
+RUN_FILE = Path(__file__).resolve().parents[1] / "data" / "reports" / "run_quick.json"
+"""The quick campaign run: 2 estimated x264 variants, a measured x265 one, a failed NVENC job."""
 
 ENROLLMENT_TOKEN = "enroll-test-token"
 ADMIN_TOKEN = "admin-test-token"
@@ -86,3 +92,9 @@ def node(client):
         assert resp.status_code in (200, 201), resp.get_json()
         return Node(resp.get_json()["node_id"], resp.get_json()["node_token"])
     return register
+
+
+@pytest.fixture
+def run() -> dict:
+    """A fresh copy of the quick campaign run: 2 estimated x264 variants, a measured x265 one, a failed NVENC job."""
+    return json.loads(RUN_FILE.read_text())

@@ -98,15 +98,6 @@ def start_master(workdir: Path, *args: str, env: dict[str, str] | None = None, v
     raise AssertionError(f"master did not answer /health within {START_TIMEOUT_S:g} s:\n{master.log()}")
 
 
-@pytest.fixture
-def masters():
-    """Masters a test started; any still running at the end are killed."""
-    started: list[MasterProcess] = []
-    yield started
-    for master in started:
-        master.kill()
-
-
 def openssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=30)
 

@@ -1,4 +1,5 @@
-"""Fixtures for the FFmpeg layer's tests: real binaries, saved real output, and fake old ffmpeg scripts."""
+"""Fixtures for the FFmpeg layer's tests: saved real output and fake old ffmpeg scripts (the real binaries are the
+fixtures of tests/conftest.py)."""
 from __future__ import annotations
 
 import os
@@ -8,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.ffmpeg.locate import FFmpegBinary, clear_ffmpeg_cache, probe_binary
+from agent.ffmpeg.locate import clear_ffmpeg_cache
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "ffmpeg"
-SYSTEM_FFMPEG = "/usr/bin/ffmpeg"
 
 
 def read_data(name: str) -> list[str]:
@@ -38,24 +38,3 @@ def _fresh_detection():
     clear_ffmpeg_cache()
     yield
     clear_ffmpeg_cache()
-
-
-@pytest.fixture(scope="session")
-def system_ffmpeg() -> FFmpegBinary:
-    """The Debian ffmpeg (>= 5) at /usr/bin/ffmpeg."""
-    if not os.access(SYSTEM_FFMPEG, os.X_OK):
-        pytest.skip("no /usr/bin/ffmpeg")
-    return probe_binary(SYSTEM_FFMPEG, "system")
-
-
-@pytest.fixture(scope="session")
-def wheel_ffmpeg() -> FFmpegBinary:
-    """The static ffmpeg shipped in the imageio-ffmpeg wheel."""
-    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
-    return probe_binary(imageio_ffmpeg.get_ffmpeg_exe(), "imageio-ffmpeg")
-
-
-@pytest.fixture(params=["system", "wheel"])
-def any_ffmpeg(request) -> FFmpegBinary:
-    """Each real ffmpeg in turn: Debian's 5.1 and the wheel's static build."""
-    return request.getfixturevalue(f"{request.param}_ffmpeg")

@@ -7,8 +7,9 @@ import pytest
 
 from agent.ffmpeg import locate
 from agent.ffmpeg.locate import FFmpegNotFound, find_ffmpeg, parse_configuration, parse_version
+from tests.conftest import SYSTEM_FFMPEG
 
-from .conftest import DATA, SYSTEM_FFMPEG, write_fake_ffmpeg
+from .conftest import DATA, write_fake_ffmpeg
 
 OLD_44 = """ffmpeg version 4.4.2-0ubuntu0.22.04.1 Copyright (c) 2000-2021 the FFmpeg developers
 built with gcc 11 (Ubuntu 11.2.0-19ubuntu1)

@@ -4,7 +4,8 @@ Layout as on a two-socket Intel host: flat symlinks at the root (``intel-rapl:0`
 into nested device directories; each package has core, uncore and dram subzones; a ``psys`` zone holds the platform
 total; ``intel-rapl-mmio:0`` repeats package-0's counter. Counters wrap at a small ``max_energy_range_uj`` so tests
 see wrap-arounds. Time is either stepped explicitly (``advance``; ``clock`` is then the simulated clock) or follows
-``time.monotonic`` in a background writer thread (``running()``).
+``time.monotonic`` in a background writer thread (``running()``). ``running_sim`` and ``running_rapl`` are the usual
+shortcut: a tree at constant powers, advancing in real time, for the length of a ``with`` block.
 """
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+
+from agent.power.rapl import discover_rapl
 
 DEVICES = Path("devices/virtual/powercap")
 
@@ -32,6 +35,28 @@ def sim_dir():
         yield d
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def constant(watts: dict[str, float]) -> dict[str, Callable[[float], float]]:
+    """Profiles holding each named zone (``package-0``, ``dram-1``, ...) at a constant power in W."""
+    return {key: (lambda t, w=w: w) for key, w in watts.items()}
+
+
+@contextlib.contextmanager
+def running_sim(watts: dict[str, float], *, range_uj: int = 30_000_000, **kwargs):
+    """A tree in a fresh :func:`sim_dir` whose zones named in ``watts`` draw that constant power (the others their
+    default profile), advancing in real time while the block runs; other keyword arguments go to PowercapSim."""
+    with sim_dir() as d:
+        sim = PowercapSim(d, range_uj=range_uj, profiles=constant(watts), **kwargs)
+        with sim.running():
+            yield sim
+
+
+@contextlib.contextmanager
+def running_rapl(watts: dict[str, float], **kwargs):
+    """The RAPL sources found on a :func:`running_sim` tree (same arguments)."""
+    with running_sim(watts, **kwargs) as sim:
+        yield discover_rapl(sim.root)[0]
 
 
 def package_watts(i: int) -> Callable[[float], float]:

@@ -3,27 +3,15 @@ baseline results built by agent.jobrun.execute_job with real FFmpeg, on simulate
 and failed. (The live kinds go through a real master in tests/integration/test_kinds.py.)"""
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from agent.ffmpeg.locate import probe_binary
 from agent.jobrun import execute_job
 from agent.power.estimate import EstimateSource
-from agent.power.rapl import discover_rapl
 from agent.scenarios.base import RunContext
 from master.api.result_schema import VALIDATOR
-from tests.agent.power.powercap_sim import PowercapSim, sim_dir
+from tests.agent.power.powercap_sim import running_rapl
 
-SYSTEM_FFMPEG = "/usr/bin/ffmpeg"
 INPUT = {"type": "lavfi", "source": "testsrc2", "size": "160x90", "rate": 30}
-
-
-@pytest.fixture(scope="module")
-def ffmpeg():
-    if not os.access(SYSTEM_FFMPEG, os.X_OK):
-        pytest.skip("no /usr/bin/ffmpeg")
-    return probe_binary(SYSTEM_FFMPEG, "system")
 
 
 @pytest.fixture(params=["rapl", "estimate"])
@@ -32,10 +20,8 @@ def sources(request):
     if request.param == "estimate":
         yield [EstimateSource(tdp_watts=20)]
         return
-    with sim_dir() as d:
-        sim = PowercapSim(d, range_uj=30_000_000, packages=1, profiles={"package-0": lambda t: 30.0})
-        with sim.running():
-            yield discover_rapl(sim.root)[0]
+    with running_rapl({"package-0": 30.0}, packages=1) as sources:
+        yield sources
 
 
 def _run(kind: str, params: dict, ffmpeg, sources, tmp_path, usable: bool = True) -> dict:

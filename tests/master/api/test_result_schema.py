@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -17,7 +16,6 @@ from master.api.results import RESULT_SCHEMA as VIEW_SCHEMA
 from master.rundata import load_run
 from tests.master.conftest import job_spec
 
-RUN_FILE = Path(__file__).resolve().parents[2] / "data" / "reports" / "run_quick.json"
 CONFIDENCE = {"preset": None, "target": 0.05, "min": 2, "max": 4}
 
 TABLES = ("results", "jobs", "job_events", "campaigns")
@@ -56,9 +54,9 @@ def test_view_validates_with_the_schema_module():
     jsonschema.Draft202012Validator.check_schema(RESULT_SCHEMA)
 
 
-def test_saved_real_results_keep_the_schema():
+def test_saved_real_results_keep_the_schema(run):
     """Every result of the saved quick run (succeeded and failed) is valid."""
-    results = [j["result"] for j in json.loads(RUN_FILE.read_text())["jobs"] if j.get("result")]
+    results = [j["result"] for j in run["jobs"] if j.get("result")]
     assert results
     for result in results:
         VALIDATOR.validate(result)

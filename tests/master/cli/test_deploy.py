@@ -18,7 +18,6 @@ import requests
 from rich.console import Console
 
 from master.cli.deploy import DeployError, Deployment, find_playbook, run_deploy, runner_env
-from tests.integration.conftest import cluster  # noqa: F401  (fixture)
 from tests.integration.procs import free_port, start_agent, start_master, wait_until
 from tests.master.cli.fleet_files import encrypt_string, indent, vault_password_file, write_campaign, write_inventory
 

@@ -1,4 +1,4 @@
-"""Fixtures of the report tests: a realistic campaign run from tests/data/reports and its written report."""
+"""Fixtures of the report tests: the written report of the quick campaign run (``run``, in tests/master/conftest.py)."""
 
 import json
 from pathlib import Path
@@ -6,14 +6,7 @@ from pathlib import Path
 import pytest
 
 from master.reports.writer import write_report
-
-RUN_FILE = Path(__file__).resolve().parents[2] / "data" / "reports" / "run_quick.json"
-
-
-@pytest.fixture
-def run() -> dict:
-    """A fresh copy of the quick campaign run: 2 estimated x264 variants, a measured x265 one, a failed NVENC job."""
-    return json.loads(RUN_FILE.read_text())
+from tests.master.conftest import RUN_FILE
 
 
 @pytest.fixture(scope="module")
