@@ -28,10 +28,11 @@ system-deps:
 		fi; \
 	else echo "not root or no apt-get: skipping Debian packages ($(APT_PACKAGES)); tests that need them are skipped"; fi
 
-test: install system-deps
+test: install system-deps lint
 	$(BIN)/python -m pytest -q
 
-# Ruff's lint rules and formatting ([tool.ruff] in pyproject.toml); neither command changes a file.
+# Ruff's lint rules and formatting ([tool.ruff] in pyproject.toml), run by `make test`; neither command changes a
+# file (`ruff check --fix .` and `ruff format .` do).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -7,6 +7,7 @@ Exit status: 0 after SIGTERM/SIGINT (or --burst/--max-jobs), 1 when the master r
 enrollment token, a node token refused even after re-registering), 2 for a usage error, a metrics port that cannot
 be listened on, or a state dir that another agent holds (or that cannot be created).
 """
+
 from __future__ import annotations
 
 import errno
@@ -20,10 +21,10 @@ from pathlib import Path
 import click
 
 from agent.client import MasterClient, MasterError
-from agent.measure_cmd import measure
 from agent.context import build_context
 from agent.exporter import DEFAULT_ADDRESS, DEFAULT_PORT, Exporter, ExporterBindError
 from agent.identity import IdentityFile
+from agent.measure_cmd import measure
 from agent.monitor import DEFAULT_INTERVAL_S, PowerMonitor, monitor_sources
 from agent.spool import Spool
 from agent.statedir import DEFAULT_HELP as DEFAULT_STATE_DIR_HELP
@@ -54,8 +55,9 @@ def parse_labels(values: tuple[str, ...]) -> dict[str, str]:
     return labels
 
 
-def build_client(master_url: str, enrollment_token: str | None, tls_ca: str | None, tls_cert: str | None,
-                 tls_key: str | None) -> MasterClient:
+def build_client(
+    master_url: str, enrollment_token: str | None, tls_ca: str | None, tls_cert: str | None, tls_key: str | None
+) -> MasterClient:
     """A client for ``master_url``; usage errors for a URL that is not http(s) or TLS flags that do not fit it."""
     if not master_url.startswith(("http://", "https://")):
         raise click.UsageError(f"--master {master_url!r}: expected http://HOST:PORT or https://HOST:PORT")
@@ -63,8 +65,12 @@ def build_client(master_url: str, enrollment_token: str | None, tls_ca: str | No
         raise click.UsageError("--tls-cert and --tls-key go together")
     if (tls_ca or tls_cert) and not master_url.startswith("https://"):
         raise click.UsageError("--tls-ca/--tls-cert need an https:// --master")
-    return MasterClient(master_url, verify=tls_ca or True, cert=(tls_cert, tls_key) if tls_cert else None,
-                        enrollment_token=enrollment_token or None)
+    return MasterClient(
+        master_url,
+        verify=tls_ca or True,
+        cert=(tls_cert, tls_key) if tls_cert else None,
+        enrollment_token=enrollment_token or None,
+    )
 
 
 def install_signal_handlers(stop: threading.Event) -> list[Worker]:
@@ -95,13 +101,22 @@ def hold_state_dir(state_dir: Path):
     except StateDirBusy as exc:
         click.echo(f"Error: {exc}", err=True)
     except OSError as exc:
-        click.echo(f"Error: cannot use state dir {state_dir}: {exc.strerror or exc} (use --state-dir to choose"
-                   " another)", err=True)
+        click.echo(
+            f"Error: cannot use state dir {state_dir}: {exc.strerror or exc} (use --state-dir to choose another)",
+            err=True,
+        )
     sys.exit(2)
 
 
-def start_exporter(port: int, address: str, interval_s: float, powercap_root: str | None,
-                   tdp_watts: float | None, flags: tuple[str, str], hostname: str | None = None) -> Exporter:
+def start_exporter(
+    port: int,
+    address: str,
+    interval_s: float,
+    powercap_root: str | None,
+    tdp_watts: float | None,
+    flags: tuple[str, str],
+    hostname: str | None = None,
+) -> Exporter:
     """An exporter serving on ``address:port`` with its own power monitor running; exit 2 when it cannot listen."""
     sources, notes = monitor_sources(powercap_root, tdp_watts)
     monitor = PowerMonitor(sources, interval_s)
@@ -120,44 +135,122 @@ def start_exporter(port: int, address: str, interval_s: float, powercap_root: st
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--register", is_flag=True, help="Register with the master and run jobs.")
 @click.option("--master", "master_url", metavar="URL", help="Master URL, e.g. http://HOST:8080.")
-@click.option("--enrollment-token", envvar=ENROLLMENT_TOKEN_ENV, show_envvar=True, metavar="TOKEN",
-              help="Token the master asks of new agents (not needed by an --insecure master).")
-@click.option("--poll-interval", type=Duration(), default="10s", show_default=True,
-              help="Long-poll wait for the next job.")
-@click.option("--heartbeat-interval", type=Duration(), default="30s", show_default=True,
-              help="Heartbeat interval (live watts, lease extension, cancellation).")
+@click.option(
+    "--enrollment-token",
+    envvar=ENROLLMENT_TOKEN_ENV,
+    show_envvar=True,
+    metavar="TOKEN",
+    help="Token the master asks of new agents (not needed by an --insecure master).",
+)
+@click.option(
+    "--poll-interval", type=Duration(), default="10s", show_default=True, help="Long-poll wait for the next job."
+)
+@click.option(
+    "--heartbeat-interval",
+    type=Duration(),
+    default="30s",
+    show_default=True,
+    help="Heartbeat interval (live watts, lease extension, cancellation).",
+)
 @click.option("--labels", multiple=True, metavar="K=V", help="Label jobs can require (repeatable).")
-@click.option("--hostname", default=socket.gethostname, show_default="this host's name",
-              help="Name this node registers under (one node per name).")
-@click.option("--tls-ca", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-              help="CA certificate to verify an https:// master with.")
-@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-              help="Client certificate, for a master that requires one (mTLS).")
+@click.option(
+    "--hostname",
+    default=socket.gethostname,
+    show_default="this host's name",
+    help="Name this node registers under (one node per name).",
+)
+@click.option(
+    "--tls-ca",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE",
+    help="CA certificate to verify an https:// master with.",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE",
+    help="Client certificate, for a master that requires one (mTLS).",
+)
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE", help="Key of --tls-cert.")
-@click.option("--state-dir", type=click.Path(path_type=Path), show_default=DEFAULT_STATE_DIR_HELP,
-              help="Node identity (node.json, 0600), spool of unsent results, FFmpeg work files, probe cache;"
-                   " one agent at a time (it holds agent.lock in it).")
-@click.option("--max-concurrent-jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Told to the master at registration; this agent still runs one job at a time.")
-@click.option("--shutdown-timeout", type=Duration(), default="60s", show_default=True,
-              help="After SIGTERM, how long the running job may take before it is abandoned.")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    show_default=DEFAULT_STATE_DIR_HELP,
+    help="Node identity (node.json, 0600), spool of unsent results, FFmpeg work files, probe cache;"
+    " one agent at a time (it holds agent.lock in it).",
+)
+@click.option(
+    "--max-concurrent-jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Told to the master at registration; this agent still runs one job at a time.",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=Duration(),
+    default="60s",
+    show_default=True,
+    help="After SIGTERM, how long the running job may take before it is abandoned.",
+)
 @click.option("--powercap-root", help="Powercap sysfs root (env FFWATT_POWERCAP_ROOT).")
 @click.option("--tdp-watts", type=float, help="CPU TDP for the estimate power model.")
-@click.option("--input-dir", "input_dirs", multiple=True, metavar="DIR",
-              type=click.Path(file_okay=False, path_type=Path),
-              help="A directory jobs may read file inputs from (repeatable); the state dir always is one.")
-@click.option("--metrics-port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
-              help="Port of the agent's Prometheus metrics (GET /metrics); 0 turns the exporter off.")
-@click.option("--metrics-address", default=DEFAULT_ADDRESS, show_default=True, metavar="ADDRESS",
-              help="Address the metrics port listens on.")
-@click.option("--metrics-interval", type=Duration(), default=f"{DEFAULT_INTERVAL_S:g}s", show_default=True,
-              help="How often the exporter's power monitor reads the sensors (scrapes never do).")
+@click.option(
+    "--input-dir",
+    "input_dirs",
+    multiple=True,
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A directory jobs may read file inputs from (repeatable); the state dir always is one.",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="Port of the agent's Prometheus metrics (GET /metrics); 0 turns the exporter off.",
+)
+@click.option(
+    "--metrics-address",
+    default=DEFAULT_ADDRESS,
+    show_default=True,
+    metavar="ADDRESS",
+    help="Address the metrics port listens on.",
+)
+@click.option(
+    "--metrics-interval",
+    type=Duration(),
+    default=f"{DEFAULT_INTERVAL_S:g}s",
+    show_default=True,
+    help="How often the exporter's power monitor reads the sensors (scrapes never do).",
+)
 @click.option("--max-jobs", type=click.IntRange(min=1), help="Exit after this many jobs.")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.pass_context
-def main(ctx, register, master_url, enrollment_token, poll_interval, heartbeat_interval, labels, hostname, tls_ca,
-         tls_cert, tls_key, state_dir, max_concurrent_jobs, shutdown_timeout, powercap_root, tdp_watts, input_dirs,
-         metrics_port, metrics_address, metrics_interval, max_jobs, burst):
+def main(
+    ctx,
+    register,
+    master_url,
+    enrollment_token,
+    poll_interval,
+    heartbeat_interval,
+    labels,
+    hostname,
+    tls_ca,
+    tls_cert,
+    tls_key,
+    state_dir,
+    max_concurrent_jobs,
+    shutdown_timeout,
+    powercap_root,
+    tdp_watts,
+    input_dirs,
+    metrics_port,
+    metrics_address,
+    metrics_interval,
+    max_jobs,
+    burst,
+):
     """ffwatt agent: runs FFmpeg jobs from a master and measures their energy."""
     if ctx.invoked_subcommand is not None:
         return
@@ -166,23 +259,42 @@ def main(ctx, register, master_url, enrollment_token, poll_interval, heartbeat_i
     client = build_client(master_url, enrollment_token, tls_ca, tls_cert, tls_key)
     state_dir = state_dir or default_state_dir(hostname)
     lock = hold_state_dir(state_dir)  # noqa: F841 (held until the process exits)
-    options = WorkerOptions(hostname=hostname, labels=parse_labels(labels), poll_interval_s=poll_interval,
-                            heartbeat_interval_s=heartbeat_interval, max_jobs=max_jobs, burst=burst,
-                            shutdown_timeout_s=shutdown_timeout, max_concurrent_jobs=max_concurrent_jobs)
+    options = WorkerOptions(
+        hostname=hostname,
+        labels=parse_labels(labels),
+        poll_interval_s=poll_interval,
+        heartbeat_interval_s=heartbeat_interval,
+        max_jobs=max_jobs,
+        burst=burst,
+        shutdown_timeout_s=shutdown_timeout,
+        max_concurrent_jobs=max_concurrent_jobs,
+    )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     log.info("state dir %s", state_dir)
     stop = threading.Event()
     holder = install_signal_handlers(stop)
-    exporter = start_exporter(metrics_port, metrics_address, metrics_interval, powercap_root, tdp_watts,
-                              ("--metrics-port", "--metrics-address"), hostname) if metrics_port else None
+    exporter = (
+        start_exporter(
+            metrics_port,
+            metrics_address,
+            metrics_interval,
+            powercap_root,
+            tdp_watts,
+            ("--metrics-port", "--metrics-address"),
+            hostname,
+        )
+        if metrics_port
+        else None
+    )
     try:
-        run_ctx, inventory = build_context(state_dir, powercap=powercap_root, tdp_watts=tdp_watts,
-                                           input_dirs=tuple(input_dirs))
+        run_ctx, inventory = build_context(
+            state_dir, powercap=powercap_root, tdp_watts=tdp_watts, input_dirs=tuple(input_dirs)
+        )
         spool = Spool(state_dir / "spool")
-        metrics = exporter.attach(run_ctx.live, spool.depth) \
-            if exporter else None
-        worker = Worker(client, run_ctx, spool, inventory, options, stop=stop, identity=IdentityFile(state_dir),
-                        metrics=metrics)
+        metrics = exporter.attach(run_ctx.live, spool.depth) if exporter else None
+        worker = Worker(
+            client, run_ctx, spool, inventory, options, stop=stop, identity=IdentityFile(state_dir), metrics=metrics
+        )
         holder.append(worker)
         done = worker.work()
     except MasterError as exc:
@@ -199,11 +311,17 @@ main.add_command(measure)
 
 
 @main.command("exporter")
-@click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True,
-              help="Port of GET /metrics.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True, help="Port of GET /metrics."
+)
 @click.option("--address", default=DEFAULT_ADDRESS, show_default=True, help="Address to listen on.")
-@click.option("--interval", type=Duration(), default=f"{DEFAULT_INTERVAL_S:g}s", show_default=True,
-              help="How often the power monitor reads the sensors (scrapes never do).")
+@click.option(
+    "--interval",
+    type=Duration(),
+    default=f"{DEFAULT_INTERVAL_S:g}s",
+    show_default=True,
+    help="How often the power monitor reads the sensors (scrapes never do).",
+)
 @click.option("--powercap-root", help="Powercap sysfs root (env FFWATT_POWERCAP_ROOT).")
 @click.option("--tdp-watts", type=float, help="CPU TDP for the estimate power model.")
 def exporter_command(port, address, interval, powercap_root, tdp_watts):

@@ -4,6 +4,7 @@ Registration presents the enrollment token (``Authorization: Bearer``) and recei
 presents the node token. HTTPS is verified against the system store or ``verify`` (a CA file); ``cert`` is a client
 certificate for a master that requires one (mTLS).
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,14 @@ class MasterError(Exception):
 class MasterClient:
     """Talks to one master: register, heartbeat, claim (long-poll), submit results."""
 
-    def __init__(self, base_url: str, timeout_s: float = DEFAULT_TIMEOUT_S, verify: bool | str = True,
-                 cert: tuple[str, str] | None = None, enrollment_token: str | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        verify: bool | str = True,
+        cert: tuple[str, str] | None = None,
+        enrollment_token: str | None = None,
+    ):
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.enrollment_token = enrollment_token
@@ -53,16 +60,34 @@ class MasterClient:
         self.verify, self.cert = verify, cert
         self.session = requests.Session()
 
-    def _call(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
-              extra_timeout: float = 0.0, token: str | None = None, timeout_s: float | None = None) -> dict[str, Any]:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict | None = None,
+        extra_timeout: float = 0.0,
+        token: str | None = None,
+        timeout_s: float | None = None,
+    ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else None
         timeout = (self.timeout_s if timeout_s is None else timeout_s) + extra_timeout
         try:
-            resp = self.session.request(method, self.base_url + path, json=json, params=params, headers=headers,
-                                        timeout=timeout, verify=self.verify, cert=self.cert)
+            resp = self.session.request(
+                method,
+                self.base_url + path,
+                json=json,
+                params=params,
+                headers=headers,
+                timeout=timeout,
+                verify=self.verify,
+                cert=self.cert,
+            )
         except requests.exceptions.SSLError as exc:
-            raise MasterError(0, f"master {self.base_url}: TLS failed ({exc}); check --tls-ca, --tls-cert/--tls-key"
-                              ) from exc
+            raise MasterError(
+                0, f"master {self.base_url}: TLS failed ({exc}); check --tls-ca, --tls-cert/--tls-key"
+            ) from exc
         except requests.RequestException as exc:
             raise MasterError(0, f"master {self.base_url} unreachable: {exc.__class__.__name__}: {exc}") from exc
         try:
@@ -82,8 +107,15 @@ class MasterClient:
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/health")
 
-    def register(self, hostname: str, inventory: dict, labels: dict | None = None, *,
-                 heartbeat_interval_s: float | None = None, max_concurrent_jobs: int | None = None) -> str:
+    def register(
+        self,
+        hostname: str,
+        inventory: dict,
+        labels: dict | None = None,
+        *,
+        heartbeat_interval_s: float | None = None,
+        max_concurrent_jobs: int | None = None,
+    ) -> str:
         """Register (or re-register) this host with the enrollment token; keeps the node token, returns the node id.
 
         A node token already held (``self.node_token``: this process's, or one loaded from the state dir) is sent
@@ -109,8 +141,14 @@ class MasterClient:
         self.node_token = payload.get("node_token")
         return payload["node_id"]
 
-    def heartbeat(self, node_id: str, watts: float | None, job_id: str | None, progress: dict | None,
-                  held_jobs: list[str] | None = None) -> dict:
+    def heartbeat(
+        self,
+        node_id: str,
+        watts: float | None,
+        job_id: str | None,
+        progress: dict | None,
+        held_jobs: list[str] | None = None,
+    ) -> dict:
         """One heartbeat. ``held_jobs``: every job this node holds (running, or its result not yet acknowledged);
         the master extends those leases only and requeues any other job it thinks the node runs."""
         body = {"watts": watts, "job_id": job_id, "progress": progress}
@@ -122,13 +160,17 @@ class MasterClient:
         """The last heartbeat of a stopping agent (``status: offline``), waiting at most ``timeout_s``: the master
         marks the node offline at once and requeues the jobs it has running there that ``held_jobs`` leaves out."""
         body = {"watts": None, "job_id": None, "progress": None, "held_jobs": held_jobs, "status": "offline"}
-        return self._call("POST", f"/nodes/{node_id}/heartbeat", json=body, token=self.node_token,
-                          timeout_s=timeout_s)
+        return self._call("POST", f"/nodes/{node_id}/heartbeat", json=body, token=self.node_token, timeout_s=timeout_s)
 
     def next_job(self, node_id: str, wait_s: float) -> dict[str, Any] | None:
         """Claim the next job, waiting up to ``wait_s`` seconds for one (long-poll)."""
-        payload = self._call("GET", "/jobs/next", params={"node_id": node_id, "wait": wait_s},
-                             extra_timeout=wait_s, token=self.node_token)
+        payload = self._call(
+            "GET",
+            "/jobs/next",
+            params={"node_id": node_id, "wait": wait_s},
+            extra_timeout=wait_s,
+            token=self.node_token,
+        )
         return payload.get("job")
 
     def submit_result(self, result: dict[str, Any]) -> dict[str, Any]:

@@ -5,9 +5,11 @@ in WIRE.md's shapes. Every null metric has a reason under ``missing``; nested on
 
 Idle subtraction: ``dynamic_energy_j = total_energy_j - idle_watts x duration_s``, where ``idle_watts`` is the
 baseline's total energy over its duration, measured on the same sources. It is not clamped at 0: a job
-indistinguishable from idle may come out slightly negative, and clamping would bias repetitions upwards. The estimate models only the job's
+indistinguishable from idle may come out slightly negative, and clamping would bias repetitions upwards. The estimate
+models only the job's
 own CPU time, so its energy is dynamic already: ``idle_watts`` is null (with that reason) and dynamic = total.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -124,12 +126,26 @@ def provenance(baseline: Measurement | None, run: Measurement) -> dict[str, Any]
         idle, _ = idle_watts(baseline, run)
         if idle is not None and run.total_energy_j < idle * run.duration_s:
             notes.append("dynamic energy is negative: the job is indistinguishable from idle")
-    sources = [{"name": s.name, "kind": s.kind, "measured": s.measured, "valid_samples": s.valid_samples,
-                "invalid_samples": s.invalid_samples, "reason": s.reason,
-                **({"encoder_util_pct": _r(s.encoder_util_pct, 3)} if s.encoder_util_pct is not None else {})}
-               for s in run.sources.values()]
-    return {"estimated": run.estimated, "sources": sources, "sample_rate_hz": _r(run.rate_hz, 3),
-            "sample_count": run.sample_count, "ffwatt_version": version, "notes": notes}
+    sources = [
+        {
+            "name": s.name,
+            "kind": s.kind,
+            "measured": s.measured,
+            "valid_samples": s.valid_samples,
+            "invalid_samples": s.invalid_samples,
+            "reason": s.reason,
+            **({"encoder_util_pct": _r(s.encoder_util_pct, 3)} if s.encoder_util_pct is not None else {}),
+        }
+        for s in run.sources.values()
+    ]
+    return {
+        "estimated": run.estimated,
+        "sources": sources,
+        "sample_rate_hz": _r(run.rate_hz, 3),
+        "sample_count": run.sample_count,
+        "ffwatt_version": version,
+        "notes": notes,
+    }
 
 
 def summarize(baseline: Measurement | None, run: Measurement, frames: int | None) -> dict[str, Any]:
@@ -139,5 +155,10 @@ def summarize(baseline: Measurement | None, run: Measurement, frames: int | None
     if baseline is not None:
         idle = None if run.estimated else idle_watts(baseline, baseline)[0]
         base = {"duration_s": _r(baseline.duration_s, 3), "idle_watts": _r(idle), "sample_count": baseline.sample_count}
-    return {"metrics": metrics, "missing": missing, "provenance": provenance(baseline, run), "baseline": base,
-            "samples": run.samples}
+    return {
+        "metrics": metrics,
+        "missing": missing,
+        "provenance": provenance(baseline, run),
+        "baseline": base,
+        "samples": run.samples,
+    }

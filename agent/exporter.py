@@ -12,7 +12,8 @@ dashboards use them):
 - ``ffwatt_power_watts{source,zone,estimated}``: watts over the monitor's latest interval; absent when it was invalid.
 - ``ffwatt_power_source_up{source,zone,reason}``: 1 (reason "") or 0 with a short reason.
 - ``ffwatt_job_running{job_id,campaign_id,kind}``: 1 while a job runs, absent otherwise.
-- ``ffwatt_ffmpeg_frames{job_id}``, ``ffwatt_ffmpeg_fps{job_id}``, ``ffwatt_ffmpeg_speed{job_id}``: the running FFmpeg's latest
+- ``ffwatt_ffmpeg_frames{job_id}``, ``ffwatt_ffmpeg_fps{job_id}``, ``ffwatt_ffmpeg_speed{job_id}``: the running
+FFmpeg's latest
   progress, each absent while unknown.
 - ``ffwatt_agent_sampler_cpu_seconds_total``: CPU of the power monitor's thread plus that of the job samplers (as each
   finished job's result reports it: ``sampler_overhead_pct`` x ``duration_s``); with ``process_*`` (prometheus-client's
@@ -21,6 +22,7 @@ dashboards use them):
   call to the master), ``ffwatt_agent_jobs_total{status}``: agent service only.
 - ``ffwatt_agent_info{hostname,version}`` 1 (version "" when ffwatt is not installed as a distribution).
 """
+
 from __future__ import annotations
 
 import errno
@@ -28,7 +30,8 @@ import logging
 import socket
 import threading
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -51,9 +54,11 @@ CLOSE_TIMEOUT_S = 5.0
 JOB_STATUSES = RESULT_STATUSES
 """Job statuses exported from the start (as 0) so that rate() sees the first one."""
 
-PROGRESS_GAUGES = (("ffwatt_ffmpeg_frames", "frame", "Frames the running FFmpeg has output."),
-                   ("ffwatt_ffmpeg_fps", "fps", "Frames per second the running FFmpeg reports."),
-                   ("ffwatt_ffmpeg_speed", "speed", "Encoding speed the running FFmpeg reports (x real time)."))
+PROGRESS_GAUGES = (
+    ("ffwatt_ffmpeg_frames", "frame", "Frames the running FFmpeg has output."),
+    ("ffwatt_ffmpeg_fps", "fps", "Frames per second the running FFmpeg reports."),
+    ("ffwatt_ffmpeg_speed", "speed", "Encoding speed the running FFmpeg reports (x real time)."),
+)
 """(metric, key of the live progress, help) for each FFmpeg progress gauge."""
 
 
@@ -65,7 +70,7 @@ class AgentState:
     """What the worker tells the exporter: the running job, finished jobs, the last contact; read at scrape time."""
 
     def __init__(self, live: Any, spool_depth: Callable[[], int]) -> None:
-        self.live = live                     # agent.scenarios.base.LiveStatus
+        self.live = live  # agent.scenarios.base.LiveStatus
         self.spool_depth = spool_depth
         self._lock = threading.Lock()
         self.job: dict[str, str] | None = None
@@ -94,8 +99,12 @@ class AgentState:
 
     def read(self) -> dict[str, Any]:
         with self._lock:
-            return {"job": dict(self.job) if self.job else None, "jobs": dict(self.jobs),
-                    "sampler_cpu_s": self.sampler_cpu_s, "last_contact": self.last_contact}
+            return {
+                "job": dict(self.job) if self.job else None,
+                "jobs": dict(self.jobs),
+                "sampler_cpu_s": self.sampler_cpu_s,
+                "last_contact": self.last_contact,
+            }
 
 
 class ExporterCollector:
@@ -112,12 +121,14 @@ class ExporterCollector:
     def collect(self) -> Iterator[Metric]:
         yield from self._power()
         agent = self.agent.read() if self.agent is not None else None
-        cpu = CounterMetricFamily("ffwatt_agent_sampler_cpu_seconds",
-                                  "CPU seconds of the power monitor's thread and the job samplers.")
+        cpu = CounterMetricFamily(
+            "ffwatt_agent_sampler_cpu_seconds", "CPU seconds of the power monitor's thread and the job samplers."
+        )
         cpu.add_metric([], self.monitor.cpu_seconds + (agent["sampler_cpu_s"] if agent else 0.0))
         yield cpu
-        info = GaugeMetricFamily("ffwatt_agent_info", "This agent: host name and ffwatt version.",
-                                 labels=["hostname", "version"])
+        info = GaugeMetricFamily(
+            "ffwatt_agent_info", "This agent: host name and ffwatt version.", labels=["hostname", "version"]
+        )
         info.add_metric([self.hostname, installed_version()[0] or ""], 1)
         yield info
         if agent is not None:
@@ -125,12 +136,17 @@ class ExporterCollector:
 
     def _power(self) -> Iterator[Metric]:
         labels = ["source", "zone", "estimated"]
-        energy = CounterMetricFamily("ffwatt_energy_joules", "Joules counted since the exporter started, by zone.",
-                                     labels=labels)
-        watts = GaugeMetricFamily("ffwatt_power_watts", "Watts over the monitor's latest interval, by zone.",
-                                  labels=labels)
-        up = GaugeMetricFamily("ffwatt_power_source_up", "1 when the zone's latest interval was read, else 0.",
-                               labels=["source", "zone", "reason"])
+        energy = CounterMetricFamily(
+            "ffwatt_energy_joules", "Joules counted since the exporter started, by zone.", labels=labels
+        )
+        watts = GaugeMetricFamily(
+            "ffwatt_power_watts", "Watts over the monitor's latest interval, by zone.", labels=labels
+        )
+        up = GaugeMetricFamily(
+            "ffwatt_power_source_up",
+            "1 when the zone's latest interval was read, else 0.",
+            labels=["source", "zone", "reason"],
+        )
         for z in self.monitor.snapshot():
             key = [z.source, z.zone, "true" if z.estimated else "false"]
             energy.add_metric(key, z.energy_j)
@@ -146,8 +162,9 @@ class ExporterCollector:
         except OSError as exc:  # left out, not 0
             log.warning("metrics: cannot count the spool: %s", exc)
         yield depth
-        contact = GaugeMetricFamily("ffwatt_agent_last_contact_timestamp_seconds",
-                                    "Unix time of the last successful call to the master.")
+        contact = GaugeMetricFamily(
+            "ffwatt_agent_last_contact_timestamp_seconds", "Unix time of the last successful call to the master."
+        )
         if agent["last_contact"] is not None:
             contact.add_metric([], agent["last_contact"])
         yield contact
@@ -158,8 +175,9 @@ class ExporterCollector:
         yield from self._job(agent["job"])
 
     def _job(self, job: dict[str, str] | None) -> Iterator[Metric]:
-        running = GaugeMetricFamily("ffwatt_job_running", "1 while the job runs on this agent.",
-                                    labels=["job_id", "campaign_id", "kind"])
+        running = GaugeMetricFamily(
+            "ffwatt_job_running", "1 while the job runs on this agent.", labels=["job_id", "campaign_id", "kind"]
+        )
         progress = {name: GaugeMetricFamily(name, text, labels=["job_id"]) for name, _key, text in PROGRESS_GAUGES}
         if job is not None:
             running.add_metric([job["job"], job["campaign"], job["kind"]], 1)

@@ -5,6 +5,7 @@ current token (docs/DISTRIBUTED.md "Node identity"). The identity file holds it:
 replaced atomically after every registration. It records the master URL and hostname it belongs to and is presented
 only to that master, for that hostname: a token is never sent anywhere else.
 """
+
 from __future__ import annotations
 
 import json

@@ -7,6 +7,7 @@ binary (path + version) so an agent restart does not re-encode.
 
 Power sources are described by the caller (``agent.power`` owns them) and copied in as plain data.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,8 @@ import platform
 import re
 import shutil
 import socket
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import psutil
 
@@ -30,8 +31,18 @@ from agent.version import installed_version
 log = logging.getLogger(__name__)
 
 KNOWN_ENCODERS = [
-    "libx264", "libx265", "libsvtav1", "libaom-av1", "libvpx-vp9",
-    "h264_nvenc", "hevc_nvenc", "av1_nvenc", "h264_qsv", "hevc_qsv", "h264_vaapi", "hevc_vaapi",
+    "libx264",
+    "libx265",
+    "libsvtav1",
+    "libaom-av1",
+    "libvpx-vp9",
+    "h264_nvenc",
+    "hevc_nvenc",
+    "av1_nvenc",
+    "h264_qsv",
+    "hevc_qsv",
+    "h264_vaapi",
+    "hevc_vaapi",
 ]
 """Video encoders ffwatt knows how to drive; each one ``ffmpeg -encoders`` lists is probed."""
 
@@ -52,6 +63,7 @@ _NVIDIA_SMI_LINE = re.compile(r"^GPU (\d+): (.+?)(?: \(UUID: ([^)]+)\))?$")
 
 
 # ---- FFmpeg encoders ------------------------------------------------------------------------------------------------
+
 
 def parse_encoders(text: str) -> list[str]:
     """Video encoder names from ``ffmpeg -encoders`` output (lines after the ``------`` legend)."""
@@ -135,6 +147,7 @@ def encoder_inventory(ffmpeg: FFmpegBinary, cache_dir, timeout_s: float = PROBE_
 
 
 # ---- CPU, memory, GPUs, OS ------------------------------------------------------------------------------------------
+
 
 def parse_cpuinfo(text: str) -> dict:
     """``{"model", "sockets", "cores", "threads"}`` from /proc/cpuinfo text; None where it does not say."""
@@ -237,6 +250,7 @@ def os_name(os_release: str = "/etc/os-release") -> str:
 
 
 # ---- the whole inventory --------------------------------------------------------------------------------------------
+
 
 def _ffmpeg_part(ffmpeg: FFmpegBinary | None, cache_dir, probe: bool, missing: dict) -> tuple[dict | None, dict]:
     if ffmpeg is None:

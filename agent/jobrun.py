@@ -1,9 +1,10 @@
 """Run one claimed job through its scenario and shape the result the master accepts (docs/WIRE.md)."""
+
 from __future__ import annotations
 
 import logging
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from agent.scenarios import KINDS
@@ -14,14 +15,20 @@ log = logging.getLogger(__name__)
 
 
 def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def execute_job(job: dict[str, Any], ctx: RunContext, node_id: str) -> dict[str, Any]:
     """Prepare the job's source (:mod:`agent.sources`), then prepare, run and clean up ``job``; always returns a
     result (failed ones say why)."""
-    result: dict[str, Any] = {"job_id": job["id"], "attempt": job["attempt"], "node_id": node_id,
-                              "status": "failed", "error": None, "started_at": utcnow()}
+    result: dict[str, Any] = {
+        "job_id": job["id"],
+        "attempt": job["attempt"],
+        "node_id": node_id,
+        "status": "failed",
+        "error": None,
+        "started_at": utcnow(),
+    }
     ctx.live.job_id, ctx.live.job_name, ctx.live.progress = job["id"], job.get("name"), {}
     scenario_cls = KINDS.get(job.get("kind") or job["params"].get("kind"))
     state: dict[str, Any] = {}

@@ -6,11 +6,13 @@ counted since it started, the watts of the latest interval and whether the zone 
 hands a copy to the collector.
 
 The sources are the monitor's own instances (a job's sampler reads deltas from its own instances too: sharing one
-would split the deltas between them), found the way :mod:`agent.context` finds them, with the same powercap root and TDP.
+would split the deltas between them), found the way :mod:`agent.context` finds them, with the same powercap root and
+TDP.
 An invalid interval adds no joules and clears the zone's watts: the zone is down with the reading's reason until a
 valid interval comes again. On an estimate-only host the estimate follows this process's tree (the agent and the
 FFmpeg it runs), labelled estimated.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +20,8 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
 
 from agent.power.base import PowerSource, Reading
 from agent.power.detect import detect_sources
@@ -55,8 +57,9 @@ def zone_label(source: PowerSource) -> str:
     return re.sub(r"^gpu(\d+)$", r"gpu-\1", zone)
 
 
-def monitor_sources(powercap_root: str | None = None, tdp_watts: float | None = None) -> tuple[list[PowerSource],
-                                                                                                 list[str]]:
+def monitor_sources(
+    powercap_root: str | None = None, tdp_watts: float | None = None
+) -> tuple[list[PowerSource], list[str]]:
     """Fresh sources for the monitor, detected as :func:`agent.power.detect.detect_sources` does (uncached: the job
     sampler's cached instances stay its own); an estimate follows this process's tree."""
     detection = detect_sources(powercap_root, tdp_watts, fresh=True)
@@ -68,8 +71,12 @@ def monitor_sources(powercap_root: str | None = None, tdp_watts: float | None = 
 class PowerMonitor:
     """Reads ``sources`` every interval from a thread between :meth:`start` and :meth:`stop`."""
 
-    def __init__(self, sources: Sequence[PowerSource], interval_s: float = DEFAULT_INTERVAL_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        sources: Sequence[PowerSource],
+        interval_s: float = DEFAULT_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not interval_s > 0:
             raise ValueError(f"monitor interval must be positive, got {interval_s}")
         self.sources = list(sources)

@@ -7,6 +7,7 @@ so a sampler can read the finished tree's CPU time from the zombie. :func:`start
 without waiting for it (several concurrent children, such as live stream pushers), and leaves reaping to the caller.
 Both are one :class:`Child`: the Popen, the output pumps, the non-reaping wait and the reaping are written once.
 """
+
 from __future__ import annotations
 
 import collections
@@ -16,8 +17,8 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 STDERR_TAIL_LINES = 50
 """How many trailing stderr lines a failed child reports."""
@@ -118,16 +119,30 @@ class Child:
 
     Built by :func:`start_process`, and by :func:`run_process`, which waits for it: stdout lines go to a callback, the
     last stderr lines are kept, and the child is never reaped before the caller says so, so a sampler can take its
-    final reading while the exited child is still a zombie (:meth:`exited` / :meth:`wait_exited` do not reap; :meth:`finish` does).
+    final reading while the exited child is still a zombie (:meth:`exited` / :meth:`wait_exited` do not reap;
+    :meth:`finish` does).
     """
 
-    def __init__(self, argv: Sequence[str], on_stdout_line: Callable[[str], None] | None = None,
-                 cwd: str | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        on_stdout_line: Callable[[str], None] | None = None,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.argv = [str(a) for a in argv]
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            errors="replace", start_new_session=True, cwd=cwd, env=env)
+            self.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+            cwd=cwd,
+            env=env,
+        )
         self.tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._pumps = [
             threading.Thread(target=_pump, args=(self.proc.stdout, on_stdout_line, None), daemon=True),
@@ -187,14 +202,24 @@ class Child:
         for t in self._pumps:
             t.join(timeout=5)
         end = self.exited_at if self.exited_at is not None else time.monotonic()
-        self._outcome = ProcessOutcome(argv=self.argv, returncode=returncode, duration_s=end - self.started,
-                                       stderr_tail=list(self.tail), timed_out=self.timed_out,
-                                       cancelled=self.cancelled)
+        self._outcome = ProcessOutcome(
+            argv=self.argv,
+            returncode=returncode,
+            duration_s=end - self.started,
+            stderr_tail=list(self.tail),
+            timed_out=self.timed_out,
+            cancelled=self.cancelled,
+        )
         return self._outcome
 
 
-def start_process(argv: Sequence[str], *, on_stdout_line: Callable[[str], None] | None = None,
-                  cwd: str | None = None, env: dict[str, str] | None = None) -> Child:
+def start_process(
+    argv: Sequence[str],
+    *,
+    on_stdout_line: Callable[[str], None] | None = None,
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Child:
     """Start ``argv`` in its own process group and return at once; the caller waits (:meth:`Child.wait_exited`),
     stops (:meth:`Child.stop`) and reaps (:meth:`Child.finish`) it. Always ``finish`` a started child."""
     return Child(argv, on_stdout_line=on_stdout_line, cwd=cwd, env=env)

@@ -10,12 +10,14 @@ the energy of that interval is unknown, the source's energy for the whole window
 with a hole in it would look valid and be too small); its mean and peak watts still come from the valid intervals, and
 ``valid_samples`` / ``invalid_samples`` say how much of the window they cover.
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from agent.power.base import PowerSource, Reading
 
@@ -110,8 +112,10 @@ class _Tally:
             energy, reason = None, f"no valid reading: {self.first_reason}"
         elif self.invalid:
             energy = None
-            reason = (f"{self.invalid} of {self.valid + self.invalid} intervals invalid, energy of the window "
-                      f"unknown: {self.first_reason}")
+            reason = (
+                f"{self.invalid} of {self.valid + self.invalid} intervals invalid, energy of the window "
+                f"unknown: {self.first_reason}"
+            )
         mean = self.energy_j / self.valid_time_s if self.valid and self.valid_time_s > 0 else None
         util = sum(self.encoder_util) / len(self.encoder_util) if self.encoder_util else None
         return SourceTotal(s.name, s.kind, s.measured, energy, mean, self.peak, self.valid, self.invalid, reason, util)
@@ -127,8 +131,10 @@ def effective_interval(sources: Sequence[PowerSource], rate_hz: float) -> tuple[
     if limit >= interval:
         return interval, []
     shortened = max(limit, MIN_INTERVAL_S)
-    note = (f"sampling interval shortened from {interval:.4g} s to {shortened:.4g} s ({1 / shortened:.4g} Hz) so no "
-            f"counter can wrap twice between samples ({name} allows at most {limit:.4g} s)")
+    note = (
+        f"sampling interval shortened from {interval:.4g} s to {shortened:.4g} s ({1 / shortened:.4g} Hz) so no "
+        f"counter can wrap twice between samples ({name} allows at most {limit:.4g} s)"
+    )
     return shortened, [note]
 
 
@@ -140,8 +146,12 @@ def _process_cpu_s() -> float:
 class Sampler:
     """Samples ``sources`` from a thread between ``start()`` and ``stop()``; single use."""
 
-    def __init__(self, sources: Sequence[PowerSource], rate_hz: float = DEFAULT_RATE_HZ,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        sources: Sequence[PowerSource],
+        rate_hz: float = DEFAULT_RATE_HZ,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if rate_hz <= 0:
             raise ValueError(f"sample rate must be positive, got {rate_hz}")
         self.sources = list(sources)
@@ -245,15 +255,29 @@ class Sampler:
     def _measurement(self, process_cpu_s: float) -> Measurement:
         duration = self._duration_s
         totals = {t.source.name: t.total() for t in self._tallies}
-        pct = (lambda cpu: 100.0 * cpu / duration if duration > 0 else 0.0)
+
+        def pct(cpu: float) -> float:
+            return 100.0 * cpu / duration if duration > 0 else 0.0
+
         energy, mean, peak, missing = _window_totals(list(totals.values()), self._samples, duration)
         return Measurement(
-            duration_s=duration, rate_hz=self.rate_hz, sample_count=len(self._samples),
-            invalid_count=self._invalid_count, notes=list(self._notes),
-            estimated=any(not s.measured for s in self.sources), sources=totals, samples=self._samples,
-            sampler_cpu_s=self._thread_cpu_s, sampler_overhead_pct=pct(self._thread_cpu_s),
-            process_cpu_s=process_cpu_s, process_overhead_pct=pct(process_cpu_s),
-            total_energy_j=energy, mean_watts=mean, peak_watts=peak, missing=missing)
+            duration_s=duration,
+            rate_hz=self.rate_hz,
+            sample_count=len(self._samples),
+            invalid_count=self._invalid_count,
+            notes=list(self._notes),
+            estimated=any(not s.measured for s in self.sources),
+            sources=totals,
+            samples=self._samples,
+            sampler_cpu_s=self._thread_cpu_s,
+            sampler_overhead_pct=pct(self._thread_cpu_s),
+            process_cpu_s=process_cpu_s,
+            process_overhead_pct=pct(process_cpu_s),
+            total_energy_j=energy,
+            mean_watts=mean,
+            peak_watts=peak,
+            missing=missing,
+        )
 
 
 def _window_totals(totals: list[SourceTotal], samples: list[dict], duration: float):

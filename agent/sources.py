@@ -14,6 +14,7 @@ measured FFmpeg loops it (``-stream_loop -1`` with ``-t duration``). Pushers (li
 ``-re``. ``input.render: inline`` keeps the generator inside the measured process; a ``file`` input is read as is.
 Every result then carries a top-level ``source`` object and the ``si`` / ``ti`` metrics (:func:`attach`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -114,9 +115,17 @@ def render_spec(params: dict[str, Any], kind: str, ffmpeg_version: str | None) -
     if rate_value(rate) is None or rate_value(rate) <= 0:
         raise ValueError(f"a prepared source needs a numeric rate, got {rate!r}")
     audio = kind in LIVE_KINDS and params.get("audio", True) is not False
-    return {"graph": graph, "size": size, "rate": str(rate), "duration": float(duration), "pix_fmt": PIX_FMT,
-            "format": FORMAT, "audio": TONE if audio else None, "content": spec.get("content"),
-            "ffmpeg": ffmpeg_version}
+    return {
+        "graph": graph,
+        "size": size,
+        "rate": str(rate),
+        "duration": float(duration),
+        "pix_fmt": PIX_FMT,
+        "format": FORMAT,
+        "audio": TONE if audio else None,
+        "content": spec.get("content"),
+        "ffmpeg": ffmpeg_version,
+    }
 
 
 def spec_key(spec: dict[str, Any]) -> str:
@@ -151,8 +160,19 @@ def render_argv(ffmpeg_path: str, spec: dict[str, Any], frames: int | None, outp
     microsecond so that it holds exactly ``frames`` frames."""
     seconds = spec["duration"] if frames is None else math.floor(frames / float(rate_value(spec["rate"])) * 1e6) / 1e6
     limit = ["-t", f"{seconds:.6f}"]
-    argv = [str(ffmpeg_path), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
-            *limit, "-f", "lavfi", "-i", spec["graph"]]
+    argv = [
+        str(ffmpeg_path),
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-loglevel",
+        "error",
+        *limit,
+        "-f",
+        "lavfi",
+        "-i",
+        spec["graph"],
+    ]
     if spec["audio"]:
         argv += [*limit, "-f", "lavfi", "-i", spec["audio"]]
     argv += ["-map", "0:v:0", "-c:v", FORMAT, "-pix_fmt", spec["pix_fmt"]]
@@ -188,8 +208,13 @@ def read_json(path: Path) -> dict[str, Any] | None:
 def siti_fields(summary: dict[str, float] | None, reason: str | None) -> dict[str, Any]:
     """The SI/TI part of the ``source`` object."""
     summary = summary or {}
-    return {"si_mean": summary.get("si_mean"), "si_max": summary.get("si_max"), "ti_mean": summary.get("ti_mean"),
-            "ti_max": summary.get("ti_max"), "siti_reason": None if summary else reason}
+    return {
+        "si_mean": summary.get("si_mean"),
+        "si_max": summary.get("si_max"),
+        "ti_mean": summary.get("ti_mean"),
+        "ti_max": summary.get("ti_max"),
+        "siti_reason": None if summary else reason,
+    }
 
 
 def render(ctx: RunContext, spec: dict[str, Any], segment: int | None, path: Path) -> dict[str, Any]:
@@ -197,16 +222,29 @@ def render(ctx: RunContext, spec: dict[str, Any], segment: int | None, path: Pat
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.nut")
     started = time.monotonic()
     try:
-        outcome = run_process(render_argv(ctx.ffmpeg.path, spec, segment, str(tmp)), timeout_s=RENDER_TIMEOUT_S,
-                              cancel=ctx.cancel)
+        outcome = run_process(
+            render_argv(ctx.ffmpeg.path, spec, segment, str(tmp)), timeout_s=RENDER_TIMEOUT_S, cancel=ctx.cancel
+        )
         if not outcome.ok:
-            why = ("cancelled" if outcome.cancelled else "timed out" if outcome.timed_out else
-                   f"exit {outcome.returncode}: {(outcome.stderr_tail or ['no output'])[-1].strip()}")
+            why = (
+                "cancelled"
+                if outcome.cancelled
+                else "timed out"
+                if outcome.timed_out
+                else f"exit {outcome.returncode}: {(outcome.stderr_tail or ['no output'])[-1].strip()}"
+            )
             raise JobFailed(f"preparing source failed ({why}): {spec['graph']}")
         render_s = time.monotonic() - started
         summary, reason = measure_siti(ctx.ffmpeg.path, ["-i", str(tmp)], SITI_MAX_S, RENDER_TIMEOUT_S, ctx.cancel)
-        meta = {"spec": spec, "sha256": file_sha256(tmp), "bytes": tmp.stat().st_size, "format": FORMAT,
-                "segment_frames": segment, "render_s": round(render_s, 4), **siti_fields(summary, reason)}
+        meta = {
+            "spec": spec,
+            "sha256": file_sha256(tmp),
+            "bytes": tmp.stat().st_size,
+            "format": FORMAT,
+            "segment_frames": segment,
+            "render_s": round(render_s, 4),
+            **siti_fields(summary, reason),
+        }
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -243,18 +281,34 @@ def prepared(ctx: RunContext, params: dict[str, Any], kind: str) -> Source:
     loop = segment is not None or kind in LIVE_KINDS
     rate = float(rate_value(spec["rate"]))
     segment_s = round((segment or total) / rate, 6)
-    info = {"render": "prepared", "content": spec["content"], "graph": spec["graph"], "file": str(path),
-            "sha256": meta["sha256"], "bytes": meta["bytes"], "format": FORMAT, "loop": loop,
-            "segment_s": segment_s, "render_s": render_s,
-            "cached": was_cached, **{k: meta.get(k) for k in ("si_mean", "si_max", "ti_mean", "ti_max")},
-            "siti_reason": meta.get("siti_reason")}
+    info = {
+        "render": "prepared",
+        "content": spec["content"],
+        "graph": spec["graph"],
+        "file": str(path),
+        "sha256": meta["sha256"],
+        "bytes": meta["bytes"],
+        "format": FORMAT,
+        "loop": loop,
+        "segment_s": segment_s,
+        "render_s": render_s,
+        "cached": was_cached,
+        **{k: meta.get(k) for k in ("si_mean", "si_max", "ti_mean", "ti_max")},
+        "siti_reason": meta.get("siti_reason"),
+    }
     how = "from the cache" if info["cached"] else f"rendered in {render_s:g} s before the idle baseline"
     if segment_s > SITI_MAX_S:
         how += f", SI/TI over its first {SITI_MAX_S:g} s"
     if segment is not None:
         how += f", a {segment_s:g} s segment looped to {spec['duration']:g} s (size budget {budget_bytes()} bytes)"
-    new_input = {"type": "prepared", "path": str(path), "size": spec["size"], "rate": spec["rate"],
-                 "loop": segment is not None, "audio": spec["audio"] is not None}
+    new_input = {
+        "type": "prepared",
+        "path": str(path),
+        "size": spec["size"],
+        "rate": spec["rate"],
+        "loop": segment is not None,
+        "audio": spec["audio"] is not None,
+    }
     return Source({**params, "input": new_input}, info, PREPARED_NOTE.format(how=how))
 
 
@@ -264,11 +318,21 @@ def inline(ctx: RunContext, params: dict[str, Any]) -> Source:
     graph, _, _ = lavfi_graph(spec, params)
     seconds = min(float(params.get("duration") or SITI_INLINE_S), SITI_INLINE_S)
     ctx.live.phase = "preparing source"
-    summary, reason = measure_siti(ctx.ffmpeg.path, ["-f", "lavfi", "-i", graph], seconds, RENDER_TIMEOUT_S,
-                                   ctx.cancel)
-    info = {"render": "inline", "content": spec.get("content"), "graph": graph, "file": None, "sha256": None,
-            "bytes": None, "format": None, "loop": False, "segment_s": None, "render_s": None, "cached": False,
-            **siti_fields(summary, reason)}
+    summary, reason = measure_siti(ctx.ffmpeg.path, ["-f", "lavfi", "-i", graph], seconds, RENDER_TIMEOUT_S, ctx.cancel)
+    info = {
+        "render": "inline",
+        "content": spec.get("content"),
+        "graph": graph,
+        "file": None,
+        "sha256": None,
+        "bytes": None,
+        "format": None,
+        "loop": False,
+        "segment_s": None,
+        "render_s": None,
+        "cached": False,
+        **siti_fields(summary, reason),
+    }
     note = INLINE_NOTE + (f" (SI/TI over its first {seconds:g} s, computed outside the window)" if summary else "")
     return Source(params, info, note)
 
@@ -288,9 +352,20 @@ def from_file(ctx: RunContext, params: dict[str, Any], kind: str) -> Source:
         meta = {"sha256": file_sha256(path), **siti_fields(summary, reason)}
         sidecar.parent.mkdir(parents=True, exist_ok=True)
         write_json(sidecar, meta)
-    info = {"render": "file", "content": None, "graph": None, "file": str(path), "sha256": meta["sha256"],
-            "bytes": stat.st_size, "format": None, "loop": kind in LIVE_KINDS, "segment_s": None, "render_s": None,
-            "cached": False, **{k: meta.get(k) for k in ("si_mean", "si_max", "ti_mean", "ti_max", "siti_reason")}}
+    info = {
+        "render": "file",
+        "content": None,
+        "graph": None,
+        "file": str(path),
+        "sha256": meta["sha256"],
+        "bytes": stat.st_size,
+        "format": None,
+        "loop": kind in LIVE_KINDS,
+        "segment_s": None,
+        "render_s": None,
+        "cached": False,
+        **{k: meta.get(k) for k in ("si_mean", "si_max", "ti_mean", "ti_max", "siti_reason")},
+    }
     return Source(params, info, FILE_NOTE)
 
 

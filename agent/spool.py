@@ -4,13 +4,15 @@ A result leaves the spool only when the master acknowledged it or refused it as 
 the job). One the master will never take for another reason (unknown job, invalid body) moves to ``rejected/`` with
 the reason beside it, so nothing measured is ever deleted unseen.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 log = logging.getLogger(__name__)
 

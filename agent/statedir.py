@@ -6,12 +6,14 @@ sharing one would take each other's node and results. By default it is per user 
 ``agent.lock`` in it exclusively for the life of its process (the pid of the holder is written in it), as the master
 holds the lock next to its database.
 """
+
 from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Mapping
+from typing import IO
 
 LOCK_NAME = "agent.lock"
 """The lock file inside the state dir."""
@@ -46,8 +48,9 @@ def lock_state_dir(state_dir: Path) -> IO:
         holder = handle.read().strip()
         handle.close()
         pid = f"pid {holder}, " if holder.isdigit() else ""
-        raise StateDirBusy(f"another agent is using state dir {state_dir} ({pid}it holds {path}); give this one"
-                           " its own --state-dir") from None
+        raise StateDirBusy(
+            f"another agent is using state dir {state_dir} ({pid}it holds {path}); give this one its own --state-dir"
+        ) from None
     handle.truncate(0)
     handle.write(f"{os.getpid()}\n")
     handle.flush()

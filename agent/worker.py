@@ -13,6 +13,7 @@ sent for up to :data:`FLUSH_TIMEOUT_S` more and otherwise stay in the spool for 
 saying ``status: offline`` (waiting at most :data:`OFFLINE_TIMEOUT_S`) tells the master the node is gone, so it shows
 offline at once instead of after missed heartbeats; the jobs still in the spool keep their leases.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,8 +21,9 @@ import random
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from agent.client import MasterClient, MasterError
 from agent.identity import IdentityFile, NodeIdentity
@@ -56,46 +58,59 @@ class WorkerOptions:
 
     hostname: str = field(default_factory=socket.gethostname)
     labels: dict[str, str] = field(default_factory=dict)
-    poll_interval_s: float = 10.0          # long-poll wait per claim
+    poll_interval_s: float = 10.0  # long-poll wait per claim
     heartbeat_interval_s: float = 30.0
     max_jobs: int | None = None
-    burst: bool = False                    # stop when the queue is empty
-    shutdown_timeout_s: float = 60.0       # after a stop, how long the running job may still take
+    burst: bool = False  # stop when the queue is empty
+    shutdown_timeout_s: float = 60.0  # after a stop, how long the running job may still take
     max_concurrent_jobs: int | None = None  # told to the master at registration; this loop runs one at a time
 
 
 class Worker:
     """One agent: pulls jobs from one master and runs them one at a time."""
 
-    def __init__(self, client: MasterClient, ctx: RunContext, spool: Spool, inventory: dict[str, Any],
-                 options: WorkerOptions, stop: threading.Event | None = None, identity: IdentityFile | None = None,
-                 metrics: Any = None):
+    def __init__(
+        self,
+        client: MasterClient,
+        ctx: RunContext,
+        spool: Spool,
+        inventory: dict[str, Any],
+        options: WorkerOptions,
+        stop: threading.Event | None = None,
+        identity: IdentityFile | None = None,
+        metrics: Any = None,
+    ):
         self.client, self.ctx, self.spool, self.inventory, self.options = client, ctx, spool, inventory, options
-        self.metrics = metrics                # agent.exporter.AgentState, or None: no exporter (embedded agent)
-        self.identity = identity              # where the node id and token persist across restarts (None: nowhere)
+        self.metrics = metrics  # agent.exporter.AgentState, or None: no exporter (embedded agent)
+        self.identity = identity  # where the node id and token persist across restarts (None: nowhere)
         self.stop = stop or threading.Event()
         self.node_id: str | None = None
         self.jobs_done = 0
         self._reachable = True
-        self._done = threading.Event()        # work() has returned: heartbeats and the watchdog end
-        self._abandon = threading.Event()     # the shutdown timeout passed: cancel whatever runs
+        self._done = threading.Event()  # work() has returned: heartbeats and the watchdog end
+        self._abandon = threading.Event()  # the shutdown timeout passed: cancel whatever runs
         self._stopped_at: float | None = None
-        self._registration = 0                # bumped by every (re-)registration
+        self._registration = 0  # bumped by every (re-)registration
         self._register_lock = threading.Lock()
-        self._held: set[str] = set()          # claimed and not yet in the spool (the spool names the rest)
-        self._beat_lock = threading.Lock()     # one heartbeat at a time, so none overtakes the going-offline one
-        self._gone = False                     # the going-offline heartbeat was sent: no more heartbeats
+        self._held: set[str] = set()  # claimed and not yet in the spool (the spool names the rest)
+        self._beat_lock = threading.Lock()  # one heartbeat at a time, so none overtakes the going-offline one
+        self._gone = False  # the going-offline heartbeat was sent: no more heartbeats
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
     def work(self) -> int:
         """Run until stopped (or burst/max_jobs says so); returns the number of jobs run."""
-        registered = self._retry(self._register, give_up=self.stop.is_set, wait_conflict=True) \
-            if not self.stop.is_set() else GAVE_UP
+        registered = (
+            self._retry(self._register, give_up=self.stop.is_set, wait_conflict=True)
+            if not self.stop.is_set()
+            else GAVE_UP
+        )
         if registered is GAVE_UP:
             return 0
-        threads = [threading.Thread(target=self._heartbeat_loop, name="ffwatt-heartbeat", daemon=True),
-                   threading.Thread(target=self._shutdown_watchdog, name="ffwatt-shutdown", daemon=True)]
+        threads = [
+            threading.Thread(target=self._heartbeat_loop, name="ffwatt-heartbeat", daemon=True),
+            threading.Thread(target=self._shutdown_watchdog, name="ffwatt-shutdown", daemon=True),
+        ]
         for thread in threads:
             thread.start()
         try:
@@ -109,8 +124,11 @@ class Worker:
                         break
                     continue
                 if self.stop.is_set():
-                    log.warning("job %s was claimed as the agent stopped: not started; the master requeues it"
-                                " when told this node is going offline (else when its lease expires)", job["id"])
+                    log.warning(
+                        "job %s was claimed as the agent stopped: not started; the master requeues it"
+                        " when told this node is going offline (else when its lease expires)",
+                        job["id"],
+                    )
                     break
                 self._run_one(job)
         finally:
@@ -134,9 +152,12 @@ class Worker:
         self.stop.set()
 
     def _claim(self) -> dict[str, Any] | None:
-        job = self._retry(lambda: self._as_node(
-            lambda: self.client.next_job(self.node_id, self.options.poll_interval_s), node_may_vanish=True),
-            give_up=self.stop.is_set)
+        job = self._retry(
+            lambda: self._as_node(
+                lambda: self.client.next_job(self.node_id, self.options.poll_interval_s), node_may_vanish=True
+            ),
+            give_up=self.stop.is_set,
+        )
         return None if job is GAVE_UP else job
 
     def _run_one(self, job: dict[str, Any]) -> None:
@@ -157,8 +178,9 @@ class Worker:
         if self.metrics is not None:
             self.metrics.job_finished(result)
         if self._abandon.is_set() and result["status"] == "failed":
-            result["error"] = (f"{SHUTDOWN_REASON}: abandoned after the {self.options.shutdown_timeout_s:g}s"
-                               " shutdown timeout")
+            result["error"] = (
+                f"{SHUTDOWN_REASON}: abandoned after the {self.options.shutdown_timeout_s:g}s shutdown timeout"
+            )
         try:
             self.spool.put(result)
         except OSError as exc:  # a full or read-only disk must not cost the result: still send it
@@ -176,15 +198,19 @@ class Worker:
             if saved is not None:
                 self.client.node_token = saved.node_token
         self.node_id = self.client.register(
-            self.options.hostname, self.inventory, self.options.labels,
+            self.options.hostname,
+            self.inventory,
+            self.options.labels,
             heartbeat_interval_s=self.options.heartbeat_interval_s,
-            max_concurrent_jobs=self.options.max_concurrent_jobs)
+            max_concurrent_jobs=self.options.max_concurrent_jobs,
+        )
         self._registration += 1
         log.info("registered as node %s", self.node_id)
         if self.identity is not None and self.client.node_token:
             try:
-                self.identity.save(NodeIdentity(self.client.base_url, self.options.hostname, self.node_id,
-                                                self.client.node_token))
+                self.identity.save(
+                    NodeIdentity(self.client.base_url, self.options.hostname, self.node_id, self.client.node_token)
+                )
             except OSError as exc:  # this run goes on; a restart before the next success waits out the node
                 log.error("cannot save the node identity to %s: %s", self.identity.path, exc)
         return self.node_id
@@ -209,8 +235,11 @@ class Worker:
     def _submit(self, result: dict[str, Any]) -> bool:
         """Send one spooled result; True once the master settled it (acknowledged, stale, or refused for good)."""
         ours = result.get("node_id") == self.node_id  # else from an identity the master has since forgotten
-        send = (lambda: self._as_node(lambda: self.client.submit_result(result))) if ours else \
-            (lambda: self.client.submit_result(result))
+        send = (
+            (lambda: self._as_node(lambda: self.client.submit_result(result)))
+            if ours
+            else (lambda: self.client.submit_result(result))
+        )
         try:
             sent = self._retry(send, give_up=self._flush_expired)
         except MasterError as exc:
@@ -224,8 +253,9 @@ class Worker:
                 log.error("result for job %s refused for good (%s): kept in %s", result["job_id"], exc, where)
             return True
         if sent is GAVE_UP:
-            log.warning("result for job %s stays in the spool: the master is unreachable (sent at next start)",
-                        result["job_id"])
+            log.warning(
+                "result for job %s stays in the spool: the master is unreachable (sent at next start)", result["job_id"]
+            )
             return False
         self.spool.remove(result)
         return True
@@ -335,17 +365,24 @@ class Worker:
             try:
                 self.client.going_offline(self.node_id, self.held_jobs(), OFFLINE_TIMEOUT_S)
             except MasterError as exc:
-                log.warning("could not tell the master that node %s is going offline (%s): it shows offline after"
-                            " missed heartbeats", self.node_id, exc)
+                log.warning(
+                    "could not tell the master that node %s is going offline (%s): it shows offline after"
+                    " missed heartbeats",
+                    self.node_id,
+                    exc,
+                )
                 return
         log.info("told the master that node %s is going offline", self.node_id)
 
     def _beat(self) -> None:
         live = self.ctx.live
         try:
-            reply = self._as_node(lambda: self.client.heartbeat(self.node_id, live.current_watts(), live.job_id,
-                                                                live.snapshot(), self.held_jobs()),
-                                  node_may_vanish=True)
+            reply = self._as_node(
+                lambda: self.client.heartbeat(
+                    self.node_id, live.current_watts(), live.job_id, live.snapshot(), self.held_jobs()
+                ),
+                node_may_vanish=True,
+            )
         except MasterError as exc:
             if exc.unreachable:
                 self._set_reachable(False, exc)

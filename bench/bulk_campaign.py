@@ -1,4 +1,5 @@
 """Campaign text of many trivial jobs, for the benchmarks that load a master with a burst of work."""
+
 from __future__ import annotations
 
 MAX_REPETITIONS = 1000
@@ -17,5 +18,6 @@ SCENARIO = """\
 def campaign_text(name: str, jobs: int) -> str:
     """A campaign of ``jobs`` trivial jobs, as scenarios of at most MAX_REPETITIONS repetitions each."""
     counts = [min(MAX_REPETITIONS, jobs - start) for start in range(0, jobs, MAX_REPETITIONS)]
-    return (f"name: {name}\ndefaults: {{idle_baseline: 0, timeout: 60}}\nscenarios:\n"
-            + "".join(SCENARIO.format(i=i, n=n) for i, n in enumerate(counts)))
+    return f"name: {name}\ndefaults: {{idle_baseline: 0, timeout: 60}}\nscenarios:\n" + "".join(
+        SCENARIO.format(i=i, n=n) for i, n in enumerate(counts)
+    )

@@ -7,6 +7,7 @@ Writes a temporary copy of the campaign (default campaigns/quick.yml) with ``rep
 and prints per variant: runs needed, failed runs, mean J/frame, the interval's half-width in % and whether the target
 was reached; then the wall time and the energy source (measured or estimated).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,10 @@ def main() -> int:
         code, wall, run = run_embedded(path, timeout_s=RUN_TIMEOUT_S, cwd=ROOT)
     if run is None:
         return code
-    print(f"campaign: {args.campaign.name} with confidence: {args.confidence}  wall time: {wall:.1f} s"
-          f"  jobs: {len(run['jobs'])}  energy: {run['summary']['provenance']['mode']}")
+    print(
+        f"campaign: {args.campaign.name} with confidence: {args.confidence}  wall time: {wall:.1f} s"
+        f"  jobs: {len(run['jobs'])}  energy: {run['summary']['provenance']['mode']}"
+    )
     print(f"  {'variant':<24} {'runs':>4} {'failed':>6} {'mean J/frame':>13} {'±95% CI':>8}  target  reached")
     for variant in run["summary"]["variants"]:
         found = variant.get("confidence")
@@ -56,12 +59,17 @@ def main() -> int:
             continue
         mean = variant["stats"]["joules_per_frame"]["mean"]
         half = found["half_width_pct"]
-        print(f"  {variant['variant']:<24} {variant['jobs']:>4} {variant['runs_failed']:>6}"
-              f" {mean if mean is None else f'{mean:.5f}':>13} {'—' if half is None else f'{half:.1f}%':>8}"
-              f"  ±{found['target'] * 100:g}%  {'yes' if found['reached'] else 'no'}"
-              f" ({found['min']}-{found['max']} runs)")
-        values = [((j.get("result") or {}).get("metrics") or {}).get("joules_per_frame")
-                  for j in run["jobs"] if j["variant"] == variant["variant"]]
+        print(
+            f"  {variant['variant']:<24} {variant['jobs']:>4} {variant['runs_failed']:>6}"
+            f" {mean if mean is None else f'{mean:.5f}':>13} {'—' if half is None else f'{half:.1f}%':>8}"
+            f"  ±{found['target'] * 100:g}%  {'yes' if found['reached'] else 'no'}"
+            f" ({found['min']}-{found['max']} runs)"
+        )
+        values = [
+            ((j.get("result") or {}).get("metrics") or {}).get("joules_per_frame")
+            for j in run["jobs"]
+            if j["variant"] == variant["variant"]
+        ]
         print(f"  {'':<24} J/frame by run: {', '.join('—' if v is None else f'{v:.5f}' for v in values)}")
     return 0
 

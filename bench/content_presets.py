@@ -12,6 +12,7 @@ For each preset of wire/content.py at the given size, rate and duration (quick.y
 The feeding cost as a share of the ultrafast encode is the issue's goal (< 2%), per frame: each cost less the same
 command on one frame (FFmpeg's start-up, about 0.1 CPU-s here, is in every measured process whatever it reads).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wire.content import CONTENT_PRESETS, content_graph  # noqa: E402
 from agent.ffmpeg.locate import find_ffmpeg  # noqa: E402
 from agent.ffmpeg.siti import measure_siti  # noqa: E402
+from wire.content import CONTENT_PRESETS, content_graph  # noqa: E402
 
 TIMEOUT_S = 600
 
@@ -36,8 +37,14 @@ TIMEOUT_S = 600
 def child_cpu(argv: list[str]) -> float:
     """CPU seconds (user + system, microsecond resolution) ``argv`` used; raises if it fails."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=TIMEOUT_S)
+    subprocess.run(
+        argv,
+        check=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=TIMEOUT_S,
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
@@ -59,7 +66,12 @@ def measure(ffmpeg: str, name: str, args: argparse.Namespace, workdir: Path) -> 
     encode = base + ["-i", str(raw), "-c:v", "libx264", "-b:v", "3000k", "-f", "null", "-"]
     one = ["-frames:v", "1"]
     return {
-        "name": name, "graph": graph, "render_cpu_s": render_s, "siti": siti, "siti_reason": reason, "frames": frames,
+        "name": name,
+        "graph": graph,
+        "render_cpu_s": render_s,
+        "siti": siti,
+        "siti_reason": reason,
+        "frames": frames,
         "generate": median_cpu(generate + ["-f", "null", "-"], args.repeat),
         "feed": median_cpu(base + ["-i", str(raw), "-f", "null", "-"], args.repeat),
         "feed_1": median_cpu(base + ["-i", str(raw), *one, "-f", "null", "-"], args.repeat),
@@ -82,18 +94,24 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     ffmpeg = find_ffmpeg().path
-    print(f"FFmpeg {ffmpeg}; {args.size} {args.rate} fps, {args.duration:g} s; CPU s (median of {args.repeat});"
-          f" load average {os.getloadavg()[0]:.2f}")
-    print(f"{'preset':8} {'SI':>6} {'TI':>6} {'render CPU':>10} {'generate':>9} {'feed':>6} {'ultrafast':>10}"
-          f" {'veryfast':>9} {'feed/ultrafast per frame':>25} {'generate/ultrafast':>19} {'veryfast ms/frame':>18}")
+    print(
+        f"FFmpeg {ffmpeg}; {args.size} {args.rate} fps, {args.duration:g} s; CPU s (median of {args.repeat});"
+        f" load average {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"{'preset':8} {'SI':>6} {'TI':>6} {'render CPU':>10} {'generate':>9} {'feed':>6} {'ultrafast':>10}"
+        f" {'veryfast':>9} {'feed/ultrafast per frame':>25} {'generate/ultrafast':>19} {'veryfast ms/frame':>18}"
+    )
     with tempfile.TemporaryDirectory(prefix="ffwatt-content-") as tmp:
         for name in CONTENT_PRESETS:
             m = measure(ffmpeg, name, args, Path(tmp))
             si = f"{m['siti']['si_mean']:6.1f}" if m["siti"] else "  n/a "
             ti = f"{m['siti']['ti_mean']:6.1f}" if m["siti"] else "  n/a "
-            print(f"{name:8} {si} {ti} {m['render_cpu_s']:10.2f} {m['generate']:9.2f} {m['feed']:6.2f}"
-                  f" {m['ultrafast']:10.2f} {m['veryfast']:9.2f} {marginal(m, 'feed') / marginal(m, 'ultrafast'):25.2%}"
-                  f" {m['generate'] / m['ultrafast']:19.1%} {m['veryfast'] / m['frames'] * 1000:18.2f}")
+            print(
+                f"{name:8} {si} {ti} {m['render_cpu_s']:10.2f} {m['generate']:9.2f} {m['feed']:6.2f}"
+                f" {m['ultrafast']:10.2f} {m['veryfast']:9.2f} {marginal(m, 'feed') / marginal(m, 'ultrafast'):25.2%}"
+                f" {m['generate'] / m['ultrafast']:19.1%} {m['veryfast'] / m['frames'] * 1000:18.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ on its own). Then a fourth host (127.0.0.14) joins the agents. Printed: wall sec
 changed counts (the rerun must be all 0; adding an agent must change only the new host), then everything is torn
 down (teardown.yml with ffwatt_purge) and the sshds stopped. Loopback only; bounded by the playbook timeout.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,11 +36,16 @@ def line(what: str, run) -> None:
 def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="ffwatt-bench-deploy-"))
     root.chmod(0o711)  # the services' user passes through to each prefix
-    print(f"host: {platform.node()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, "
-          f"{psutil.virtual_memory().total / 2**30:.0f} GiB")
+    print(
+        f"host: {platform.node()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB"
+    )
     groups = {"master": ["m"], "rtmp": ["m"], "agents": ["a1", "a2"]}
-    settings = fleet_vars(ffwatt_master_port=free_port("127.0.0.11"), ffwatt_rtmp_port=free_port("127.0.0.11"),
-                          ffwatt_rtmp_stat_port=free_port("127.0.0.11"))
+    settings = fleet_vars(
+        ffwatt_master_port=free_port("127.0.0.11"),
+        ffwatt_rtmp_port=free_port("127.0.0.11"),
+        ffwatt_rtmp_stat_port=free_port("127.0.0.11"),
+    )
     with TestHosts(4, root=root) as hosts:
         try:
             inventory = hosts.write_inventory(groups, settings)

@@ -16,6 +16,7 @@ Also printed, since the figures depend on what else runs on the host: the master
 the claims/s one core could sustain), this client's own CPU, the master worker's threads and RSS, the load average.
 Loopback only (127.0.0.10); everything is bounded by --duration and stops by itself.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -111,12 +112,14 @@ class Stats:
         self.errors: list[str] = []
 
 
-async def sim_agent(i: int, host: str, port: int, enrollment: str, wait: float, stats: Stats,
-                    stop: asyncio.Event, ready: asyncio.Queue) -> None:
+async def sim_agent(
+    i: int, host: str, port: int, enrollment: str, wait: float, stats: Stats, stop: asyncio.Event, ready: asyncio.Queue
+) -> None:
     conn = Http(host, port, enrollment)
     for _ in range(REGISTER_TRIES):  # like a real agent, a 5xx is retried
-        status, reg = await conn.request("POST", "/nodes/register",
-                                         {"hostname": f"sim-{i:04d}", "inventory": INVENTORY, "labels": {}})
+        status, reg = await conn.request(
+            "POST", "/nodes/register", {"hostname": f"sim-{i:04d}", "inventory": INVENTORY, "labels": {}}
+        )
         if status in (200, 201):
             break
         stats.errors.append(f"register {status}: {reg}")
@@ -142,9 +145,17 @@ async def sim_agent(i: int, host: str, port: int, enrollment: str, wait: float, 
             stats.claimed_at[job["id"]] = now
             stats.claims[job["id"]] += 1
             stats.claim_latency.append((started, now - started))
-            status, answer = await conn.request("POST", "/results", {
-                "job_id": job["id"], "attempt": job["attempt"], "node_id": node_id, "status": "succeeded",
-                "metrics": {"frames": 1}})
+            status, answer = await conn.request(
+                "POST",
+                "/results",
+                {
+                    "job_id": job["id"],
+                    "attempt": job["attempt"],
+                    "node_id": node_id,
+                    "status": "succeeded",
+                    "metrics": {"frames": 1},
+                },
+            )
             if status != 200:
                 stats.errors.append(f"result {status}: {answer}")
             stats.reported += 1
@@ -195,8 +206,7 @@ async def throughput(admin: Http, stats: Stats, jobs: int, duration: float) -> t
     """Submit ``jobs`` at once; wait until all are claimed or ``duration`` passes. (campaign id, claims, seconds)."""
     before, latencies_before = sum(stats.claims.values()), len(stats.claim_latency)
     t0 = time.perf_counter()
-    status, answer = await admin.request("POST", "/campaigns", {"spec_text": campaign_text("burst", jobs)},
-                                         timeout=120)
+    status, answer = await admin.request("POST", "/campaigns", {"spec_text": campaign_text("burst", jobs)}, timeout=120)
     if status != 201:
         raise SystemExit(f"burst submit failed: {status} {answer}")
     submitted = time.perf_counter()
@@ -229,8 +239,9 @@ def db_check(db_path: Path) -> dict[str, int]:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
     try:
         found = {
-            "jobs with >1 result": conn.execute("SELECT COUNT(*) FROM (SELECT job_id FROM results GROUP BY job_id"
-                                                " HAVING COUNT(*) > 1)").fetchone()[0],
+            "jobs with >1 result": conn.execute(
+                "SELECT COUNT(*) FROM (SELECT job_id FROM results GROUP BY job_id HAVING COUNT(*) > 1)"
+            ).fetchone()[0],
             "jobs with attempt > 1": conn.execute("SELECT COUNT(*) FROM jobs WHERE attempt > 1").fetchone()[0],
             "results": conn.execute("SELECT COUNT(*) FROM results").fetchone()[0],
         }
@@ -238,7 +249,8 @@ def db_check(db_path: Path) -> dict[str, int]:
         if "job_events" in tables:
             found["jobs claimed >1 time"] = conn.execute(
                 "SELECT COUNT(*) FROM (SELECT job_id FROM job_events WHERE event = 'claimed' GROUP BY job_id"
-                " HAVING COUNT(*) > 1)").fetchone()[0]
+                " HAVING COUNT(*) > 1)"
+            ).fetchone()[0]
         return found
     finally:
         conn.close()
@@ -246,8 +258,12 @@ def db_check(db_path: Path) -> dict[str, int]:
 
 async def bench(args, master) -> int:
     stats, stop, ready = Stats(), asyncio.Event(), asyncio.Queue()
-    tasks = [asyncio.create_task(sim_agent(i, master.host, master.port, master.enrollment_token, args.wait, stats,
-                                           stop, ready)) for i in range(args.agents)]
+    tasks = [
+        asyncio.create_task(
+            sim_agent(i, master.host, master.port, master.enrollment_token, args.wait, stats, stop, ready)
+        )
+        for i in range(args.agents)
+    ]
     t0 = time.perf_counter()
     registered = [await asyncio.wait_for(ready.get(), 120) for _ in tasks]
     print(f"registered {sum(1 for r in registered if r)} agents in {time.perf_counter() - t0:.1f} s")
@@ -257,11 +273,15 @@ async def bench(args, master) -> int:
 
     dispatch, posts = await probe_dispatch(admin, stats, args.probes)
     reported0 = stats.reported
-    print(f"dispatch latency (submit -> agent holds the job), {len(dispatch)}/{args.probes} probes, "
-          f"{args.agents} agents long-polling (wait={args.wait:g}s):")
-    print(f"  median {statistics.median(dispatch) * 1000:.1f} ms  p90 {pct(dispatch, 90) * 1000:.1f} ms"
-          f"  p99 {pct(dispatch, 99) * 1000:.1f} ms  max {max(dispatch) * 1000:.1f} ms"
-          f"  (POST /jobs round trip median {statistics.median(posts) * 1000:.1f} ms)")
+    print(
+        f"dispatch latency (submit -> agent holds the job), {len(dispatch)}/{args.probes} probes, "
+        f"{args.agents} agents long-polling (wait={args.wait:g}s):"
+    )
+    print(
+        f"  median {statistics.median(dispatch) * 1000:.1f} ms  p90 {pct(dispatch, 90) * 1000:.1f} ms"
+        f"  p99 {pct(dispatch, 99) * 1000:.1f} ms  max {max(dispatch) * 1000:.1f} ms"
+        f"  (POST /jobs round trip median {statistics.median(posts) * 1000:.1f} ms)"
+    )
 
     me, t1 = psutil.Process(), time.perf_counter()
     cpu1, own1 = master_cpu(tree), sum(me.cpu_times()[:2])
@@ -269,14 +289,20 @@ async def bench(args, master) -> int:
     cpu, own = master_cpu(tree) - cpu1, sum(me.cpu_times()[:2]) - own1
     wall = time.perf_counter() - t1
     lat = [d for _, d in stats.claim_latency]
-    print(f"throughput: {claimed}/{args.jobs} jobs claimed and reported in {elapsed:.2f} s"
-          f" = {claimed / elapsed:.0f} claims/s")
-    print(f"  claim request latency (returned a job): p50 {pct(lat, 50) * 1000:.1f} ms"
-          f"  p99 {pct(lat, 99) * 1000:.1f} ms  max {max(lat) * 1000:.1f} ms  (n={len(lat)})")
+    print(
+        f"throughput: {claimed}/{args.jobs} jobs claimed and reported in {elapsed:.2f} s"
+        f" = {claimed / elapsed:.0f} claims/s"
+    )
+    print(
+        f"  claim request latency (returned a job): p50 {pct(lat, 50) * 1000:.1f} ms"
+        f"  p99 {pct(lat, 99) * 1000:.1f} ms  max {max(lat) * 1000:.1f} ms  (n={len(lat)})"
+    )
     cycles = max(stats.reported - reported0, 1)
-    print(f"  master CPU {cpu / wall * 100:.0f}% of one core, {cpu / cycles * 1000:.2f} ms per claim+result"
-          f" (one core: at most {cycles / cpu:.0f} claims/s); this client {own / wall * 100:.0f}% of one core;"
-          f" {psutil.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"  master CPU {cpu / wall * 100:.0f}% of one core, {cpu / cycles * 1000:.2f} ms per claim+result"
+        f" (one core: at most {cycles / cpu:.0f} claims/s); this client {own / wall * 100:.0f}% of one core;"
+        f" {psutil.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}"
+    )
     worker = max(tree, key=lambda p: p.num_threads() if p.is_running() else 0)
     print(f"  master worker: {worker.num_threads()} threads, RSS {worker.memory_info().rss / 2**20:.1f} MiB")
     stop.set()
@@ -285,8 +311,10 @@ async def bench(args, master) -> int:
     await asyncio.gather(*tasks, return_exceptions=True)
     await admin.close()
     doubles = {job: n for job, n in stats.claims.items() if n > 1}
-    print(f"double assignments seen by agents: {len(doubles)}  (claims {sum(stats.claims.values())},"
-          f" distinct jobs {len(stats.claims)})")
+    print(
+        f"double assignments seen by agents: {len(doubles)}  (claims {sum(stats.claims.values())},"
+        f" distinct jobs {len(stats.claims)})"
+    )
     print(f"errors: {len(stats.errors)}" + (f"  first: {stats.errors[:3]}" if stats.errors else ""))
     return 1 if doubles or stats.errors else 0
 
@@ -309,8 +337,10 @@ def main() -> int:
 
 def run_once(args) -> int:
     """One master, ``args.agents`` simulated agents: probes, burst, checks; 1 on any double assignment or error."""
-    print(f"host: {psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start,"
-          f" Python {platform.python_version()}")
+    print(
+        f"host: {psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start,"
+        f" Python {platform.python_version()}"
+    )
     with tempfile.TemporaryDirectory(prefix="ffwatt-dispatch-") as tmp:
         extra = ["--threads", str(args.threads)] if args.threads else []
         master = start_master(Path(tmp), lease=300, heartbeat_interval=HEARTBEAT_S, extra=extra)

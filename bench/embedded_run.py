@@ -1,4 +1,5 @@
 """A campaign run the way a user runs it (``campaign run`` on the embedded default), timed, in a temporary state dir."""
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,23 @@ def run_embedded(campaign: Path, timeout_s: float, cwd: Path | None = None) -> t
     results.json); on failure the results are None and the command's stderr is printed."""
     with tempfile.TemporaryDirectory() as tmp:
         started = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "master.cli", "run", str(campaign), "--state-dir",
-                               f"{tmp}/state", "--reports-dir", f"{tmp}/reports"],
-                              capture_output=True, text=True, timeout=timeout_s, cwd=cwd)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "master.cli",
+                "run",
+                str(campaign),
+                "--state-dir",
+                f"{tmp}/state",
+                "--reports-dir",
+                f"{tmp}/reports",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            cwd=cwd,
+        )
         wall = time.monotonic() - started
         if proc.returncode != 0:
             print(proc.stderr, file=sys.stderr)

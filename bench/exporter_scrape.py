@@ -10,6 +10,7 @@ scrape (psutil, whole child process over the scrapes, the monitor's few readings
 process but no scrapes, and with scrapes from another process at 1/s and 10/s. ``sampler_overhead_pct`` is the
 sampler thread's CPU, ``process_overhead_pct`` the whole process's (sampler, monitor, HTTP server) as % of one core.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,7 @@ def start_exporter(root: Path, state: Path) -> Exporter:
 
 
 def url_of(exporter: Exporter) -> str:
-    return "http://%s:%d/metrics" % exporter.address
+    return "http://{}:{}/metrics".format(*exporter.address)
 
 
 def _serve(root: Path, state: Path, queue, stop) -> None:
@@ -86,8 +87,7 @@ def scrape_cost(root: Path, state: Path, scrapes: int) -> dict[str, float]:
     finally:
         stop.set()
         child.join(timeout=15)
-    return {"mean": statistics.fmean(walls), "p95": statistics.quantiles(walls, n=20)[-1], "cpu": cpu_ms,
-            "bytes": size}
+    return {"mean": statistics.fmean(walls), "p95": statistics.quantiles(walls, n=20)[-1], "cpu": cpu_ms, "bytes": size}
 
 
 def sampler_window(root: Path, state: Path, seconds: float, monitor: bool, scrapes_per_s: float) -> Measurement:
@@ -95,8 +95,11 @@ def sampler_window(root: Path, state: Path, seconds: float, monitor: bool, scrap
     exporter = start_exporter(root, state) if monitor else None
     ctx = multiprocessing.get_context("fork")
     stop = ctx.Event()
-    scraper = ctx.Process(target=_scrape_at, args=(url_of(exporter), scrapes_per_s, stop), daemon=True) \
-        if exporter and scrapes_per_s else None
+    scraper = (
+        ctx.Process(target=_scrape_at, args=(url_of(exporter), scrapes_per_s, stop), daemon=True)
+        if exporter and scrapes_per_s
+        else None
+    )
     try:
         if scraper:
             scraper.start()
@@ -125,11 +128,17 @@ def main() -> None:
         print("|---|---|---|---|---|")
         print(f"| {args.scrapes} | {cost['bytes']} | {cost['mean']:.2f} | {cost['p95']:.2f} | {cost['cpu']:.2f} |")
         print()
-        print(f"| configuration (job sampler {RATE_HZ:g} Hz, {args.seconds:g} s) | samples | sampler_overhead_pct | "
-              "process_overhead_pct |")
+        print(
+            f"| configuration (job sampler {RATE_HZ:g} Hz, {args.seconds:g} s) | samples | sampler_overhead_pct | "
+            "process_overhead_pct |"
+        )
         print("|---|---|---|---|")
-        for label, monitor, per_s in (("no exporter", False, 0.0), ("exporter monitor, no scrapes", True, 0.0),
-                                      ("exporter, 1 scrape/s", True, 1.0), ("exporter, 10 scrapes/s", True, 10.0)):
+        for label, monitor, per_s in (
+            ("no exporter", False, 0.0),
+            ("exporter monitor, no scrapes", True, 0.0),
+            ("exporter, 1 scrape/s", True, 1.0),
+            ("exporter, 10 scrapes/s", True, 10.0),
+        ):
             m = sampler_window(root, state, args.seconds, monitor, per_s)
             print(f"| {label} | {m.sample_count} | {m.sampler_overhead_pct:.3f} | {m.process_overhead_pct:.3f} |")
 

@@ -8,6 +8,7 @@ the master's processes are printed after start, after the nodes, after the jobs,
 claim and result requests. Each read is timed over --repeat calls (first call, median, max): GET /jobs pages
 (the first, a deep one, a filtered one), the dashboard and the UI's job and node lists must stay under 100 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,12 +64,15 @@ def timed(label: str, call, repeat: int = 1) -> object:
 
 def register_nodes(master, n: int) -> list[tuple[str, str]]:
     def one(i: int) -> tuple[str, str]:
-        resp = requests.post(master.url + "/nodes/register", timeout=60,
-                             headers={"Authorization": f"Bearer {master.enrollment_token}"},
-                             json={"hostname": f"mem-node-{i:05d}", "inventory": INVENTORY,
-                                   "labels": {"rack": f"r{i % 20}"}})
+        resp = requests.post(
+            master.url + "/nodes/register",
+            timeout=60,
+            headers={"Authorization": f"Bearer {master.enrollment_token}"},
+            json={"hostname": f"mem-node-{i:05d}", "inventory": INVENTORY, "labels": {"rack": f"r{i % 20}"}},
+        )
         resp.raise_for_status()
         return resp.json()["node_id"], resp.json()["node_token"]
+
     with ThreadPoolExecutor(8) as pool:
         return list(pool.map(one, range(n)))
 
@@ -78,6 +82,7 @@ def requests_round(master, nodes: list[tuple[str, str]], campaign_ids: list[str]
 
     def get(path: str, **params):
         return lambda: session.get(url + path, params=params, timeout=120)
+
     timed("GET /health", get("/health"), repeat)
     timed("GET /nodes", get("/nodes"), repeat)
     timed("GET /campaigns", get("/campaigns"), repeat)
@@ -94,13 +99,26 @@ def requests_round(master, nodes: list[tuple[str, str]], campaign_ids: list[str]
     timed("GET /ui/campaigns/{id}", get(f"/ui/campaigns/{campaign_ids[0]}"), repeat)
     for node_id, token in nodes[:20]:
         headers = {"Authorization": f"Bearer {token}"}
-        resp = timed(f"GET /jobs/next ({node_id})", lambda: requests.get(
-            url + "/jobs/next", params={"node_id": node_id, "wait": 0}, headers=headers, timeout=120))
+        resp = timed(
+            f"GET /jobs/next ({node_id})",
+            lambda node_id=node_id, headers=headers: requests.get(
+                url + "/jobs/next", params={"node_id": node_id, "wait": 0}, headers=headers, timeout=120
+            ),
+        )
         job = resp.json().get("job") if resp.status_code == 200 else None
         if job:
-            requests.post(url + "/results", headers=headers, timeout=60, json={
-                "job_id": job["id"], "attempt": job["attempt"], "node_id": node_id, "status": "succeeded",
-                "metrics": {"frames": 1}}).raise_for_status()
+            requests.post(
+                url + "/results",
+                headers=headers,
+                timeout=60,
+                json={
+                    "job_id": job["id"],
+                    "attempt": job["attempt"],
+                    "node_id": node_id,
+                    "status": "succeeded",
+                    "metrics": {"frames": 1},
+                },
+            ).raise_for_status()
 
 
 def main() -> int:
@@ -110,8 +128,10 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=REPEAT, help="calls per timed read")
     args = parser.parse_args()
-    print(f"host: {psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start,"
-          f" Python {platform.python_version()}")
+    print(
+        f"host: {psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start,"
+        f" Python {platform.python_version()}"
+    )
     with tempfile.TemporaryDirectory(prefix="ffwatt-memory-") as tmp:
         master = start_master(Path(tmp), lease=300, heartbeat_interval=3600)
         try:
@@ -123,20 +143,28 @@ def main() -> int:
             campaign_ids, t0 = [], time.perf_counter()
             for n in range(0, args.jobs, args.batch):
                 size = min(args.batch, args.jobs - n)
-                resp = requests.post(master.url + "/campaigns", headers=master.admin(), timeout=600,
-                                     json={"spec_text": campaign_text(f"mem-{n // args.batch}", size)})
+                resp = requests.post(
+                    master.url + "/campaigns",
+                    headers=master.admin(),
+                    timeout=600,
+                    json={"spec_text": campaign_text(f"mem-{n // args.batch}", size)},
+                )
                 resp.raise_for_status()
                 campaign_ids.append(resp.json()["campaign_id"])
             took = time.perf_counter() - t0
-            print(f"{args.jobs} jobs queued in {len(campaign_ids)} campaigns in {took:.1f} s"
-                  f" ({args.jobs / took:.0f} jobs/s)")
+            print(
+                f"{args.jobs} jobs queued in {len(campaign_ids)} campaigns in {took:.1f} s"
+                f" ({args.jobs / took:.0f} jobs/s)"
+            )
             print(f"after jobs:         {memory(master.pid)}")
             print("requests:")
             requests_round(master, nodes, campaign_ids, args.repeat)
             print(f"after requests:     {memory(master.pid)}")
             wal = Path(f"{master.db_path}-wal")
-            print(f"database: {master.db_path.stat().st_size / 2**20:.1f} MiB"
-                  f" (+ WAL {wal.stat().st_size / 2**20 if wal.exists() else 0:.1f} MiB)")
+            print(
+                f"database: {master.db_path.stat().st_size / 2**20:.1f} MiB"
+                f" (+ WAL {wal.stat().st_size / 2**20 if wal.exists() else 0:.1f} MiB)"
+            )
         finally:
             master.stop()
     return 0

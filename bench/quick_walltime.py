@@ -3,6 +3,7 @@
 Usage: .venv/bin/python bench/quick_walltime.py [CAMPAIGN]
 Runs the campaign in a temporary state dir and prints wall time, jobs and per-job J/frame from results.json.
 """
+
 from __future__ import annotations
 
 import sys
@@ -23,9 +24,11 @@ def main() -> int:
     for job in run["jobs"]:
         m = (job.get("result") or {}).get("metrics") or {}
         prov = (job.get("result") or {}).get("provenance") or {}
-        print(f"  {job['name']:<28} {job['state']:<10} frames={m.get('frames')} fps={m.get('fps')}"
-              f" J/frame={m.get('joules_per_frame')} estimated={prov.get('estimated')}"
-              f" agent_overhead={m.get('agent_overhead_pct')}%")
+        print(
+            f"  {job['name']:<28} {job['state']:<10} frames={m.get('frames')} fps={m.get('fps')}"
+            f" J/frame={m.get('joules_per_frame')} estimated={prov.get('estimated')}"
+            f" agent_overhead={m.get('agent_overhead_pct')}%"
+        )
     return 0
 
 

@@ -10,6 +10,7 @@
    hold exactly that value); truth "ideal" adds the energy between the simulator's last write and each read, i.e. what
    a continuously updated counter would have shown (the gap is the simulator's write granularity, not the reader's).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,7 @@ from agent.sampler import Sampler  # noqa: E402
 from tests.agent.power.powercap_sim import PowercapSim, sim_dir  # noqa: E402
 
 RANGE_UJ = 50_000_000
-KEYS = {"rapl:package-0": "package-0", "rapl:package-1": "package-1", "rapl:dram-0": "dram-0",
-        "rapl:dram-1": "dram-1"}
+KEYS = {"rapl:package-0": "package-0", "rapl:package-1": "package-1", "rapl:dram-0": "dram-0", "rapl:dram-1": "dram-1"}
 
 
 def stepped(sim_seconds: float) -> None:
@@ -50,8 +50,10 @@ def stepped(sim_seconds: float) -> None:
         print(f"stepped: {sim.t:.0f} simulated s, read every 0.2-0.95 x {safe * 1e3:.1f} ms, {invalid} invalid")
         for name, key in KEYS.items():
             truth = sim.energy_j(key) - start[name]
-            print(f"  {name:<16} truth {truth:12.3f} J  measured {measured[name]:12.3f} J  "
-                  f"rel. error {(measured[name] - truth) / truth:+.2e}  wraps {sim.wraps(key)}")
+            print(
+                f"  {name:<16} truth {truth:12.3f} J  measured {measured[name]:12.3f} J  "
+                f"rel. error {(measured[name] - truth) / truth:+.2e}  wraps {sim.wraps(key)}"
+            )
 
 
 class Witness(PowerSource):
@@ -96,13 +98,16 @@ def real_time(seconds: float) -> None:
             sampler.start()
             time.sleep(seconds)
             m = sampler.stop()
-        print(f"real time: {m.duration_s:.1f} s at {m.rate_hz:g} Hz, {m.sample_count} samples, "
-              f"{m.invalid_count} invalid")
+        print(
+            f"real time: {m.duration_s:.1f} s at {m.rate_hz:g} Hz, {m.sample_count} samples, {m.invalid_count} invalid"
+        )
         for w in witnesses:
             got = m.sources[w.name].energy_j
             seen, ideal = w.seen[-1] - w.seen[0], w.ideal[-1] - w.ideal[0]
-            print(f"  {w.name:<16} measured {got:10.3f} J  vs seen {(got - seen) / seen:+.2e}  "
-                  f"vs ideal {(got - ideal) / ideal:+.2e}  wraps {sim.wraps(w.key)}")
+            print(
+                f"  {w.name:<16} measured {got:10.3f} J  vs seen {(got - seen) / seen:+.2e}  "
+                f"vs ideal {(got - ideal) / ideal:+.2e}  wraps {sim.wraps(w.key)}"
+            )
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ jsonschema alone, for results with an hour's samples.
 
 Usage: .venv/bin/python bench/result_validation.py [--samples 36000] [--sources 2] [--repeat 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,14 @@ from master.api.result_schema import RESULT_SCHEMA  # noqa: E402
 def result(samples: int, sources: int) -> dict:
     """A succeeded result with ``samples`` power samples of ``sources`` zones each."""
     watts = {f"rapl:package-{i}": 50.0 + i for i in range(sources)}
-    return {"job_id": "j", "attempt": 1, "node_id": "n", "status": "succeeded", "metrics": {"frames": 10},
-            "samples": [{"t": i / 10, "watts": watts, "total_watts": sum(watts.values())} for i in range(samples)]}
+    return {
+        "job_id": "j",
+        "attempt": 1,
+        "node_id": "n",
+        "status": "succeeded",
+        "metrics": {"frames": 10},
+        "samples": [{"t": i / 10, "watts": watts, "total_watts": sum(watts.values())} for i in range(samples)],
+    }
 
 
 def timed(check, repeat: int) -> float:
@@ -46,8 +53,10 @@ def main() -> None:
     reference = jsonschema.Draft202012Validator(RESULT_SCHEMA)
     fast = timed(lambda: bodies.check(body, RESULT_SCHEMA), args.repeat)
     slow = timed(lambda: reference.validate(body), args.repeat)
-    print(f"{args.samples} samples x {args.sources} sources: fast path {fast * 1000:.0f} ms,"
-          f" jsonschema alone {slow * 1000:.0f} ms ({slow / fast:.1f}x)")
+    print(
+        f"{args.samples} samples x {args.sources} sources: fast path {fast * 1000:.0f} ms,"
+        f" jsonschema alone {slow * 1000:.0f} ms ({slow / fast:.1f}x)"
+    )
 
 
 if __name__ == "__main__":

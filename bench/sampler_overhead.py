@@ -3,9 +3,11 @@
     .venv/bin/python bench/sampler_overhead.py [--seconds 20]
 
 Two source sets: RAPL on a simulated two-socket powercap tree (4 counted zones, counters advanced by a writer thread
-in real time by a separate process) and the CPU-time estimate tracking a real two-process job (a shell waiting on ``sleep``). The figure is
+in real time by a separate process) and the CPU-time estimate tracking a real two-process job (a shell waiting on
+``sleep``). The figure is
 ``time.thread_time()`` of the sampler thread over the window, the same number the sampler reports in every result.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,16 +80,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="window per configuration")
     args = parser.parse_args()
-    print(f"{'sources':<28}{'rate Hz':>8}{'window s':>10}{'samples':>9}{'CPU ms':>9}{'% core':>9}"
-          f"{'us/sample':>11}")
-    for label, make in (("rapl (4 zones, simulated)", rapl_sources), ("estimate:cpu (2-process job)",
-                                                                      estimate_sources)):
+    print(f"{'sources':<28}{'rate Hz':>8}{'window s':>10}{'samples':>9}{'CPU ms':>9}{'% core':>9}{'us/sample':>11}")
+    for label, make in (
+        ("rapl (4 zones, simulated)", rapl_sources),
+        ("estimate:cpu (2-process job)", estimate_sources),
+    ):
         for rate in (10.0, 100.0):
             with make() as (sources, pid):
                 m = run_window(sources, rate, args.seconds, pid)
             per_sample = m.sampler_cpu_s / m.sample_count * 1e6
-            print(f"{label:<28}{m.rate_hz:>8.0f}{m.duration_s:>10.2f}{m.sample_count:>9}"
-                  f"{m.sampler_cpu_s * 1e3:>9.1f}{m.sampler_overhead_pct:>9.3f}{per_sample:>11.0f}")
+            print(
+                f"{label:<28}{m.rate_hz:>8.0f}{m.duration_s:>10.2f}{m.sample_count:>9}"
+                f"{m.sampler_cpu_s * 1e3:>9.1f}{m.sampler_overhead_pct:>9.3f}{per_sample:>11.0f}"
+            )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """The master's Flask application factory."""
+
 from __future__ import annotations
 
 from pathlib import Path

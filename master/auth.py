@@ -8,13 +8,15 @@ here answers 401 when the token is missing or unknown, 403 when it is valid but 
 
 The decorators also mark the view (``view.auth_party``) so the OpenAPI document can say which token a route needs.
 """
+
 from __future__ import annotations
 
 import functools
 import hashlib
 import hmac
 import secrets
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import current_app, g, request
 
@@ -62,8 +64,10 @@ def token_party(token: str) -> tuple[str | None, str | None]:
 
 
 def _unauthorized(wanted: str) -> Unauthenticated:
-    return Unauthenticated(f"authorization: this route needs the {wanted} token (Authorization: Bearer TOKEN);"
-                           " none or an unknown one was given")
+    return Unauthenticated(
+        f"authorization: this route needs the {wanted} token (Authorization: Bearer TOKEN);"
+        " none or an unknown one was given"
+    )
 
 
 def _forbidden(node_id: str | None, party: str, wanted: str) -> Forbidden:
@@ -73,14 +77,17 @@ def _forbidden(node_id: str | None, party: str, wanted: str) -> Forbidden:
 
 def _checked(party: str, check: Callable[..., None]) -> Callable:
     """Decorator factory: run ``check(**view_args)`` unless INSECURE; it raises to refuse the call."""
+
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def guarded(*args: Any, **kwargs: Any):
             if not current_app.config.get("INSECURE"):
                 check(**kwargs)
             return view(*args, **kwargs)
+
         guarded.auth_party = party
         return guarded
+
     return decorate
 
 
@@ -92,6 +99,7 @@ def _require_party(party: str) -> Callable:
             raise _unauthorized(party)
         if found != party:
             raise _forbidden(node_id, found, f"the {party} token")
+
     return _checked(party, check)
 
 
@@ -122,6 +130,7 @@ def require_node(node_id_from: str | Callable[[dict], str | None] = "path") -> C
     token must still be some node's; the view then refuses the request itself (400). The authenticated node id is
     left in ``g.node_id``.
     """
+
     def check(**view_args: Any) -> None:
         token = bearer_token()
         party, node_id = token_party(token) if token is not None else (None, None)
@@ -132,6 +141,7 @@ def require_node(node_id_from: str | Callable[[dict], str | None] = "path") -> C
             raise _forbidden(node_id, party, f"the token of node {wanted}" if wanted else "a node's token")
         g.node_id = node_id
         g.body_node_id = node_id if node_id_from == "body" else None
+
     return _checked(NODE, check)
 
 

@@ -10,6 +10,7 @@ name is always a complete, checked database. Then the oldest backups beyond ``--
 that name pattern). The source is opened read-only, so a wrong ``--db`` never creates an empty database.
 Exit status: 0 after a backup, 1 when the database cannot be read or DIR cannot be written.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,7 @@ import os
 import re
 import sqlite3
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -40,7 +41,7 @@ class BackupError(Exception):
 
 def backup_name(now: datetime) -> str:
     """The file name of a backup taken at ``now`` (converted to UTC)."""
-    return now.astimezone(timezone.utc).strftime(NAME_FORMAT)
+    return now.astimezone(UTC).strftime(NAME_FORMAT)
 
 
 def open_source(db_path: Path) -> sqlite3.Connection:
@@ -99,7 +100,7 @@ def temp_file(directory: Path) -> Path:
 
 def take_backup(db_path: Path, directory: Path, now: datetime | None = None) -> Path:
     """Back up ``db_path`` into ``directory`` as the backup of ``now`` (default: the current UTC time)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     source = open_source(Path(db_path))
     try:
         temp = temp_file(Path(directory))
@@ -122,19 +123,30 @@ def take_backup(db_path: Path, directory: Path, now: datetime | None = None) -> 
 def prune(directory: Path, keep: int, spare: Path | None = None) -> list[Path]:
     """Delete the oldest backups (by name) beyond the newest ``keep``, never ``spare``; returns those deleted."""
     backups = sorted(p for p in Path(directory).iterdir() if NAME_PATTERN.match(p.name) and p.is_file())
-    doomed = [p for p in backups[:max(len(backups) - keep, 0)] if p != spare]
+    doomed = [p for p in backups[: max(len(backups) - keep, 0)] if p != spare]
     for path in doomed:
         path.unlink(missing_ok=True)
     return doomed
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", "db_path", required=True, type=click.Path(path_type=Path),
-              help="The master's SQLite database (opened read-only; the master may keep running).")
-@click.option("--dir", "directory", required=True, type=click.Path(path_type=Path),
-              help="Backups directory (created if missing).")
-@click.option("--keep", default=DEFAULT_KEEP, show_default=True, type=click.IntRange(min=1),
-              help="How many backups to keep; older ffwatt-*.db files in DIR are deleted.")
+@click.option(
+    "--db",
+    "db_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The master's SQLite database (opened read-only; the master may keep running).",
+)
+@click.option(
+    "--dir", "directory", required=True, type=click.Path(path_type=Path), help="Backups directory (created if missing)."
+)
+@click.option(
+    "--keep",
+    default=DEFAULT_KEEP,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many backups to keep; older ffwatt-*.db files in DIR are deleted.",
+)
 def main(db_path: Path, directory: Path, keep: int) -> None:
     """Take an online backup of the ffwatt master's database, check it, and keep the newest KEEP backups."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -8,6 +8,7 @@ reuses it for every request it serves, since opening one (WAL, pragmas) costs ab
 connection is handed out only outside a transaction: one left inside a transaction (an error between ``BEGIN`` and
 ``COMMIT`` that skipped :func:`write`'s rollback) is rolled back at the request's teardown and again before reuse.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -15,9 +16,10 @@ import json
 import sqlite3
 import threading
 import weakref
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from flask import current_app, g
 
@@ -33,8 +35,9 @@ class Connection(sqlite3.Connection):
 
 def connect(path: str | Path) -> Connection:
     """Open the database in WAL mode with autocommit (transactions are explicit)."""
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False,
-                           factory=Connection)
+    conn = sqlite3.connect(
+        str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False, factory=Connection
+    )
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode = WAL")

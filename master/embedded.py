@@ -1,4 +1,5 @@
 """The embedded default: a master served on loopback plus one local agent, in this process, over real HTTP."""
+
 from __future__ import annotations
 
 import contextlib
@@ -6,10 +7,10 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
 from agent.client import MasterClient
 from agent.context import build_context
@@ -44,8 +45,9 @@ def check_state_dir(state_dir: Path) -> Path:
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
-        raise StateDirError(f"state dir {state_dir} is not writable: {exc.strerror or exc}"
-                            " (use --state-dir to choose another)") from exc
+        raise StateDirError(
+            f"state dir {state_dir} is not writable: {exc.strerror or exc} (use --state-dir to choose another)"
+        ) from exc
     return state_dir
 
 
@@ -82,24 +84,38 @@ class Embedded:
 
 
 @contextlib.contextmanager
-def embedded(state_dir: Path, *, powercap: str | None = None, tdp_watts: float | None = None,
-             max_jobs: int = DEFAULT_MAX_JOBS, input_dirs: tuple[Path, ...] = ()) -> Iterator[Embedded]:
+def embedded(
+    state_dir: Path,
+    *,
+    powercap: str | None = None,
+    tdp_watts: float | None = None,
+    max_jobs: int = DEFAULT_MAX_JOBS,
+    input_dirs: tuple[Path, ...] = (),
+) -> Iterator[Embedded]:
     """Start the master on a free loopback port and one agent thread; stop both on exit. The master takes campaigns
     of up to ``max_jobs`` jobs; the agent reads file inputs in ``input_dirs`` (and its own state dir) only."""
     db_path = check_state_dir(state_dir) / "ffwatt.db"
     try:  # one embedded run per state dir: a second one's agent would share the first one's spool and work files
         lock = lock_state_dir(state_dir / "agent")
     except StateDirBusy:
-        raise StateDirError(f"another campaign run is using state dir {state_dir}; wait for it to end, or give this"
-                            " one its own --state-dir") from None
-    app = create_app({"DATABASE": str(db_path), "HEARTBEAT_INTERVAL_S": EMBEDDED_HEARTBEAT_S, "INSECURE": True,
-                      "FAIL_UNRUNNABLE": True,  # one agent: a job it cannot run fails with the reason
-                      "MAX_JOBS": max_jobs})
-    ctx, inventory = build_context(state_dir / "agent", powercap=powercap, tdp_watts=tdp_watts,
-                                   input_dirs=input_dirs)
+        raise StateDirError(
+            f"another campaign run is using state dir {state_dir}; wait for it to end, or give this"
+            " one its own --state-dir"
+        ) from None
+    app = create_app(
+        {
+            "DATABASE": str(db_path),
+            "HEARTBEAT_INTERVAL_S": EMBEDDED_HEARTBEAT_S,
+            "INSECURE": True,
+            "FAIL_UNRUNNABLE": True,  # one agent: a job it cannot run fails with the reason
+            "MAX_JOBS": max_jobs,
+        }
+    )
+    ctx, inventory = build_context(state_dir / "agent", powercap=powercap, tdp_watts=tdp_watts, input_dirs=input_dirs)
     server = start_in_thread(app, "127.0.0.1", 0)
-    options = WorkerOptions(hostname=socket.gethostname(), poll_interval_s=EMBEDDED_POLL_S,
-                            heartbeat_interval_s=EMBEDDED_HEARTBEAT_S)
+    options = WorkerOptions(
+        hostname=socket.gethostname(), poll_interval_s=EMBEDDED_POLL_S, heartbeat_interval_s=EMBEDDED_HEARTBEAT_S
+    )
     worker = Worker(MasterClient(server.url), ctx, Spool(state_dir / "agent" / "spool"), inventory, options)
     thread = threading.Thread(target=worker.work, name="ffwatt-embedded-agent", daemon=True)
     thread.start()

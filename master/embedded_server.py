@@ -2,6 +2,7 @@
 
 The master service (``python -m master``) is served by gunicorn instead: see master/service.py.
 """
+
 from __future__ import annotations
 
 import threading
@@ -40,8 +41,9 @@ class RunningServer:
 
 def build(app, host: str, port: int, threads: int = WSGI_THREADS):
     """A waitress server bound to host:port (port 0 picks a free one); raises OSError if the port is busy."""
-    return create_server(app, host=host, port=port, threads=threads, ident="ffwatt-master",
-                         channel_timeout=120, cleanup_interval=10)
+    return create_server(
+        app, host=host, port=port, threads=threads, ident="ffwatt-master", channel_timeout=120, cleanup_interval=10
+    )
 
 
 def start_in_thread(app, host: str = "127.0.0.1", port: int = 0) -> RunningServer:

@@ -4,9 +4,11 @@ The queue, the auth checks and the views raise the domain errors below; none of 
 :func:`init_app` registers the app-wide handlers: a domain error becomes its 4xx (:data:`STATUS`), an
 ``HTTPException`` (abort, werkzeug's 413, routing's 404/405) keeps its own, and anything else is a bug: its
 traceback goes to the log under the request's id and the client gets ``{"error": "internal error", "status": 500,
-"request_id": ...}`` and nothing more. Every answer carries ``X-Request-Id`` (a fresh one is this process's random prefix
+"request_id": ...}`` and nothing more. Every answer carries ``X-Request-Id`` (a fresh one is this process's random
+prefix
 and a counter: no system call per request).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -65,8 +67,13 @@ class StaleResult(Conflict):
     """A result from an attempt or node that no longer holds the job; changes nothing."""
 
 
-STATUS: dict[type[MasterError], int] = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404,
-                                        Conflict: 409}
+STATUS: dict[type[MasterError], int] = {
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+}
 """The HTTP status of each domain error (subclasses take their parent's)."""
 
 

@@ -6,13 +6,15 @@ its heartbeat intervals pass without a heartbeat, and online again at the next o
 ``requirements`` (``encoder``, ``gpu``, ``labels``, ``targets``) are matched against the node's probed inventory and
 labels; :func:`unmet` says in words what a node lacks, so a waiting job can say why it waits.
 """
+
 from __future__ import annotations
 
 import functools
 import json
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from wire.states import NodeStatus
 
@@ -102,8 +104,9 @@ def capabilities(node: Mapping[str, Any]) -> Capabilities:
 def online(conn, liveness: Liveness, now: float | None = None) -> list[Capabilities]:
     """Capabilities of every node that takes work now (online, not draining), by hostname."""
     now = time.time() if now is None else now
-    return [capabilities(n) for n in conn.execute("SELECT * FROM nodes ORDER BY hostname")
-            if liveness.takes_work(n, now)]
+    return [
+        capabilities(n) for n in conn.execute("SELECT * FROM nodes ORDER BY hostname") if liveness.takes_work(n, now)
+    ]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -5,6 +5,7 @@ nosniff``, ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer`` and a Con
 same-origin one (:data:`master.web.CONTENT_SECURITY_POLICY`), the HTML report's own (inline scripts and styles, as
 its ``<meta>`` tag says, nothing fetched), and for everything else a policy that loads nothing at all.
 """
+
 from __future__ import annotations
 
 from flask import Flask, Response, request
@@ -14,8 +15,10 @@ from master import web
 NOTHING_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 """CSP of JSON, text and everything not meant to be rendered: a browser that opens it loads nothing."""
 
-REPORT_POLICY = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:;"
-                 " font-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+REPORT_POLICY = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:;"
+    " font-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 """CSP of ``/campaigns/<id>/report*``: what the self-contained report (master/reports/templates/report.html) needs
 to render (its inline scripts and styles, data: images), nothing from anywhere."""
 

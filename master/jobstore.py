@@ -4,12 +4,14 @@ writes every state transition shares (an event, finishing a job, freeing its nod
 The transitions themselves: master/queue.py (submit, claim, cancel, retry), master/leases.py (heartbeats and
 expired leases), master/results.py (accepting a result).
 """
+
 from __future__ import annotations
 
 import sqlite3
 import time
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from master import db, fleet
 from master.errors import NotFound
@@ -32,25 +34,50 @@ def job_to_dict(row: sqlite3.Row) -> dict[str, Any]:
     return job
 
 
-INSERT_JOB = ("INSERT INTO jobs (id, campaign_id, seq, name, scenario, variant, repetition, kind, params,"
-               " requirements, state, priority, max_attempts, created_at, confidence)"
-               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+INSERT_JOB = (
+    "INSERT INTO jobs (id, campaign_id, seq, name, scenario, variant, repetition, kind, params,"
+    " requirements, state, priority, max_attempts, created_at, confidence)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def job_row(campaign_id: str | None, seq: int, job: Mapping[str, Any], max_attempts: int, now: float) -> tuple:
     """The values of :data:`INSERT_JOB` for ``job`` (a JobSpec dict), with a fresh id first."""
     spec = job.get("confidence")
-    return (new_id("j"), campaign_id, seq, job["name"], job["scenario"], job["variant"], job.get("repetition", 1),
-            job["kind"], db.dumps(job["params"]), fleet.canonical(job.get("requirements")), _QUEUED,
-            job.get("priority", 0), max_attempts, now, None if spec is None else db.dumps(spec))
+    return (
+        new_id("j"),
+        campaign_id,
+        seq,
+        job["name"],
+        job["scenario"],
+        job["variant"],
+        job.get("repetition", 1),
+        job["kind"],
+        db.dumps(job["params"]),
+        fleet.canonical(job.get("requirements")),
+        _QUEUED,
+        job.get("priority", 0),
+        max_attempts,
+        now,
+        None if spec is None else db.dumps(spec),
+    )
 
 
 def job_events(conn, job_id: str) -> list[dict[str, Any]]:
     """The job's history, oldest first: each event with its attempt, node, time and details."""
-    rows = conn.execute("SELECT attempt, event, node_id, at, detail FROM job_events WHERE job_id = ? ORDER BY id",
-                        (job_id,)).fetchall()
-    return [{"attempt": r["attempt"], "event": r["event"], "node_id": r["node_id"], "at": r["at"],
-             **db.loads(r["detail"], {})} for r in rows]
+    rows = conn.execute(
+        "SELECT attempt, event, node_id, at, detail FROM job_events WHERE job_id = ? ORDER BY id", (job_id,)
+    ).fetchall()
+    return [
+        {
+            "attempt": r["attempt"],
+            "event": r["event"],
+            "node_id": r["node_id"],
+            "at": r["at"],
+            **db.loads(r["detail"], {}),
+        }
+        for r in rows
+    ]
 
 
 def get_job(conn, job_id: str) -> sqlite3.Row:
@@ -77,33 +104,42 @@ def get_node(conn, node_id: str, hint: str = "") -> sqlite3.Row:
     return row
 
 
-def add_event(conn, job_id: str, attempt: int, event: str, node_id: str | None, detail: dict[str, Any],
-              now: float) -> None:
+def add_event(
+    conn, job_id: str, attempt: int, event: str, node_id: str | None, detail: dict[str, Any], now: float
+) -> None:
     """Append ``event`` to the job's history (``job_events``)."""
-    conn.execute("INSERT INTO job_events (job_id, attempt, event, node_id, at, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                 (job_id, attempt, event, node_id, now, db.dumps(detail)))
+    conn.execute(
+        "INSERT INTO job_events (job_id, attempt, event, node_id, at, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        (job_id, attempt, event, node_id, now, db.dumps(detail)),
+    )
 
 
 def finish_job(conn, job: Mapping[str, Any], state: JobState, error: str | None) -> None:
     """Finish ``job`` (a row with id and node_id) in ``state``."""
-    conn.execute("UPDATE jobs SET state = ?, error = ?, finished_at = ?, lease_expires = NULL WHERE id = ?",
-                 (state.value, error, time.time(), job["id"]))
+    conn.execute(
+        "UPDATE jobs SET state = ?, error = ?, finished_at = ?, lease_expires = NULL WHERE id = ?",
+        (state.value, error, time.time(), job["id"]),
+    )
     release_node(conn, job)
 
 
 def release_node(conn, job: Mapping[str, Any]) -> None:
     """The job's node no longer runs it."""
     if job["node_id"] is not None:
-        conn.execute("UPDATE nodes SET current_job_id = NULL WHERE id = ? AND current_job_id = ?",
-                     (job["node_id"], job["id"]))
+        conn.execute(
+            "UPDATE nodes SET current_job_id = NULL WHERE id = ? AND current_job_id = ?", (job["node_id"], job["id"])
+        )
 
 
 def refresh_campaign(conn, campaign_id: str | None) -> None:
     """Mark a running campaign finished once none of its jobs is queued or running."""
     if campaign_id is None:
         return
-    still_open = conn.execute("SELECT 1 FROM jobs WHERE campaign_id = ? AND state IN (?, ?) LIMIT 1",
-                              (campaign_id, _QUEUED, _RUNNING)).fetchone()
+    still_open = conn.execute(
+        "SELECT 1 FROM jobs WHERE campaign_id = ? AND state IN (?, ?) LIMIT 1", (campaign_id, _QUEUED, _RUNNING)
+    ).fetchone()
     if still_open is None:
-        conn.execute("UPDATE campaigns SET state = ?, finished_at = ? WHERE id = ? AND state = ?",
-                     (CampaignState.FINISHED.value, time.time(), campaign_id, CampaignState.RUNNING.value))
+        conn.execute(
+            "UPDATE campaigns SET state = ?, finished_at = ? WHERE id = ? AND state = ?",
+            (CampaignState.FINISHED.value, time.time(), campaign_id, CampaignState.RUNNING.value),
+        )

@@ -1,12 +1,14 @@
 """Leases: a node's heartbeat pushes back the leases of the jobs it holds; a lease that runs out puts its job back in
 the queue, or fails it after ``max_attempts``.
 """
+
 from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from master import db
 from master.jobstore import add_event, finish_job, get_node, refresh_campaign, release_node
@@ -34,9 +36,16 @@ class Heartbeat:
     requeued: int = 0
 
 
-def heartbeat(conn, node_id: str, watts: float | None, progress: Any, lease_s: float = DEFAULT_LEASE_S,
-              held: list[str] | None = None, grace_s: float = UNREPORTED_GRACE_S,
-              going_offline: bool = False) -> Heartbeat:
+def heartbeat(
+    conn,
+    node_id: str,
+    watts: float | None,
+    progress: Any,
+    lease_s: float = DEFAULT_LEASE_S,
+    held: list[str] | None = None,
+    grace_s: float = UNREPORTED_GRACE_S,
+    going_offline: bool = False,
+) -> Heartbeat:
     """Record a node's heartbeat and push back the leases of the jobs it holds (:class:`~master.errors.NotFound` for
     an unknown node, which changes nothing).
 
@@ -55,27 +64,41 @@ def heartbeat(conn, node_id: str, watts: float | None, progress: Any, lease_s: f
     with db.write(conn):
         before = get_node(conn, node_id)
         if going_offline:
-            conn.execute("UPDATE nodes SET last_heartbeat = ?, current_watts = NULL, progress = NULL, status = ?"
-                         " WHERE id = ?", (now, NodeStatus.OFFLINE.value, node_id))
+            conn.execute(
+                "UPDATE nodes SET last_heartbeat = ?, current_watts = NULL, progress = NULL, status = ? WHERE id = ?",
+                (now, NodeStatus.OFFLINE.value, node_id),
+            )
         else:
-            conn.execute("UPDATE nodes SET last_heartbeat = ?, current_watts = ?, progress = ?,"
-                         " status = CASE WHEN status = 'offline' THEN 'online' ELSE status END WHERE id = ?",
-                         (now, watts, db.dumps(progress), node_id))
+            conn.execute(
+                "UPDATE nodes SET last_heartbeat = ?, current_watts = ?, progress = ?,"
+                " status = CASE WHEN status = 'offline' THEN 'online' ELSE status END WHERE id = ?",
+                (now, watts, db.dumps(progress), node_id),
+            )
         if held is None:
-            conn.execute("UPDATE jobs SET lease_expires = ? WHERE node_id = ? AND state = ?",
-                         (now + lease_s, node_id, _RUNNING))
+            conn.execute(
+                "UPDATE jobs SET lease_expires = ? WHERE node_id = ? AND state = ?", (now + lease_s, node_id, _RUNNING)
+            )
             return Heartbeat(before)
-        running = conn.execute("SELECT id, attempt, max_attempts, campaign_id, node_id, started_at FROM jobs"
-                               " WHERE node_id = ? AND state = ?", (node_id, _RUNNING)).fetchall()
+        running = conn.execute(
+            "SELECT id, attempt, max_attempts, campaign_id, node_id, started_at FROM jobs"
+            " WHERE node_id = ? AND state = ?",
+            (node_id, _RUNNING),
+        ).fetchall()
         named = set(held)
-        conn.executemany("UPDATE jobs SET lease_expires = ? WHERE id = ?",
-                         [(now + lease_s, job["id"]) for job in running if job["id"] in named])
-        lost = [job for job in running if job["id"] not in named
-                and (going_offline or (job["started_at"] or 0) < now - grace_s)]
+        conn.executemany(
+            "UPDATE jobs SET lease_expires = ? WHERE id = ?",
+            [(now + lease_s, job["id"]) for job in running if job["id"] in named],
+        )
+        lost = [
+            job
+            for job in running
+            if job["id"] not in named and (going_offline or (job["started_at"] or 0) < now - grace_s)
+        ]
         why = "went offline without it" if going_offline else "no longer holds it"
         for job in lost:
-            _requeue(conn, job, now, "not_held",
-                     f"node {node_id} {why} (attempt {job['attempt']} of {job['max_attempts']})")
+            _requeue(
+                conn, job, now, "not_held", f"node {node_id} {why} (attempt {job['attempt']} of {job['max_attempts']})"
+            )
         for campaign_id in {job["campaign_id"] for job in lost}:
             refresh_campaign(conn, campaign_id)
     return Heartbeat(before, requeued=len(lost))
@@ -89,8 +112,10 @@ def renew_leases(conn, lease_s: float = DEFAULT_LEASE_S) -> int:
     """
     now = time.time()
     with db.write(conn):
-        return conn.execute("UPDATE jobs SET lease_expires = ? WHERE state = ? AND lease_expires < ?",
-                            (now + lease_s, _RUNNING, now + lease_s)).rowcount
+        return conn.execute(
+            "UPDATE jobs SET lease_expires = ? WHERE state = ? AND lease_expires < ?",
+            (now + lease_s, _RUNNING, now + lease_s),
+        ).rowcount
 
 
 def requeue_expired(conn, limit: int = REQUEUE_BATCH) -> int:
@@ -102,10 +127,17 @@ def requeue_expired(conn, limit: int = REQUEUE_BATCH) -> int:
     with db.write(conn):
         expired = conn.execute(
             "SELECT id, attempt, max_attempts, campaign_id, node_id FROM jobs WHERE state = ? AND lease_expires < ?"
-            " LIMIT ?", (_RUNNING, now, limit)).fetchall()
+            " LIMIT ?",
+            (_RUNNING, now, limit),
+        ).fetchall()
         for job in expired:
-            _requeue(conn, job, now, "lease_expired",
-                     f"lease expired on attempt {job['attempt']} of {job['max_attempts']} (node {job['node_id']})")
+            _requeue(
+                conn,
+                job,
+                now,
+                "lease_expired",
+                f"lease expired on attempt {job['attempt']} of {job['max_attempts']} (node {job['node_id']})",
+            )
         for campaign_id in {job["campaign_id"] for job in expired}:
             refresh_campaign(conn, campaign_id)
     return len(expired)
@@ -114,13 +146,22 @@ def requeue_expired(conn, limit: int = REQUEUE_BATCH) -> int:
 def _requeue(conn, job: Mapping[str, Any], now: float, event: str, error: str) -> None:
     """Put a running ``job`` back in the queue, or fail it when it is out of attempts; ``event`` says why."""
     out_of_attempts = job["attempt"] >= job["max_attempts"]
-    add_event(conn, job["id"], job["attempt"], event, job["node_id"],
-           {"error": error, "outcome": "failed" if out_of_attempts else "requeued"}, now)
+    add_event(
+        conn,
+        job["id"],
+        job["attempt"],
+        event,
+        job["node_id"],
+        {"error": error, "outcome": "failed" if out_of_attempts else "requeued"},
+        now,
+    )
     if out_of_attempts:
         finish_job(conn, job, JobState.FAILED, error)
         full = conn.execute("SELECT * FROM jobs WHERE id = ?", (job["id"],)).fetchone()
         more_runs(conn, full, now)
     else:
-        conn.execute("UPDATE jobs SET state = ?, node_id = NULL, lease_expires = NULL, error = ? WHERE id = ?",
-                     (_QUEUED, error, job["id"]))
+        conn.execute(
+            "UPDATE jobs SET state = ?, node_id = NULL, lease_expires = NULL, error = ? WHERE id = ?",
+            (_QUEUED, error, job["id"]),
+        )
         release_node(conn, job)

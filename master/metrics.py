@@ -16,21 +16,23 @@ reading is never exported as 0; a node that never sent a heartbeat has no
 series stay as few as the campaigns in flight. If the database cannot be read, ``ffwatt_store_up`` is 0 and the
 store's families are left out rather than reported as zeros.
 """
+
 from __future__ import annotations
 
 import logging
 import math
 import sqlite3
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from flask import Blueprint, Response, current_app
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from master import db, vmpush
-from wire.states import RESULT_STATUSES, CampaignState, JobState, NodeStatus
 from master.fleet import LIVENESS_COLUMNS, Liveness
+from wire.states import RESULT_STATUSES, CampaignState, JobState, NodeStatus
 
 log = logging.getLogger(__name__)
 
@@ -79,20 +81,32 @@ class StoreCollector:
         return (
             GaugeMetricFamily("ffwatt_jobs", "Jobs by state.", labels=["state"]),
             GaugeMetricFamily("ffwatt_queue_depth", "Jobs queued and waiting for a node."),
-            GaugeMetricFamily("ffwatt_nodes", "Nodes by status (offline: stopped, or no heartbeat for 3 intervals).",
-                              labels=["status"]),
-            GaugeMetricFamily("ffwatt_node_watts", "Latest watts a live node reported in its heartbeat.",
-                              labels=["node", "hostname"]),
-            GaugeMetricFamily("ffwatt_node_up",
-                              "1 unless the node is offline (stopped, or no heartbeat for 3 intervals).",
-                              labels=["node", "hostname"]),
-            GaugeMetricFamily("ffwatt_node_last_heartbeat_timestamp_seconds",
-                              "Unix time of the node's last heartbeat (no sample if it never sent one).",
-                              labels=["node", "hostname"]),
-            GaugeMetricFamily("ffwatt_campaign_jobs", "Jobs of each running campaign by state.",
-                              labels=["campaign_id", "campaign", "state"]),
-            GaugeMetricFamily("ffwatt_vm_outbox_depth",
-                              "Result samples waiting in the outbox for VictoriaMetrics (master/vmpush.py)."),
+            GaugeMetricFamily(
+                "ffwatt_nodes",
+                "Nodes by status (offline: stopped, or no heartbeat for 3 intervals).",
+                labels=["status"],
+            ),
+            GaugeMetricFamily(
+                "ffwatt_node_watts", "Latest watts a live node reported in its heartbeat.", labels=["node", "hostname"]
+            ),
+            GaugeMetricFamily(
+                "ffwatt_node_up",
+                "1 unless the node is offline (stopped, or no heartbeat for 3 intervals).",
+                labels=["node", "hostname"],
+            ),
+            GaugeMetricFamily(
+                "ffwatt_node_last_heartbeat_timestamp_seconds",
+                "Unix time of the node's last heartbeat (no sample if it never sent one).",
+                labels=["node", "hostname"],
+            ),
+            GaugeMetricFamily(
+                "ffwatt_campaign_jobs",
+                "Jobs of each running campaign by state.",
+                labels=["campaign_id", "campaign", "state"],
+            ),
+            GaugeMetricFamily(
+                "ffwatt_vm_outbox_depth", "Result samples waiting in the outbox for VictoriaMetrics (master/vmpush.py)."
+            ),
         )
 
     def _read(self) -> list[GaugeMetricFamily]:
@@ -115,8 +129,14 @@ class StoreCollector:
         _add_campaigns(campaign_jobs, campaign_rows)
         return list(families)
 
-    def _add_nodes(self, nodes: GaugeMetricFamily, watts: GaugeMetricFamily, up: GaugeMetricFamily,
-                   heartbeat: GaugeMetricFamily, rows: list) -> None:
+    def _add_nodes(
+        self,
+        nodes: GaugeMetricFamily,
+        watts: GaugeMetricFamily,
+        up: GaugeMetricFamily,
+        heartbeat: GaugeMetricFamily,
+        rows: list,
+    ) -> None:
         now = time.time()
         liveness = Liveness.from_config(self.config)
         by_status = {s.value: 0 for s in NodeStatus}
@@ -133,9 +153,11 @@ class StoreCollector:
             nodes.add_metric([status], count)
 
 
-_RUNNING_CAMPAIGN_JOBS = ("SELECT c.id, c.name, j.state, COUNT(j.id) AS n FROM campaigns c"
-                          " LEFT JOIN jobs j ON j.campaign_id = c.id WHERE c.state = ?"
-                          " GROUP BY c.id, j.state ORDER BY c.created_at, c.id")
+_RUNNING_CAMPAIGN_JOBS = (
+    "SELECT c.id, c.name, j.state, COUNT(j.id) AS n FROM campaigns c"
+    " LEFT JOIN jobs j ON j.campaign_id = c.id WHERE c.state = ?"
+    " GROUP BY c.id, j.state ORDER BY c.created_at, c.id"
+)
 
 
 def _add_campaigns(family: GaugeMetricFamily, rows: list) -> None:
@@ -155,18 +177,30 @@ class MasterMetrics:
 
     def __init__(self, config: Any):
         self.registry = CollectorRegistry()
-        self.results = Counter("ffwatt_results_received", "Results received from agents, by status.",
-                               ["status"], registry=self.registry)
+        self.results = Counter(
+            "ffwatt_results_received", "Results received from agents, by status.", ["status"], registry=self.registry
+        )
         for status in RESULT_STATUSES:
             self.results.labels(status=status)
-        self.claim_latency = Histogram("ffwatt_claim_latency_seconds", "Seconds a claim (GET /jobs/next) took.",
-                                       buckets=CLAIM_LATENCY_BUCKETS, registry=self.registry)
-        self.vm_pushed_samples = Counter("ffwatt_vm_pushed_samples", "Result samples VictoriaMetrics accepted (2xx).",
-                                         registry=self.registry)
-        self.vm_push_errors = Counter("ffwatt_vm_push_errors", "Pushes to VictoriaMetrics that failed (each retry"
-                                      " counts).", registry=self.registry)
-        self.vm_dropped_samples = Counter("ffwatt_vm_dropped_samples", "Result samples dropped from the full"
-                                          " VictoriaMetrics outbox, oldest first.", registry=self.registry)
+        self.claim_latency = Histogram(
+            "ffwatt_claim_latency_seconds",
+            "Seconds a claim (GET /jobs/next) took.",
+            buckets=CLAIM_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.vm_pushed_samples = Counter(
+            "ffwatt_vm_pushed_samples", "Result samples VictoriaMetrics accepted (2xx).", registry=self.registry
+        )
+        self.vm_push_errors = Counter(
+            "ffwatt_vm_push_errors",
+            "Pushes to VictoriaMetrics that failed (each retry counts).",
+            registry=self.registry,
+        )
+        self.vm_dropped_samples = Counter(
+            "ffwatt_vm_dropped_samples",
+            "Result samples dropped from the full VictoriaMetrics outbox, oldest first.",
+            registry=self.registry,
+        )
         self.registry.register(StoreCollector(config))
 
     def observe_claim(self, seconds: float) -> None:

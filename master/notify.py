@@ -4,6 +4,7 @@ Waking every waiter for every job makes hundreds of threads race for one job (an
 many waiters as jobs were added, and a woken waiter that claims nothing passes the wake-up on to the next one, so a
 job that the first woken node cannot run still reaches a node that can.
 """
+
 from __future__ import annotations
 
 import threading

@@ -9,6 +9,7 @@ The job is then checked as a campaign file holding it as its one transcode scena
 validator for both doors, its problems worded by field (``parameters.bitrate: ...``). A file input is a file on the
 node, so it need not exist on the master (the agent reads it only from its ``--input-dir``s).
 """
+
 from __future__ import annotations
 
 import copy
@@ -17,12 +18,12 @@ from typing import Any
 
 import yaml
 
-from wire.content import DEFAULT_RENDER
 from master.campaign.defaults import IDLE_BASELINE_S, SAMPLE_RATE_HZ, TIMEOUT_S
-from wire.kinds import TRANSCODE
-from wire.kinds.base import MAX_SECONDS
 from master.campaign.spec import SpecError, load_campaign_text
 from master.campaign.yamldoc import MAX_DEPTH, MAX_DOCUMENT_BYTES
+from wire.content import DEFAULT_RENDER
+from wire.kinds import TRANSCODE
+from wire.kinds.base import MAX_SECONDS
 
 TIMEOUT_PER_SECOND = 10
 """Seconds of timeout per second of input when ``parameters`` change the duration but not the timeout."""
@@ -33,14 +34,24 @@ of its joules per frame is narrow enough (master/campaign/confidence.py)."""
 
 
 def _source(size: str) -> dict[str, Any]:
-    return {"type": "lavfi", "source": "testsrc2", "content": None, "size": size, "rate": 30,
-            "render": DEFAULT_RENDER}
+    return {"type": "lavfi", "source": "testsrc2", "content": None, "size": size, "rate": 30, "render": DEFAULT_RENDER}
 
 
 def _preset(encoder: str, preset: str | int, bitrate: str, size: str) -> dict[str, Any]:
-    return {"kind": "transcode", "input": _source(size), "encoder": encoder, "preset": preset, "bitrate": bitrate,
-            "crf": None, "resolution": size, "fps": 30, "duration": 60, "idle_baseline": IDLE_BASELINE_S,
-            "sample_rate": SAMPLE_RATE_HZ, "timeout": TIMEOUT_S}
+    return {
+        "kind": "transcode",
+        "input": _source(size),
+        "encoder": encoder,
+        "preset": preset,
+        "bitrate": bitrate,
+        "crf": None,
+        "resolution": size,
+        "fps": 30,
+        "duration": 60,
+        "idle_baseline": IDLE_BASELINE_S,
+        "sample_rate": SAMPLE_RATE_HZ,
+        "timeout": TIMEOUT_S,
+    }
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -55,33 +66,57 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 WIRE_INPUT = {
     "description": 'a generated input {"type": "lavfi", "source": "testsrc2", "size": "1920x1080", "rate": 30}'
-                   ' (or "content": "medium" instead of "source"; "render": "prepared" or "inline") or a'
-                   ' file on the node {"type": "file", "path": "/abs/clip.mp4"}',
+    ' (or "content": "medium" instead of "source"; "render": "prepared" or "inline") or a'
+    ' file on the node {"type": "file", "path": "/abs/clip.mp4"}',
     "oneOf": [
-        {"type": "object", "required": ["type"], "additionalProperties": False,
-         "properties": {"type": {"const": "lavfi"}, "source": {"description": "a lavfi source name, or null"},
-                        "content": {"description": "a content preset (easy, medium, hard), or null"},
-                        "size": {"description": "WIDTHxHEIGHT, or null"},
-                        "rate": {"description": "frames per second, or null"},
-                        "render": {"description": "prepared (default) or inline"}}},
-        {"type": "object", "required": ["type", "path"], "additionalProperties": False,
-         "properties": {"type": {"const": "file"}, "path": {"type": "string", "pattern": "^/",
-                                                           "description": "an absolute path on the node"}}},
+        {
+            "type": "object",
+            "required": ["type"],
+            "additionalProperties": False,
+            "properties": {
+                "type": {"const": "lavfi"},
+                "source": {"description": "a lavfi source name, or null"},
+                "content": {"description": "a content preset (easy, medium, hard), or null"},
+                "size": {"description": "WIDTHxHEIGHT, or null"},
+                "rate": {"description": "frames per second, or null"},
+                "render": {"description": "prepared (default) or inline"},
+            },
+        },
+        {
+            "type": "object",
+            "required": ["type", "path"],
+            "additionalProperties": False,
+            "properties": {
+                "type": {"const": "file"},
+                "path": {"type": "string", "pattern": "^/", "description": "an absolute path on the node"},
+            },
+        },
     ],
 }
 """The shape of an input in ``parameters`` (docs/WIRE.md); its values are checked as a campaign's are."""
 
-FIELDS = ("encoder", "preset", "bitrate", "crf", "resolution", "fps", "duration", "idle_baseline", "sample_rate",
-          "timeout")
+FIELDS = (
+    "encoder",
+    "preset",
+    "bitrate",
+    "crf",
+    "resolution",
+    "fps",
+    "duration",
+    "idle_baseline",
+    "sample_rate",
+    "timeout",
+)
 """``parameters`` a preset takes besides ``input``; null clears one (bitrate, crf, preset, resolution, fps)."""
 
 PARAMETERS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "fields of the preset's transcode params to override (docs/WIRE.md Job.params), each checked as the"
-                   " same field of a campaign's transcode scenario (wire/kinds/)",
-    "properties": {"input": WIRE_INPUT,
-                   **{name: {"description": (TRANSCODE.all_fields[name].get("description", "") + ", or null")}
-                      for name in FIELDS}},
+    " same field of a campaign's transcode scenario (wire/kinds/)",
+    "properties": {
+        "input": WIRE_INPUT,
+        **{name: {"description": (TRANSCODE.all_fields[name].get("description", "") + ", or null")} for name in FIELDS},
+    },
     "additionalProperties": False,
 }
 """JSON Schema of ``POST /jobs``'s ``parameters``: which fields, not their values (see :func:`check`)."""
@@ -158,7 +193,7 @@ def _field(key: str) -> str:
     own = "scenarios[0]."
     if not key.startswith(own):
         return "parameters"
-    rest = key[len(own):].replace("input.file", "input.path")  # the campaign's {file} is the body's {path}
+    rest = key[len(own) :].replace("input.file", "input.path")  # the campaign's {file} is the body's {path}
     return rest if rest == "confidence" or rest.startswith("confidence.") else f"parameters.{rest}"
 
 
@@ -183,8 +218,9 @@ def check(name: str, params: dict[str, Any], confidence: str | None, max_jobs: i
         raise PresetError(f"parameters: nested more than {MAX_DEPTH} levels deep")
     size = len(json.dumps(scenario))
     if size > MAX_DOCUMENT_BYTES:
-        raise PresetError(f"parameters: too large: {size} bytes; a job's fields may come to at most "
-                          f"{MAX_DOCUMENT_BYTES} bytes")
+        raise PresetError(
+            f"parameters: too large: {size} bytes; a job's fields may come to at most {MAX_DOCUMENT_BYTES} bytes"
+        )
     text = yaml.safe_dump({"name": name, "scenarios": [scenario]}, sort_keys=False)
     try:
         load_campaign_text(text, SOURCE, max_jobs=max_jobs, check_files=False)  # a file input is on the node
@@ -192,12 +228,25 @@ def check(name: str, params: dict[str, Any], confidence: str | None, max_jobs: i
         raise PresetError([f"{_field(problem.key)}: {problem.message}" for problem in error.problems]) from None
 
 
-def job_spec(scenario: str, params: dict[str, Any], requirements: dict[str, Any], priority: int = 0,
-             repetition: int = 1, confidence: dict[str, Any] | None = None) -> dict[str, Any]:
+def job_spec(
+    scenario: str,
+    params: dict[str, Any],
+    requirements: dict[str, Any],
+    priority: int = 0,
+    repetition: int = 1,
+    confidence: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The JobSpec dict :func:`master.queue.submit_job` queues for a preset job (``confidence`` normalised)."""
-    spec = {"name": f"{scenario}#{repetition}", "scenario": scenario, "variant": scenario, "repetition": repetition,
-            "kind": "transcode", "params": params, "requirements": {"encoder": params["encoder"], **requirements},
-            "priority": priority}
+    spec = {
+        "name": f"{scenario}#{repetition}",
+        "scenario": scenario,
+        "variant": scenario,
+        "repetition": repetition,
+        "kind": "transcode",
+        "params": params,
+        "requirements": {"encoder": params["encoder"], **requirements},
+        "priority": priority,
+    }
     if confidence is not None:
         spec["confidence"] = confidence
     return spec

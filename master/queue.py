@@ -9,17 +9,29 @@ Claims stay cheap with a deep queue: the queued jobs' distinct requirement sets 
 ``jobs_claim`` index, the node is checked against each set in Python, and the head of each runnable set is one index
 seek. A job no node can run is skipped, never blocking the jobs behind it.
 """
+
 from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from master import db, fleet
 from master.errors import Conflict, InvalidTransition
-from master.jobstore import (INSERT_JOB, add_event, finish_job, get_campaign, get_job, job_events,  # noqa: F401
-                             job_row, job_to_dict, new_id, refresh_campaign)
+from master.jobstore import (  # noqa: F401
+    INSERT_JOB,
+    add_event,
+    finish_job,
+    get_campaign,
+    get_job,
+    job_events,
+    job_row,
+    job_to_dict,
+    new_id,
+    refresh_campaign,
+)
 from master.leases import DEFAULT_LEASE_S, heartbeat, renew_leases, requeue_expired  # noqa: F401
 from master.results import STDERR_TAIL_LINES, accept_result  # noqa: F401
 from wire.states import CampaignState, JobState
@@ -37,8 +49,10 @@ WITH RECURSIVE g(r) AS (
     WHERE g.r IS NOT NULL
 ) SELECT r FROM g WHERE r IS NOT NULL"""
 
-_HEAD_SQL = ("SELECT id, priority, created_at, seq FROM jobs WHERE state = 'queued' AND requirements = ?"
-             " ORDER BY priority DESC, created_at, seq LIMIT 1")
+_HEAD_SQL = (
+    "SELECT id, priority, created_at, seq FROM jobs WHERE state = 'queued' AND requirements = ?"
+    " ORDER BY priority DESC, created_at, seq LIMIT 1"
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +68,16 @@ class ClaimRules:
         return cls(fleet.Liveness.from_config(config), bool(config.get("FAIL_UNRUNNABLE")))
 
 
-def create_campaign(conn, *, name: str, description: str, spec_text: str, spec_path: str | None,
-                    jobs: list[dict[str, Any]], max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> str:
+def create_campaign(
+    conn,
+    *,
+    name: str,
+    description: str,
+    spec_text: str,
+    spec_path: str | None,
+    jobs: list[dict[str, Any]],
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> str:
     """Insert a campaign and its expanded jobs (each a JobSpec dict) in one transaction.
 
     A job dict with ``confidence`` (normalised, master/campaign/confidence.py) belongs to a variant that the master
@@ -67,8 +89,9 @@ def create_campaign(conn, *, name: str, description: str, spec_text: str, spec_p
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (campaign_id, name, description or "", spec_text, spec_path, CampaignState.RUNNING.value, now),
         )
-        conn.executemany(INSERT_JOB, (job_row(campaign_id, seq, job, max_attempts, now)
-                                       for seq, job in enumerate(jobs)))
+        conn.executemany(
+            INSERT_JOB, (job_row(campaign_id, seq, job, max_attempts, now) for seq, job in enumerate(jobs))
+        )
     return campaign_id
 
 
@@ -80,8 +103,9 @@ def submit_job(conn, job: Mapping[str, Any], max_attempts: int = DEFAULT_MAX_ATT
     return row[0]
 
 
-def claim_next_job(conn, node: str | Mapping[str, Any], lease_s: float = DEFAULT_LEASE_S,
-                   rules: ClaimRules = ClaimRules()) -> dict[str, Any] | None:
+def claim_next_job(
+    conn, node: str | Mapping[str, Any], lease_s: float = DEFAULT_LEASE_S, rules: ClaimRules = ClaimRules()
+) -> dict[str, Any] | None:
     """Hand ``node`` (an id or a nodes row) the best queued job it can run, in one write transaction.
 
     None when the node is unknown, offline, draining or at its ``max_concurrent_jobs``, or nothing it can run is
@@ -119,8 +143,9 @@ def _candidate(conn, node_id: str, now: float, rules: ClaimRules) -> tuple[sqlit
     node = conn.execute("SELECT * FROM nodes WHERE id = ?", (node_id,)).fetchone()
     if node is None or not rules.liveness.takes_work(node, now):
         return None, []
-    running = conn.execute("SELECT COUNT(*) FROM jobs WHERE node_id = ? AND state = ?",
-                           (node_id, _RUNNING)).fetchone()[0]
+    running = conn.execute("SELECT COUNT(*) FROM jobs WHERE node_id = ? AND state = ?", (node_id, _RUNNING)).fetchone()[
+        0
+    ]
     if running >= (node["max_concurrent_jobs"] or 1):
         return None, []
     caps = fleet.capabilities(node)
@@ -150,10 +175,13 @@ def _fail_unrunnable(conn, groups: list[str], now: float, rules: ClaimRules) -> 
         conn.execute(
             "INSERT INTO job_events (job_id, attempt, event, node_id, at, detail)"
             " SELECT id, attempt, 'unrunnable', NULL, ?, ? FROM jobs WHERE state = ? AND requirements = ?",
-            (now, db.dumps({"error": error}), _QUEUED, requirements))
-        campaigns = conn.execute("UPDATE jobs SET state = ?, error = ?, finished_at = ? WHERE state = ?"
-                                 " AND requirements = ? RETURNING campaign_id",
-                                 (JobState.FAILED.value, error, now, _QUEUED, requirements)).fetchall()
+            (now, db.dumps({"error": error}), _QUEUED, requirements),
+        )
+        campaigns = conn.execute(
+            "UPDATE jobs SET state = ?, error = ?, finished_at = ? WHERE state = ?"
+            " AND requirements = ? RETURNING campaign_id",
+            (JobState.FAILED.value, error, now, _QUEUED, requirements),
+        ).fetchall()
         for campaign_id in {r["campaign_id"] for r in campaigns}:
             refresh_campaign(conn, campaign_id)
 
@@ -163,8 +191,9 @@ def cancel_job(conn, job_id: str) -> dict[str, Any]:
     with db.write(conn):
         job = get_job(conn, job_id)
         if JobState(job["state"]).finished:
-            raise InvalidTransition(f"job {job_id} is already {job['state']}: only queued or running jobs can"
-                                    " be cancelled")
+            raise InvalidTransition(
+                f"job {job_id} is already {job['state']}: only queued or running jobs can be cancelled"
+            )
         add_event(conn, job_id, job["attempt"], "cancelled", job["node_id"], {"was": job["state"]}, time.time())
         finish_job(conn, job, JobState.CANCELLED, "cancelled by the admin")
         refresh_campaign(conn, job["campaign_id"])
@@ -180,15 +209,25 @@ def retry_job(conn, job_id: str, attempts: int = DEFAULT_MAX_ATTEMPTS) -> dict[s
     with db.write(conn):
         job = get_job(conn, job_id)
         if job["state"] not in (JobState.FAILED.value, JobState.CANCELLED.value):
-            raise InvalidTransition(f"job {job_id} is {job['state']}: only failed or cancelled jobs can be"
-                                    " retried")
-        conn.execute("UPDATE jobs SET state = ?, node_id = NULL, lease_expires = NULL, started_at = NULL,"
-                     " finished_at = NULL, error = NULL, max_attempts = ? WHERE id = ?",
-                     (_QUEUED, job["attempt"] + attempts, job_id))
-        add_event(conn, job_id, job["attempt"], "retried", None,
-               {"was": job["state"], "error": job["error"], "max_attempts": job["attempt"] + attempts}, time.time())
-        conn.execute("UPDATE campaigns SET state = ?, finished_at = NULL WHERE id = ? AND state != ?",
-                     (CampaignState.RUNNING.value, job["campaign_id"], CampaignState.RUNNING.value))
+            raise InvalidTransition(f"job {job_id} is {job['state']}: only failed or cancelled jobs can be retried")
+        conn.execute(
+            "UPDATE jobs SET state = ?, node_id = NULL, lease_expires = NULL, started_at = NULL,"
+            " finished_at = NULL, error = NULL, max_attempts = ? WHERE id = ?",
+            (_QUEUED, job["attempt"] + attempts, job_id),
+        )
+        add_event(
+            conn,
+            job_id,
+            job["attempt"],
+            "retried",
+            None,
+            {"was": job["state"], "error": job["error"], "max_attempts": job["attempt"] + attempts},
+            time.time(),
+        )
+        conn.execute(
+            "UPDATE campaigns SET state = ?, finished_at = NULL WHERE id = ? AND state != ?",
+            (CampaignState.RUNNING.value, job["campaign_id"], CampaignState.RUNNING.value),
+        )
         return job_to_dict(get_job(conn, job_id))
 
 
@@ -212,14 +251,17 @@ def _cancel_campaign(conn, campaign_id: str, state: CampaignState, now: float) -
     conn.execute(
         "INSERT INTO job_events (job_id, attempt, event, node_id, at, detail) SELECT id, attempt, 'cancelled',"
         " node_id, ?, json_object('was', state, 'campaign', ?) FROM jobs WHERE campaign_id = ? AND state IN (?, ?)",
-        (now, state.value, campaign_id, _QUEUED, _RUNNING))
+        (now, state.value, campaign_id, _QUEUED, _RUNNING),
+    )
     cur = conn.execute(
         "UPDATE jobs SET state = ?, finished_at = ?, lease_expires = NULL,"
         " error = COALESCE(error, 'cancelled with its campaign') WHERE campaign_id = ? AND state IN (?, ?)",
         (JobState.CANCELLED.value, now, campaign_id, _QUEUED, _RUNNING),
     )
-    conn.execute("UPDATE nodes SET current_job_id = NULL WHERE current_job_id IN"
-                 " (SELECT id FROM jobs WHERE campaign_id = ? AND state = ?)",
-                 (campaign_id, JobState.CANCELLED.value))
+    conn.execute(
+        "UPDATE nodes SET current_job_id = NULL WHERE current_job_id IN"
+        " (SELECT id FROM jobs WHERE campaign_id = ? AND state = ?)",
+        (campaign_id, JobState.CANCELLED.value),
+    )
     conn.execute("UPDATE campaigns SET state = ?, finished_at = ? WHERE id = ?", (state.value, now, campaign_id))
     return cur.rowcount

@@ -2,10 +2,12 @@
 
 A result is accepted only from the attempt that holds the job; a repeat of an accepted one is acknowledged again.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from master import db, vmpush
 from master.campaign import confidence
@@ -31,15 +33,18 @@ def accept_result(conn, body: dict[str, Any], vm_outbox: bool = False) -> dict[s
     """
     with db.write(conn):
         job = get_job(conn, body["job_id"])
-        seen = conn.execute("SELECT node_id FROM results WHERE job_id = ? AND attempt = ?",
-                            (body["job_id"], body["attempt"])).fetchone()
+        seen = conn.execute(
+            "SELECT node_id FROM results WHERE job_id = ? AND attempt = ?", (body["job_id"], body["attempt"])
+        ).fetchone()
         if seen is not None and seen["node_id"] == body["node_id"]:
             return {"accepted": True, "duplicate": True, "job_id": job["id"]}
-        holds = (job["state"] == _RUNNING and job["attempt"] == body["attempt"] and job["node_id"] == body["node_id"])
+        holds = job["state"] == _RUNNING and job["attempt"] == body["attempt"] and job["node_id"] == body["node_id"]
         if not holds:
-            raise StaleResult(f"stale result: job {job['id']} is {job['state']} on attempt {job['attempt']}"
-                              f" held by {job['node_id']}; this result is attempt {body['attempt']}"
-                              f" from {body['node_id']}")
+            raise StaleResult(
+                f"stale result: job {job['id']} is {job['state']} on attempt {job['attempt']}"
+                f" held by {job['node_id']}; this result is attempt {body['attempt']}"
+                f" from {body['node_id']}"
+            )
         now = time.time()
         conn.execute(
             "INSERT INTO results (job_id, attempt, node_id, status, body, received_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -58,9 +63,11 @@ def accept_result(conn, body: dict[str, Any], vm_outbox: bool = False) -> dict[s
     return ack
 
 
-JOULES_PER_FRAME_SQL = ("CASE WHEN json_valid(r.body) THEN"
-                        " CASE WHEN json_type(r.body, '$.metrics.joules_per_frame') IN ('integer', 'real')"
-                        " THEN json_extract(r.body, '$.metrics.joules_per_frame') END END")
+JOULES_PER_FRAME_SQL = (
+    "CASE WHEN json_valid(r.body) THEN"
+    " CASE WHEN json_type(r.body, '$.metrics.joules_per_frame') IN ('integer', 'real')"
+    " THEN json_extract(r.body, '$.metrics.joules_per_frame') END END"
+)
 """The joules per frame of the result ``r`` in SQL: null unless the stored value is a number (a row stored before
 results were validated may hold anything there, a string, an object, or a body that is not JSON at all)."""
 
@@ -73,15 +80,18 @@ def more_runs(conn, job: Mapping[str, Any], now: float) -> int:
     :func:`master.campaign.confidence.decide` over the variant's jobs as they are now."""
     if job["campaign_id"] is None or job["confidence"] is None:
         return 0
-    running = conn.execute("SELECT 1 FROM campaigns WHERE id = ? AND state = ?",
-                           (job["campaign_id"], CampaignState.RUNNING.value)).fetchone()
+    running = conn.execute(
+        "SELECT 1 FROM campaigns WHERE id = ? AND state = ?", (job["campaign_id"], CampaignState.RUNNING.value)
+    ).fetchone()
     if running is None:
         return 0
     spec = db.loads(job["confidence"])
     rows = conn.execute(
         f"SELECT j.state, j.repetition, {JOULES_PER_FRAME_SQL} AS jpf FROM jobs j"
         " LEFT JOIN results r ON r.job_id = j.id AND r.attempt = j.attempt"
-        " WHERE j.campaign_id = ? AND j.variant = ?", (job["campaign_id"], job["variant"])).fetchall()
+        " WHERE j.campaign_id = ? AND j.variant = ?",
+        (job["campaign_id"], job["variant"]),
+    ).fetchall()
     values = [row["jpf"] for row in rows if row["state"] == JobState.SUCCEEDED.value]
     outstanding = sum(1 for row in rows if row["state"] in (_QUEUED, _RUNNING))
     decision = confidence.decide(values, outstanding, len(rows), spec)
@@ -89,17 +99,40 @@ def more_runs(conn, job: Mapping[str, Any], now: float) -> int:
         return 0
     found = confidence.assess(values, spec)
     repetition = max(row["repetition"] for row in rows) + 1
-    seq = conn.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM jobs WHERE campaign_id = ?",
-                       (job["campaign_id"],)).fetchone()[0]
+    seq = conn.execute(
+        "SELECT COALESCE(MAX(seq), -1) + 1 FROM jobs WHERE campaign_id = ?", (job["campaign_id"],)
+    ).fetchone()[0]
     name = f"{job['variant']}#{repetition}"
-    new = {"name": name, "scenario": job["scenario"], "variant": job["variant"], "repetition": repetition,
-           "kind": job["kind"], "params": db.loads(job["params"]), "priority": job["priority"],
-           "requirements": db.loads(job["requirements"], {}), "confidence": spec}
+    new = {
+        "name": name,
+        "scenario": job["scenario"],
+        "variant": job["variant"],
+        "repetition": repetition,
+        "kind": job["kind"],
+        "params": db.loads(job["params"]),
+        "priority": job["priority"],
+        "requirements": db.loads(job["requirements"], {}),
+        "confidence": spec,
+    }
     row = job_row(job["campaign_id"], seq, new, job["max_attempts"], now)
     conn.execute(INSERT_JOB, row)
-    add_event(conn, row[0], 0, "queued", None,
-           {"reason": "confidence", "after": job["id"], "runs": found.runs, "jobs": len(rows),
-            "half_width_pct": found.half_width_pct, "target_pct": spec["target"] * 100, "max": spec["max"]}, now)
+    add_event(
+        conn,
+        row[0],
+        0,
+        "queued",
+        None,
+        {
+            "reason": "confidence",
+            "after": job["id"],
+            "runs": found.runs,
+            "jobs": len(rows),
+            "half_width_pct": found.half_width_pct,
+            "target_pct": spec["target"] * 100,
+            "max": spec["max"],
+        },
+        now,
+    )
     return 1
 
 

@@ -5,6 +5,7 @@ in that process's memory; many threads because every long-polling agent holds on
 socket is bound here, before gunicorn starts, so a busy port is one clear error instead of gunicorn's retries; it is
 handed to gunicorn as ``fd://N``. An exclusive lock next to the database keeps a second master off the same file.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -104,8 +105,9 @@ def lock_database(db_path: str | Path) -> IO:
 def bind_listener(host: str, port: int) -> socket.socket:
     """A TCP socket bound to host:port (not yet listening); ServiceError naming the address if that fails."""
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                             flags=socket.AI_PASSIVE)[0]
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
     except socket.gaierror as exc:
         raise ServiceError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     sock = socket.socket(family, kind, proto)
@@ -130,7 +132,7 @@ def gunicorn_settings(listener: socket.socket, opts: ServeOptions) -> dict[str, 
         "backlog": LISTEN_BACKLOG,
         "graceful_timeout": GRACEFUL_TIMEOUT_S,
         "timeout": WORKER_TIMEOUT_S,
-        "max_requests": 0,               # never recycle: the long-poll signal lives in this worker
+        "max_requests": 0,  # never recycle: the long-poll signal lives in this worker
         "preload_app": True,
         "proc_name": "ffwatt-master",
         "errorlog": "-",

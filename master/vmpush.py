@@ -12,6 +12,7 @@ The series are a contract (dashboards and alert rules use them): see :data:`FIGU
 :data:`LABELS`, and docs/DISTRIBUTED.md "Results in VictoriaMetrics". A figure a result lacks (null or absent) has
 no sample at all, never 0. Only succeeded results are pushed, as the report summarizes only those.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,8 +20,9 @@ import math
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -90,7 +92,7 @@ def check_url(url: str) -> str:
 
 def escape_label_value(value: str) -> str:
     """A label value as the Prometheus text format quotes it: backslash, double quote and newline escaped."""
-    return value.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def sample_line(series: str, labels: Mapping[str, str], value: float, timestamp_ms: int) -> str:
@@ -117,24 +119,33 @@ def finish_ms(body: Mapping[str, Any], received_at: float) -> int:
             when = None
         if when is not None:
             if when.tzinfo is None:
-                when = when.replace(tzinfo=timezone.utc)
+                when = when.replace(tzinfo=UTC)
             return round(when.timestamp() * 1000)
     return round(received_at * 1000)
 
 
-def result_labels(job: Mapping[str, Any], body: Mapping[str, Any], campaign: str | None,
-                  hostname: str | None) -> dict[str, str]:
+def result_labels(
+    job: Mapping[str, Any], body: Mapping[str, Any], campaign: str | None, hostname: str | None
+) -> dict[str, str]:
     """The common labels of a result's samples (:data:`LABELS`)."""
     params = db.loads(job["params"], {}) if isinstance(job["params"], str) else job["params"]
     encoder = params.get("encoder") if isinstance(params, dict) else None
     provenance = body.get("provenance") if isinstance(body.get("provenance"), dict) else {}
-    return {"campaign": campaign or "", "campaign_id": job["campaign_id"] or "", "variant": job["variant"] or "",
-            "node": hostname or "", "encoder": encoder if isinstance(encoder, str) else "", "kind": job["kind"] or "",
-            "estimated": "true" if provenance.get("estimated") is True else "false", "job_id": job["id"]}
+    return {
+        "campaign": campaign or "",
+        "campaign_id": job["campaign_id"] or "",
+        "variant": job["variant"] or "",
+        "node": hostname or "",
+        "encoder": encoder if isinstance(encoder, str) else "",
+        "kind": job["kind"] or "",
+        "estimated": "true" if provenance.get("estimated") is True else "false",
+        "job_id": job["id"],
+    }
 
 
-def result_lines(job: Mapping[str, Any], body: Mapping[str, Any], campaign: str | None, hostname: str | None,
-                 received_at: float) -> list[str]:
+def result_lines(
+    job: Mapping[str, Any], body: Mapping[str, Any], campaign: str | None, hostname: str | None, received_at: float
+) -> list[str]:
     """The samples of a succeeded result, one text line each; [] for a failed one."""
     if body.get("status") != "succeeded":
         return []
@@ -182,9 +193,18 @@ def trim(conn: sqlite3.Connection, keep: int) -> int:
 class Pusher:
     """The thread that empties the outbox into VictoriaMetrics; ``metrics`` (a MasterMetrics) counts what it does."""
 
-    def __init__(self, db_path: str, url: str, metrics: Any = None, *, outbox_max: int = OUTBOX_MAX,
-                 batch_lines: int = BATCH_LINES, poll_s: float = POLL_INTERVAL_S,
-                 backoff_max_s: float = BACKOFF_MAX_S, timeout_s: float = REQUEST_TIMEOUT_S):
+    def __init__(
+        self,
+        db_path: str,
+        url: str,
+        metrics: Any = None,
+        *,
+        outbox_max: int = OUTBOX_MAX,
+        batch_lines: int = BATCH_LINES,
+        poll_s: float = POLL_INTERVAL_S,
+        backoff_max_s: float = BACKOFF_MAX_S,
+        timeout_s: float = REQUEST_TIMEOUT_S,
+    ):
         self.db_path, self.url, self.metrics = db_path, check_url(url), metrics
         self.outbox_max, self.batch_lines, self.poll_s = outbox_max, batch_lines, poll_s
         self.backoff_max_s, self.timeout_s = backoff_max_s, timeout_s
@@ -239,8 +259,14 @@ class Pusher:
             self._count(push_error=1)
             if self._down_since is None:
                 self._down_since = time.time()
-                log.warning("VictoriaMetrics at %s is unreachable (%s); results wait in the outbox (%d samples),"
-                            " retried every %g s at most", self.url, error, outbox_depth(conn), self.backoff_max_s)
+                log.warning(
+                    "VictoriaMetrics at %s is unreachable (%s); results wait in the outbox (%d samples),"
+                    " retried every %g s at most",
+                    self.url,
+                    error,
+                    outbox_depth(conn),
+                    self.backoff_max_s,
+                )
             return self._fail()
         with db.write(conn):
             conn.execute("DELETE FROM vm_outbox WHERE id BETWEEN ? AND ?", (rows[0]["id"], rows[-1]["id"]))
@@ -251,8 +277,12 @@ class Pusher:
     def _post(self, text: str) -> str | None:
         """POST ``text`` to the import endpoint; None on a 2xx, else what went wrong in words."""
         try:
-            resp = requests.post(self.import_url, data=text.encode(), timeout=self.timeout_s,
-                                 headers={"Content-Type": "text/plain; charset=utf-8"})
+            resp = requests.post(
+                self.import_url,
+                data=text.encode(),
+                timeout=self.timeout_s,
+                headers={"Content-Type": "text/plain; charset=utf-8"},
+            )
         except requests.RequestException as exc:
             return f"{type(exc).__name__}: {exc}"
         if 200 <= resp.status_code < 300:
@@ -267,17 +297,24 @@ class Pusher:
     def _recovered(self) -> None:
         self._backoff = 0.0
         if self._down_since is not None:
-            log.info("VictoriaMetrics at %s is reachable again after %.0f s; the outbox is being delivered%s",
-                     self.url, time.time() - self._down_since,
-                     f" ({self._dropped_in_outage} samples were dropped meanwhile)" if self._dropped_in_outage else "")
+            log.info(
+                "VictoriaMetrics at %s is reachable again after %.0f s; the outbox is being delivered%s",
+                self.url,
+                time.time() - self._down_since,
+                f" ({self._dropped_in_outage} samples were dropped meanwhile)" if self._dropped_in_outage else "",
+            )
             self._down_since, self._dropped_in_outage = None, 0
 
     def _count_dropped(self, dropped: int) -> None:
         if dropped <= 0:
             return
         if not self._dropped_in_outage:
-            log.warning("VictoriaMetrics outbox over its cap of %d samples: dropping the oldest (%d now; counted in"
-                        " ffwatt_vm_dropped_samples_total)", self.outbox_max, dropped)
+            log.warning(
+                "VictoriaMetrics outbox over its cap of %d samples: dropping the oldest (%d now; counted in"
+                " ffwatt_vm_dropped_samples_total)",
+                self.outbox_max,
+                dropped,
+            )
         self._dropped_in_outage += dropped
         self._count(dropped=dropped)
 
@@ -290,9 +327,13 @@ def init_app(app) -> None:
     """Give the app a (not yet started) :class:`Pusher` when ``VICTORIAMETRICS_URL`` is set."""
     url = app.config.get("VICTORIAMETRICS_URL")
     if url:
-        app.extensions[EXTENSION] = Pusher(app.config["DATABASE"], url, app.extensions.get("ffwatt.metrics"),
-                                           outbox_max=int(app.config["VICTORIAMETRICS_OUTBOX_MAX"]),
-                                           backoff_max_s=float(app.config["VICTORIAMETRICS_BACKOFF_MAX_S"]))
+        app.extensions[EXTENSION] = Pusher(
+            app.config["DATABASE"],
+            url,
+            app.extensions.get("ffwatt.metrics"),
+            outbox_max=int(app.config["VICTORIAMETRICS_OUTBOX_MAX"]),
+            backoff_max_s=float(app.config["VICTORIAMETRICS_BACKOFF_MAX_S"]),
+        )
 
 
 def start(app) -> None:

@@ -1,5 +1,6 @@
 """Fixtures every test directory shares: the real FFmpeg binaries (the Debian one and the imageio-ffmpeg wheel's) and
 masters and agents run as real processes."""
+
 from __future__ import annotations
 
 import os
@@ -52,6 +53,7 @@ def masters():
 def cluster():
     """Masters and agents started as real processes (tests.integration.procs.Cluster), all stopped after the test."""
     from tests.integration.procs import Cluster
+
     procs = Cluster()
     yield procs
     procs.close()

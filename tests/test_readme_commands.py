@@ -8,13 +8,15 @@ dropped, leading ``VAR=value`` assignments skipped), with this venv's ``bin/`` f
   ``python -m agent measure``, ``ansible-vault encrypt_string``): its ``--help`` exits 0;
 - every ``--flag`` of the line (before a ``--`` that ends the options) is named in that command's ``--help``, so a
   renamed flag breaks this test;
-- the cheap ones run for real: ``campaign validate|plan`` of a repository file, ``python -m agent measure ... -- sleep``;
+- the cheap ones run for real: ``campaign validate|plan`` of a repository file, ``python -m agent measure ... --
+sleep``;
   campaign files named by ``campaign run|validate|plan`` exist;
 - ``make TARGET`` names a target of the Makefile, ``. FILE`` an existing file once the venv exists.
 
 Lines with placeholders (MASTER, ``$VAR``, ``ID``, ``...``, ``[optional]`` parts) get the checks that do not run them.
 Commands not ours are in ALLOWLIST, each with why it is not checked.
 """
+
 from __future__ import annotations
 
 import functools
@@ -121,17 +123,21 @@ def test_the_docs_have_command_lines():
 
 
 def env() -> dict[str, str]:
-    return {**{k: v for k, v in os.environ.items() if not k.startswith("FFWATT_")},
-            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(VENV_BIN.parent)}
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FFWATT_")},
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "VIRTUAL_ENV": str(VENV_BIN.parent),
+    }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def help_text(command: tuple[str, ...]) -> str:
     """``COMMAND --help`` (exit 0 required), run with the venv first on PATH."""
     exe = shutil.which(command[0], path=env()["PATH"])
     assert exe, f"{command[0]}: not found on PATH (venv first): the docs name a program that does not exist"
-    proc = subprocess.run([exe, *command[1:], "--help"], capture_output=True, text=True, cwd=ROOT, env=env(),
-                          timeout=HELP_TIMEOUT_S)
+    proc = subprocess.run(
+        [exe, *command[1:], "--help"], capture_output=True, text=True, cwd=ROOT, env=env(), timeout=HELP_TIMEOUT_S
+    )
     assert proc.returncode == 0, f"{' '.join(command)} --help: exit {proc.returncode}\n{proc.stderr[-2000:]}"
     return proc.stdout
 
@@ -178,13 +184,16 @@ def check_source(words: list[str]) -> None:
 
 def run_cheap(program: str, words: list[str]) -> None:
     """Run the line's command for real when it is cheap and has no placeholder."""
-    if program in ("campaign validate", "campaign plan") or (program == "python -m agent measure"
-                                                            and words[-2:] == ["sleep", "2"]):
+    if program in ("campaign validate", "campaign plan") or (
+        program == "python -m agent measure" and words[-2:] == ["sleep", "2"]
+    ):
         exe = shutil.which(words[0], path=env()["PATH"])
-        proc = subprocess.run([exe, *words[1:]], capture_output=True, text=True, cwd=ROOT, env=env(),
-                              timeout=RUN_TIMEOUT_S)
-        assert proc.returncode == 0, f"{' '.join(words)}: exit {proc.returncode}\n{proc.stdout[-1500:]}" \
-                                     f"\n{proc.stderr[-1500:]}"
+        proc = subprocess.run(
+            [exe, *words[1:]], capture_output=True, text=True, cwd=ROOT, env=env(), timeout=RUN_TIMEOUT_S
+        )
+        assert proc.returncode == 0, (
+            f"{' '.join(words)}: exit {proc.returncode}\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}"
+        )
         assert proc.stdout.strip(), f"{' '.join(words)}: printed nothing"
 
 
@@ -203,8 +212,9 @@ def test_command_line(line: Line):
         program, help_command, rest = split_program(words)
         text = help_text(tuple(help_command))
         for flag in long_flags(rest):
-            assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text), \
+            assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text), (
                 f"{line}: `{program}` does not take {flag} (not in `{' '.join(help_command)} --help`)"
+            )
         if program in ("campaign run", "campaign validate", "campaign plan"):
             for arg in rest:
                 if arg.startswith("campaigns/") and arg.endswith(".yml"):
@@ -216,8 +226,11 @@ def test_command_line(line: Line):
 def test_commands_split_as_the_shell_does():
     """The splitter itself: separators, redirections, assignments, quotes."""
     assert commands('A=1 B=2 campaign run x.yml --token "$T" && echo ok # comment') == [
-        ["campaign", "run", "x.yml", "--token", "$T"], ["echo", "ok"]]
-    assert commands("campaign batch --file f.json --print > out.yml") == [["campaign", "batch", "--file", "f.json",
-                                                                          "--print"]]
+        ["campaign", "run", "x.yml", "--token", "$T"],
+        ["echo", "ok"],
+    ]
+    assert commands("campaign batch --file f.json --print > out.yml") == [
+        ["campaign", "batch", "--file", "f.json", "--print"]
+    ]
     assert commands("python -m master --port 8080 &") == [["python", "-m", "master", "--port", "8080"]]
     assert long_flags(["--a", "[--b", "x]", "--c=1", "--", "--not-this"]) == ["--a", "--b", "--c"]

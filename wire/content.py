@@ -13,6 +13,7 @@ rate control absorbs most of the difficulty (it raises the quantizer), so the co
 CRF cost. Strong uniform noise alone is not harder; ``hard`` adds fast global motion (a rotation, 1.5 rad/s) that
 motion estimation has to follow.
 """
+
 from __future__ import annotations
 
 CONTENT_GRAPHS: dict[str, str] = {
@@ -39,7 +40,7 @@ DEFAULT_SIZE = "1280x720"
 DEFAULT_RATE = 30
 """Frame rate of a generated (lavfi) input when neither the input nor the job names one."""
 
-DEFAULT_BUDGET_BYTES = 2 * 1024 ** 3
+DEFAULT_BUDGET_BYTES = 2 * 1024**3
 """Largest prepared file (bytes): a longer input is rendered as a segment of this many bytes of raw yuv420p frames,
 which the encode loops, so rendering never takes longer than that segment."""
 

@@ -1,4 +1,5 @@
 """Durations on the command line: 10s, 2m, 500ms, 1h or a bare number of seconds (agent and master flags)."""
+
 from __future__ import annotations
 
 import click

@@ -5,17 +5,47 @@ against this table, the agent maps the same vocabulary onto FFmpeg's options (ag
 for libaom and libvpx. ``crf`` means its constant-quality knob (``-crf``, NVENC ``-cq``, QSV ``-global_quality``,
 VAAPI ``-qp``); the agent maps both onto the right option.
 """
+
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
-                "placebo")
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
 """x264-style preset names, fastest first; the common vocabulary every family maps from."""
-NVENC_PRESETS = ("p1", "p2", "p3", "p4", "p5", "p6", "p7", "default", "slow", "medium", "fast", "hp", "hq", "bd", "ll",
-                 "llhq", "llhp", "lossless", "losslesshp")
+NVENC_PRESETS = (
+    "p1",
+    "p2",
+    "p3",
+    "p4",
+    "p5",
+    "p6",
+    "p7",
+    "default",
+    "slow",
+    "medium",
+    "fast",
+    "hp",
+    "hq",
+    "bd",
+    "ll",
+    "llhq",
+    "llhp",
+    "lossless",
+    "losslesshp",
+)
 QSV_PRESETS = ("veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 """QSV's own preset names, fastest first."""
 
@@ -55,20 +85,23 @@ class Encoder:
         return hint or "it takes " + ", ".join(accepted)
 
 
-ENCODERS: dict[str, Encoder] = {encoder.name: encoder for encoder in (
-    Encoder("libx264", "h264", presets=X264_PRESETS),
-    Encoder("libx265", "hevc", presets=X264_PRESETS),
-    Encoder("libsvtav1", "av1", preset_range=(0, 13), crf_range=(0, 63)),
-    Encoder("libaom-av1", "av1", preset_range=(0, 8), crf_range=(0, 63)),
-    Encoder("libvpx-vp9", "vp9", preset_range=(-8, 8), crf_range=(0, 63)),
-    Encoder("h264_nvenc", "h264", "nvidia", presets=NVENC_PRESETS),
-    Encoder("hevc_nvenc", "hevc", "nvidia", presets=NVENC_PRESETS),
-    Encoder("av1_nvenc", "av1", "nvidia", presets=NVENC_PRESETS),
-    Encoder("h264_qsv", "h264", "intel", presets=QSV_PRESETS, preset_range=(1, 7), crf_range=(1, 51)),
-    Encoder("hevc_qsv", "hevc", "intel", presets=QSV_PRESETS, preset_range=(1, 7), crf_range=(1, 51)),
-    Encoder("h264_vaapi", "h264", "vaapi", crf_range=(0, 52)),
-    Encoder("hevc_vaapi", "hevc", "vaapi", crf_range=(0, 52)),
-)}
+ENCODERS: dict[str, Encoder] = {
+    encoder.name: encoder
+    for encoder in (
+        Encoder("libx264", "h264", presets=X264_PRESETS),
+        Encoder("libx265", "hevc", presets=X264_PRESETS),
+        Encoder("libsvtav1", "av1", preset_range=(0, 13), crf_range=(0, 63)),
+        Encoder("libaom-av1", "av1", preset_range=(0, 8), crf_range=(0, 63)),
+        Encoder("libvpx-vp9", "vp9", preset_range=(-8, 8), crf_range=(0, 63)),
+        Encoder("h264_nvenc", "h264", "nvidia", presets=NVENC_PRESETS),
+        Encoder("hevc_nvenc", "hevc", "nvidia", presets=NVENC_PRESETS),
+        Encoder("av1_nvenc", "av1", "nvidia", presets=NVENC_PRESETS),
+        Encoder("h264_qsv", "h264", "intel", presets=QSV_PRESETS, preset_range=(1, 7), crf_range=(1, 51)),
+        Encoder("hevc_qsv", "hevc", "intel", presets=QSV_PRESETS, preset_range=(1, 7), crf_range=(1, 51)),
+        Encoder("h264_vaapi", "h264", "vaapi", crf_range=(0, 52)),
+        Encoder("hevc_vaapi", "hevc", "vaapi", crf_range=(0, 52)),
+    )
+}
 """Every encoder a campaign may name, by FFmpeg name."""
 
 

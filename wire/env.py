@@ -1,4 +1,5 @@
 """Names of the environment variables both sides read (each one also a command-line flag)."""
+
 from __future__ import annotations
 
 ENROLLMENT_TOKEN_ENV = "FFWATT_ENROLLMENT_TOKEN"

@@ -1,4 +1,5 @@
 """States of jobs, campaigns and nodes, stored as text."""
+
 from __future__ import annotations
 
 from enum import Enum

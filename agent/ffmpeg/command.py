@@ -18,6 +18,7 @@ Rate control: exactly one of ``bitrate`` (``-b:v``) and ``crf``. CRF means ``-cr
 ``-b:v 0`` (constant quality) for libaom and libvpx-vp9, ``-cq`` with ``-b:v 0`` for NVENC, ``-global_quality`` for QSV
 and ``-rc_mode CQP -qp`` for VAAPI.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,11 +29,23 @@ from wire.content import CONTENT_PRESETS, DEFAULT_RATE, DEFAULT_SIZE, content_gr
 from wire.encoders import ENCODERS, QSV_PRESETS, X264_PRESETS
 
 LAVFI_SOURCES = {
-    "testsrc": True, "testsrc2": True, "smptebars": True, "smptehdbars": True, "pal75bars": True,
-    "pal100bars": True, "rgbtestsrc": True, "yuvtestsrc": True, "color": True, "gradients": True,
-    "mandelbrot": False, "life": False, "cellauto": False, "sierpinski": False,
+    "testsrc": True,
+    "testsrc2": True,
+    "smptebars": True,
+    "smptehdbars": True,
+    "pal75bars": True,
+    "pal100bars": True,
+    "rgbtestsrc": True,
+    "yuvtestsrc": True,
+    "color": True,
+    "gradients": True,
+    "mandelbrot": False,
+    "life": False,
+    "cellauto": False,
+    "sierpinski": False,
 }
-"""lavfi video sources that take ``size`` and ``rate``; True when they also take ``duration`` (else only -t ends them)."""
+"""lavfi video sources that take ``size`` and ``rate``; True when they also take ``duration`` (else only -t ends
+them)."""
 
 VAAPI_DEVICE = "/dev/dri/renderD128"
 """DRM render node VAAPI encoders upload frames to."""
@@ -48,16 +61,30 @@ PROBE_SIZE_HARDWARE = "256x144"
 
 _SVTAV1 = dict(zip(X264_PRESETS, (13, 12, 11, 10, 8, 6, 4, 2, 1, 0)))
 _AOM = dict(zip(X264_PRESETS, (8, 7, 6, 5, 4, 3, 2, 1, 0, 0)))
-_VP9 = dict(zip(X264_PRESETS, (("realtime", 8), ("realtime", 7), ("realtime", 6), ("realtime", 5), ("good", 4),
-                               ("good", 3), ("good", 2), ("good", 1), ("good", 0), ("best", 0))))
+_VP9 = dict(
+    zip(
+        X264_PRESETS,
+        (
+            ("realtime", 8),
+            ("realtime", 7),
+            ("realtime", 6),
+            ("realtime", 5),
+            ("good", 4),
+            ("good", 3),
+            ("good", 2),
+            ("good", 1),
+            ("good", 0),
+            ("best", 0),
+        ),
+    )
+)
 _NVENC = dict(zip(X264_PRESETS, ("p1", "p2", "p3", "p3", "p4", "p4", "p5", "p6", "p7", "p7")))
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 
 
 def encoder_family(encoder: str) -> str:
-    """"x264", "x265", "svtav1", "aom", "vp9", "nvenc", "qsv", "vaapi" or "other"."""
-    fixed = {"libx264": "x264", "libx265": "x265", "libsvtav1": "svtav1",
-             "libaom-av1": "aom", "libvpx-vp9": "vp9"}
+    """ "x264", "x265", "svtav1", "aom", "vp9", "nvenc", "qsv", "vaapi" or "other"."""
+    fixed = {"libx264": "x264", "libx265": "x265", "libsvtav1": "svtav1", "libaom-av1": "aom", "libvpx-vp9": "vp9"}
     if encoder in fixed:
         return fixed[encoder]
     for suffix in ("nvenc", "qsv", "vaapi"):
@@ -83,7 +110,7 @@ def output_suffix(encoder: str) -> str:
 
 
 def parse_size(size: str) -> tuple[int, int]:
-    """"1280x720" -> (1280, 720); ValueError otherwise."""
+    """ "1280x720" -> (1280, 720); ValueError otherwise."""
     match = _SIZE.match(str(size).strip())
     if match is None:
         raise ValueError(f"size must look like 1280x720, got {size!r}")

@@ -13,16 +13,27 @@ how FFmpeg's error lines (``output stream #2:0``, ``vost#2:0``) are mapped back 
 Frames per rung are never assumed: after the encode each output is read back (``-map 0:v:0 -c copy -f null`` with
 ``-progress``), which counts the video packets in the file, i.e. the frames the rung actually produced.
 """
+
 from __future__ import annotations
 
 import os
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
-from agent.ffmpeg.command import (PROGRESS_ARGS, VAAPI_DEVICE, encoder_family, filter_chain, input_args, parse_size,
-                                  pixel_format_args, preset_args, rate_args)
+from agent.ffmpeg.command import (
+    PROGRESS_ARGS,
+    VAAPI_DEVICE,
+    encoder_family,
+    filter_chain,
+    input_args,
+    parse_size,
+    pixel_format_args,
+    preset_args,
+    rate_args,
+)
 from agent.ffmpeg.runner import run_ffmpeg
 from agent.ffmpeg.verify import DEVICE_PATTERNS, clean_line, last_meaningful_line
 from wire.kinds.ladder import MAX_RUNGS
@@ -93,8 +104,23 @@ def ladder_argv(ffmpeg_path: str, params: dict, outputs: Sequence[str]) -> list[
 
 def count_argv(ffmpeg_path: str, path: str) -> list[str]:
     """Read ``path``'s first video stream back without decoding: progress counts its frames (packets)."""
-    return [str(ffmpeg_path), "-hide_banner", "-nostdin", "-loglevel", "info", "-i", str(path),
-            "-map", "0:v:0", "-c", "copy", *PROGRESS_ARGS, "-f", "null", "-"]
+    return [
+        str(ffmpeg_path),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "info",
+        "-i",
+        str(path),
+        "-map",
+        "0:v:0",
+        "-c",
+        "copy",
+        *PROGRESS_ARGS,
+        "-f",
+        "null",
+        "-",
+    ]
 
 
 @dataclass
@@ -117,8 +143,9 @@ def parse_video_size(stderr_lines: Sequence[str]) -> tuple[int, int] | None:
     return None
 
 
-def count_frames(ffmpeg_path: str, path: str, timeout_s: float | None = None,
-                 cancel: threading.Event | None = None) -> RungCount:
+def count_frames(
+    ffmpeg_path: str, path: str, timeout_s: float | None = None, cancel: threading.Event | None = None
+) -> RungCount:
     """Count the video frames in ``path`` by reading the file (stream copy to the null muxer)."""
     try:
         size = os.path.getsize(path)
@@ -129,16 +156,22 @@ def count_frames(ffmpeg_path: str, path: str, timeout_s: float | None = None,
     run = run_ffmpeg(count_argv(ffmpeg_path, path), timeout_s or COUNT_TIMEOUT_S, cancel=cancel)
     outcome = run.outcome
     if outcome.timed_out or outcome.cancelled or outcome.returncode != 0:
-        why = ("timed out" if outcome.timed_out else "cancelled" if outcome.cancelled
-               else f"exit code {outcome.returncode}")
+        why = (
+            "timed out"
+            if outcome.timed_out
+            else "cancelled"
+            if outcome.cancelled
+            else f"exit code {outcome.returncode}"
+        )
         line = last_meaningful_line(outcome.stderr_tail) or "no error message"
         return RungCount(error=f"output unreadable ({why}): {line}")
     dims = parse_video_size(outcome.stderr_tail)
     progress = run.last_progress
     frames = progress.frame if progress else None
     out_time = progress.out_time_s if progress else None
-    result = RungCount(frames=frames, width=dims[0] if dims else None, height=dims[1] if dims else None,
-                       out_time_s=out_time)
+    result = RungCount(
+        frames=frames, width=dims[0] if dims else None, height=dims[1] if dims else None, out_time_s=out_time
+    )
     if frames is None:
         result.error = "reading the output back reported no frame count"
     elif frames == 0:

@@ -19,6 +19,7 @@ receiver has to be killed (FFmpeg writes no final ``-progress`` block when it is
 ingest (``-analyzeduration``/``-probesize`` small so it starts at once, ``-t`` so it stops) or as FFmpeg's own RTMP
 listener (``-listen 1``), which is then the ingest too.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,15 @@ from fractions import Fraction
 from typing import Any
 
 from agent.ffmpeg.command import (
-    DEFAULT_RATE, PROGRESS_ARGS, encoder_family, filter_chain, lavfi_graph, pixel_format_args, prepared_input,
-    preset_args, rate_value,
+    DEFAULT_RATE,
+    PROGRESS_ARGS,
+    encoder_family,
+    filter_chain,
+    lavfi_graph,
+    pixel_format_args,
+    prepared_input,
+    preset_args,
+    rate_value,
 )
 from wire.kinds.live import GOP_S
 
@@ -152,8 +160,17 @@ def live_argv(ffmpeg_path: str, params: dict, url: str, bitrate: Any = None) -> 
 def receiver_argv(ffmpeg_path: str, url: str, duration: float | None, listen: bool = False) -> list[str]:
     """A receiver of one stream at ``url``: pulls it from an ingest, or with ``listen`` is FFmpeg's own RTMP server
     for it; writes one framecrc line per video packet to stdout. ``duration`` bounds what it reads (``-t``)."""
-    argv = [str(ffmpeg_path), "-hide_banner", "-nostdin", "-loglevel", "warning",
-            "-analyzeduration", str(RECEIVER_ANALYZE_US), "-probesize", str(RECEIVER_PROBESIZE)]
+    argv = [
+        str(ffmpeg_path),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "warning",
+        "-analyzeduration",
+        str(RECEIVER_ANALYZE_US),
+        "-probesize",
+        str(RECEIVER_PROBESIZE),
+    ]
     if listen:
         argv += ["-listen", "1"]
     argv += ["-i", url, "-map", "0:v", "-c", "copy"]

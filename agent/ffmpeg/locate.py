@@ -10,6 +10,7 @@ Order (first usable wins, and the choice is recorded in :attr:`FFmpegBinary.sour
 
 Detection is cached per (``FFWATT_FFMPEG``, ``PATH``); :func:`clear_ffmpeg_cache` forgets it.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,8 @@ import re
 import shlex
 import shutil
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from agent.process import run_process
 
@@ -71,7 +72,10 @@ class FFmpegBinary:
     def as_dict(self) -> dict:
         """Plain data for inventories and results."""
         return {
-            "path": self.path, "version": self.version, "major": self.major, "source": self.source,
+            "path": self.path,
+            "version": self.version,
+            "major": self.major,
+            "source": self.source,
             "configuration": self.configure_flags,
         }
 

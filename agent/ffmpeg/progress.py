@@ -20,6 +20,7 @@ A block looks like this (FFmpeg 5.1)::
     speed=1.63x
     progress=continue
 """
+
 from __future__ import annotations
 
 import re
@@ -98,8 +99,17 @@ def _out_time_s(fields: dict[str, str]) -> float | None:
 
 
 _KNOWN = {
-    "frame", "fps", "speed", "bitrate", "total_size", "out_time_us", "out_time_ms", "out_time",
-    "dup_frames", "drop_frames", "progress",
+    "frame",
+    "fps",
+    "speed",
+    "bitrate",
+    "total_size",
+    "out_time_us",
+    "out_time_ms",
+    "out_time",
+    "dup_frames",
+    "drop_frames",
+    "progress",
 }
 
 

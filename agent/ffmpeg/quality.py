@@ -24,6 +24,7 @@ every score ``None`` with a reason (a quality failure never fails the job).
 PSNR of identical frames is infinite (FFmpeg prints ``inf``). JSON has no infinity, so ``psnr_db`` is capped at
 :data:`PSNR_CAP_DB` and ``psnr_identical`` says the frames were bit-identical.
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,8 +33,9 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from agent.ffmpeg.command import filter_chain, input_args
 from agent.process import run_process
@@ -67,8 +69,13 @@ class Quality:
 
     def metrics(self) -> dict[str, Any]:
         """The result-metrics fields (docs/WIRE.md)."""
-        return {"psnr_db": self.psnr_db, "psnr_identical": self.psnr_identical, "ssim": self.ssim,
-                "vmaf": self.vmaf, "quality_frames": self.frames}
+        return {
+            "psnr_db": self.psnr_db,
+            "psnr_identical": self.psnr_identical,
+            "ssim": self.ssim,
+            "vmaf": self.vmaf,
+            "quality_frames": self.frames,
+        }
 
 
 def _number(text: str) -> float | None:
@@ -120,8 +127,9 @@ def listed_filters(ffmpeg_path: str) -> frozenset[str]:
     """The filters this FFmpeg binary lists (``ffmpeg -filters``, probed once per binary); empty when it cannot run."""
     lines: list[str] = []
     try:
-        outcome = run_process([ffmpeg_path, "-hide_banner", "-filters"], timeout_s=FILTERS_TIMEOUT_S,
-                              on_stdout_line=lines.append)
+        outcome = run_process(
+            [ffmpeg_path, "-hide_banner", "-filters"], timeout_s=FILTERS_TIMEOUT_S, on_stdout_line=lines.append
+        )
     except OSError:
         return frozenset()
     return frozenset(parse_filters(lines)) if outcome.ok else frozenset()
@@ -160,15 +168,29 @@ def quality_argv(ffmpeg_path: str, params: dict, output_path: str, vmaf: bool) -
     inputs, ref_chain = reference_chain(params)
     names = ["psnr", "ssim"] + (["vmaf"] if vmaf else [])
     n = len(names)
-    graph = [f"[0:v]format=yuv420p,{FRAME_INDEX_PTS}[d]", f"[1:v]{ref_chain}[r]",
-             f"[d]split={n}" + "".join(f"[d{i}]" for i in range(n)),
-             f"[r]split={n}" + "".join(f"[r{i}]" for i in range(n)),
-             "[d0][r0]psnr=stats_file=psnr.log[q0]",
-             "[d1][r1]ssim=shortest=1:stats_file=ssim.log[q1]"]
+    graph = [
+        f"[0:v]format=yuv420p,{FRAME_INDEX_PTS}[d]",
+        f"[1:v]{ref_chain}[r]",
+        f"[d]split={n}" + "".join(f"[d{i}]" for i in range(n)),
+        f"[r]split={n}" + "".join(f"[r{i}]" for i in range(n)),
+        "[d0][r0]psnr=stats_file=psnr.log[q0]",
+        "[d1][r1]ssim=shortest=1:stats_file=ssim.log[q1]",
+    ]
     if vmaf:
         graph.append("[d2][r2]libvmaf=shortest=1[q2]")
-    argv = [str(ffmpeg_path), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
-            "-i", os.path.abspath(output_path), *inputs, "-filter_complex", ";".join(graph)]
+    argv = [
+        str(ffmpeg_path),
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-loglevel",
+        "info",
+        "-i",
+        os.path.abspath(output_path),
+        *inputs,
+        "-filter_complex",
+        ";".join(graph),
+    ]
     for i in range(n):
         argv += ["-map", f"[q{i}]", "-f", "null", "-"]
     return argv
@@ -195,9 +217,16 @@ def _failed(reason: str, vmaf_reason: str | None = None, detail: dict | None = N
     return Quality(missing=missing, detail=detail or {})
 
 
-def measure_quality(ffmpeg_path: str, params: dict, output_path: str, expected_frames: int | None,
-                    workdir: str | os.PathLike, timeout_s: float | None = None,
-                    cancel: threading.Event | None = None, vmaf: bool | None = None) -> Quality:
+def measure_quality(
+    ffmpeg_path: str,
+    params: dict,
+    output_path: str,
+    expected_frames: int | None,
+    workdir: str | os.PathLike,
+    timeout_s: float | None = None,
+    cancel: threading.Event | None = None,
+    vmaf: bool | None = None,
+) -> Quality:
     """Compare ``output_path`` with the source ``params`` describe; never raises for a failed comparison.
 
     ``expected_frames`` is the encode's frame count; ``vmaf=None`` probes the binary for libvmaf.
@@ -233,8 +262,12 @@ def _compare(ffmpeg_path, params, output_path, expected, stats_dir, timeout_s, c
             pass
     argv = quality_argv(ffmpeg_path, params, output_path, vmaf)
     outcome = run_process(argv, timeout_s=timeout_s, cancel=cancel, cwd=stats_dir)
-    detail = {"argv": argv, "duration_s": round(outcome.duration_s, 4), "returncode": outcome.returncode,
-              "vmaf_model": "libvmaf default model" if vmaf else None}
+    detail = {
+        "argv": argv,
+        "duration_s": round(outcome.duration_s, 4),
+        "returncode": outcome.returncode,
+        "vmaf_model": "libvmaf default model" if vmaf else None,
+    }
     no_vmaf = None if vmaf else NO_VMAF
     if outcome.cancelled:
         return _failed("quality comparison cancelled", no_vmaf, detail)
@@ -248,13 +281,18 @@ def _compare(ffmpeg_path, params, output_path, expected, stats_dir, timeout_s, c
     shortest = _count_lines(os.path.join(stats_dir, "ssim.log"))
     detail.update(compared_frames_longest=longest, compared_frames_shortest=shortest, encoded_frames=expected)
     if longest != expected or shortest != expected:
-        return _failed(f"frame counts differ: the encode has {expected} frames, but output and reference give "
-                       f"{shortest} and {longest} frames; scores of misaligned frames are not reported",
-                       no_vmaf, detail)
+        return _failed(
+            f"frame counts differ: the encode has {expected} frames, but output and reference give "
+            f"{shortest} and {longest} frames; scores of misaligned frames are not reported",
+            no_vmaf,
+            detail,
+        )
     psnr, ssim = parse_psnr(outcome.stderr_tail), parse_ssim(outcome.stderr_tail)
     quality = Quality(frames=expected, detail=detail)
     if psnr is None or psnr["average"] is None:
-        quality.missing.update(psnr_db="FFmpeg printed no PSNR summary", psnr_identical="FFmpeg printed no PSNR summary")
+        quality.missing.update(
+            psnr_db="FFmpeg printed no PSNR summary", psnr_identical="FFmpeg printed no PSNR summary"
+        )
     else:
         quality.psnr_identical = math.isinf(psnr["average"])
         quality.psnr_db = _capped(psnr["average"])

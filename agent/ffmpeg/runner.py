@@ -6,12 +6,14 @@ stdout line goes through a :class:`~agent.ffmpeg.progress.ProgressParser`, and e
 :func:`agent.process.run_process`'s. :func:`encoded_metrics` turns a finished run into its frame, speed and bitrate
 metrics.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from agent.ffmpeg.progress import Progress, ProgressParser
 from agent.process import ProcessOutcome, run_process
@@ -60,8 +62,12 @@ def encoded_metrics(run: FFmpegRun, output_bytes: int | None) -> tuple[dict[str,
         "output_bytes": output_bytes,
         "bitrate_kbps": round(output_bytes * 8 / 1000 / out_time, 3) if out_time and output_bytes else None,
     }
-    reasons = {"frames": "FFmpeg reported no frame count", "fps": "no frames encoded",
-               "speed": "FFmpeg reported no encoded duration", "bitrate_kbps": "no encoded duration or output size"}
+    reasons = {
+        "frames": "FFmpeg reported no frame count",
+        "fps": "no frames encoded",
+        "speed": "FFmpeg reported no encoded duration",
+        "bitrate_kbps": "no encoded duration or output size",
+    }
     missing = {key: reason for key, reason in reasons.items() if metrics[key] is None}
     return metrics, missing
 

@@ -15,11 +15,12 @@ its summary on stderr at the end of the run (saved real output: ``tests/data/ffm
 
 A binary without the filter, a failed run or a summary that cannot be read gives ``None`` and a reason, never 0.
 """
+
 from __future__ import annotations
 
 import re
 import threading
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from agent.ffmpeg.quality import listed_filters
 from agent.process import run_process
@@ -63,16 +64,25 @@ def has_siti(ffmpeg_path: str) -> bool:
 has_siti.cache_clear = listed_filters.cache_clear  # type: ignore[attr-defined]
 
 
-def measure_siti(ffmpeg_path: str, inputs: Sequence[str], seconds: float | None = None,
-                 timeout_s: float | None = None,
-                 cancel: threading.Event | None = None) -> tuple[dict[str, float] | None, str | None]:
+def measure_siti(
+    ffmpeg_path: str,
+    inputs: Sequence[str],
+    seconds: float | None = None,
+    timeout_s: float | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[dict[str, float] | None, str | None]:
     """(SI/TI summary, None) or (None, the reason it is unavailable)."""
     if not has_siti(str(ffmpeg_path)):
         return None, "unavailable: this FFmpeg has no siti filter (FFmpeg >= 5.0 has it)"
     outcome = run_process(siti_argv(ffmpeg_path, inputs, seconds), timeout_s=timeout_s, cancel=cancel)
     if not outcome.ok:
-        why = ("timed out" if outcome.timed_out else "cancelled" if outcome.cancelled
-               else f"exit {outcome.returncode}: {(outcome.stderr_tail or ['no output'])[-1].strip()}")
+        why = (
+            "timed out"
+            if outcome.timed_out
+            else "cancelled"
+            if outcome.cancelled
+            else f"exit {outcome.returncode}: {(outcome.stderr_tail or ['no output'])[-1].strip()}"
+        )
         return None, f"unavailable: the siti run failed ({why})"
     summary = parse_siti(outcome.stderr_tail)
     if summary is None:

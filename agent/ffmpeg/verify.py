@@ -2,15 +2,17 @@
 
 The exit code alone is not enough: an encoder can fail to initialise while FFmpeg still exits 0 having written nothing
 (reported for ``h264_nvenc`` on hosts without a GPU; Debian's 5.1 exits 1 and the static 9.0 build 255 there), so a
-run also needs frames in its progress and a non-empty output file. Encoder initialisation failures become ``"encoder unavailable: <encoder> (<reason>)"``, the form the result's
+run also needs frames in its progress and a non-empty output file. Encoder initialisation failures become ``"encoder
+unavailable: <encoder> (<reason>)"``, the form the result's
 ``error`` field carries (docs/WIRE.md).
 """
+
 from __future__ import annotations
 
 import os
 import re
 import signal
-from typing import Iterable
+from collections.abc import Iterable
 
 from agent.ffmpeg.runner import FFmpegRun
 
@@ -18,16 +20,32 @@ REASON_MAX_CHARS = 160
 """Longest reason text kept from an FFmpeg log line."""
 
 DEVICE_PATTERNS = (
-    "cannot load libcuda", "cannot load libnvidia-encode", "no capable devices found", "no nvenc capable devices",
-    "driver does not support the required nvenc api", "openencodesessionex failed", "cuinit", "cuda_error",
-    "failed to initialise vaapi", "no va display found", "failed to create a vaapi device", "device creation failed",
-    "error creating a mfx session", "mfx session", "mfx_err_unsupported",
-    "unknown encoder", "encoder not found", "no device available", "cannot open the dri",
+    "cannot load libcuda",
+    "cannot load libnvidia-encode",
+    "no capable devices found",
+    "no nvenc capable devices",
+    "driver does not support the required nvenc api",
+    "openencodesessionex failed",
+    "cuinit",
+    "cuda_error",
+    "failed to initialise vaapi",
+    "no va display found",
+    "failed to create a vaapi device",
+    "device creation failed",
+    "error creating a mfx session",
+    "mfx session",
+    "mfx_err_unsupported",
+    "unknown encoder",
+    "encoder not found",
+    "no device available",
+    "cannot open the dri",
 )
 """Lowercase fragments of FFmpeg/driver messages meaning the encoder (or its device/driver) is not there."""
 
 INIT_PATTERNS = (
-    "error initializing output stream", "error while opening encoder", "could not open encoder",
+    "error initializing output stream",
+    "error while opening encoder",
+    "could not open encoder",
     "error selecting an encoder",
 )
 """Lowercase fragments of FFmpeg's generic encoder-initialisation failures."""
@@ -63,7 +81,7 @@ def _first_match(lines: list[str], patterns: tuple[str, ...]) -> str | None:
 
 
 def classify_failure(stderr_tail: Iterable[str], encoder: str | None) -> str | None:
-    """"encoder unavailable: <encoder> (<reason>)" when the stderr shows the encoder failed to start, else None
+    """ "encoder unavailable: <encoder> (<reason>)" when the stderr shows the encoder failed to start, else None
     (then :func:`verify_output`'s reason stands).
 
     The reason is the most specific line: a device/driver message first, then the encoder's own complaint

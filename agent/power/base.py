@@ -5,6 +5,7 @@ A source reads one counter (a RAPL zone, a GPU) or one model (the CPU-time estim
 since the previous ``read()`` or ``start()``; a reading that cannot be trusted is ``valid=False`` with ``energy_j=None``
 and a reason, never 0 and never a guess.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -51,11 +52,11 @@ class PowerSource(ABC):
     def read(self) -> Reading:
         """Energy since the previous ``read()`` or ``start()``."""
 
-    def track(self, pid: int | None) -> None:
+    def track(self, pid: int | None) -> None:  # noqa: B027 - a no-op unless the source attributes by process
         """Attribute energy to the process tree rooted at ``pid`` from its birth; None stops attributing. Only a
         source that attributes by process (the estimate) does anything: a sensor measures the whole machine."""
 
-    def track_also(self, pid: int) -> None:
+    def track_also(self, pid: int) -> None:  # noqa: B027 - a no-op unless the source attributes by process
         """Attribute the tree rooted at ``pid`` as well, on top of those already tracked (several concurrent
         processes, such as live stream pushers); a no-op for sensors, like :meth:`track`."""
 
@@ -63,7 +64,7 @@ class PowerSource(ABC):
         """Longest safe interval between reads (counter wrap), None when there is no limit."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a no-op unless the source holds a handle
         """Release what the source holds (library handles); reading after close is undefined."""
 
     @abstractmethod

@@ -3,6 +3,7 @@
 Detection is cached per arguments (a probe walks sysfs and may initialise NVML) and clearable. The notes say what was
 chosen and why, and travel into every result's provenance.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,12 @@ def resolve_powercap_root(explicit: str | os.PathLike | None = None) -> str:
     return str(explicit or os.environ.get(ENV_POWERCAP_ROOT) or DEFAULT_POWERCAP_ROOT)
 
 
-def detect_sources(powercap_root: str | os.PathLike | None = None, tdp_watts: float | None = None,
-                   use_nvml: bool = True, fresh: bool = False) -> Detection:
+def detect_sources(
+    powercap_root: str | os.PathLike | None = None,
+    tdp_watts: float | None = None,
+    use_nvml: bool = True,
+    fresh: bool = False,
+) -> Detection:
     """RAPL and NVML sources when present, else the estimate (``estimated=True``); cached per arguments, unless
     ``fresh``: new source instances for a second reader (sources keep the state of their last reading)."""
     key = (resolve_powercap_root(powercap_root), tdp_watts, use_nvml)

@@ -1,14 +1,16 @@
 """The fallback when no sensor can be read: energy estimated from the CPU time of the job's process tree.
 
 Model (documented, labelled ``estimated`` wherever it appears): a fully busy logical CPU draws
-``TDP / logical CPUs`` watts (inside a VM: ``TDP / hardware threads of a typical host package``, see :data:`TDP_TABLE`), so the job's energy is ``CPU seconds of its process tree x TDP / logical CPUs``. TDP comes
+``TDP / logical CPUs`` watts (inside a VM: ``TDP / hardware threads of a typical host package``, see
+:data:`TDP_TABLE`), so the job's energy is ``CPU seconds of its process tree x TDP / logical CPUs``. TDP comes
 from ``tdp_watts`` (the whole machine: all sockets) when given, else from :data:`TDP_TABLE` (per package, first model
 substring that matches, times the number of sockets), else :data:`DEFAULT_TDP_W`.
 
 The estimate models only the job's own CPU: it is dynamic energy by construction (no idle share, no DRAM, no GPU,
 no other processes). ``tdp_watts`` (this machine's, or this VM's share of the host's) overrides the table.
 
-The tree: the root (or several, :meth:`EstimateSource.track_also`), every process in a root's session (run_process makes the child a session leader, so an orphan
+The tree: the root (or several, :meth:`EstimateSource.track_also`), every process in a root's session (run_process
+makes the child a session leader, so an orphan
 whose parent exited is still found) and the descendants of all of these. CPU time of the tree: for each member seen,
 user + system + children_user + children_system (a zombie still reports its own and its reaped children's time, so the
 final read while the root is an unreaped zombie includes everything the tree used). A member that vanished was reaped:
@@ -18,14 +20,16 @@ root reaped before the final read) its last value is kept. Members are rescanned
 through its parent's children_* time, one orphaned and reaped by init between two scans is missed. The total never goes
 backwards. Assumes parents wait for their children (true for FFmpeg and shells).
 """
+
 from __future__ import annotations
 
 import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 
@@ -124,7 +128,7 @@ def _raw_stat(pid: int) -> bytes | None:
             os.close(fd)
     except OSError:
         return None
-    return data[data.rfind(b")") + 2:]
+    return data[data.rfind(b")") + 2 :]
 
 
 def read_stat(pid: int) -> ProcStat | None:
@@ -165,8 +169,9 @@ def _stat_psutil(pid: int) -> ProcStat | None:
 class ProcessTree:
     """CPU seconds used so far by a process and its descendants; never decreases."""
 
-    def __init__(self, root_pid: int, rescan_s: float = RESCAN_INTERVAL_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, root_pid: int, rescan_s: float = RESCAN_INTERVAL_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.root_pid = root_pid
         self.roots: set[int] = set()
         """Every root of the tree: ``root_pid`` and those added by :meth:`add_root`."""
@@ -250,9 +255,14 @@ class EstimateSource(PowerSource):
     kind = "estimate"
     measured = False
 
-    def __init__(self, tdp_watts: float | None = None, cpu_model: str | None = None,
-                 logical_cpus: int | None = None, clock: Callable[[], float] = time.monotonic,
-                 in_vm: bool | None = None) -> None:
+    def __init__(
+        self,
+        tdp_watts: float | None = None,
+        cpu_model: str | None = None,
+        logical_cpus: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        in_vm: bool | None = None,
+    ) -> None:
         info = read_cpuinfo()
         self.cpu_model = cpu_model if cpu_model is not None else info["model"]
         self.logical_cpus = logical_cpus or psutil.cpu_count(logical=True) or os.cpu_count() or 1
@@ -333,9 +343,13 @@ class EstimateSource(PowerSource):
 
     def notes(self) -> list[str]:
         """What the estimate assumed, for detection notes."""
-        notes = [f"estimate:cpu: {self.watts_per_cpu:.2f} W per busy logical CPU = TDP {self.tdp_watts:g} W "
-                 f"({self.tdp_origin}, CPU '{self.cpu_model or 'unknown'}') / {self.cpus_sharing_tdp} threads"]
+        notes = [
+            f"estimate:cpu: {self.watts_per_cpu:.2f} W per busy logical CPU = TDP {self.tdp_watts:g} W "
+            f"({self.tdp_origin}, CPU '{self.cpu_model or 'unknown'}') / {self.cpus_sharing_tdp} threads"
+        ]
         if self.in_vm and self.tdp_origin != "given":
-            notes.append("estimate:cpu: running under a hypervisor: each vCPU is taken as one hardware thread of a "
-                         "typical host package; pass --tdp-watts (this VM's share of the host's power) to override")
+            notes.append(
+                "estimate:cpu: running under a hypervisor: each vCPU is taken as one hardware thread of a "
+                "typical host package; pass --tdp-watts (this VM's share of the host's power) to override"
+            )
         return notes

@@ -8,11 +8,13 @@ second on many boards). Each reading also carries the encoder utilisation (NVENC
 
 No library, an NVML error on init, or no GPU: no source, and a note saying which.
 """
+
 from __future__ import annotations
 
 import importlib
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from agent.power.base import PowerSource, Reading, SourceUnavailable
 from agent.power.units import Energy, Power
@@ -93,8 +95,9 @@ class NvmlSource(PowerSource):
         else:
             energy_j = Power.from_mwatts((last + value) / 2).times(elapsed).joules
         watts = energy_j / elapsed if elapsed > 0 else None
-        return Reading(energy_j=energy_j, valid=True, watts=watts,
-                       extra={"encoder_util_pct": self.encoder_utilization()})
+        return Reading(
+            energy_j=energy_j, valid=True, watts=watts, extra={"encoder_util_pct": self.encoder_utilization()}
+        )
 
     def encoder_utilization(self) -> float | None:
         """NVENC utilisation in percent over NVML's last sampling period, None where unsupported."""

@@ -13,14 +13,16 @@ leaves at most half the counter's range between two reads at the zone's maximum 
 unseen. A wrap with an unreadable range, an interval longer than the counter's wrap time, or a delta above the zone's
 maximum power makes the reading invalid: ``None`` with a reason, never negative and never invented.
 """
+
 from __future__ import annotations
 
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from agent.power.base import PowerSource, Reading, SourceUnavailable
 from agent.power.units import Energy, Power
@@ -98,8 +100,9 @@ class RaplSource(PowerSource):
     kind = "rapl"
     measured = True
 
-    def __init__(self, name: str, zone_dir: str | os.PathLike, entry: str = "",
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, name: str, zone_dir: str | os.PathLike, entry: str = "", clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.name = name
         self.path = Path(zone_dir)
         self.entry = entry or self.path.name
@@ -162,18 +165,21 @@ class RaplSource(PowerSource):
             if not rng:
                 return Reading.invalid(
                     f"counter wrapped and {self.path / 'max_energy_range_uj'} is unreadable: "
-                    "energy of the interval unknown")
+                    "energy of the interval unknown"
+                )
             delta_uj += rng
         wrap = self.wrap_time_s()
         if wrap is not None and elapsed > wrap:
             return Reading.invalid(
                 f"{elapsed:.3f} s between reads exceeds the counter's wrap time ({wrap:.3f} s at "
-                f"{self.max_power_w:g} W): a second wrap cannot be ruled out")
+                f"{self.max_power_w:g} W): a second wrap cannot be ruled out"
+            )
         energy_j = Energy.from_ujoules(delta_uj).joules
         if energy_j > self.max_power_w * (elapsed + PLAUSIBILITY_SLACK_S):
             return Reading.invalid(
                 f"implausible delta {energy_j:.3f} J in {elapsed:.3f} s (max {self.max_power_w:g} W): "
-                "counter reset or miscounted wrap")
+                "counter reset or miscounted wrap"
+            )
         watts = energy_j / elapsed if elapsed > 0 else None
         return Reading(energy_j=energy_j, valid=True, watts=watts)
 
@@ -244,8 +250,9 @@ def select_zones(zones: list[Zone]) -> tuple[list[tuple[str, Zone]], dict[str, l
     return chosen, skipped
 
 
-def discover_rapl(root: str | os.PathLike | None = None,
-                  clock: Callable[[], float] = time.monotonic) -> tuple[list[RaplSource], list[str]]:
+def discover_rapl(
+    root: str | os.PathLike | None = None, clock: Callable[[], float] = time.monotonic
+) -> tuple[list[RaplSource], list[str]]:
     """RAPL sources for every package and DRAM zone under ``root``, and notes on what was chosen and why."""
     root = Path(root or DEFAULT_POWERCAP_ROOT)
     if not root.is_dir():

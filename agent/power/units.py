@@ -2,6 +2,7 @@
 
 RAPL reports microjoules, NVML millijoules and milliwatts; everything inside ffwatt is joules and watts.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

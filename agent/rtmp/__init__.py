@@ -20,32 +20,59 @@ counts the video frames it got, and is stopped by :meth:`Receiver.finish`.
 Configuration (for operators and tests; all optional): ``FFWATT_NGINX`` (the nginx binary), ``FFWATT_NGINX_RTMP_MODULE``
 (the module's ``.so``), ``FFWATT_RTMP_PORT`` (a fixed loopback port for the agent's nginx instead of a free one).
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from agent.rtmp.ingest import APPLICATION, ExternalIngest, Ingest, IngestError, ListenIngest, PullingIngest
 from agent.rtmp.listening import START_TIMEOUT_S, free_port, wait_listening
 from agent.rtmp.nginx import ENV_NGINX, ENV_RTMP_MODULE, NginxIngest, NginxInstall, find_nginx
 from agent.rtmp.receiver import RECEIVER_GRACE_S, Receiver, ReceiverResult, start_receiver
 
-__all__ = ["APPLICATION", "ENV_NGINX", "ENV_RTMP_MODULE", "ENV_RTMP_PORT", "RECEIVER_GRACE_S", "START_TIMEOUT_S",
-           "ExternalIngest", "Ingest", "IngestError", "ListenIngest", "NginxIngest", "NginxInstall", "PullingIngest",
-           "Receiver", "ReceiverResult", "find_nginx", "free_port", "open_ingest", "start_receiver", "wait_listening"]
+__all__ = [
+    "APPLICATION",
+    "ENV_NGINX",
+    "ENV_RTMP_MODULE",
+    "ENV_RTMP_PORT",
+    "RECEIVER_GRACE_S",
+    "START_TIMEOUT_S",
+    "ExternalIngest",
+    "Ingest",
+    "IngestError",
+    "ListenIngest",
+    "NginxIngest",
+    "NginxInstall",
+    "PullingIngest",
+    "Receiver",
+    "ReceiverResult",
+    "find_nginx",
+    "free_port",
+    "open_ingest",
+    "start_receiver",
+    "wait_listening",
+]
 
 ENV_RTMP_PORT = "FFWATT_RTMP_PORT"
 """A fixed loopback port for the agent's nginx instead of a free one."""
 
 
 @contextlib.contextmanager
-def open_ingest(mode: str | None, ffmpeg_path: str, workdir: Path, rtmp_url: str | None = None, *,
-                port: int | None = None, nginx: NginxInstall | None = None,
-                cancel: threading.Event | None = None) -> Iterator[Ingest]:
+def open_ingest(
+    mode: str | None,
+    ffmpeg_path: str,
+    workdir: Path,
+    rtmp_url: str | None = None,
+    *,
+    port: int | None = None,
+    nginx: NginxInstall | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[Ingest]:
     """The ingest a job asked for (``auto``, ``nginx``, ``listen``; ``rtmp_url`` wins over all), stopped on exit.
 
     ``auto`` uses nginx when it and its RTMP module are installed and FFmpeg's listener otherwise (the note says

@@ -1,5 +1,6 @@
 """What an ingest is (:class:`Ingest`: hands out one ready :class:`~agent.rtmp.receiver.Receiver` per stream), and
 the two that start no server: FFmpeg's own listener (``listen``) and an ingest someone else runs (``external``)."""
+
 from __future__ import annotations
 
 import threading
@@ -27,7 +28,7 @@ class Ingest:
     def close(self) -> None:
         return None
 
-    def __enter__(self) -> "Ingest":
+    def __enter__(self) -> Ingest:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -71,8 +72,9 @@ class ListenIngest(Ingest):
             raise IngestError("cancelled while the RTMP listener was starting")
         detail = "; ".join(line for line in child.tail if line.strip())[-300:] or "no error printed"
         if why == "timeout":
-            raise IngestError(f"FFmpeg's RTMP listener did not listen on 127.0.0.1:{port} within "
-                              f"{self.start_timeout_s:g} s: {detail}")
+            raise IngestError(
+                f"FFmpeg's RTMP listener did not listen on 127.0.0.1:{port} within {self.start_timeout_s:g} s: {detail}"
+            )
         raise IngestError(f"FFmpeg's RTMP listener failed to start on 127.0.0.1:{port}: {detail}")
 
 
@@ -84,5 +86,7 @@ class ExternalIngest(PullingIngest):
     def __init__(self, ffmpeg_path: str, url: str) -> None:
         super().__init__(ffmpeg_path)
         self.base_url = url.rstrip("/")
-        self.notes.append(f"ingest: external {self.base_url} (not started by the agent); each stream is pulled back "
-                          "from it to count the frames received")
+        self.notes.append(
+            f"ingest: external {self.base_url} (not started by the agent); each stream is pulled back "
+            "from it to count the frames received"
+        )

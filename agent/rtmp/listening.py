@@ -1,4 +1,5 @@
 """When a child is ready: it listens on its loopback port (read from the OS, never by connecting), and free ports."""
+
 from __future__ import annotations
 
 import socket
@@ -32,13 +33,17 @@ def listens_on(pid: int, port: int) -> bool | None:
         return False
     except (psutil.Error, OSError, NotImplementedError):
         return None
-    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.laddr.ip in LISTEN_ADDRESSES
-               for c in connections)
+    return any(
+        c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.laddr.ip in LISTEN_ADDRESSES
+        for c in connections
+    )
 
 
-def wait_listening(child: Child, port: int, timeout_s: float = START_TIMEOUT_S,
-                   cancel: threading.Event | None = None) -> str | None:
-    """Wait until ``child`` itself listens on loopback ``port`` (IPv4 or IPv6). None when it does; else why not ("exited",
+def wait_listening(
+    child: Child, port: int, timeout_s: float = START_TIMEOUT_S, cancel: threading.Event | None = None
+) -> str | None:
+    """Wait until ``child`` itself listens on loopback ``port`` (IPv4 or IPv6). None when it does; else why not
+    ("exited",
     "timeout" or "cancelled").
 
     Readiness is read from the OS (:func:`listens_on`: the child's own listening socket), never by connecting:

@@ -1,5 +1,6 @@
 """nginx with the RTMP module: finding it (:func:`find_nginx`) and running it as the agent's ingest
 (:class:`NginxIngest`)."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,8 @@ NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/ngin
 """Where nginx is looked for when it is not on PATH."""
 
 RTMP_MODULE_CANDIDATES = (
-    "/usr/lib/nginx/modules/ngx_rtmp_module.so",          # Debian, Ubuntu (libnginx-mod-rtmp)
-    "/usr/lib64/nginx/modules/ngx_rtmp_module.so",        # Fedora, RHEL
+    "/usr/lib/nginx/modules/ngx_rtmp_module.so",  # Debian, Ubuntu (libnginx-mod-rtmp)
+    "/usr/lib64/nginx/modules/ngx_rtmp_module.so",  # Fedora, RHEL
     "/usr/share/nginx/modules/ngx_rtmp_module.so",
     "/usr/lib/nginx/modules/ngx_rtmp_module.so.0",
     "/usr/local/nginx/modules/ngx_rtmp_module.so",
@@ -60,8 +61,12 @@ def find_nginx(binary: str | None = None, module: str | None = None) -> tuple[Ng
     :data:`NGINX_CANDIDATES`, and the module in nginx's ``--modules-path`` and :data:`RTMP_MODULE_CANDIDATES`; an
     nginx built with the module (``--add-module=...rtmp...``) needs none.
     """
-    binary = binary or os.environ.get(ENV_NGINX) or shutil.which("nginx") or next(
-        (c for c in NGINX_CANDIDATES if os.access(c, os.X_OK)), None)
+    binary = (
+        binary
+        or os.environ.get(ENV_NGINX)
+        or shutil.which("nginx")
+        or next((c for c in NGINX_CANDIDATES if os.access(c, os.X_OK)), None)
+    )
     if not binary or not os.access(binary, os.X_OK):
         return None, f"nginx is not installed ({binary or 'not on PATH nor in ' + ', '.join(NGINX_CANDIDATES)})"
     module = module or os.environ.get(ENV_RTMP_MODULE)
@@ -87,8 +92,15 @@ class NginxIngest(PullingIngest):
 
     kind = "nginx"
 
-    def __init__(self, ffmpeg_path: str, workdir: Path, install: NginxInstall, port: int | None = None,
-                 start_timeout_s: float = START_TIMEOUT_S, cancel: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        ffmpeg_path: str,
+        workdir: Path,
+        install: NginxInstall,
+        port: int | None = None,
+        start_timeout_s: float = START_TIMEOUT_S,
+        cancel: threading.Event | None = None,
+    ) -> None:
         super().__init__(ffmpeg_path)
         self.install = install
         self.port = port or free_port()
@@ -98,8 +110,10 @@ class NginxIngest(PullingIngest):
         self.base_url = f"rtmp://127.0.0.1:{self.port}/{APPLICATION}"
         self.child: Child | None = None
         self._start(start_timeout_s, cancel)
-        self.notes.append(f"ingest: nginx-rtmp ({install.binary}, module {install.module or 'built in'}) on "
-                          f"127.0.0.1:{self.port}, started by the agent")
+        self.notes.append(
+            f"ingest: nginx-rtmp ({install.binary}, module {install.module or 'built in'}) on "
+            f"127.0.0.1:{self.port}, started by the agent"
+        )
 
     def config(self) -> str:
         """The nginx config: everything nginx writes lives in :attr:`dir`."""
@@ -113,7 +127,8 @@ class NginxIngest(PullingIngest):
             f"    listen 127.0.0.1:{self.port};\n    chunk_size 4096;\n"
             f"    application {APPLICATION} {{\n      live on;\n      record off;\n"
             "      allow publish 127.0.0.1;\n      deny publish all;\n      allow play 127.0.0.1;\n"
-            "      deny play all;\n    }\n  }\n}\n")
+            "      deny play all;\n    }\n  }\n}\n"
+        )
 
     def _start(self, timeout_s: float, cancel: threading.Event | None) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
 """The receiving end of one stream: an FFmpeg that plays it back (or listens for it) and counts its video frames."""
+
 from __future__ import annotations
 
 import threading

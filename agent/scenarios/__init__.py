@@ -1,4 +1,5 @@
 """Scenario kinds the agent can run, by name."""
+
 from __future__ import annotations
 
 from agent.scenarios.base import Scenario

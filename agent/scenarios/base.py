@@ -5,12 +5,14 @@ fields (docs/WIRE.md "Result"), ``cleanup`` removes what prepare and run left be
 agent: it raises :class:`JobFailed` with a one-line reason, or lets an exception escape that the agent turns into a
 failed result.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 class JobFailed(Exception):
@@ -43,11 +45,11 @@ class LiveStatus:
 class RunContext:
     """Everything a scenario may use on this host."""
 
-    ffmpeg: Any                                   # agent.ffmpeg.locate.FFmpegBinary
-    sources: list                                 # agent.power.base.PowerSource
+    ffmpeg: Any  # agent.ffmpeg.locate.FFmpegBinary
+    sources: list  # agent.power.base.PowerSource
     power_notes: list[str]
     workdir: Path
-    encoder_check: Callable[[str], dict]          # encoder -> {"usable": bool, "reason": str | None}
+    encoder_check: Callable[[str], dict]  # encoder -> {"usable": bool, "reason": str | None}
     cancel: threading.Event = field(default_factory=threading.Event)
     live: LiveStatus = field(default_factory=LiveStatus)
     input_dirs: tuple[Path, ...] = ()
@@ -75,8 +77,10 @@ def require_input(ctx: RunContext, params: dict[str, Any]) -> None:
     allowed = [Path(d).resolve() for d in (*ctx.input_dirs, ctx.workdir)]
     if not any(resolved.is_relative_to(d) for d in allowed):
         via = f" (resolves to {resolved})" if str(resolved) != path else ""
-        raise JobFailed(f"input {path}{via} is outside the allowed input directories: "
-                        f"{', '.join(str(d) for d in allowed)}; start the agent with --input-dir DIR to allow one")
+        raise JobFailed(
+            f"input {path}{via} is outside the allowed input directories: "
+            f"{', '.join(str(d) for d in allowed)}; start the agent with --input-dir DIR to allow one"
+        )
 
 
 def ffmpeg_info(ctx: RunContext, argv: list[str] | None, stderr_tail: list[str]) -> dict[str, Any]:

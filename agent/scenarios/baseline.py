@@ -9,6 +9,7 @@ the measurement at once and fails the job (a shortened baseline is not a baselin
 Estimated energy: the estimate models only the CPU time of a tracked job, and a baseline tracks none, so its energy is
 0 J by construction. ``idle_watts`` (and mean / peak watts) are then null with that reason, never a made-up 0 W.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,8 +22,10 @@ from agent.scenarios.phases import idle_window, sample_rate
 NO_FRAMES = "baseline: no frames"
 NO_ENCODE = "baseline: nothing is encoded"
 ALL_IDLE = "baseline: the whole window is idle, there is no job energy above it"
-ESTIMATED_IDLE_REASON = ("the estimate models only a job's own CPU time and a baseline runs no job: its energy is 0 J "
-                         "by construction, not a measured idle power")
+ESTIMATED_IDLE_REASON = (
+    "the estimate models only a job's own CPU time and a baseline runs no job: its energy is 0 J "
+    "by construction, not a measured idle power"
+)
 FRAME_FIELDS = ("frames", "fps", "joules_per_frame", "dynamic_joules_per_frame", "frames_per_joule")
 ENCODE_FIELDS = ("speed", "output_bytes", "bitrate_kbps")
 
@@ -35,8 +38,11 @@ def baseline_result(measurement: Measurement) -> dict[str, Any]:
     for key in ("total_energy_j", "mean_watts", "peak_watts"):
         metrics[key] = measured[key]
     metrics["idle_watts"] = measured["mean_watts"]
-    out_missing = {key: reason for key, reason in missing.items()
-                   if key.startswith("energy_j.") or key in ("total_energy_j", "mean_watts", "peak_watts")}
+    out_missing = {
+        key: reason
+        for key, reason in missing.items()
+        if key.startswith("energy_j.") or key in ("total_energy_j", "mean_watts", "peak_watts")
+    }
     if metrics["idle_watts"] is None:
         out_missing["idle_watts"] = missing.get("mean_watts") or "mean watts unknown"
     if measurement.estimated:
@@ -54,8 +60,14 @@ def baseline_result(measurement: Measurement) -> dict[str, Any]:
     provenance = summary["provenance"]
     if measurement.estimated:
         provenance["notes"] = [*provenance["notes"], f"idle_watts: {ESTIMATED_IDLE_REASON}"]
-    return {"metrics": metrics, "missing": out_missing, "provenance": provenance, "baseline": None,
-            "ffmpeg": None, "samples": summary["samples"]}
+    return {
+        "metrics": metrics,
+        "missing": out_missing,
+        "provenance": provenance,
+        "baseline": None,
+        "ffmpeg": None,
+        "samples": summary["samples"],
+    }
 
 
 class Baseline(Scenario):

@@ -16,6 +16,7 @@ plus ``max_streams``, ``watts_per_stream`` (mean watts at the maximum / max_stre
 (least-squares slope of mean watts over the levels that held), ``levels_tried`` and a top-level ``density`` with every
 level in the order tried and the same levels sorted by streams (``curve``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -74,16 +75,20 @@ class Density(Scenario):
         span = float(params["duration"]) + stagger * (max_streams - 1)
         timeout = params.get("timeout")
         if timeout is not None and span > timeout:
-            raise JobFailed(f"a level of {max_streams} streams needs {span:g} s (duration + stagger between starts), "
-                            f"longer than the timeout {timeout:g} s")
+            raise JobFailed(
+                f"a level of {max_streams} streams needs {span:g} s (duration + stagger between starts), "
+                f"longer than the timeout {timeout:g} s"
+            )
         return {"max_streams": max_streams, "min_speed": float(min_speed), "stagger": stagger}
 
     def run(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any]) -> dict[str, Any]:
-        return streaming_phases(job["params"], ctx,
-                                lambda ingest, baseline: self._search(job, ctx, state, ingest, baseline))
+        return streaming_phases(
+            job["params"], ctx, lambda ingest, baseline: self._search(job, ctx, state, ingest, baseline)
+        )
 
-    def _search(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any], ingest: Ingest,
-                baseline: Measurement | None) -> dict[str, Any]:
+    def _search(
+        self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any], ingest: Ingest, baseline: Measurement | None
+    ) -> dict[str, Any]:
         """Every level of the search, each its own measured window, and the result at the maximum that held."""
         params = job["params"]
         levels: list[Level] = []
@@ -92,8 +97,14 @@ class Density(Scenario):
             if levels:
                 unmeasured_wait(ctx, LEVEL_REST_S, "resting between levels", "cancelled between levels")
             ctx.live.progress = {"level": streams}
-            window = push_streams(ctx, ingest, params, [params["bitrate"]] * streams,
-                                  f"{job['id']}-{job['attempt']}-n{streams}", state["stagger"])
+            window = push_streams(
+                ctx,
+                ingest,
+                params,
+                [params["bitrate"]] * streams,
+                f"{job['id']}-{job['attempt']}-n{streams}",
+                state["stagger"],
+            )
             result = window_result(window, baseline, ingest)
             result["ffmpeg"] = window_ffmpeg_info(ctx, window)
             held, reason = level_verdict(result, state["min_speed"])
@@ -118,28 +129,46 @@ class Density(Scenario):
             reason = f"no level held: even 1 stream was not real time ({at.reason})"
             for key in ("watts_per_stream", "dynamic_watts_per_stream"):
                 metrics[key], missing[key] = None, reason
-        held = [(float(lv.streams), lv.entry["mean_watts"]) for lv in levels
-                if lv.held and lv.entry["mean_watts"] is not None]
+        held = [
+            (float(lv.streams), lv.entry["mean_watts"])
+            for lv in levels
+            if lv.held and lv.entry["mean_watts"] is not None
+        ]
         slope = least_squares_slope(held)
         metrics["marginal_watts_per_stream"] = round(slope, 6) if slope is not None else None
         if slope is None:
-            missing["marginal_watts_per_stream"] = (
-                f"needs mean watts at 2 or more levels that held, got {len(held)}")
+            missing["marginal_watts_per_stream"] = f"needs mean watts at 2 or more levels that held, got {len(held)}"
         entries = [lv.entry for lv in levels]
         result["metrics"], result["missing"] = metrics, missing
-        result["provenance"] = {**result["provenance"], "notes": [
-            *result["provenance"]["notes"],
-            f"density: metrics, streams and samples are the {maximum or 1}-stream level's window; each level is its "
-            f"own window, {LEVEL_REST_S:g} s unmeasured rest between levels, one ingest for the whole search"]}
-        result["density"] = {"min_speed": state["min_speed"], "max_streams": maximum, "levels": entries,
-                             "curve": sorted(entries, key=lambda e: e["streams"])}
+        result["provenance"] = {
+            **result["provenance"],
+            "notes": [
+                *result["provenance"]["notes"],
+                f"density: metrics, streams and samples are the {maximum or 1}-stream level's window; "
+                f"each level is its own window, {LEVEL_REST_S:g} s unmeasured rest between levels, "
+                "one ingest for the whole search",
+            ],
+        }
+        result["density"] = {
+            "min_speed": state["min_speed"],
+            "max_streams": maximum,
+            "levels": entries,
+            "curve": sorted(entries, key=lambda e: e["streams"]),
+        }
         return result
 
 
 def _level_entry(streams: int, held: bool, reason: str | None, result: dict[str, Any]) -> dict[str, Any]:
     m = result["metrics"]
     speeds = [s["speed"] for s in result["streams"]]
-    return {"streams": streams, "held": held, "reason": reason,
-            "min_speed": None if any(v is None for v in speeds) else min(speeds),
-            "dropped_frames": m.get("dropped_frames"), "mean_watts": m.get("mean_watts"),
-            "total_energy_j": m.get("total_energy_j"), "duration_s": m.get("duration_s"), "frames": m.get("frames")}
+    return {
+        "streams": streams,
+        "held": held,
+        "reason": reason,
+        "min_speed": None if any(v is None for v in speeds) else min(speeds),
+        "dropped_frames": m.get("dropped_frames"),
+        "mean_watts": m.get("mean_watts"),
+        "total_energy_j": m.get("total_energy_j"),
+        "duration_s": m.get("duration_s"),
+        "frames": m.get("frames"),
+    }

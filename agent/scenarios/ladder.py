@@ -1,6 +1,7 @@
 """``ladder``: an ABR ladder, one input decoded once and encoded to every rung in one FFmpeg process.
 
-idle baseline -> stabilization wait (:func:`agent.scenarios.phases.run_phases`) -> sampler + FFmpeg (own process group, live progress) -> final power reading
+idle baseline -> stabilization wait (:func:`agent.scenarios.phases.run_phases`) -> sampler + FFmpeg (own process
+group, live progress) -> final power reading
 while FFmpeg's process is exited but not reaped -> verify the run -> read every rung's output back to count the frames
 it really holds -> metrics -> cooldown wait. The argv is :func:`agent.ffmpeg.ladder.ladder_argv` (split + scale per
 rung, one ``-map`` per output, a null-muxer tap first so FFmpeg's progress counts the input frames).
@@ -11,6 +12,7 @@ whole process is divided by those: ``joules_per_frame`` = total energy / all run
 total energy / (pixels / 1e6). A rung whose output is missing, empty or has no frames fails the job with a reason
 naming the rung; so does an FFmpeg failure that FFmpeg's stderr pins on one rung's output (an encoder refusing a size).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,8 +27,9 @@ from agent.scenarios.base import JobFailed, RunContext, Scenario, ffmpeg_info, r
 from agent.scenarios.phases import measured_ffmpeg, run_phases
 
 
-def rung_entry(rung: dict[str, Any], count: RungCount, output_bytes: int | None,
-               seconds: float | None) -> dict[str, Any]:
+def rung_entry(
+    rung: dict[str, Any], count: RungCount, output_bytes: int | None, seconds: float | None
+) -> dict[str, Any]:
     """One entry of the result's top-level ``rungs`` (docs/WIRE.md "Ladder job")."""
     width, height = count.width, count.height
     if width is None or height is None:
@@ -34,12 +37,20 @@ def rung_entry(rung: dict[str, Any], count: RungCount, output_bytes: int | None,
     frames = count.frames
     pixels = frames * width * height if frames is not None else None
     kbps = round(output_bytes * 8 / 1000 / seconds, 3) if output_bytes and seconds else None
-    return {"resolution": rung["resolution"], "bitrate": rung["bitrate"], "frames": frames, "pixels": pixels,
-            "output_bytes": output_bytes, "bitrate_kbps": kbps, "error": count.error}
+    return {
+        "resolution": rung["resolution"],
+        "bitrate": rung["bitrate"],
+        "frames": frames,
+        "pixels": pixels,
+        "output_bytes": output_bytes,
+        "bitrate_kbps": kbps,
+        "error": count.error,
+    }
 
 
-def ladder_notes(entries: list[dict[str, Any]], rungs: list[dict[str, Any]], duration: float | None,
-                 source_seconds: float | None) -> list[str]:
+def ladder_notes(
+    entries: list[dict[str, Any]], rungs: list[dict[str, Any]], duration: float | None, source_seconds: float | None
+) -> list[str]:
     """Provenance notes: an input that ended before ``duration`` seconds, rungs that got different frame counts."""
     notes = []
     if duration and source_seconds is not None and source_seconds < 0.95 * float(duration):
@@ -51,8 +62,9 @@ def ladder_notes(entries: list[dict[str, Any]], rungs: list[dict[str, Any]], dur
     return notes
 
 
-def ladder_metrics(run: FFmpegRun, entries: list[dict[str, Any]], baseline: Measurement | None,
-                   measurement: Measurement) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
+def ladder_metrics(
+    run: FFmpegRun, entries: list[dict[str, Any]], baseline: Measurement | None, measurement: Measurement
+) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
     """(metrics, missing, the rest of energy.summarize) of a ladder whose every rung holds frames.
 
     source_frames, fps, speed and bitrate come from the encode's progress (the tap: input frames and time), the
@@ -60,8 +72,12 @@ def ladder_metrics(run: FFmpegRun, entries: list[dict[str, Any]], baseline: Meas
     metrics are per frame of all rungs, and joules_per_megapixel = total_energy_j / (pixels / 1e6)."""
     total_bytes = sum(e["output_bytes"] for e in entries)
     encoded, missing = encoded_metrics(run, total_bytes)
-    metrics = {"duration_s": encoded["duration_s"], "rungs": len(entries), "source_frames": encoded["frames"],
-               **{k: encoded[k] for k in ("fps", "speed", "output_bytes", "bitrate_kbps")}}
+    metrics = {
+        "duration_s": encoded["duration_s"],
+        "rungs": len(entries),
+        "source_frames": encoded["frames"],
+        **{k: encoded[k] for k in ("fps", "speed", "output_bytes", "bitrate_kbps")},
+    }
     if "frames" in missing:
         missing["source_frames"] = missing.pop("frames")
     if "fps" in missing:
@@ -75,8 +91,9 @@ def ladder_metrics(run: FFmpegRun, entries: list[dict[str, Any]], baseline: Meas
     total = metrics.get("total_energy_j")
     metrics["joules_per_megapixel"] = round(total / (pixels / 1e6), 6) if total is not None and pixels else None
     if metrics["joules_per_megapixel"] is None:
-        missing["joules_per_megapixel"] = ("no pixels encoded" if not pixels else
-                                           f"total energy unknown: {missing.get('total_energy_j', 'no reason')}")
+        missing["joules_per_megapixel"] = (
+            "no pixels encoded" if not pixels else f"total energy unknown: {missing.get('total_energy_j', 'no reason')}"
+        )
     return metrics, missing, measured
 
 
@@ -118,8 +135,7 @@ class Ladder(Scenario):
             raise JobFailed(reason, {"ffmpeg": info, "rungs": entries})
         metrics, missing, measured = ladder_metrics(run, entries, baseline, measurement)
         measured["provenance"]["notes"] += ladder_notes(entries, rungs, params.get("duration"), source_seconds)
-        return {"metrics": metrics, "missing": missing, "ffmpeg": info, "rungs": entries, "quality": None,
-                **measured}
+        return {"metrics": metrics, "missing": missing, "ffmpeg": info, "rungs": entries, "quality": None, **measured}
 
     @staticmethod
     def _count_rungs(ctx: RunContext, params: dict[str, Any], outputs: list, source_seconds: float | None) -> list:

@@ -14,16 +14,19 @@ estimate does not: the provenance notes say so.
 
 Per stream (``result["streams"]``): frames sent, frames received, FFmpeg's dropped / duplicated frames, speed (media
 time sent, frames / frame rate, over the wall time since FFmpeg started encoding, so the process start and the RTMP
-handshake, which ``-re`` never makes up, do not count against real time), achieved bitrate (bytes pushed x 8 / media seconds, FLV and audio included), and an
+handshake, which ``-re`` never makes up, do not count against real time), achieved bitrate (bytes pushed x 8 / media
+seconds, FLV and audio included), and an
 error when the stream failed. A stream fails when its pusher exits with an error or times out, or when its receiver
 counted no frame; any failed stream fails the job (the result still lists every stream).
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from agent import energy
 from agent.ffmpeg.live import bitrate_bps, live_argv, stream_rate
@@ -40,11 +43,22 @@ REALTIME_SPEED = 0.98
 """A stream is real time when its speed is at least this and it dropped no frame."""
 
 
-LOOPBACK_NOTE = ("the RTMP ingest ({kind}) and its receivers run on the measured machine: a measured source counts "
-                 "their energy inside the window")
-ESTIMATE_NOTE = "estimate:cpu attributes the pushers' CPU time only (every pusher tracked), not the ingest's nor the receivers'"
-QUALITY_FIELDS = ("psnr_db", "psnr_identical", "ssim", "vmaf", "quality_frames", "ssim_frames_per_joule",
-                  "vmaf_frames_per_joule")
+LOOPBACK_NOTE = (
+    "the RTMP ingest ({kind}) and its receivers run on the measured machine: a measured source counts "
+    "their energy inside the window"
+)
+ESTIMATE_NOTE = (
+    "estimate:cpu attributes the pushers' CPU time only (every pusher tracked), not the ingest's nor the receivers'"
+)
+QUALITY_FIELDS = (
+    "psnr_db",
+    "psnr_identical",
+    "ssim",
+    "vmaf",
+    "quality_frames",
+    "ssim_frames_per_joule",
+    "vmaf_frames_per_joule",
+)
 NO_QUALITY = "live streams: quality is not compared"
 STREAM_FIELDS = ("frames", "frames_received", "dropped_frames", "duplicated_frames", "speed", "bitrate_kbps")
 
@@ -97,14 +111,17 @@ class StreamRun:
         speed = self.speed()
         size = p.total_size if p else None
         entry: dict[str, Any] = {
-            "index": self.index, "bitrate": self.bitrate, "target_bitrate_kbps": bitrate_bps(self.bitrate) / 1000,
+            "index": self.index,
+            "bitrate": self.bitrate,
+            "target_bitrate_kbps": bitrate_bps(self.bitrate) / 1000,
             "frames": frames,
             "frames_received": self.received.frames if self.received else None,
             "dropped_frames": p.drop_frames if p else None,
             "duplicated_frames": p.dup_frames if p else None,
             "speed": round(speed, 4) if speed is not None else None,
-            "fps": p.fps if p and p.fps else (round(frames / out.duration_s, 3)
-                                             if frames and out is not None and out.duration_s > 0 else None),
+            "fps": p.fps
+            if p and p.fps
+            else (round(frames / out.duration_s, 3) if frames and out is not None and out.duration_s > 0 else None),
             "bitrate_kbps": round(size * 8 / 1000 / out_time, 3) if size and out_time else None,
             "output_bytes": size,
             "error": self.error,
@@ -112,8 +129,9 @@ class StreamRun:
         no_progress = "the pusher reported no progress" if p is None else None
         reasons = {
             "frames": no_progress or "FFmpeg reported no frame count",
-            "frames_received": (self.received.reason if self.received and self.received.reason
-                                else "the receiver was not started"),
+            "frames_received": (
+                self.received.reason if self.received and self.received.reason else "the receiver was not started"
+            ),
             "dropped_frames": no_progress or "FFmpeg reported no drop count",
             "duplicated_frames": no_progress or "FFmpeg reported no duplicate count",
             "speed": no_progress or "FFmpeg reported no encoded duration",
@@ -126,8 +144,12 @@ class StreamRun:
     @property
     def realtime(self) -> bool:
         entry, _ = self.result()
-        return (self.error is None and entry["speed"] is not None and entry["speed"] >= REALTIME_SPEED
-                and entry["dropped_frames"] == 0)
+        return (
+            self.error is None
+            and entry["speed"] is not None
+            and entry["speed"] >= REALTIME_SPEED
+            and entry["dropped_frames"] == 0
+        )
 
 
 @dataclass
@@ -150,8 +172,9 @@ def _first_line(lines: list[str]) -> str:
     return useful[-1] if useful else "no error printed"
 
 
-def push_streams(ctx: RunContext, ingest: Ingest, params: dict[str, Any], bitrates: list[Any], key: str,
-                 stagger: float = 0.0) -> Window:
+def push_streams(
+    ctx: RunContext, ingest: Ingest, params: dict[str, Any], bitrates: list[Any], key: str, stagger: float = 0.0
+) -> Window:
     """Push one stream per bitrate through ``ingest`` under one sampler window; per-stream failures are recorded on
     the streams, a cancel raises :class:`JobFailed`. Every child started here is stopped and reaped before it
     returns. ``params.timeout`` bounds the window (the pushers still running then are killed)."""
@@ -167,8 +190,12 @@ def push_streams(ctx: RunContext, ingest: Ingest, params: dict[str, Any], bitrat
                 return
             with lock:
                 lasts = [r.progress for r in runs if r.progress is not None]
-                ctx.live.progress = {"streams": len(lasts), "frame": sum(p.frame or 0 for p in lasts),
-                                     "speed": min((p.speed for p in lasts if p.speed), default=None)}
+                ctx.live.progress = {
+                    "streams": len(lasts),
+                    "frame": sum(p.frame or 0 for p in lasts),
+                    "speed": min((p.speed for p in lasts if p.speed), default=None),
+                }
+
         return on_line
 
     measurement: Measurement | None = None
@@ -303,8 +330,11 @@ def per_stream(metrics: dict[str, Any], missing: dict[str, str], streams: int) -
         metrics["dynamic_watts_per_stream"] = round(mean / streams, 6)  # the estimate is dynamic already
     else:
         metrics["dynamic_watts_per_stream"] = None
-        missing["dynamic_watts_per_stream"] = (f"idle watts unknown: {missing.get('idle_watts', 'no reason given')}"
-                                               if mean is not None else missing["watts_per_stream"])
+        missing["dynamic_watts_per_stream"] = (
+            f"idle watts unknown: {missing.get('idle_watts', 'no reason given')}"
+            if mean is not None
+            else missing["watts_per_stream"]
+        )
 
 
 def window_ffmpeg_info(ctx: RunContext, window: Window) -> dict[str, Any]:
@@ -312,8 +342,9 @@ def window_ffmpeg_info(ctx: RunContext, window: Window) -> dict[str, Any]:
     stderr of the first stream that failed."""
     first = next((r for r in window.streams if r.argv), None)
     failed = next((r for r in window.streams if r.error and r.outcome is not None), first)
-    return ffmpeg_info(ctx, first.argv if first else None,
-                       failed.outcome.stderr_tail if failed and failed.outcome else [])
+    return ffmpeg_info(
+        ctx, first.argv if first else None, failed.outcome.stderr_tail if failed and failed.outcome else []
+    )
 
 
 def check_live_params(params: dict[str, Any], ctx: RunContext, bitrates: list[Any], stagger: float) -> None:
@@ -330,18 +361,21 @@ def check_live_params(params: dict[str, Any], ctx: RunContext, bitrates: list[An
     timeout = params.get("timeout")
     span = float(params["duration"]) + stagger * (len(bitrates) - 1)
     if timeout is not None and span > timeout:
-        raise JobFailed(f"streams need {span:g} s (duration + stagger between starts), longer than the timeout "
-                        f"{timeout:g} s")
+        raise JobFailed(
+            f"streams need {span:g} s (duration + stagger between starts), longer than the timeout {timeout:g} s"
+        )
 
 
-def streaming_phases(params: dict[str, Any], ctx: RunContext,
-                     measured_run: Callable[[Ingest, Measurement | None], T]) -> T:
+def streaming_phases(
+    params: dict[str, Any], ctx: RunContext, measured_run: Callable[[Ingest, Measurement | None], T]
+) -> T:
     """Open the job's ingest, then run :func:`agent.scenarios.phases.run_phases` inside it (idle baseline,
     stabilization, cancel check, ``measured_run(ingest, baseline)``, cooldown); an ingest failure fails the job."""
     ctx.live.phase = "starting ingest"
     try:
-        with open_ingest(params.get("ingest"), ctx.ffmpeg.path, ctx.workdir, params.get("rtmp_url"),
-                         cancel=ctx.cancel) as ingest:
+        with open_ingest(
+            params.get("ingest"), ctx.ffmpeg.path, ctx.workdir, params.get("rtmp_url"), cancel=ctx.cancel
+        ) as ingest:
             return run_phases(params, ctx, "the streams started", lambda baseline: measured_run(ingest, baseline))
     except IngestError as exc:
         raise JobFailed(f"RTMP ingest: {exc}") from exc
@@ -369,8 +403,9 @@ class Multi(Scenario):
     def _stream(self, job: dict[str, Any], ctx: RunContext, ingest: Ingest, baseline) -> dict[str, Any]:
         """The measured window over every stream; any failed stream fails the job."""
         params = job["params"]
-        window = push_streams(ctx, ingest, params, self._bitrates(params), f"{job['id']}-{job['attempt']}",
-                              self._stagger(params))
+        window = push_streams(
+            ctx, ingest, params, self._bitrates(params), f"{job['id']}-{job['attempt']}", self._stagger(params)
+        )
         result = window_result(window, baseline, ingest)
         result["ffmpeg"] = window_ffmpeg_info(ctx, window)
         failed = [r for r in window.streams if r.error]
@@ -397,4 +432,3 @@ class Live(Multi):
 def stream_summary(window: Window) -> list[dict[str, Any]]:
     """The ``streams`` entries of a window, without the reasons (density levels)."""
     return [run.result()[0] for run in window.streams]
-

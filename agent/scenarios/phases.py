@@ -11,11 +11,13 @@ measured run; the ``baseline`` kind is the idle window alone (:func:`idle_window
 - the measured run: the kind's own sampler windows (:func:`sampling`, :func:`measured_ffmpeg` for one FFmpeg process).
   Live watts go to ``ctx.live`` while a window is open.
 """
+
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from agent.ffmpeg.runner import FFmpegRun, run_ffmpeg
 from agent.sampler import DEFAULT_RATE_HZ, Measurement, Sampler
@@ -74,8 +76,9 @@ def unmeasured_wait(ctx: RunContext, seconds: float | None, phase: str, cancelle
         raise JobFailed(cancelled)
 
 
-def run_phases(params: dict[str, Any], ctx: RunContext, what: str,
-               measured_run: Callable[[Measurement | None], T]) -> T:
+def run_phases(
+    params: dict[str, Any], ctx: RunContext, what: str, measured_run: Callable[[Measurement | None], T]
+) -> T:
     """idle baseline -> stabilization -> cancel check ("cancelled before ``what``") -> ``measured_run(baseline)`` ->
     cooldown; returns what the measured run returned."""
     baseline = idle_baseline(params, ctx)
@@ -95,6 +98,12 @@ def measured_ffmpeg(argv: list[str], params: dict[str, Any], ctx: RunContext) ->
         ctx.live.progress = {k: v for k, v in dataclasses.asdict(progress).items() if v is not None}
 
     with sampling(ctx, sample_rate(params)) as sampler:
-        run = run_ffmpeg(argv, params["timeout"], on_progress=on_progress, on_start=sampler.track,
-                         on_exited=lambda _pid: sampler.stop(), cancel=ctx.cancel)
+        run = run_ffmpeg(
+            argv,
+            params["timeout"],
+            on_progress=on_progress,
+            on_start=sampler.track,
+            on_exited=lambda _pid: sampler.stop(),
+            cancel=ctx.cancel,
+        )
         return run, sampler.stop()

@@ -12,6 +12,7 @@ leaves the scores null with a reason, never fails the job.
 of the job so the next one starts from a machine back at rest. The phases are :func:`agent.scenarios.phases.run_phases`;
 each wait is on ``ctx.cancel``, so a cancel ends it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -58,23 +59,27 @@ class Transcode(Scenario):
         extra, extra_missing = per_joule(quality, metrics.get("frames_per_joule"), missing.get("frames_per_joule"))
         metrics.update(extra)
         missing.update(extra_missing)
-        return {"metrics": metrics, "missing": missing, "ffmpeg": info, "quality": quality.detail or None,
-                **measured}
+        return {"metrics": metrics, "missing": missing, "ffmpeg": info, "quality": quality.detail or None, **measured}
 
     def _quality(self, params, ctx: RunContext, output, frames) -> Quality:
         """Quality of the finished encode; runs after the measurement window, outside the job's energy."""
         if not params.get("quality", True):
             reason = "quality not requested (params.quality is false)"
-            return Quality(missing={k: reason for k in ("psnr_db", "psnr_identical", "ssim", "vmaf",
-                                                        "quality_frames")})
+            return Quality(missing={k: reason for k in ("psnr_db", "psnr_identical", "ssim", "vmaf", "quality_frames")})
         ctx.live.phase = "quality"
         try:
-            return measure_quality(ctx.ffmpeg.path, params, str(output), frames, ctx.workdir,
-                                   timeout_s=params.get("timeout"), cancel=ctx.cancel)
+            return measure_quality(
+                ctx.ffmpeg.path,
+                params,
+                str(output),
+                frames,
+                ctx.workdir,
+                timeout_s=params.get("timeout"),
+                cancel=ctx.cancel,
+            )
         except Exception as exc:  # noqa: BLE001 - a quality failure never fails the job
             reason = f"quality comparison error: {exc}"
-            return Quality(missing={k: reason for k in ("psnr_db", "psnr_identical", "ssim", "vmaf",
-                                                        "quality_frames")})
+            return Quality(missing={k: reason for k in ("psnr_db", "psnr_identical", "ssim", "vmaf", "quality_frames")})
 
     def cleanup(self, job: dict[str, Any], ctx: RunContext, state: dict[str, Any]) -> None:
         output = state.get("output")

@@ -8,6 +8,7 @@ and the three ways content can mislead a reader of the figures.
 
 Results from older agents carry none of these fields: they give no source and no warning, never an error.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,9 @@ SITI_KEYS = ("si_mean", "si_max", "ti_mean", "ti_max")
 """SI/TI fields of a result's ``source``."""
 
 INLINE_MESSAGE = "the source was generated inside the measured process: its CPU is in the figures"
-SAME_SOURCE_MESSAGE = ("the quality comparison used a different source than the encode: its scores do not describe "
-                       "this encode")
+SAME_SOURCE_MESSAGE = (
+    "the quality comparison used a different source than the encode: its scores do not describe this encode"
+)
 
 _BITRATE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([kKM]?)$")
 
@@ -54,8 +56,9 @@ def variant_source(params: dict, results: list[dict]) -> dict:
     """The content of a variant: per field of :data:`SOURCE_KEYS` the distinct values its results report (the
     params' input when no result says), and the SI/TI fields' ranges."""
     sources = [result_source(r) for r in results]
-    found: dict[str, Any] = {key: list(dict.fromkeys(s.get(key) for s in sources if s.get(key) is not None))
-                             for key in SOURCE_KEYS}
+    found: dict[str, Any] = {
+        key: list(dict.fromkeys(s.get(key) for s in sources if s.get(key) is not None)) for key in SOURCE_KEYS
+    }
     spec = params.get("input") if isinstance(params.get("input"), dict) else {}
     if not found["render"] and spec.get("render"):
         found["render"] = [spec["render"]]
@@ -106,7 +109,11 @@ def _low_bitrates(job: dict, result: dict) -> list[str]:
     messages = []
     for prefix, achieved, target in parts:
         wanted = target_kbps(target)
-        if wanted and isinstance(achieved, int | float) and not isinstance(achieved, bool) \
-                and achieved < LOW_BITRATE_SHARE * wanted:
+        if (
+            wanted
+            and isinstance(achieved, int | float)
+            and not isinstance(achieved, bool)
+            and achieved < LOW_BITRATE_SHARE * wanted
+        ):
             messages.append(f"{prefix}content too easy for the bitrate: achieved {achieved:.0f} of {wanted:g} kb/s")
     return messages

@@ -73,8 +73,15 @@ def summary(values: Iterable[object]) -> Summary:
     stdev_y = statistics.stdev(ys)
     half_y = t_quantile(0.5 + CONFIDENCE / 2, n - 1) * stdev_y / math.sqrt(n)
     rel = _fits(half_y / abs(mean_y)) if mean_y != 0 else None
-    return Summary(n, mean, _scaled(stdev_y, exponent), _scaled(half_y, exponent),
-                   _scaled(mean_y - half_y, exponent), _scaled(mean_y + half_y, exponent), rel)
+    return Summary(
+        n,
+        mean,
+        _scaled(stdev_y, exponent),
+        _scaled(half_y, exponent),
+        _scaled(mean_y - half_y, exponent),
+        _scaled(mean_y + half_y, exponent),
+        rel,
+    )
 
 
 def _scaled(y: float, exponent: int) -> float | None:

@@ -33,8 +33,17 @@ BASE_METRICS = (
 )
 """Result metrics of every encoding kind (quality: docs/WIRE.md "Quality"); a result that lacks one is missing it."""
 
-STREAM_METRICS = ("frames_received", "dropped_frames", "duplicated_frames", "speed", "bitrate_kbps", "realtime",
-                  "streams", "watts_per_stream", "dynamic_watts_per_stream")
+STREAM_METRICS = (
+    "frames_received",
+    "dropped_frames",
+    "duplicated_frames",
+    "speed",
+    "bitrate_kbps",
+    "realtime",
+    "streams",
+    "watts_per_stream",
+    "dynamic_watts_per_stream",
+)
 """Metrics of the live kinds (live, multi); ``realtime`` is a boolean per run, its mean the share of real-time runs."""
 
 KIND_METRICS: dict[str, tuple[str, ...]] = {
@@ -49,15 +58,31 @@ CONTENT_METRICS = ("si", "ti")
 """The source's spatial and temporal information (ITU-T P.910), from agents that compute it: summarized, and
 "missing" only for a variant where some result carries them (an older agent's result does not)."""
 
-METRICS = BASE_METRICS + tuple(dict.fromkeys(m for names in KIND_METRICS.values() for m in names
-                                            if m not in BASE_METRICS)) + CONTENT_METRICS
+METRICS = (
+    BASE_METRICS
+    + tuple(dict.fromkeys(m for names in KIND_METRICS.values() for m in names if m not in BASE_METRICS))
+    + CONTENT_METRICS
+)
 """Result metrics summarized over the repetitions of a variant."""
 
 RUNG_METRICS = ("frames", "pixels", "output_bytes", "bitrate_kbps")
 """Per-rung fields of a ladder result's top-level ``rungs`` summarized per variant."""
 
-PARAM_KEYS = ("kind", "input", "encoder", "preset", "bitrate", "crf", "resolution", "fps", "duration", "rungs",
-              "count", "bitrates", "max_streams")
+PARAM_KEYS = (
+    "kind",
+    "input",
+    "encoder",
+    "preset",
+    "bitrate",
+    "crf",
+    "resolution",
+    "fps",
+    "duration",
+    "rungs",
+    "count",
+    "bitrates",
+    "max_streams",
+)
 """Job parameters reported for a variant when all its repetitions share them."""
 
 PENDING_STATES = ("queued", "running")
@@ -180,8 +205,13 @@ def variant_rungs(results: list[dict]) -> dict:
     for index in range(max(len(rs) for rs in ladders)):
         entries = [rs[index] for rs in ladders if index < len(rs) and isinstance(rs[index], dict)]
         first = entries[0] if entries else {}
-        rungs.append({"resolution": first.get("resolution"), "bitrate": first.get("bitrate"),
-                      "stats": {m: summary(e.get(m) for e in entries).to_dict() for m in RUNG_METRICS}})
+        rungs.append(
+            {
+                "resolution": first.get("resolution"),
+                "bitrate": first.get("bitrate"),
+                "stats": {m: summary(e.get(m) for e in entries).to_dict() for m in RUNG_METRICS},
+            }
+        )
     return {"rungs": rungs}
 
 
@@ -195,8 +225,10 @@ def baseline_summary(jobs: Iterable[dict]) -> list[dict]:
             node = job.get("node_id") or (job.get("result") or {}).get("node_id")
             key = (job.get("variant") or job.get("name") or job.get("id") or "?", node)
             groups.setdefault(key, []).append(job)
-    return [{**summarize_variant(sorted(group, key=lambda j: j.get("repetition") or 0)), "node_id": node}
-            for (_, node), group in groups.items()]
+    return [
+        {**summarize_variant(sorted(group, key=lambda j: j.get("repetition") or 0)), "node_id": node}
+        for (_, node), group in groups.items()
+    ]
 
 
 def variant_confidence(first: dict, results: list[dict]) -> dict:
@@ -272,8 +304,13 @@ def overall_provenance(jobs: list[dict]) -> dict:
         result = ok_result(job)
         if result is not None:
             (estimated if (result.get("provenance") or {}).get("estimated") else measured).append((job, result))
-    mode = "none" if not (measured or estimated) else "mixed" if measured and estimated else (
-        "estimated" if estimated else "measured")
+    mode = (
+        "none"
+        if not (measured or estimated)
+        else "mixed"
+        if measured and estimated
+        else ("estimated" if estimated else "measured")
+    )
     return {
         "mode": mode,
         "measured": len(measured),

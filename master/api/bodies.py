@@ -1,5 +1,6 @@
 """Request bodies and query arguments: size-limited, parsed strictly and validated against a JSON schema; problems
 become 400s (:class:`~master.errors.InvalidInput`) naming the field, a body too large a 413."""
+
 from __future__ import annotations
 
 import itertools
@@ -46,7 +47,7 @@ _WHOLE = re.compile(r"[+-]?[0-9]+")
 MAX_DEPTH = 32
 """Deepest nesting of arrays and objects a JSON body may have (results need 4; the parser recurses)."""
 
-INT_RANGE = (-2**63, 2**63 - 1)
+INT_RANGE = (-(2**63), 2**63 - 1)
 """Integers a body may hold: what SQLite stores as an integer (int64)."""
 
 _INT_DIGITS = len(str(2**63))
@@ -147,11 +148,17 @@ def loads(data: bytes) -> Any:
             if isinstance(value, _OutOfRange):
                 out_of_range.append(value)
             return value
+
         return parse
 
     try:
-        body = json.loads(text, parse_constant=_no_constant, parse_float=noted(_finite), parse_int=noted(_int64),
-                          object_pairs_hook=_unique_keys)
+        body = json.loads(
+            text,
+            parse_constant=_no_constant,
+            parse_float=noted(_finite),
+            parse_int=noted(_int64),
+            object_pairs_hook=_unique_keys,
+        )
         if _SURROGATE_ESCAPE.search(data):
             json.dumps(body, ensure_ascii=False).encode()
     except _Refused as exc:
@@ -175,12 +182,41 @@ def parse_json() -> Any:
     return body
 
 
-FAST_KEYWORDS = frozenset({
-    "type", "enum", "const", "properties", "additionalProperties", "patternProperties", "propertyNames", "required",
-    "items", "minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties", "minimum",
-    "maximum", "exclusiveMinimum", "exclusiveMaximum", "pattern", "oneOf", "anyOf", "allOf", "not", "if", "then",
-    "else", "description", "title", "default", "examples",
-})
+FAST_KEYWORDS = frozenset(
+    {
+        "type",
+        "enum",
+        "const",
+        "properties",
+        "additionalProperties",
+        "patternProperties",
+        "propertyNames",
+        "required",
+        "items",
+        "minItems",
+        "maxItems",
+        "minLength",
+        "maxLength",
+        "minProperties",
+        "maxProperties",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "pattern",
+        "oneOf",
+        "anyOf",
+        "allOf",
+        "not",
+        "if",
+        "then",
+        "else",
+        "description",
+        "title",
+        "default",
+        "examples",
+    }
+)
 """Schema keywords fastjsonschema's draft-07 code checks as jsonschema's Draft 2020-12 does. A schema using any other
 is checked by jsonschema alone."""
 

@@ -1,4 +1,5 @@
 """Campaigns: submit a campaign file, follow its progress, fetch its results and report."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,24 +27,30 @@ SUBMIT_SCHEMA = {
 
 
 @bp.post("/campaigns")
-@openapi.doc("Submit a campaign file; its jobs are queued", body=SUBMIT_SCHEMA, response="CampaignSubmitted",
-             status=201)
+@openapi.doc(
+    "Submit a campaign file; its jobs are queued", body=SUBMIT_SCHEMA, response="CampaignSubmitted", status=201
+)
 @auth.require_admin
 def submit():
     body = json_body(SUBMIT_SCHEMA)
     try:
-        campaign = spec.load_campaign_text(body["spec_text"], body.get("spec_path") or "<submitted>",
-                                           max_jobs=current_app.config["MAX_JOBS"])
+        campaign = spec.load_campaign_text(
+            body["spec_text"], body.get("spec_path") or "<submitted>", max_jobs=current_app.config["MAX_JOBS"]
+        )
     except spec.SpecError as exc:
         raise InvalidInput("spec_text: campaign file is invalid", problems=[str(p) for p in exc.problems]) from exc
     jobs = [dict(j.to_dict(), priority=body.get("priority", 0)) for j in spec.expand(campaign)]
     campaign_id = queue.create_campaign(
-        db.get_db(), name=campaign.name, description=campaign.description or "", spec_text=body["spec_text"],
-        spec_path=body.get("spec_path"), jobs=jobs, max_attempts=current_app.config["MAX_ATTEMPTS"],
+        db.get_db(),
+        name=campaign.name,
+        description=campaign.description or "",
+        spec_text=body["spec_text"],
+        spec_path=body.get("spec_path"),
+        jobs=jobs,
+        max_attempts=current_app.config["MAX_ATTEMPTS"],
     )
     current_app.extensions["ffwatt.work"].bump(len(jobs))
-    return jsonify({"campaign_id": campaign_id, "id": campaign_id, "jobs": len(jobs),
-                    "max_jobs": max_jobs(jobs)}), 201
+    return jsonify({"campaign_id": campaign_id, "id": campaign_id, "jobs": len(jobs), "max_jobs": max_jobs(jobs)}), 201
 
 
 def max_jobs(jobs: list[dict]) -> int:
@@ -51,8 +58,9 @@ def max_jobs(jobs: list[dict]) -> int:
     variants: dict[str, list[dict]] = {}
     for job in jobs:
         variants.setdefault(job["variant"], []).append(job)
-    return sum(group[0]["confidence"]["max"] if group[0].get("confidence") else len(group)
-               for group in variants.values())
+    return sum(
+        group[0]["confidence"]["max"] if group[0].get("confidence") else len(group) for group in variants.values()
+    )
 
 
 @bp.get("/campaigns")
@@ -60,14 +68,17 @@ def max_jobs(jobs: list[dict]) -> int:
 def list_campaigns():
     conn = db.get_db()
     rows = conn.execute("SELECT * FROM campaigns ORDER BY created_at DESC LIMIT 500").fetchall()
-    return jsonify({"campaigns": [dict(rundata.campaign_to_dict(r), jobs=rundata.job_counts(conn, r["id"]))
-                                  for r in rows]})
+    return jsonify(
+        {"campaigns": [dict(rundata.campaign_to_dict(r), jobs=rundata.job_counts(conn, r["id"])) for r in rows]}
+    )
 
 
 def waiting(conn, campaign_id: str) -> list[dict]:
     """The campaign's queued jobs no online node can run, grouped by requirements, each with the reason."""
-    groups = conn.execute("SELECT requirements, COUNT(*) AS n FROM jobs WHERE campaign_id = ? AND state = ?"
-                          " GROUP BY requirements", (campaign_id, JobState.QUEUED.value)).fetchall()
+    groups = conn.execute(
+        "SELECT requirements, COUNT(*) AS n FROM jobs WHERE campaign_id = ? AND state = ? GROUP BY requirements",
+        (campaign_id, JobState.QUEUED.value),
+    ).fetchall()
     if not groups:
         return []
     online = fleet.online(conn, fleet.Liveness.from_config(current_app.config))
@@ -81,9 +92,11 @@ def waiting(conn, campaign_id: str) -> list[dict]:
 
 
 @bp.get("/campaigns/<campaign_id>")
-@openapi.doc("A campaign's progress: counts, running jobs with live watts, why queued jobs wait, and where each"
-             " variant repeated by confidence stands against its target",
-             response="CampaignProgress")
+@openapi.doc(
+    "A campaign's progress: counts, running jobs with live watts, why queued jobs wait, and where each"
+    " variant repeated by confidence stands against its target",
+    response="CampaignProgress",
+)
 def progress(campaign_id: str):
     conn = db.get_db()
     campaign = rundata.campaign_to_dict(jobstore.get_campaign(conn, campaign_id))
@@ -99,8 +112,9 @@ def progress(campaign_id: str):
     campaign["running"] = [dict(dict(r), progress=db.loads(r["progress"])) for r in running]
     campaign["waiting"] = waiting(conn, campaign_id)
     campaign["confidence"] = rundata.confidence_progress(conn, campaign_id, campaign["state"])
-    campaign["waiting_reason"] = "; ".join(f"{w['jobs']} job{'s' if w['jobs'] != 1 else ''}: {w['reason']}"
-                                           for w in campaign["waiting"]) or None
+    campaign["waiting_reason"] = (
+        "; ".join(f"{w['jobs']} job{'s' if w['jobs'] != 1 else ''}: {w['reason']}" for w in campaign["waiting"]) or None
+    )
     return jsonify(campaign)
 
 
@@ -123,8 +137,7 @@ def results(campaign_id: str):
 
 @bp.get("/campaigns/<campaign_id>/report")
 @bp.get("/campaigns/<campaign_id>/report.<fmt>")
-@openapi.doc("The campaign's report: HTML, or results.json / results.csv with .json / .csv",
-             response="Report")
+@openapi.doc("The campaign's report: HTML, or results.json / results.csv with .json / .csv", response="Report")
 def report(campaign_id: str, fmt: str = "html"):
     from master.reports.writer import write_report
 

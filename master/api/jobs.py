@@ -1,4 +1,5 @@
 """Jobs: submit a named scenario, list, inspect, cancel, retry, read the attempt history, and the long-poll claim."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, jsonify, request
 
 from master import auth, db, jobstore, leases, openapi, presets, queue
-from master.campaign import confidence
 from master.api.bodies import json_body, query_float, query_int
+from master.campaign import confidence
 from master.errors import InvalidInput
 from wire.states import JobState
 
@@ -33,10 +34,17 @@ SUBMIT_SCHEMA = {
         "confidence": {"enum": [*presets.CONFIDENCE_LEVELS, None]},
         "parameters": presets.PARAMETERS_SCHEMA,
         "priority": {"type": "integer", "minimum": -1000, "maximum": 1000, "description": "higher runs first"},
-        "targets": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
-                    "description": "hostnames or label values the job may run on; local/all/any match every node"},
-        "labels": {"type": "object", "additionalProperties": {"type": "string"},
-                   "description": "k=v labels the node must have"},
+        "targets": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "minLength": 1},
+            "description": "hostnames or label values the job may run on; local/all/any match every node",
+        },
+        "labels": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "k=v labels the node must have",
+        },
     },
     "additionalProperties": False,
 }
@@ -46,7 +54,7 @@ LIST_QUERY = {
     "campaign": "only jobs of this campaign (also campaign_id)",
     "node": "only jobs claimed by this node (also node_id)",
     "limit": f"jobs per page (1..{MAX_LIST}, default {LIST_LIMIT})",
-    "offset": "skip this many first (the previous page's offset + limit; \"next\" has it)",
+    "offset": 'skip this many first (the previous page\'s offset + limit; "next" has it)',
 }
 
 
@@ -68,8 +76,12 @@ class Throttle:
 
 
 @bp.post("/jobs")
-@openapi.doc("Queue one job from a named scenario (a preset), outside any campaign", body=SUBMIT_SCHEMA,
-             response="Submitted", status=201)
+@openapi.doc(
+    "Queue one job from a named scenario (a preset), outside any campaign",
+    body=SUBMIT_SCHEMA,
+    response="Submitted",
+    status=201,
+)
 @auth.require_admin
 def submit():
     body = json_body(SUBMIT_SCHEMA)
@@ -82,32 +94,48 @@ def submit():
     conn, max_attempts = db.get_db(), current_app.config["MAX_ATTEMPTS"]
     spec = confidence.normalise(body.get("confidence"))
     if spec is None:
-        job_id = queue.submit_job(conn, presets.job_spec(body["scenario"], params, wanted, body.get("priority", 0)),
-                                  max_attempts)
+        job_id = queue.submit_job(
+            conn, presets.job_spec(body["scenario"], params, wanted, body.get("priority", 0)), max_attempts
+        )
         current_app.extensions["ffwatt.work"].bump(1)
         return jsonify({"job_id": job_id, "id": job_id}), 201
     # Repeated until its interval is tight: a one-variant campaign, so runs group and the report says how many.
-    jobs = [presets.job_spec(body["scenario"], params, wanted, body.get("priority", 0), repetition=n, confidence=spec)
-            for n in range(1, spec["min"] + 1)]
+    jobs = [
+        presets.job_spec(body["scenario"], params, wanted, body.get("priority", 0), repetition=n, confidence=spec)
+        for n in range(1, spec["min"] + 1)
+    ]
     campaign_id = queue.create_campaign(
-        conn, name=body["scenario"], description=f"POST /jobs {body['scenario']} with confidence {body['confidence']}",
-        spec_text=json.dumps(body, indent=2), spec_path=None, jobs=jobs, max_attempts=max_attempts)
+        conn,
+        name=body["scenario"],
+        description=f"POST /jobs {body['scenario']} with confidence {body['confidence']}",
+        spec_text=json.dumps(body, indent=2),
+        spec_path=None,
+        jobs=jobs,
+        max_attempts=max_attempts,
+    )
     ids = [row["id"] for row in conn.execute("SELECT id FROM jobs WHERE campaign_id = ? ORDER BY seq", (campaign_id,))]
     current_app.extensions["ffwatt.work"].bump(len(ids))
-    return jsonify({"job_id": ids[0], "id": ids[0], "campaign_id": campaign_id, "job_ids": ids,
-                    "max_jobs": spec["max"]}), 201
+    return jsonify(
+        {"job_id": ids[0], "id": ids[0], "campaign_id": campaign_id, "job_ids": ids, "max_jobs": spec["max"]}
+    ), 201
 
 
 @bp.get("/jobs")
-@openapi.doc("A page of jobs in submission order, filtered; total counts every match, next is the following page",
-             query=LIST_QUERY, response="JobList")
+@openapi.doc(
+    "A page of jobs in submission order, filtered; total counts every match, next is the following page",
+    query=LIST_QUERY,
+    response="JobList",
+)
 def list_jobs():
     state = request.args.get("state")
     if state and state not in {s.value for s in JobState}:
         raise InvalidInput(f"state: must be one of {', '.join(s.value for s in JobState)}")
     clauses, args = [], []
-    for column, names in (("state", ("state",)), ("campaign_id", ("campaign", "campaign_id")),
-                          ("node_id", ("node", "node_id"))):
+    for column, names in (
+        ("state", ("state",)),
+        ("campaign_id", ("campaign", "campaign_id")),
+        ("node_id", ("node", "node_id")),
+    ):
         value = next((request.args[n] for n in names if request.args.get(n)), None)
         if value:
             clauses.append(f"{column} = ?")
@@ -115,12 +143,20 @@ def list_jobs():
     limit, offset = query_int("limit", LIST_LIMIT, 1, MAX_LIST), query_int("offset", 0, 0, 2**62)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     conn = db.get_db()
-    rows = conn.execute(f"SELECT * FROM jobs {where} ORDER BY created_at, seq, id LIMIT ? OFFSET ?",
-                        [*args, limit, offset]).fetchall()
+    rows = conn.execute(
+        f"SELECT * FROM jobs {where} ORDER BY created_at, seq, id LIMIT ? OFFSET ?", [*args, limit, offset]
+    ).fetchall()
     total = conn.execute(f"SELECT COUNT(*) FROM jobs {where}", args).fetchone()[0]
     following = offset + len(rows)
-    return jsonify({"jobs": [jobstore.job_to_dict(r) for r in rows], "total": total, "offset": offset, "limit": limit,
-                    "next": _page_url(following, limit) if following < total and rows else None})
+    return jsonify(
+        {
+            "jobs": [jobstore.job_to_dict(r) for r in rows],
+            "total": total,
+            "offset": offset,
+            "limit": limit,
+            "next": _page_url(following, limit) if following < total and rows else None,
+        }
+    )
 
 
 def _page_url(offset: int, limit: int) -> str:
@@ -130,9 +166,11 @@ def _page_url(offset: int, limit: int) -> str:
 
 
 @bp.get("/jobs/next")
-@openapi.doc("Long-poll: claim the next job this node can run; {\"job\": null} after wait seconds",
-             query={"node_id": "the claiming node (required)", "wait": f"seconds to wait, 0..{MAX_WAIT_S:g}"},
-             response="Claim")
+@openapi.doc(
+    'Long-poll: claim the next job this node can run; {"job": null} after wait seconds',
+    query={"node_id": "the claiming node (required)", "wait": f"seconds to wait, 0..{MAX_WAIT_S:g}"},
+    response="Claim",
+)
 @auth.require_node("query")
 def next_job():
     node_id = request.args.get("node_id")
@@ -182,14 +220,22 @@ def get_job(job_id: str):
 
 
 @bp.get("/jobs/<job_id>/logs")
-@openapi.doc("The job's attempt history: claims, lease expiries, results (error, FFmpeg stderr tail)",
-             response="JobLogs")
+@openapi.doc(
+    "The job's attempt history: claims, lease expiries, results (error, FFmpeg stderr tail)", response="JobLogs"
+)
 def job_logs(job_id: str):
     conn = db.get_db()
     row = jobstore.get_job(conn, job_id)
-    return jsonify({"job_id": job_id, "state": row["state"], "attempt": row["attempt"],
-                    "max_attempts": row["max_attempts"], "error": row["error"],
-                    "events": jobstore.job_events(conn, job_id)})
+    return jsonify(
+        {
+            "job_id": job_id,
+            "state": row["state"],
+            "attempt": row["attempt"],
+            "max_attempts": row["max_attempts"],
+            "error": row["error"],
+            "events": jobstore.job_events(conn, job_id),
+        }
+    )
 
 
 @bp.post("/jobs/<job_id>/cancel")
@@ -202,8 +248,9 @@ def cancel(job_id: str):
 
 
 @bp.post("/jobs/<job_id>/retry")
-@openapi.doc("Queue a failed or cancelled job again with MAX_ATTEMPTS more attempts (attempt numbers go on)",
-             response="Job")
+@openapi.doc(
+    "Queue a failed or cancelled job again with MAX_ATTEMPTS more attempts (attempt numbers go on)", response="Job"
+)
 @auth.require_admin
 def retry(job_id: str):
     job = queue.retry_job(db.get_db(), job_id, current_app.config["MAX_ATTEMPTS"])

@@ -3,6 +3,7 @@
 Who may take a hostname's node over, and when a node may be forgotten, is the registry's to say (master/registry.py);
 its refusals are domain errors that master/errors.py answers with 404 or 409.
 """
+
 from __future__ import annotations
 
 import time
@@ -27,8 +28,12 @@ REGISTER_SCHEMA = {
         "labels": {"type": "object", "additionalProperties": {"type": "string"}},
         "max_concurrent_jobs": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENT_JOBS},
         "heartbeat_interval_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
-        "node_token": {"type": "string", "minLength": 1, "maxLength": 256,
-                       "description": "the node's current token: re-registers a hostname whose node is online"},
+        "node_token": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 256,
+            "description": "the node's current token: re-registers a hostname whose node is online",
+        },
     },
     "additionalProperties": False,
 }
@@ -38,16 +43,22 @@ HEARTBEAT_SCHEMA = {
     "properties": {
         "watts": {"type": ["number", "null"], "minimum": 0, "maximum": 1e7},
         "job_id": {"type": ["string", "null"], "description": "the job running now (for the live view)"},
-        "held_jobs": {"type": "array", "items": {"type": "string"}, "maxItems": 10000,
-                      "description": "every job the node holds: running, or finished with its result not yet"
-                                     " acknowledged. Only these leases are extended; a job the node has running"
-                                     " that it leaves out is requeued. Absent: every lease of the node is extended"},
+        "held_jobs": {
+            "type": "array",
+            "items": {"type": "string"},
+            "maxItems": 10000,
+            "description": "every job the node holds: running, or finished with its result not yet"
+            " acknowledged. Only these leases are extended; a job the node has running"
+            " that it leaves out is requeued. Absent: every lease of the node is extended",
+        },
         "progress": {"type": ["object", "null"]},
-        "status": {"enum": ["offline"],
-                   "description": "sent by an agent that is stopping, as its last heartbeat: the node is offline at"
-                                  " once and gets no more jobs; a running job of the node that held_jobs leaves out"
-                                  " is requeued at once (no grace), the named ones keep their leases. Its next"
-                                  " heartbeat or registration brings it back online"},
+        "status": {
+            "enum": ["offline"],
+            "description": "sent by an agent that is stopping, as its last heartbeat: the node is offline at"
+            " once and gets no more jobs; a running job of the node that held_jobs leaves out"
+            " is requeued at once (no grace), the named ones keep their leases. Its next"
+            " heartbeat or registration brings it back online",
+        },
     },
     "additionalProperties": False,
 }
@@ -78,13 +89,22 @@ def _work_arrived() -> None:
 
 
 @bp.post("/nodes/register")
-@openapi.doc("Register a host, or re-register it (node_token, or a node gone offline); issues a new node token",
-             body=REGISTER_SCHEMA, response="Registration", status=(201, 200))
+@openapi.doc(
+    "Register a host, or re-register it (node_token, or a node gone offline); issues a new node token",
+    body=REGISTER_SCHEMA,
+    response="Registration",
+    status=(201, 200),
+)
 @auth.require_enrollment
 def register():
     body, token = json_body(REGISTER_SCHEMA), auth.new_node_token()
-    node_id, reused = registry.register(db.get_db(), body, token, fleet.Liveness.from_config(current_app.config),
-                                        insecure=bool(current_app.config.get("INSECURE")))
+    node_id, reused = registry.register(
+        db.get_db(),
+        body,
+        token,
+        fleet.Liveness.from_config(current_app.config),
+        insecure=bool(current_app.config.get("INSECURE")),
+    )
     _work_arrived()
     return jsonify({"node_id": node_id, "id": node_id, "node_token": token, "reused": reused}), 200 if reused else 201
 
@@ -111,8 +131,11 @@ def delete_node(node_id: str):
 
 
 @bp.post("/nodes/<node_id>/drain")
-@openapi.doc("Drain a node: it finishes its jobs and takes no more; {\"drain\": false} undoes it",
-             body=DRAIN_SCHEMA, response="Node")
+@openapi.doc(
+    'Drain a node: it finishes its jobs and takes no more; {"drain": false} undoes it',
+    body=DRAIN_SCHEMA,
+    response="Node",
+)
 @auth.require_admin
 def drain(node_id: str):
     body = json_body(DRAIN_SCHEMA) if request.content_length else {}
@@ -124,16 +147,26 @@ def drain(node_id: str):
 
 
 @bp.post("/nodes/<node_id>/heartbeat")
-@openapi.doc("Heartbeat: live watts and progress in, leases extended, jobs to cancel out", body=HEARTBEAT_SCHEMA,
-             response="HeartbeatReply")
+@openapi.doc(
+    "Heartbeat: live watts and progress in, leases extended, jobs to cancel out",
+    body=HEARTBEAT_SCHEMA,
+    response="HeartbeatReply",
+)
 @auth.require_node("path")
 def heartbeat(node_id: str):
     body = json_body(HEARTBEAT_SCHEMA)
     conn = db.get_db()
     going_offline = body.get("status") == NodeStatus.OFFLINE.value
-    beat = leases.heartbeat(conn, node_id, body.get("watts"), body.get("progress"), current_app.config["LEASE_S"],
-                           held=body.get("held_jobs"), grace_s=current_app.config["CLAIM_GRACE_S"],
-                           going_offline=going_offline)
+    beat = leases.heartbeat(
+        conn,
+        node_id,
+        body.get("watts"),
+        body.get("progress"),
+        current_app.config["LEASE_S"],
+        held=body.get("held_jobs"),
+        grace_s=current_app.config["CLAIM_GRACE_S"],
+        going_offline=going_offline,
+    )
     before = beat.before
     if beat.requeued:
         current_app.extensions["ffwatt.work"].bump(beat.requeued)
@@ -144,5 +177,10 @@ def heartbeat(node_id: str):
         "SELECT id FROM jobs WHERE state = ? AND node_id = ? AND finished_at > ?",
         (JobState.CANCELLED.value, node_id, now - CANCEL_NOTICE_S),
     ).fetchall()
-    return jsonify({"ok": True, "cancel_jobs": [r["id"] for r in cancelled],
-                    "draining": before["status"] == NodeStatus.DRAINING.value})
+    return jsonify(
+        {
+            "ok": True,
+            "cancel_jobs": [r["id"] for r in cancelled],
+            "draining": before["status"] == NodeStatus.DRAINING.value,
+        }
+    )

@@ -2,7 +2,8 @@
 
 What the agent sends, kind by kind (agent/scenarios/*.py, agent/energy.py, agent/ffmpeg/quality.py), with margin:
 
-- numbers are finite (the body parser already refuses NaN and Infinity) and within ±1.8e308; energies, durations, frames, bytes, rates
+- numbers are finite (the body parser already refuses NaN and Infinity) and within ±1.8e308; energies, durations,
+frames, bytes, rates
   and watts are >= 0; ``dynamic_*`` metrics and ``marginal_watts_per_stream`` may be negative (dynamic energy is
   total - idle x duration, not clamped; the marginal watts are a least-squares slope);
 - counts are integers from 0 to :data:`MAX_INT` (SQLite's largest integer, so no reader overflows converting one);
@@ -15,13 +16,15 @@ The view validates with :data:`RESULT_SCHEMA` (and ``GET /openapi.json`` shows i
 schema existed may break it: :func:`clean_stored` turns such a body into one that keeps it, so readers of stored
 results never see more than the schema guarantees.
 """
+
 from __future__ import annotations
 
 import copy
 import json
 import re
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import fastjsonschema
 import jsonschema
@@ -90,8 +93,12 @@ def _text(limit: int = TEXT_LEN, null: bool = True) -> dict[str, Any]:
 def _array(items: dict[str, Any], limit: int, null: bool = False) -> dict[str, Any]:
     """An array of at most ``limit`` ``items``; the items of a longer one are not checked (``if``/``then``), so a
     giant array costs one length check, not one check per item."""
-    return {"type": ["array", "null"] if null else "array", "maxItems": limit,
-            "if": {"maxItems": limit}, "then": {"items": items}}
+    return {
+        "type": ["array", "null"] if null else "array",
+        "maxItems": limit,
+        "if": {"maxItems": limit},
+        "then": {"items": items},
+    }
 
 
 def _lines(limit: int = MAX_LINES, null: bool = False) -> dict[str, Any]:
@@ -99,8 +106,7 @@ def _lines(limit: int = MAX_LINES, null: bool = False) -> dict[str, Any]:
 
 
 def _object(properties: dict[str, Any], required: tuple[str, ...] = (), null: bool = False) -> dict[str, Any]:
-    schema = {"type": ["object", "null"] if null else "object", "properties": properties,
-              "additionalProperties": False}
+    schema = {"type": ["object", "null"] if null else "object", "properties": properties, "additionalProperties": False}
     if required:
         schema["required"] = list(required)
     return schema
@@ -108,8 +114,12 @@ def _object(properties: dict[str, Any], required: tuple[str, ...] = (), null: bo
 
 def _map(values: dict[str, Any], limit: int) -> dict[str, Any]:
     """An object with free keys (non-empty, at most NAME_LEN characters) and ``values``."""
-    return {"type": "object", "maxProperties": limit, "propertyNames": {"minLength": 1, "maxLength": NAME_LEN},
-            "additionalProperties": values}
+    return {
+        "type": "object",
+        "maxProperties": limit,
+        "propertyNames": {"minLength": 1, "maxLength": NAME_LEN},
+        "additionalProperties": values,
+    }
 
 
 BOOL = {"type": ["boolean", "null"]}
@@ -121,62 +131,115 @@ ENERGY = _num()
 
 METRICS: dict[str, dict[str, Any]] = {
     # what was encoded (transcode, ladder, live kinds)
-    "duration_s": SECONDS, "frames": COUNT, "fps": _num(), "speed": _num(), "mean_speed": _num(),
-    "output_bytes": COUNT, "bitrate_kbps": _num(), "target_bitrate_kbps": _num(),
+    "duration_s": SECONDS,
+    "frames": COUNT,
+    "fps": _num(),
+    "speed": _num(),
+    "mean_speed": _num(),
+    "output_bytes": COUNT,
+    "bitrate_kbps": _num(),
+    "target_bitrate_kbps": _num(),
     # energy (agent/energy.py); dynamic = total - idle x duration may be negative
     "energy_j": {**_map(ENERGY, MAX_SOURCES), "type": ["object", "null"]},
-    "total_energy_j": ENERGY, "mean_watts": WATTS, "peak_watts": WATTS, "idle_watts": WATTS,
-    "dynamic_energy_j": ANY_NUMBER, "joules_per_frame": ENERGY, "dynamic_joules_per_frame": ANY_NUMBER,
-    "frames_per_joule": _num(), "gpu_encoder_util_pct": _num(0, 100),
-    "agent_overhead_pct": _num(), "sampler_overhead_pct": _num(),
+    "total_energy_j": ENERGY,
+    "mean_watts": WATTS,
+    "peak_watts": WATTS,
+    "idle_watts": WATTS,
+    "dynamic_energy_j": ANY_NUMBER,
+    "joules_per_frame": ENERGY,
+    "dynamic_joules_per_frame": ANY_NUMBER,
+    "frames_per_joule": _num(),
+    "gpu_encoder_util_pct": _num(0, 100),
+    "agent_overhead_pct": _num(),
+    "sampler_overhead_pct": _num(),
     # quality (agent/ffmpeg/quality.py): PSNR capped at 100 dB, SSIM -1..1, VMAF 0..100
-    "psnr_db": _num(0, 100), "psnr_identical": BOOL, "ssim": _num(-1, 1), "vmaf": _num(0, 100),
-    "quality_frames": COUNT, "ssim_frames_per_joule": ANY_NUMBER, "vmaf_frames_per_joule": _num(),
+    "psnr_db": _num(0, 100),
+    "psnr_identical": BOOL,
+    "ssim": _num(-1, 1),
+    "vmaf": _num(0, 100),
+    "quality_frames": COUNT,
+    "ssim_frames_per_joule": ANY_NUMBER,
+    "vmaf_frames_per_joule": _num(),
     # live, multi, density (agent/scenarios/live.py, density.py); marginal watts is a slope: any sign
-    "streams": COUNT, "frames_received": COUNT, "dropped_frames": COUNT, "duplicated_frames": COUNT,
-    "realtime": BOOL, "watts_per_stream": WATTS, "dynamic_watts_per_stream": ANY_NUMBER,
-    "max_streams": COUNT, "levels_tried": COUNT, "marginal_watts_per_stream": ANY_NUMBER,
+    "streams": COUNT,
+    "frames_received": COUNT,
+    "dropped_frames": COUNT,
+    "duplicated_frames": COUNT,
+    "realtime": BOOL,
+    "watts_per_stream": WATTS,
+    "dynamic_watts_per_stream": ANY_NUMBER,
+    "max_streams": COUNT,
+    "levels_tried": COUNT,
+    "marginal_watts_per_stream": ANY_NUMBER,
     # ladder (agent/scenarios/ladder.py)
-    "rungs": COUNT, "source_frames": COUNT, "pixels": COUNT, "joules_per_megapixel": ENERGY,
+    "rungs": COUNT,
+    "source_frames": COUNT,
+    "pixels": COUNT,
+    "joules_per_megapixel": ENERGY,
     # content (agent: ITU-T P.910 spatial / temporal information of the source, mean over its frames)
-    "si": _num(), "ti": _num(),
+    "si": _num(),
+    "ti": _num(),
 }
 """Every metric the agent sends, with its type and range."""
 
 METRICS_SCHEMA = {
-    "type": ["object", "null"], "maxProperties": MAX_METRICS, "properties": METRICS,
+    "type": ["object", "null"],
+    "maxProperties": MAX_METRICS,
+    "properties": METRICS,
     "propertyNames": {"pattern": METRIC_NAME},
     "additionalProperties": {"type": ["number", "boolean", "null"], "minimum": -FLOAT_MAX, "maximum": FLOAT_MAX},
 }
 """``metrics``: the known ones as :data:`METRICS` says, any other snake_case name a number, a boolean or null."""
 
-SOURCE = _object({
-    "name": _text(NAME_LEN, null=False), "kind": _text(NAME_LEN, null=False), "measured": {"type": "boolean"},
-    "valid_samples": _int(null=False), "invalid_samples": _int(null=False), "reason": _text(),
-    "encoder_util_pct": _num(0, 100),
-}, required=("name",))
+SOURCE = _object(
+    {
+        "name": _text(NAME_LEN, null=False),
+        "kind": _text(NAME_LEN, null=False),
+        "measured": {"type": "boolean"},
+        "valid_samples": _int(null=False),
+        "invalid_samples": _int(null=False),
+        "reason": _text(),
+        "encoder_util_pct": _num(0, 100),
+    },
+    required=("name",),
+)
 
-PROVENANCE = _object({
-    "estimated": {"type": "boolean"},
-    "sources": _array(SOURCE, MAX_SOURCES),
-    "sample_rate_hz": _num(), "sample_count": COUNT, "ffwatt_version": _text(NAME_LEN), "notes": _lines(),
-}, null=True)
+PROVENANCE = _object(
+    {
+        "estimated": {"type": "boolean"},
+        "sources": _array(SOURCE, MAX_SOURCES),
+        "sample_rate_hz": _num(),
+        "sample_count": COUNT,
+        "ffwatt_version": _text(NAME_LEN),
+        "notes": _lines(),
+    },
+    null=True,
+)
 
 BASELINE = _object({"duration_s": SECONDS, "idle_watts": WATTS, "sample_count": COUNT}, null=True)
 
-FFMPEG = _object({"argv": _lines(null=True), "version": _text(NAME_LEN), "path": _text(),
-                  "stderr_tail": _lines()}, null=True)
+FFMPEG = _object(
+    {"argv": _lines(null=True), "version": _text(NAME_LEN), "path": _text(), "stderr_tail": _lines()}, null=True
+)
 
-SAMPLE = _object({"t": _num(null=False), "watts": _map(WATTS, MAX_SOURCES), "total_watts": WATTS},
-                 required=("t",))
+SAMPLE = _object({"t": _num(null=False), "watts": _map(WATTS, MAX_SOURCES), "total_watts": WATTS}, required=("t",))
 
-QUALITY = _object({
-    "argv": _lines(), "duration_s": SECONDS, "returncode": _int(-(2**31), 2**31), "vmaf_model": _text(NAME_LEN),
-    "compared_frames_longest": COUNT, "compared_frames_shortest": COUNT, "encoded_frames": COUNT,
-    "psnr": _object({k: _num(0, 100) for k in ("y", "u", "v", "average", "min", "max")}),
-    "ssim": _object({**{k: _num(-1, 1) for k in ("y", "u", "v", "all")}, "all_db": ANY_NUMBER}),
-    "stderr_tail": _lines(), "same_source": {"type": "boolean"},
-}, null=True)
+QUALITY = _object(
+    {
+        "argv": _lines(),
+        "duration_s": SECONDS,
+        "returncode": _int(-(2**31), 2**31),
+        "vmaf_model": _text(NAME_LEN),
+        "compared_frames_longest": COUNT,
+        "compared_frames_shortest": COUNT,
+        "encoded_frames": COUNT,
+        "psnr": _object({k: _num(0, 100) for k in ("y", "u", "v", "average", "min", "max")}),
+        "ssim": _object({**{k: _num(-1, 1) for k in ("y", "u", "v", "all")}, "all_db": ANY_NUMBER}),
+        "stderr_tail": _lines(),
+        "same_source": {"type": "boolean"},
+    },
+    null=True,
+)
 
 SOURCE_RENDERS = ("prepared", "inline", "file")
 """How a job's source was produced: rendered once into the agent's cache before the measured window (``prepared``),
@@ -184,38 +247,81 @@ generated by the measured FFmpeg itself (``inline``), or read from a file (``fil
 
 SHA256 = {"type": ["string", "null"], "pattern": r"^[0-9a-fA-F]{64}(?!\n)$"}
 
-INPUT_SOURCE = _object({
-    "render": {"enum": list(SOURCE_RENDERS)}, "content": {"enum": [*CONTENT_PRESETS, None]},
-    "graph": _text(), "file": _text(), "sha256": SHA256, "bytes": COUNT, "format": _text(NAME_LEN),
-    "loop": {"type": "boolean"}, "segment_s": SECONDS, "render_s": SECONDS, "cached": {"type": "boolean"},
-    "si_mean": _num(), "si_max": _num(), "ti_mean": _num(), "ti_max": _num(), "siti_reason": _text(),
-}, null=True)
+INPUT_SOURCE = _object(
+    {
+        "render": {"enum": list(SOURCE_RENDERS)},
+        "content": {"enum": [*CONTENT_PRESETS, None]},
+        "graph": _text(),
+        "file": _text(),
+        "sha256": SHA256,
+        "bytes": COUNT,
+        "format": _text(NAME_LEN),
+        "loop": {"type": "boolean"},
+        "segment_s": SECONDS,
+        "render_s": SECONDS,
+        "cached": {"type": "boolean"},
+        "si_mean": _num(),
+        "si_max": _num(),
+        "ti_mean": _num(),
+        "ti_max": _num(),
+        "siti_reason": _text(),
+    },
+    null=True,
+)
 """``source``: what content the job encoded and how it was produced (docs/WIRE.md "Source")."""
 
-STREAM = _object({
-    "index": _int(null=False), "bitrate": {"type": ["string", "number", "null"], "maxLength": NAME_LEN,
-                                           "minimum": 0},
-    "target_bitrate_kbps": _num(), "frames": COUNT, "frames_received": COUNT, "dropped_frames": COUNT,
-    "duplicated_frames": COUNT, "speed": _num(), "fps": _num(), "bitrate_kbps": _num(), "output_bytes": COUNT,
-    "error": _text(),
-})
+STREAM = _object(
+    {
+        "index": _int(null=False),
+        "bitrate": {"type": ["string", "number", "null"], "maxLength": NAME_LEN, "minimum": 0},
+        "target_bitrate_kbps": _num(),
+        "frames": COUNT,
+        "frames_received": COUNT,
+        "dropped_frames": COUNT,
+        "duplicated_frames": COUNT,
+        "speed": _num(),
+        "fps": _num(),
+        "bitrate_kbps": _num(),
+        "output_bytes": COUNT,
+        "error": _text(),
+    }
+)
 
-RUNG = _object({
-    "resolution": _text(NAME_LEN), "bitrate": {"type": ["string", "number", "null"], "maxLength": NAME_LEN,
-                                               "minimum": 0},
-    "frames": COUNT, "pixels": COUNT, "output_bytes": COUNT, "bitrate_kbps": _num(), "error": _text(),
-})
+RUNG = _object(
+    {
+        "resolution": _text(NAME_LEN),
+        "bitrate": {"type": ["string", "number", "null"], "maxLength": NAME_LEN, "minimum": 0},
+        "frames": COUNT,
+        "pixels": COUNT,
+        "output_bytes": COUNT,
+        "bitrate_kbps": _num(),
+        "error": _text(),
+    }
+)
 
-LEVEL = _object({
-    "streams": _int(null=False), "held": {"type": "boolean"}, "reason": _text(), "min_speed": _num(),
-    "dropped_frames": COUNT, "mean_watts": WATTS, "total_energy_j": ENERGY, "duration_s": SECONDS, "frames": COUNT,
-})
+LEVEL = _object(
+    {
+        "streams": _int(null=False),
+        "held": {"type": "boolean"},
+        "reason": _text(),
+        "min_speed": _num(),
+        "dropped_frames": COUNT,
+        "mean_watts": WATTS,
+        "total_energy_j": ENERGY,
+        "duration_s": SECONDS,
+        "frames": COUNT,
+    }
+)
 
-DENSITY = _object({
-    "min_speed": _num(), "max_streams": COUNT,
-    "levels": _array(LEVEL, MAX_LEVELS),
-    "curve": _array(LEVEL, MAX_LEVELS),
-}, null=True)
+DENSITY = _object(
+    {
+        "min_speed": _num(),
+        "max_streams": COUNT,
+        "levels": _array(LEVEL, MAX_LEVELS),
+        "curve": _array(LEVEL, MAX_LEVELS),
+    },
+    null=True,
+)
 
 TIMESTAMP = {"type": ["string", "null"], "maxLength": 64}
 
@@ -228,7 +334,8 @@ RESULT_SCHEMA: dict[str, Any] = {
         "node_id": {"type": "string", "minLength": 1, "maxLength": NAME_LEN},
         "status": {"enum": list(RESULT_STATUSES)},
         "error": _text(ERROR_LEN),
-        "started_at": TIMESTAMP, "finished_at": TIMESTAMP,
+        "started_at": TIMESTAMP,
+        "finished_at": TIMESTAMP,
         "metrics": METRICS_SCHEMA,
         "missing": {**_map(_text(null=False), MAX_MISSING), "type": ["object", "null"]},
         "provenance": PROVENANCE,
@@ -247,10 +354,12 @@ RESULT_SCHEMA: dict[str, Any] = {
 
 VALIDATOR = jsonschema.Draft202012Validator(RESULT_SCHEMA)
 
-STORED_VALIDATOR = jsonschema.Draft202012Validator({
-    **RESULT_SCHEMA,
-    "properties": {**RESULT_SCHEMA["properties"], "samples": {"type": ["array", "null"], "maxItems": MAX_SAMPLES}},
-})
+STORED_VALIDATOR = jsonschema.Draft202012Validator(
+    {
+        **RESULT_SCHEMA,
+        "properties": {**RESULT_SCHEMA["properties"], "samples": {"type": ["array", "null"], "maxItems": MAX_SAMPLES}},
+    }
+)
 """What :func:`clean_stored` checks: the schema less the samples' items (tens of thousands of them take seconds to
 check, on every report); the one reader of samples, the power chart, skips a sample that is not as WIRE.md says."""
 

@@ -1,4 +1,5 @@
 """Results: the one way a job finishes; a body is checked against :data:`RESULT_SCHEMA` before anything is stored."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
@@ -12,8 +13,11 @@ bp = Blueprint("results", __name__)
 
 
 @bp.post("/results")
-@openapi.doc("A job attempt's result (docs/WIRE.md Result); idempotent per attempt, 409 from a stale attempt",
-             body=RESULT_SCHEMA, response="ResultAck")
+@openapi.doc(
+    "A job attempt's result (docs/WIRE.md Result); idempotent per attempt, 409 from a stale attempt",
+    body=RESULT_SCHEMA,
+    response="ResultAck",
+)
 @auth.require_node("body")
 def post_result():
     body = json_body(RESULT_SCHEMA)

@@ -6,6 +6,7 @@ Every check tolerates data the schema rejected (it looks only at what it can use
 the per-variant checks run only on scenarios the schema passed, and only in a campaign within its job cap
 (master/campaign/jobcount.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -14,21 +15,26 @@ from pathlib import Path
 from typing import Any
 
 from master.campaign.confidence import DEFAULT_MAX, DEFAULT_MIN
-from wire.encoders import ENCODERS
 from master.campaign.errors import Problem, key_of
 from master.campaign.expand import variants
 from master.campaign.jobcount import DEFAULT_MAX_JOBS, job_count_problems
-from wire.kinds import KINDS, Kind
 from master.campaign.resolve import input_path, resolve_scenario
 from master.campaign.yamldoc import Document
+from wire.encoders import ENCODERS
+from wire.kinds import KINDS, Kind
 
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def semantic_problems(document: Document, base_dir: Path, schema_paths: Iterable[tuple],
-                      max_jobs: int = DEFAULT_MAX_JOBS, check_files: bool = True) -> Iterator[Problem]:
+def semantic_problems(
+    document: Document,
+    base_dir: Path,
+    schema_paths: Iterable[tuple],
+    max_jobs: int = DEFAULT_MAX_JOBS,
+    check_files: bool = True,
+) -> Iterator[Problem]:
     """Every problem the schema cannot see; ``schema_paths`` are the paths the schema already rejected. A campaign
     of more than ``max_jobs`` jobs is said so, and its variants are never expanded. ``check_files``: look for
     ``file:`` inputs on this machine."""
@@ -100,8 +106,9 @@ def _confidence_problems(document: Document, where: tuple, mapping: dict[str, An
     value = mapping.get("confidence")
     if "confidence" in mapping and "repetitions" in mapping:
         line = document.locate((*where, "repetitions"), at_key=True).start_mark.line + 1
-        yield document.problem((*where, "confidence"), f"set only one of repetitions (line {line}) or confidence,"
-                               " not both", at_key=True)
+        yield document.problem(
+            (*where, "confidence"), f"set only one of repetitions (line {line}) or confidence, not both", at_key=True
+        )
     if not isinstance(value, dict):
         return
     low, high = value.get("min", DEFAULT_MIN), value.get("max", DEFAULT_MAX)
@@ -111,8 +118,9 @@ def _confidence_problems(document: Document, where: tuple, mapping: dict[str, An
             said = f"max {high}" if "max" in value else f"max {high} (the default; set max too)"
             yield document.problem((*where, "confidence", "min"), f"min {low} is more than {said}")
         else:
-            yield document.problem((*where, "confidence", "max"),
-                                   f"max {high} is less than min {low} (the default; set min too)")
+            yield document.problem(
+                (*where, "confidence", "max"), f"max {high} is less than min {low} (the default; set min too)"
+            )
 
 
 def _duplicate_names(document: Document, scenarios: list) -> Iterator[Problem]:
@@ -124,8 +132,9 @@ def _duplicate_names(document: Document, scenarios: list) -> Iterator[Problem]:
             continue
         if name in first:
             line = document.locate(("scenarios", first[name], "name")).start_mark.line + 1
-            yield document.problem(("scenarios", index, "name"),
-                                   f"duplicate scenario name {name!r} (first at line {line})")
+            yield document.problem(
+                ("scenarios", index, "name"), f"duplicate scenario name {name!r} (first at line {line})"
+            )
         else:
             first[name] = index
 
@@ -141,8 +150,7 @@ def _input_locations(defaults: dict[str, Any], scenarios: list) -> Iterator[tupl
             yield ("scenarios", index, "matrix", "input", item), value
 
 
-def _input_files(document: Document, base_dir: Path, defaults: dict[str, Any],
-                 scenarios: list) -> Iterator[Problem]:
+def _input_files(document: Document, base_dir: Path, defaults: dict[str, Any], scenarios: list) -> Iterator[Problem]:
     """A ``file:`` input that does not exist, is not a file, or cannot be looked at (a name too long)."""
     for path, value in _input_locations(defaults, scenarios):
         file = _mapping(value).get("file")
@@ -162,12 +170,14 @@ def _matrix_overlap(document: Document, index: int, raw: dict[str, Any], kind: K
     for field in _mapping(raw.get("matrix")):
         if field in raw and field in kind.matrix_fields:
             line = document.locate(("scenarios", index, field)).start_mark.line + 1
-            yield document.problem(("scenarios", index, "matrix", field),
-                                   f"also set in the scenario (line {line}); keep one", at_key=True)
+            yield document.problem(
+                ("scenarios", index, "matrix", field), f"also set in the scenario (line {line}); keep one", at_key=True
+            )
 
 
-def _scenario_one_of(document: Document, index: int, raw: dict[str, Any], defaults: dict[str, Any],
-                     kind: Kind) -> Iterator[Problem]:
+def _scenario_one_of(
+    document: Document, index: int, raw: dict[str, Any], defaults: dict[str, Any], kind: Kind
+) -> Iterator[Problem]:
     """Both fields of a one-of group set in the scenario or its matrix, or neither set anywhere."""
     matrix = _mapping(raw.get("matrix"))
     for group in kind.one_of:
@@ -177,30 +187,36 @@ def _scenario_one_of(document: Document, index: int, raw: dict[str, Any], defaul
             where = ("scenarios", index, own[1]) if own[1] in raw else ("scenarios", index, "matrix", own[1])
             yield document.problem(where, f"set only one of {words}, not both", at_key=True)
         elif not own and not any(field in defaults for field in group):
-            yield document.problem(("scenarios", index),
-                                   f"set {words}: neither is set here, in the matrix or in defaults")
+            yield document.problem(
+                ("scenarios", index), f"set {words}: neither is set here, in the matrix or in defaults"
+            )
 
 
-def _required(document: Document, index: int, raw: dict[str, Any], defaults: dict[str, Any],
-              kind: Kind) -> Iterator[Problem]:
+def _required(
+    document: Document, index: int, raw: dict[str, Any], defaults: dict[str, Any], kind: Kind
+) -> Iterator[Problem]:
     """A field the kind needs that neither the scenario, its matrix nor ``defaults`` sets."""
     matrix = _mapping(raw.get("matrix"))
     for field in kind.required:
         if field not in raw and field not in matrix and field not in defaults:
-            yield document.problem(("scenarios", index, field),
-                                   "missing required key (set it here, in the matrix or in defaults)")
+            yield document.problem(
+                ("scenarios", index, field), "missing required key (set it here, in the matrix or in defaults)"
+            )
 
 
-def _variant_problems(document: Document, index: int, raw: dict[str, Any], defaults: dict[str, Any],
-                      kind: Kind, base_dir: Path) -> Iterator[Problem]:
+def _variant_problems(
+    document: Document, index: int, raw: dict[str, Any], defaults: dict[str, Any], kind: Kind, base_dir: Path
+) -> Iterator[Problem]:
     """Each variant's preset and crf checked against its encoder, reported where the value was written."""
     scenario, origins = resolve_scenario(raw, defaults, index, kind, base_dir)
     for variant in variants(scenario):
         encoder = ENCODERS.get(variant.values.get("encoder"))
         if encoder is None:
             continue
-        where = {**origins, **{field: ("scenarios", index, "matrix", field, point)
-                               for field, point in variant.points.items()}}
+        where = {
+            **origins,
+            **{field: ("scenarios", index, "matrix", field, point) for field, point in variant.points.items()},
+        }
         checks = (("preset", encoder.preset_problem), ("crf", encoder.crf_problem))
         for field, check in checks:
             value = variant.values.get(field)
@@ -211,8 +227,9 @@ def _variant_problems(document: Document, index: int, raw: dict[str, Any], defau
                 yield document.problem(where[field], message)
 
 
-def _duplicate_variants(document: Document, scenarios: list, defaults: dict[str, Any],
-                        base_dir: Path) -> Iterator[Problem]:
+def _duplicate_variants(
+    document: Document, scenarios: list, defaults: dict[str, Any], base_dir: Path
+) -> Iterator[Problem]:
     """Variants sharing a name (job names must be unique), one problem per scenario; scenarios that share a name
     are reported already."""
     owners: dict[str, tuple[int, str]] = {}
@@ -230,5 +247,7 @@ def _duplicate_variants(document: Document, scenarios: list, defaults: dict[str,
             owners.setdefault(name, (index, raw["name"]))
         if clashes:
             (name, other), more = clashes[0], f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
-            yield document.problem(("scenarios", index, "name"), f"variant name {name!r} also comes from "
-                                   f"{key_of(('scenarios', other))}{more}; rename or change values")
+            yield document.problem(
+                ("scenarios", index, "name"),
+                f"variant name {name!r} also comes from {key_of(('scenarios', other))}{more}; rename or change values",
+            )

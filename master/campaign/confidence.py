@@ -34,6 +34,7 @@ the line of ``confidence``). Across levels the scenario's own setting wins: ``de
 scenario's ``confidence: auto`` repeats by confidence; ``defaults: {confidence: auto}`` with a scenario's
 ``repetitions: 5`` runs 5 times. ``min`` above ``max`` (given, or the default 10) is an error at ``min``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -74,8 +75,12 @@ def normalise(value: Any) -> dict[str, Any] | None:
         return {"preset": value, **PRESETS[name]}
     if not isinstance(value, Mapping) or "target" not in value:
         raise ValueError(f"confidence: expected a preset name or a mapping with target, got {value!r}")
-    found = {"preset": None, "target": float(value["target"]), "min": int(value.get("min", DEFAULT_MIN)),
-             "max": int(value.get("max", DEFAULT_MAX))}
+    found = {
+        "preset": None,
+        "target": float(value["target"]),
+        "min": int(value.get("min", DEFAULT_MIN)),
+        "max": int(value.get("max", DEFAULT_MAX)),
+    }
     if found["min"] > found["max"]:
         raise ValueError(f"confidence: min {found['min']} is more than max {found['max']}")
     return found
@@ -128,8 +133,9 @@ REACHED, RUNNING, NOT_REACHED = "reached", "still running", "not reached"
 """Outcomes of a variant so far: its target is reached; it may still get runs; it stopped short of the target."""
 
 
-def outcome(values: Iterable[float | None], outstanding: int, created: int, spec: Mapping[str, Any],
-            growing: bool) -> str:
+def outcome(
+    values: Iterable[float | None], outstanding: int, created: int, spec: Mapping[str, Any], growing: bool
+) -> str:
     """Where a variant stands: :data:`REACHED` (:func:`assess`); :data:`RUNNING` while runs are outstanding, or
     when its campaign still runs (``growing``) and :func:`decide` would queue another; else :data:`NOT_REACHED`
     (``max`` runs, no sample in ``min`` runs, or a campaign that ended first)."""
@@ -144,5 +150,11 @@ def outcome(values: Iterable[float | None], outstanding: int, created: int, spec
 def to_report(values: Iterable[float | None], spec: Mapping[str, Any]) -> dict[str, Any]:
     """The report's ``confidence`` entry of a variant: target, min, max, runs, half_width_pct, reached."""
     found = assess(values, spec)
-    return {"target": spec["target"], "min": spec["min"], "max": spec["max"], "runs": found.runs,
-            "half_width_pct": found.half_width_pct, "reached": found.reached}
+    return {
+        "target": spec["target"],
+        "min": spec["min"],
+        "max": spec["max"],
+        "runs": found.runs,
+        "half_width_pct": found.half_width_pct,
+        "reached": found.reached,
+    }

@@ -2,6 +2,7 @@
 
 A campaign's ``defaults:`` mapping overrides these; a scenario's own fields (and its matrix) override both.
 """
+
 from __future__ import annotations
 
 from typing import Any

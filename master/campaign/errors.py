@@ -1,4 +1,5 @@
 """Problems found in a campaign file, each one pointing at a line, and the error that carries all of them."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

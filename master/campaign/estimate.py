@@ -4,6 +4,7 @@ The figures below were measured on this project's development machine (2 shared 
 content preset) with ``campaign run campaigns/quick.yml`` on the embedded default; a faster machine runs shorter.
 Encoders and presets with no measured figure count :data:`ESTIMATE_FACTOR`, which holds for the slowest shipped preset.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -19,8 +20,15 @@ slower presets). Measured on 2 cores (testsrc2 input, FFmpeg 5.1): x264 ``slow``
 input, so this holds for the slowest shipped preset and runs long for everything else. Also the ladder timeouts'
 factor (master/campaign/runtests.py)."""
 
-X264_FACTORS_1080P30 = {"ultrafast": 0.3, "superfast": 1.0, "veryfast": 1.0, "faster": 1.6, "fast": 1.6,
-                        "medium": 1.6, "slow": 3.6}
+X264_FACTORS_1080P30 = {
+    "ultrafast": 0.3,
+    "superfast": 1.0,
+    "veryfast": 1.0,
+    "faster": 1.6,
+    "fast": 1.6,
+    "medium": 1.6,
+    "slow": 3.6,
+}
 """libx264: wall seconds per second of 1920x1080 at 30 fps, by preset (``None``: x264's default, medium). Measured
 on 2 cores with the ``medium`` content: ultrafast 0.10-0.14 and veryfast 0.38-0.55 at 720p30 (x 2.25 for 1080p);
 medium 1.4 and slow 3.6 on testsrc2 at 1080p, medium raised for the noisier content. superfast, faster and fast were
@@ -64,8 +72,15 @@ CHECKSUM_S_PER_GB = 5.0
 REFERENCE_720P30 = 1280 * 720 * 30
 """Pixels per second that the rendering, SI/TI and quality factors are given for."""
 
-TERMS = ("idle baselines", "stabilization and cooldown", "encoding", "streaming", "quality", "source preparation",
-         "overhead")
+TERMS = (
+    "idle baselines",
+    "stabilization and cooldown",
+    "encoding",
+    "streaming",
+    "quality",
+    "source preparation",
+    "overhead",
+)
 """The estimate's terms, in the order ``campaign plan`` prints them."""
 
 
@@ -158,8 +173,14 @@ def prepared_source(job: JobSpec) -> tuple | None:
         return None
     kind = params.get("kind", job.kind)
     audio = kind in LIVE_KINDS and params.get("audio") is not False
-    return (spec.get("content"), spec.get("source"), spec.get("size") or params.get("resolution") or DEFAULT_SIZE,
-            spec.get("rate") or params.get("fps") or DEFAULT_RATE, params.get("duration") or 0, audio)
+    return (
+        spec.get("content"),
+        spec.get("source"),
+        spec.get("size") or params.get("resolution") or DEFAULT_SIZE,
+        spec.get("rate") or params.get("fps") or DEFAULT_RATE,
+        params.get("duration") or 0,
+        audio,
+    )
 
 
 def prepare_seconds(jobs: Iterable[JobSpec]) -> tuple[int, float]:
@@ -181,8 +202,9 @@ def source_seconds(key: tuple) -> float:
         file_bytes = pixels * 1.5 * float(rate) * seconds if pixels else 0.0
     except (TypeError, ValueError):
         scale, file_bytes = 1.0, 0.0
-    return (RENDER_FACTOR * seconds + SITI_FACTOR * min(seconds, SITI_MAX_S)) * scale + \
-        CHECKSUM_S_PER_GB * file_bytes / 1e9
+    return (
+        RENDER_FACTOR * seconds + SITI_FACTOR * min(seconds, SITI_MAX_S)
+    ) * scale + CHECKSUM_S_PER_GB * file_bytes / 1e9
 
 
 def _rendered_seconds(key: tuple) -> float:

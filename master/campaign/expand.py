@@ -7,6 +7,7 @@ values that vary (a key listing one value does not show), so ``x264`` with prese
 [2000k, 4000k] gives ``x264-veryfast-2000k``, ``x264-veryfast-4000k``, ``x264-ultrafast-2000k``, ...; a job is
 ``variant#repetition``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -83,15 +84,23 @@ def variants(scenario: dict[str, Any]) -> list[Variant]:
     return found
 
 
-def job_spec(kind: Kind, variant: Variant, repetition: int, targets: list[str],
-             confidence: dict[str, Any] | None = None) -> JobSpec:
+def job_spec(
+    kind: Kind, variant: Variant, repetition: int, targets: list[str], confidence: dict[str, Any] | None = None
+) -> JobSpec:
     """The job for one repetition of one variant; params and requirements are its own copies."""
     values = variant.values
     params = {"kind": kind.name, **{field: copy.deepcopy(values[field]) for field in kind.param_fields}}
     requirements = {**{field: values[field] for field in kind.requirements}, "targets": list(targets)}
-    return JobSpec(name=f"{variant.name}#{repetition}", scenario=values["name"], variant=variant.name,
-                   repetition=repetition, kind=kind.name, params=params, requirements=requirements,
-                   confidence=copy.deepcopy(confidence))
+    return JobSpec(
+        name=f"{variant.name}#{repetition}",
+        scenario=values["name"],
+        variant=variant.name,
+        repetition=repetition,
+        kind=kind.name,
+        params=params,
+        requirements=requirements,
+        confidence=copy.deepcopy(confidence),
+    )
 
 
 def runs_of(values: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:

@@ -6,6 +6,7 @@ master/campaign/confidence.py take them. Nothing is expanded to count, so a matr
 refused as fast as one of four. The count tolerates data the schema rejects (a value it cannot use counts as 1 run,
 a matrix entry that is not a list as 1 point), so it can run before every check that expands variants.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,9 +15,9 @@ from typing import Any
 
 from master.campaign.confidence import AUTO, DEFAULT_MAX, PRESETS
 from master.campaign.errors import Problem
-from wire.kinds import KINDS
 from master.campaign.resolve import inherited
 from master.campaign.yamldoc import Document
+from wire.kinds import KINDS
 
 DEFAULT_MAX_JOBS = 10_000
 """Most jobs one campaign may come to (confidence variants counted at their ``max``); the master's ``--max-jobs``
@@ -85,8 +86,10 @@ def job_count_problems(document: Document, max_jobs: int) -> Iterator[Problem]:
         total += many * each
         if many * each > max_jobs:
             over = True
-            yield document.problem(_where(raw, index), f"this scenario comes to {many * each:,} jobs"
-                                   f" ({_sum(many, each)}); {limit}", at_key=True)
+            yield document.problem(
+                _where(raw, index),
+                f"this scenario comes to {many * each:,} jobs ({_sum(many, each)}); {limit}",
+                at_key=True,
+            )
     if total > max_jobs and not over:
-        yield document.problem(("scenarios",), f"the scenarios come to {total:,} jobs together; {limit}",
-                               at_key=True)
+        yield document.problem(("scenarios",), f"the scenarios come to {total:,} jobs together; {limit}", at_key=True)

@@ -3,6 +3,7 @@
 jsonschema finds the errors; this module only words them: which key, what was expected (from the schema's
 ``description``), what was found, and the closest known names for a misspelt one.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -11,15 +12,22 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from wire.encoders import suggest
 from master.campaign.errors import Problem
 from master.campaign.yamldoc import Document
+from wire.encoders import suggest
 
 SHOWN_CHARS = 60
 """Most characters of a value a problem repeats."""
 
-TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "a whole number",
-              "number": "a number", "boolean": "true or false", "null": "nothing"}
+TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "nothing",
+}
 
 
 def schema_problems(document: Document, errors: list[ValidationError]) -> Iterator[Problem]:
@@ -42,13 +50,17 @@ def schema_problems(document: Document, errors: list[ValidationError]) -> Iterat
 def _one_of(document: Document, error: ValidationError) -> Iterator[Problem]:
     """A value matching none of its forms (``confidence: very``): worded by the form of the same type as the value,
     so a mapping is checked key by key and a name against the known names."""
-    same_type = [sub for sub in error.context or [] if isinstance(error.instance, str | dict)
-                 and sub.validator != "type" and _form_of(sub) == isinstance(error.instance, dict)]
+    same_type = [
+        sub
+        for sub in error.context or []
+        if isinstance(error.instance, str | dict)
+        and sub.validator != "type"
+        and _form_of(sub) == isinstance(error.instance, dict)
+    ]
     if same_type:
         yield from schema_problems(document, same_type)
     else:
-        yield document.problem(list(error.absolute_path),
-                               f"expected {_expected(error)}, got {_found(error.instance)}")
+        yield document.problem(list(error.absolute_path), f"expected {_expected(error)}, got {_found(error.instance)}")
 
 
 def _form_of(sub: ValidationError) -> bool:

@@ -5,14 +5,15 @@ fields or its matrix, inherits neither from ``defaults``. Inputs are normalised 
 (docs/WIRE.md): ``{"type": "lavfi", "source", "content", "size", "rate", "render"}`` (one of source and content set,
 render ``prepared`` unless the campaign says ``inline``) or ``{"type": "file", "path": absolute}``.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 from typing import Any
 
-from wire.content import DEFAULT_RENDER
 from master.campaign.defaults import FIELD_DEFAULTS
+from wire.content import DEFAULT_RENDER
 from wire.kinds import Kind
 
 Origin = tuple[str | int, ...] | None
@@ -34,8 +35,14 @@ def normalise_input(value: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     """An ``input:`` mapping in the job params' shape, every key present."""
     if "file" in value:
         return {"type": "file", "path": str(input_path(value["file"], base_dir))}
-    return {"type": "lavfi", "source": value.get("source"), "content": value.get("content"), "size": value.get("size"),
-            "rate": value.get("rate"), "render": value.get("render", DEFAULT_RENDER)}
+    return {
+        "type": "lavfi",
+        "source": value.get("source"),
+        "content": value.get("content"),
+        "size": value.get("size"),
+        "rate": value.get("rate"),
+        "render": value.get("render", DEFAULT_RENDER),
+    }
 
 
 def _normalise(field: str, value: Any, base_dir: Path) -> Any:
@@ -53,8 +60,9 @@ def inherited(raw: dict[str, Any], defaults: dict[str, Any], kind: Kind) -> dict
     return taken
 
 
-def resolve_scenario(raw: dict[str, Any], defaults: dict[str, Any], index: int, kind: Kind,
-                     base_dir: Path) -> tuple[dict[str, Any], dict[str, Origin]]:
+def resolve_scenario(
+    raw: dict[str, Any], defaults: dict[str, Any], index: int, kind: Kind, base_dir: Path
+) -> tuple[dict[str, Any], dict[str, Origin]]:
     """The scenario with every field present (None when unset), and where each value came from."""
     values: dict[str, Any] = {"name": raw["name"], "kind": kind.name}
     origins: dict[str, Origin] = {"name": ("scenarios", index, "name"), "kind": ("scenarios", index, "kind")}
@@ -68,6 +76,7 @@ def resolve_scenario(raw: dict[str, Any], defaults: dict[str, Any], index: int, 
             value, origins[field] = FIELD_DEFAULTS.get(field), None
         values[field] = _normalise(field, value, base_dir)
     matrix = raw.get("matrix") or {}
-    values["matrix"] = {field: [_normalise(field, value, base_dir) for value in listed]
-                        for field, listed in matrix.items()}
+    values["matrix"] = {
+        field: [_normalise(field, value, base_dir) for value in listed] for field, listed in matrix.items()
+    }
     return values, origins

@@ -9,6 +9,7 @@ run_tests.py -> ffwatt: ``single`` -> kind ``live``; ``multi`` -> kind ``multi``
 ``baseline`` entry -> kind ``baseline``; a batch ``single`` entry with ``outputs`` -> kind ``ladder``. The input is
 lavfi ``testsrc`` at the stream's size and rate, as run_tests.py generated it.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,9 @@ from typing import Any
 import yaml
 
 from master.campaign.defaults import IDLE_BASELINE_S, TIMEOUT_S
-from wire.encoders import ENCODERS
 from master.campaign.estimate import ESTIMATE_FACTOR
 from master.campaign.spec import SpecError, load_campaign_text
+from wire.encoders import ENCODERS
 
 ORIGINAL_ENCODERS = {"h264": "libx264", "h264_nvenc": "h264_nvenc", "h265": "libx265", "hevc_nvenc": "hevc_nvenc"}
 """run_tests.py's ``--encoder`` choices and the FFmpeg encoders they meant; ffwatt's own names are accepted too."""
@@ -50,11 +51,13 @@ COMMENT_WIDTH = 118
 TIMEOUT_MARGIN_S = 120
 """Seconds added to a job's waits and duration before it needs a ``timeout`` above the built-in one."""
 
-DEFAULTS_HELP = (f"Left-out options take run_tests.py's defaults: {RESOLUTION}, {FPS} fps, {ENCODER} ({PRESET}), "
-                 f"{DURATION_S} s measured after {STABILIZATION_S} s stabilization, {COOLDOWN_S} s cooldown. "
-                 f"Input: synthetic lavfi {SOURCE}, as run_tests.py used; 2 s GOP and AAC audio as it streamed. "
-                 f"ffwatt's own choice: each job first measures a {IDLE_BASELINE_S} s idle baseline "
-                 "(for dynamic energy).")
+DEFAULTS_HELP = (
+    f"Left-out options take run_tests.py's defaults: {RESOLUTION}, {FPS} fps, {ENCODER} ({PRESET}), "
+    f"{DURATION_S} s measured after {STABILIZATION_S} s stabilization, {COOLDOWN_S} s cooldown. "
+    f"Input: synthetic lavfi {SOURCE}, as run_tests.py used; 2 s GOP and AAC audio as it streamed. "
+    f"ffwatt's own choice: each job first measures a {IDLE_BASELINE_S} s idle baseline "
+    "(for dynamic energy)."
+)
 
 
 class ConversionError(Exception):
@@ -116,14 +119,23 @@ def with_timeout(fields: dict[str, Any], streams: int = 1, factor: float = 1.0) 
     return fields
 
 
-def stream_fields(bitrate: Any, resolution: Any, fps: Any, duration: Any, encoder: Any, preset: Any,
-                  stabilization: Any, cooldown: Any) -> dict[str, Any]:
+def stream_fields(
+    bitrate: Any, resolution: Any, fps: Any, duration: Any, encoder: Any, preset: Any, stabilization: Any, cooldown: Any
+) -> dict[str, Any]:
     """A live stream's fields as run_tests.py ran it: testsrc at the stream's size and rate, pushed in real time."""
     fps, duration, stabilization, cooldown = (_number(value) for value in (fps, duration, stabilization, cooldown))
     encoder = _encoder(encoder)
-    fields = {"input": {"source": SOURCE, "size": resolution, "rate": fps}, "encoder": encoder,
-              "preset": _preset(encoder) if preset is None else preset, "bitrate": bitrate, "resolution": resolution,
-              "fps": fps, "duration": duration, "stabilization": stabilization, "cooldown": cooldown}
+    fields = {
+        "input": {"source": SOURCE, "size": resolution, "rate": fps},
+        "encoder": encoder,
+        "preset": _preset(encoder) if preset is None else preset,
+        "bitrate": bitrate,
+        "resolution": resolution,
+        "fps": fps,
+        "duration": duration,
+        "stabilization": stabilization,
+        "cooldown": cooldown,
+    }
     return {key: value for key, value in fields.items() if value is not None}
 
 
@@ -139,6 +151,7 @@ STREAM_SOURCES = {"input.size": "resolution", "input.rate": "fps", "input": "res
 
 
 # ---------------------------------------------------------------------------------------------------- YAML text
+
 
 def _flow(value: Any) -> str:
     """A value as one line of YAML (flow style, quoted where needed)."""
@@ -169,12 +182,13 @@ def render(header: list[str], name: str, description: str, scenarios: list[Scena
 
 # ---------------------------------------------------------------------------------------------------- validation
 
+
 def _source_of(scenario: Scenario, rest: str) -> str:
     """What the user wrote for the key ``rest`` under a scenario: its longest mapped prefix, else the key."""
     probe = rest
     while probe:
         if probe in scenario.sources:
-            return scenario.sources[probe] + rest[len(probe):]
+            return scenario.sources[probe] + rest[len(probe) :]
         probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe) if re.search(r"[.\[]", probe) else ""
     return rest or "(entry)"
 
@@ -199,24 +213,53 @@ def validated(text: str, label: str, scenarios: list[Scenario], prefix: str):
 
 
 def baseline_scenario(duration: float, where: str = "", source: str = "--baseline-duration") -> Scenario:
-    return Scenario("baseline", "baseline", with_timeout({"duration": _number(duration)}, 0),
-                    ["idle power, no FFmpeg: the baseline run_tests.py measured first"],
-                    {"duration": source, "timeout": source}, where)
-
+    return Scenario(
+        "baseline",
+        "baseline",
+        with_timeout({"duration": _number(duration)}, 0),
+        ["idle power, no FFmpeg: the baseline run_tests.py measured first"],
+        {"duration": source, "timeout": source},
+        where,
+    )
 
 
 ENTRY_FIELDS = {
     "baseline": ("type", "name", "duration"),
-    "single": ("type", "name", "bitrate", "resolution", "fps", "duration", "encoder", "preset", "stabilization",
-               "cooldown", "outputs"),
-    "multi": ("type", "name", "count", "bitrate", "bitrates", "resolution", "fps", "duration", "stabilization",
-              "cooldown", "encoder", "preset"),
+    "single": (
+        "type",
+        "name",
+        "bitrate",
+        "resolution",
+        "fps",
+        "duration",
+        "encoder",
+        "preset",
+        "stabilization",
+        "cooldown",
+        "outputs",
+    ),
+    "multi": (
+        "type",
+        "name",
+        "count",
+        "bitrate",
+        "bitrates",
+        "resolution",
+        "fps",
+        "duration",
+        "stabilization",
+        "cooldown",
+        "encoder",
+        "preset",
+    ),
 }
 """The fields run_tests.py read per entry type (and encoder/preset on multi entries, which it ignored and we use)."""
 
-LADDER_NOTE = ("outputs -> kind ladder: run_tests.py pushed this entry live over RTMP (it recorded `outputs` with its "
-               "results); ffwatt encodes every rung to files in one FFmpeg process (decode once, split, scale), "
-               "not live")
+LADDER_NOTE = (
+    "outputs -> kind ladder: run_tests.py pushed this entry live over RTMP (it recorded `outputs` with its "
+    "results); ffwatt encodes every rung to files in one FFmpeg process (decode once, split, scale), "
+    "not live"
+)
 
 
 @dataclass
@@ -235,11 +278,20 @@ class _Batch:
 
     def stream(self, entry: dict[str, Any]) -> dict[str, Any]:
         """An entry's live stream fields, run_tests.py's defaults where it sets none."""
+
         def get(key: str, default: Any) -> Any:
             return _number(entry.get(key, default))
-        return stream_fields(entry.get("bitrate"), entry.get("resolution", RESOLUTION), get("fps", FPS),
-                             get("duration", DURATION_S), entry.get("encoder", ENCODER), entry.get("preset"),
-                             get("stabilization", self.stabilization), get("cooldown", self.cooldown))
+
+        return stream_fields(
+            entry.get("bitrate"),
+            entry.get("resolution", RESOLUTION),
+            get("fps", FPS),
+            get("duration", DURATION_S),
+            entry.get("encoder", ENCODER),
+            entry.get("preset"),
+            get("stabilization", self.stabilization),
+            get("cooldown", self.cooldown),
+        )
 
 
 def read_batch(file: Path) -> tuple[dict[str, Any], list[Any], str]:
@@ -277,8 +329,9 @@ def _ladder_entry(batch: _Batch, where: str, entry: dict[str, Any], stream: dict
     """A single entry with ``outputs``: its rungs at their own bitrate, else the entry's."""
     outputs = entry["outputs"]
     if not isinstance(outputs, list) or not outputs:
-        batch.error(where, "outputs", 'expected a non-empty list such as [{"resolution": "1280x720", '
-                                      '"bitrate": "2500k"}]')
+        batch.error(
+            where, "outputs", 'expected a non-empty list such as [{"resolution": "1280x720", "bitrate": "2500k"}]'
+        )
         return None
     rungs, sources, comments, inherited = [], {**STREAM_SOURCES, "rungs": "outputs"}, [LADDER_NOTE], False
     for index, output in enumerate(outputs):
@@ -291,15 +344,22 @@ def _ladder_entry(batch: _Batch, where: str, entry: dict[str, Any], stream: dict
         rungs.append({"resolution": output["resolution"], "bitrate": output["bitrate"] if own else stream["bitrate"]})
         sources |= {f"rungs[{index}]": at, f"rungs[{index}].bitrate": f"{at}.bitrate" if own else "bitrate"}
         if "fps" in output and _number(output["fps"]) != stream["fps"]:
-            batch.error(where, f"{at}.fps", f"{output['fps']!r} differs from the entry's fps {stream['fps']!r}: "
-                                            "ffwatt encodes a ladder at one frame rate; use one entry per rate")
+            batch.error(
+                where,
+                f"{at}.fps",
+                f"{output['fps']!r} differs from the entry's fps {stream['fps']!r}: "
+                "ffwatt encodes a ladder at one frame rate; use one entry per rate",
+            )
         for key in output.keys() - {"resolution", "bitrate", "fps"}:
             comments.append(f"{at}.{key}: {json.dumps(output[key])} (not used: run_tests.py ignored it too)")
             batch.ignored.setdefault(f"outputs[].{key}", []).append(where)
     if len(rungs) != len(outputs):
         return None
-    comments.append(f"rungs without a bitrate take the entry's bitrate {stream['bitrate']}" if inherited else
-                    f"the entry's bitrate {stream['bitrate']} is not used: every rung has its own")
+    comments.append(
+        f"rungs without a bitrate take the entry's bitrate {stream['bitrate']}"
+        if inherited
+        else f"the entry's bitrate {stream['bitrate']} is not used: every rung has its own"
+    )
     fields = {key: stream[key] for key in ("input", "encoder", "preset", "fps", "duration") if key in stream}
     fields |= {"rungs": rungs, "stabilization": stream["stabilization"], "cooldown": stream["cooldown"]}
     return Scenario("ladder", "ladder", with_timeout(fields, factor=ESTIMATE_FACTOR), comments, sources)
@@ -365,13 +425,15 @@ def _ignored_warnings(batch: _Batch) -> list[str]:
     warnings = []
     for key, wheres in batch.ignored.items():
         shown = ", ".join(wheres[:3]) + (f" and {len(wheres) - 3} more" if len(wheres) > 3 else "")
-        warnings.append(f"{batch.file}: {key} ({shown}): not used (run_tests.py ignored it too); "
-                        "kept as a comment in the campaign")
+        warnings.append(
+            f"{batch.file}: {key} ({shown}): not used (run_tests.py ignored it too); kept as a comment in the campaign"
+        )
     return warnings
 
 
-def convert_batch(file: Path, stabilization: float, cooldown: float,
-                  command_line: str) -> tuple[str, list[Scenario], list[str]]:
+def convert_batch(
+    file: Path, stabilization: float, cooldown: float, command_line: str
+) -> tuple[str, list[Scenario], list[str]]:
     """(campaign YAML, its scenarios, warnings) for a run_tests.py batch file; raises ConversionError."""
     meta, entries, prefix = read_batch(file)
     if not entries:
@@ -380,20 +442,21 @@ def convert_batch(file: Path, stabilization: float, cooldown: float,
     scenarios = [scenario for index, entry in enumerate(entries) if (scenario := _entry(batch, index, entry, prefix))]
     title = meta.get("name") if isinstance(meta.get("name"), str) else file.stem
     description = meta.get("description") if isinstance(meta.get("description"), str) else ""
-    header = [f"Converted by: {command_line}",
-              "A run_tests.py batch file as an ffwatt campaign: baseline -> kind baseline, single -> live (one live "
-              "RTMP stream), multi -> multi (concurrent streams, 2 s apart), single with outputs -> ladder.",
-              f"Entry fields left out take run_tests.py's defaults: {RESOLUTION}, {FPS} fps, {ENCODER} ({PRESET}), "
-              f"{DURATION_S} s (baseline {BASELINE_S} s), multi {MULTI_BITRATE}; stabilization {stabilization:g} s "
-              f"and cooldown {cooldown:g} s. Input: synthetic lavfi {SOURCE}, as run_tests.py used.",
-              f"{json.dumps(title)}: {description}" if description else json.dumps(title)]
+    header = [
+        f"Converted by: {command_line}",
+        "A run_tests.py batch file as an ffwatt campaign: baseline -> kind baseline, single -> live (one live "
+        "RTMP stream), multi -> multi (concurrent streams, 2 s apart), single with outputs -> ladder.",
+        f"Entry fields left out take run_tests.py's defaults: {RESOLUTION}, {FPS} fps, {ENCODER} ({PRESET}), "
+        f"{DURATION_S} s (baseline {BASELINE_S} s), multi {MULTI_BITRATE}; stabilization {stabilization:g} s "
+        f"and cooldown {cooldown:g} s. Input: synthetic lavfi {SOURCE}, as run_tests.py used.",
+        f"{json.dumps(title)}: {description}" if description else json.dumps(title),
+    ]
     warnings = _ignored_warnings(batch)
     for key in meta.keys() - {"name", "description", "scenarios"}:
         header.append(f"{key}: {json.dumps(meta[key])} (not used: run_tests.py ignored it too)")
         warnings.append(f"{file}: {key}: not used (run_tests.py ignored it too); kept as a comment in the campaign")
     header.append("Save it as a campaign file, edit it, `campaign run` it; `campaign validate FILE` checks your edits.")
-    text = render(header, slug(title, lower=True) or "batch", description or f"converted from {file.name}",
-                  scenarios)
+    text = render(header, slug(title, lower=True) or "batch", description or f"converted from {file.name}", scenarios)
     if batch.errors:
         problems = list(batch.errors)
         if scenarios:
@@ -409,4 +472,3 @@ def _entry_index(problem: str) -> int:
     """The entry a problem line is about, for listing problems in file order."""
     found = re.search(r": (?:scenarios)?\[(\d+)\]", problem)
     return int(found.group(1)) if found else -1
-

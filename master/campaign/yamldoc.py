@@ -9,6 +9,7 @@ the tree, but the data built from it and every walk over it repeat it: a few hun
 "billion laughs", would expand to billions), no alias inside the node it names, and whole numbers of at most
 :data:`MAX_INT_DIGITS` digits. Each is refused while the tree is composed, at its line.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -107,8 +108,10 @@ class BoundedLoader(yaml.SafeLoader):
         return node
 
 
-_TOO_MANY = (f"the file holds more than {MAX_NODES} values once its aliases are expanded (aliases of aliases "
-             "multiply); use fewer values, or fewer aliases")
+_TOO_MANY = (
+    f"the file holds more than {MAX_NODES} values once its aliases are expanded (aliases of aliases "
+    "multiply); use fewer values, or fewer aliases"
+)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -129,8 +132,17 @@ def parse(text: str, file: str) -> Document:
     one beyond the module's bounds."""
     size = len(text.encode("utf-8", errors="surrogatepass"))
     if size > MAX_DOCUMENT_BYTES:
-        raise SpecError([Problem(file, 1, 1, FILE_KEY, f"too large: {size} bytes; a campaign file may be at most "
-                                                       f"{MAX_DOCUMENT_BYTES} bytes")])
+        raise SpecError(
+            [
+                Problem(
+                    file,
+                    1,
+                    1,
+                    FILE_KEY,
+                    f"too large: {size} bytes; a campaign file may be at most {MAX_DOCUMENT_BYTES} bytes",
+                )
+            ]
+        )
     try:
         loader = BoundedLoader(text)  # reads the text's characters: a control character is an error here
     except yaml.YAMLError as error:
@@ -171,8 +183,13 @@ def _duplicate_keys(file: str, root: yaml.Node) -> Iterator[Problem]:
                 continue
             if key.value in seen:
                 first = seen[key.value].start_mark.line + 1
-                yield Problem(file, key.start_mark.line + 1, key.start_mark.column + 1,
-                              key_of((*path, key.value)), f"duplicate key (first at line {first}); YAML keeps the last")
+                yield Problem(
+                    file,
+                    key.start_mark.line + 1,
+                    key.start_mark.column + 1,
+                    key_of((*path, key.value)),
+                    f"duplicate key (first at line {first}); YAML keeps the last",
+                )
             else:
                 seen[key.value] = key
 

@@ -3,6 +3,7 @@
 Without ``--master`` a command works on the embedded default (a master and one agent in this process, the database in
 ``--state-dir``); with ``--master URL`` it talks to a master service (admin token: ``--token`` or FFWATT_ADMIN_TOKEN).
 """
+
 from __future__ import annotations
 
 import click

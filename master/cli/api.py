@@ -3,6 +3,7 @@
 Every failure becomes one :class:`ApiError` whose message is one line a user can act on: the master could not be
 reached (and why), the token is missing or wrong (401), the token may not do this (403), the thing is unknown (404).
 """
+
 from __future__ import annotations
 
 import re
@@ -51,10 +52,13 @@ def _unreachable_reason(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.exceptions.Timeout):
         return "timed out"
     text = str(exc)
-    for needle, reason in (("Connection refused", "connection refused"), ("Name or service not known",
-                           "unknown host"), ("No route to host", "no route to host"),
-                           ("RemoteDisconnected", "connection closed by the master"),
-                           ("Connection reset", "connection reset")):
+    for needle, reason in (
+        ("Connection refused", "connection refused"),
+        ("Name or service not known", "unknown host"),
+        ("No route to host", "no route to host"),
+        ("RemoteDisconnected", "connection closed by the master"),
+        ("Connection reset", "connection reset"),
+    ):
         if needle in text:
             return reason
     return exc.__class__.__name__
@@ -63,8 +67,14 @@ def _unreachable_reason(exc: requests.RequestException) -> str:
 class MasterApi:
     """The master's API as Python calls; ``token`` goes in ``Authorization: Bearer``, ``verify`` is a CA file."""
 
-    def __init__(self, base_url: str, timeout_s: float = DEFAULT_TIMEOUT_S, token: str | None = None,
-                 verify: bool | str = True, cert: tuple[str, str] | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        token: str | None = None,
+        verify: bool | str = True,
+        cert: tuple[str, str] | None = None,
+    ):
         self.base_url = base_url.rstrip("/")
         self.where = f"master {self.base_url}"
         self.timeout_s = timeout_s
@@ -76,8 +86,9 @@ class MasterApi:
 
     def call(self, method: str, path: str, **kwargs) -> Any:
         try:
-            resp = self.session.request(method, self.base_url + path, timeout=self.timeout_s, verify=self.verify,
-                                        cert=self.cert, **kwargs)
+            resp = self.session.request(
+                method, self.base_url + path, timeout=self.timeout_s, verify=self.verify, cert=self.cert, **kwargs
+            )
         except requests.RequestException as exc:
             raise ApiError(f"master {self.base_url} unreachable: {_unreachable_reason(exc)}") from exc
         if resp.status_code >= 400:
@@ -88,13 +99,18 @@ class MasterApi:
             if not isinstance(payload, dict):
                 payload = {}
             error = payload.get("error") or resp.reason or "error"
-            raise ApiError(f"master answered {resp.status_code}: {error}{_hint(resp.status_code)}",
-                           status=resp.status_code, problems=list(payload.get("problems") or []))
+            raise ApiError(
+                f"master answered {resp.status_code}: {error}{_hint(resp.status_code)}",
+                status=resp.status_code,
+                problems=list(payload.get("problems") or []),
+            )
         try:
             return resp.json()
         except ValueError as exc:
-            raise ApiError(f"master {self.base_url} answered {resp.status_code} without JSON"
-                           f" (is this an ffwatt master?)", status=resp.status_code) from exc
+            raise ApiError(
+                f"master {self.base_url} answered {resp.status_code} without JSON (is this an ffwatt master?)",
+                status=resp.status_code,
+            ) from exc
 
     def submit_campaign(self, spec_text: str, spec_path: str | None) -> dict[str, Any]:
         return self.call("POST", "/campaigns", json={"spec_text": spec_text, "spec_path": spec_path})

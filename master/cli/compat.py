@@ -5,6 +5,7 @@ is :mod:`master.campaign.runtests`), validates it with the campaign loader and r
 does (embedded, or ``--master URL``); ``--print`` shows the YAML instead, to save as a campaign file. A problem is
 reported against what the user wrote (an option, or a batch entry and its field), exit 2, and nothing runs.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,13 +17,35 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from wire.encoders import ENCODERS
-from master.campaign.runtests import (BASELINE_S, COOLDOWN_S, DEFAULTS_HELP, DURATION_S, ENCODER, FPS, MULTI_BITRATE,
-                                      ORIGINAL_ENCODERS, PRESET, RESOLUTION, STABILIZATION_S, STAGGER_S, STREAM_SOURCES,
-                                      ConversionError, Scenario, baseline_scenario, convert_batch, render, slug,
-                                      stream_fields, unique, validated, with_timeout)
+from master.campaign.runtests import (
+    BASELINE_S,
+    COOLDOWN_S,
+    DEFAULTS_HELP,
+    DURATION_S,
+    ENCODER,
+    FPS,
+    MULTI_BITRATE,
+    ORIGINAL_ENCODERS,
+    PRESET,
+    RESOLUTION,
+    STABILIZATION_S,
+    STAGGER_S,
+    STREAM_SOURCES,
+    ConversionError,
+    Scenario,
+    baseline_scenario,
+    convert_batch,
+    render,
+    slug,
+    stream_fields,
+    unique,
+    validated,
+    with_timeout,
+)
 from master.cli.options import HELP_OPTIONS, bundle
 from master.cli.run_cmds import EXIT_INVALID, RunOptions, run_campaign, run_options
+from wire.encoders import ENCODERS
+
 
 def finish(text: str, campaign, label: str, print_only: bool, run_args: dict[str, Any]) -> None:
     """Print the YAML (``--print``), or run the campaign as ``campaign run`` does."""
@@ -47,21 +70,49 @@ RUN_PARAMS = frozenset(field.name for field in fields(RunOptions))
 _stream_options = bundle(
     click.option("--resolution", default=RESOLUTION, show_default=True, help="Stream size WIDTHxHEIGHT."),
     click.option("--fps", type=int, default=FPS, show_default=True),
-    click.option("--duration", type=float, default=DURATION_S, show_default=True,
-                 help="Seconds measured per stream (run_tests.py's default; its docs' example used 60)."),
-    click.option("--encoder", type=click.Choice([*ORIGINAL_ENCODERS, *ENCODERS]), default=ENCODER,
-                 show_default=True, metavar="ENCODER",
-                 help="h264 (libx264), h265 (libx265), h264_nvenc, hevc_nvenc, or an ffwatt encoder name."),
-    click.option("--preset", help=f"Encoder preset, checked per encoder [default: {PRESET} where the encoder "
-                                  "takes it (x264, x265), else the encoder's own]."),
-    click.option("--stabilization", type=float, default=STABILIZATION_S, show_default=True,
-                 help="Seconds waited before measuring (not measured)."),
-    click.option("--cooldown", type=float, default=COOLDOWN_S, show_default=True,
-                 help="Seconds waited after the stream (not measured)."),
+    click.option(
+        "--duration",
+        type=float,
+        default=DURATION_S,
+        show_default=True,
+        help="Seconds measured per stream (run_tests.py's default; its docs' example used 60).",
+    ),
+    click.option(
+        "--encoder",
+        type=click.Choice([*ORIGINAL_ENCODERS, *ENCODERS]),
+        default=ENCODER,
+        show_default=True,
+        metavar="ENCODER",
+        help="h264 (libx264), h265 (libx265), h264_nvenc, hevc_nvenc, or an ffwatt encoder name.",
+    ),
+    click.option(
+        "--preset",
+        help=f"Encoder preset, checked per encoder [default: {PRESET} where the encoder "
+        "takes it (x264, x265), else the encoder's own].",
+    ),
+    click.option(
+        "--stabilization",
+        type=float,
+        default=STABILIZATION_S,
+        show_default=True,
+        help="Seconds waited before measuring (not measured).",
+    ),
+    click.option(
+        "--cooldown",
+        type=float,
+        default=COOLDOWN_S,
+        show_default=True,
+        help="Seconds waited after the stream (not measured).",
+    ),
     click.option("--with-baseline", is_flag=True, help="Measure idle power first (a baseline scenario)."),
     click.option("--baseline-duration", type=float, default=BASELINE_S, show_default=True),
-    click.option("--print", "--dry-run", "print_only", is_flag=True,
-                 help="Print the generated campaign YAML and exit without running it."),
+    click.option(
+        "--print",
+        "--dry-run",
+        "print_only",
+        is_flag=True,
+        help="Print the generated campaign YAML and exit without running it.",
+    ),
     run_options,
 )
 """The per-stream options single and multi share, with run_tests.py's defaults."""
@@ -92,14 +143,18 @@ def _cli_sources(extra: dict[str, str] | None = None) -> dict[str, str]:
     return sources | (extra or {})
 
 
-def _run_generated(command: str, what: str, name: str, scenarios: list[Scenario], print_only: bool,
-                   run_args: dict[str, Any]) -> None:
+def _run_generated(
+    command: str, what: str, name: str, scenarios: list[Scenario], print_only: bool, run_args: dict[str, Any]
+) -> None:
     taken: set[str] = set()
     for scenario in scenarios:
         scenario.name = unique(scenario.name, taken)
-    header = [f"Generated by: {_command_line(command)}",
-              f"run_tests.py `{command}` as an ffwatt campaign: {what}.", DEFAULTS_HELP,
-              "Save it as a campaign file, edit it, `campaign run` it; `campaign validate FILE` checks your edits."]
+    header = [
+        f"Generated by: {_command_line(command)}",
+        f"run_tests.py `{command}` as an ffwatt campaign: {what}.",
+        DEFAULTS_HELP,
+        "Save it as a campaign file, edit it, `campaign run` it; `campaign validate FILE` checks your edits.",
+    ]
     label = f"<campaign {command}>"
     text = render(header, name, f"run_tests.py {command}, converted", scenarios)
     try:
@@ -113,16 +168,33 @@ def _run_generated(command: str, what: str, name: str, scenarios: list[Scenario]
 @click.option("--name", required=True, help="Stream name (becomes the scenario name).")
 @click.option("--bitrate", required=True, help="Video bitrate such as 2000k or 6M (CBR: -maxrate the same).")
 @_stream_options
-def single(name, bitrate, resolution, fps, duration, encoder, preset, stabilization, cooldown, with_baseline,
-           baseline_duration, print_only, **run_args) -> None:
+def single(
+    name,
+    bitrate,
+    resolution,
+    fps,
+    duration,
+    encoder,
+    preset,
+    stabilization,
+    cooldown,
+    with_baseline,
+    baseline_duration,
+    print_only,
+    **run_args,
+) -> None:
     """run_tests.py single: one live RTMP stream (kind live), optionally after an idle baseline."""
-    stream = Scenario(slug(name) or "live", "live",
-                      with_timeout(stream_fields(bitrate, resolution, fps, duration, encoder, preset, stabilization,
-                                                  cooldown)),
-                      [f"run_tests.py single --name {name!r}: one live stream"], _cli_sources({"name": "--name"}))
+    stream = Scenario(
+        slug(name) or "live",
+        "live",
+        with_timeout(stream_fields(bitrate, resolution, fps, duration, encoder, preset, stabilization, cooldown)),
+        [f"run_tests.py single --name {name!r}: one live stream"],
+        _cli_sources({"name": "--name"}),
+    )
     scenarios = [baseline_scenario(baseline_duration)] if with_baseline else []
-    _run_generated("single", "one live stream", slug(name, lower=True) or "single", [*scenarios, stream],
-                   print_only, run_args)
+    _run_generated(
+        "single", "one live stream", slug(name, lower=True) or "single", [*scenarios, stream], print_only, run_args
+    )
 
 
 @click.command(epilog=DEFAULTS_HELP, context_settings=HELP_OPTIONS)
@@ -131,8 +203,23 @@ def single(name, bitrate, resolution, fps, duration, encoder, preset, stabilizat
 @click.option("--bitrates", help="Comma-separated bitrates, one stream each (1000k,2500k,5000k); overrides --bitrate.")
 @click.option("--name", help="Scenario name (default as run_tests.py: 'N Streams @ BITRATE' or 'Mixed Streams').")
 @_stream_options
-def multi(count, bitrate, bitrates, name, resolution, fps, duration, encoder, preset, stabilization, cooldown,
-          with_baseline, baseline_duration, print_only, **run_args) -> None:
+def multi(
+    count,
+    bitrate,
+    bitrates,
+    name,
+    resolution,
+    fps,
+    duration,
+    encoder,
+    preset,
+    stabilization,
+    cooldown,
+    with_baseline,
+    baseline_duration,
+    print_only,
+    **run_args,
+) -> None:
     """run_tests.py multi: concurrent live streams (kind multi), started 2 s apart as run_tests.py did."""
     fields = stream_fields(bitrate, resolution, fps, duration, encoder, preset, stabilization, cooldown)
     if bitrates is not None:
@@ -148,26 +235,56 @@ def multi(count, bitrate, bitrates, name, resolution, fps, duration, encoder, pr
         fields["count"] = count
         default_name = f"{count} Streams @ {bitrate}"
     fields["stagger"] = STAGGER_S
-    stream = Scenario(slug(name or default_name) or "multi", "multi", with_timeout(fields, count),
-                      [f"run_tests.py multi: {count} concurrent live streams"],
-                      _cli_sources({"count": "--count", "bitrates": "--bitrates", "name": "--name"}))
+    stream = Scenario(
+        slug(name or default_name) or "multi",
+        "multi",
+        with_timeout(fields, count),
+        [f"run_tests.py multi: {count} concurrent live streams"],
+        _cli_sources({"count": "--count", "bitrates": "--bitrates", "name": "--name"}),
+    )
     scenarios = [baseline_scenario(baseline_duration)] if with_baseline else []
-    _run_generated("multi", f"{count} concurrent live streams", slug(f"multi-{stream.name}", lower=True),
-                   [*scenarios, stream], print_only, run_args)
+    _run_generated(
+        "multi",
+        f"{count} concurrent live streams",
+        slug(f"multi-{stream.name}", lower=True),
+        [*scenarios, stream],
+        print_only,
+        run_args,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- batch files
 
 
 @click.command(context_settings=HELP_OPTIONS)
-@click.option("--file", "batch_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A run_tests.py batch file: a JSON list of entries, or {\"scenarios\": [...]}.")
-@click.option("--stabilization", type=float, default=STABILIZATION_S, show_default=True,
-              help="For entries that set none (as run_tests.py batch --stabilization).")
-@click.option("--cooldown", type=float, default=COOLDOWN_S, show_default=True,
-              help="For entries that set none (as run_tests.py batch --cooldown).")
-@click.option("--print", "--dry-run", "print_only", is_flag=True,
-              help="Print the generated campaign YAML and exit without running it.")
+@click.option(
+    "--file",
+    "batch_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='A run_tests.py batch file: a JSON list of entries, or {"scenarios": [...]}.',
+)
+@click.option(
+    "--stabilization",
+    type=float,
+    default=STABILIZATION_S,
+    show_default=True,
+    help="For entries that set none (as run_tests.py batch --stabilization).",
+)
+@click.option(
+    "--cooldown",
+    type=float,
+    default=COOLDOWN_S,
+    show_default=True,
+    help="For entries that set none (as run_tests.py batch --cooldown).",
+)
+@click.option(
+    "--print",
+    "--dry-run",
+    "print_only",
+    is_flag=True,
+    help="Print the generated campaign YAML and exit without running it.",
+)
 @run_options
 def batch(batch_file: Path, stabilization, cooldown, print_only, **run_args) -> None:
     """run_tests.py batch --file: each entry becomes a scenario (baseline, live, multi, or ladder for `outputs`).

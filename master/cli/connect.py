@@ -3,10 +3,12 @@
 The embedded database is read through the master app itself (Flask's test client, no socket), so a local
 ``campaign status`` shows exactly what a remote master would answer.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -18,28 +20,46 @@ DEFAULT_STATE_DIR = Path(".ffwatt")
 
 
 master_options = bundle(
-    click.option("--master", "master_url", metavar="URL",
-                 help="A master service, e.g. http://HOST:8080 (default: the embedded state dir)."),
-    click.option("--token", envvar=ADMIN_TOKEN_ENV, show_envvar=True, metavar="TOKEN",
-                 help="Admin token for a remote master (submit, cancel)."),
-    click.option("--tls-ca", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-                 help="CA certificate that signed an HTTPS master's certificate."),
-    click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-                 help="Client certificate, for a master that requires one (mTLS)."),
-    click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-                 help="Key of --tls-cert."),
+    click.option(
+        "--master",
+        "master_url",
+        metavar="URL",
+        help="A master service, e.g. http://HOST:8080 (default: the embedded state dir).",
+    ),
+    click.option(
+        "--token",
+        envvar=ADMIN_TOKEN_ENV,
+        show_envvar=True,
+        metavar="TOKEN",
+        help="Admin token for a remote master (submit, cancel).",
+    ),
+    click.option(
+        "--tls-ca",
+        type=click.Path(exists=True, dir_okay=False),
+        metavar="FILE",
+        help="CA certificate that signed an HTTPS master's certificate.",
+    ),
+    click.option(
+        "--tls-cert",
+        type=click.Path(exists=True, dir_okay=False),
+        metavar="FILE",
+        help="Client certificate, for a master that requires one (mTLS).",
+    ),
+    click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE", help="Key of --tls-cert."),
 )
 """``--master``, ``--token``, ``--tls-ca``, ``--tls-cert``, ``--tls-key``: how to reach a remote master."""
 
 
 def state_dir_option(help: str | None = None) -> Callable[[Callable], Callable]:
     """``--state-dir``: the embedded default's directory (database, agent state, work files)."""
-    return click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR,
-                        show_default=True, help=help)
+    return click.option(
+        "--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True, help=help
+    )
 
 
-def remote_api(master_url: str, token: str | None, tls_ca: str | None, tls_cert: str | None,
-               tls_key: str | None) -> MasterApi:
+def remote_api(
+    master_url: str, token: str | None, tls_ca: str | None, tls_cert: str | None, tls_key: str | None
+) -> MasterApi:
     """A client for the master at ``master_url``; a usage error for a URL that is not http(s)."""
     if not master_url.startswith(("http://", "https://")):
         raise click.UsageError(f"--master {master_url!r}: expected http://HOST:PORT or https://HOST:PORT")
@@ -72,13 +92,20 @@ def local_api(state_dir: Path) -> LocalApi:
     """The embedded database of ``state_dir``; a click error when there is none yet."""
     db_path = state_dir / "ffwatt.db"
     if not db_path.exists():
-        raise click.ClickException(f"no database at {db_path}: run a campaign first, pass --state-dir,"
-                                   " or ask a master with --master URL")
+        raise click.ClickException(
+            f"no database at {db_path}: run a campaign first, pass --state-dir, or ask a master with --master URL"
+        )
     return LocalApi(db_path)
 
 
-def api_for(master_url: str | None, token: str | None, tls_ca: str | None, tls_cert: str | None,
-            tls_key: str | None, state_dir: Path) -> MasterApi:
+def api_for(
+    master_url: str | None,
+    token: str | None,
+    tls_ca: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    state_dir: Path,
+) -> MasterApi:
     """The remote master when ``--master`` was given, else the embedded database."""
     if master_url:
         return remote_api(master_url, token, tls_ca, tls_cert, tls_key)

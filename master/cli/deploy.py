@@ -4,6 +4,7 @@ Progress shows live (play, task, per-host ok/changed/failed counts) from the run
 ends in one error naming the host, the task and the module's message, so the campaign is never submitted to a fleet
 that is not ready.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,8 +65,10 @@ def find_playbook(playbook: Path | None, inventory: Path) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
-    raise DeployError(f"no {PLAYBOOK_NAME} in {' or '.join(str(c.parent) for c in candidates)}: run from the "
-                      "project root or pass --playbook PATH")
+    raise DeployError(
+        f"no {PLAYBOOK_NAME} in {' or '.join(str(c.parent) for c in candidates)}: run from the "
+        "project root or pass --playbook PATH"
+    )
 
 
 def runner_env(playbook: Path) -> dict[str, str]:
@@ -159,8 +162,10 @@ class DeployProgress:
 
     def recap(self) -> str:
         """One line per host: ``m1: ok=12 changed=3``."""
-        return "\n".join(f"  {host}: ok={c.ok} changed={c.changed}" + (f" skipped={c.skipped}" if c.skipped else "")
-                         for host, c in sorted(self.hosts.items()))
+        return "\n".join(
+            f"  {host}: ok={c.ok} changed={c.changed}" + (f" skipped={c.skipped}" if c.skipped else "")
+            for host, c in sorted(self.hosts.items())
+        )
 
 
 @dataclass(frozen=True)
@@ -175,12 +180,22 @@ class Deployment:
 
     def runner_args(self, private_data_dir: str) -> dict[str, Any]:
         """The keyword arguments of ``ansible_runner.run``."""
-        cmdline = (f"--vault-password-file {shlex.quote(str(Path(self.vault_password_file).resolve()))}"
-                   if self.vault_password_file else None)
-        return dict(private_data_dir=private_data_dir, project_dir=str(self.playbook.parent),
-                    playbook=str(self.playbook), inventory=str(self.inventory.resolve()), limit=self.limit,
-                    cmdline=cmdline, envvars=runner_env(self.playbook), quiet=True,
-                    settings={"pexpect_timeout": RUNNER_POLL_S})
+        cmdline = (
+            f"--vault-password-file {shlex.quote(str(Path(self.vault_password_file).resolve()))}"
+            if self.vault_password_file
+            else None
+        )
+        return dict(
+            private_data_dir=private_data_dir,
+            project_dir=str(self.playbook.parent),
+            playbook=str(self.playbook),
+            inventory=str(self.inventory.resolve()),
+            limit=self.limit,
+            cmdline=cmdline,
+            envvars=runner_env(self.playbook),
+            quiet=True,
+            settings={"pexpect_timeout": RUNNER_POLL_S},
+        )
 
 
 def run_deploy(deployment: Deployment, console: Console) -> DeployProgress:
@@ -192,25 +207,35 @@ def run_deploy(deployment: Deployment, console: Console) -> DeployProgress:
         raise DeployError(f"--deploy needs ansible-runner ({exc}): pip install 'ffwatt[fleet]'") from None
     progress = DeployProgress()
     where = f" (limit {deployment.limit})" if deployment.limit else ""
-    console.print(f"deploying: {deployment.playbook} on {deployment.inventory}{where}", soft_wrap=True, markup=False,
-                  highlight=False)
+    console.print(
+        f"deploying: {deployment.playbook} on {deployment.inventory}{where}",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
     with tempfile.TemporaryDirectory(prefix="ffwatt-deploy-") as private_dir, RunnerStop(deployment.timeout_s) as stop:
         with Live(progress.view(), console=console, refresh_per_second=4, transient=True) as live:
+
             def on_event(event: dict[str, Any]) -> bool:
                 progress.on_event(event)
                 live.update(progress.view())
                 return True
-            runner = ansible_runner.run(**deployment.runner_args(private_dir), event_handler=on_event,
-                                        cancel_callback=stop)
+
+            runner = ansible_runner.run(
+                **deployment.runner_args(private_dir), event_handler=on_event, cancel_callback=stop
+            )
     if stop.signum is not None:
         raise DeployInterrupted(stop.signum)
     if stop.timed_out:
-        raise DeployError(f"deploy: {deployment.playbook.name} still running after {deployment.timeout_s} s: stopped;"
-                          " nothing was submitted")
+        raise DeployError(
+            f"deploy: {deployment.playbook.name} still running after {deployment.timeout_s} s: stopped;"
+            " nothing was submitted"
+        )
     if runner.rc != 0 or runner.status != "successful":
         raise DeployError(_failure_text(runner, progress, deployment))
-    console.print(f"deployed: {deployment.playbook.name}\n{progress.recap()}", soft_wrap=True, highlight=False,
-                  markup=False)
+    console.print(
+        f"deployed: {deployment.playbook.name}\n{progress.recap()}", soft_wrap=True, highlight=False, markup=False
+    )
     return progress
 
 
@@ -218,8 +243,10 @@ def _failure_text(runner, progress: DeployProgress, deployment: Deployment) -> s
     """Why the deployment failed: its failed tasks, else the tail of ansible-playbook's output."""
     head = f"deploy failed ({deployment.playbook.name}, rc {runner.rc}); nothing was submitted"
     lines = [f"  {failure}" for failure in progress.failures] or [f"  {line}" for line in _output_tail(runner)]
-    if any("decrypt" in line.lower() or "vault password" in line.lower() or "vault secret" in line.lower()
-           for line in lines):
+    if any(
+        "decrypt" in line.lower() or "vault password" in line.lower() or "vault secret" in line.lower()
+        for line in lines
+    ):
         lines.append(f"  ({VAULT_HINT})")
     return "\n".join([head, *lines])
 

@@ -5,6 +5,7 @@ targets are checked against its groups and hosts; ``--deploy`` runs the deploy p
 targeted hosts first (master/cli/deploy.py). Explicit ``--master``, ``--token`` and ``--tls-ca`` win over the
 inventory's.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,18 +24,33 @@ VAULT_PASSWORD_ENV = "ANSIBLE_VAULT_PASSWORD_FILE"
 
 
 fleet_options = bundle(
-    click.option("--inventory", type=click.Path(path_type=Path), metavar="INV",
-                 help="Ansible inventory of the fleet: the master's URL and admin token come from it (unless "
-                      "--master/--token say otherwise) and targets must be its groups or hosts."),
-    click.option("--vault-password-file", envvar=VAULT_PASSWORD_ENV, show_envvar=True, metavar="FILE",
-                 type=click.Path(exists=True, dir_okay=False),
-                 help="Decrypts the inventory's vault-encrypted values (ffwatt_admin_token, ...)."),
-    click.option("--deploy", is_flag=True,
-                 help="Run the deploy playbook on the master and the targeted hosts first (needs --inventory); "
-                      "a failed deployment submits nothing."),
-    click.option("--playbook", type=click.Path(path_type=Path), metavar="PATH",
-                 help="The deploy playbook [default: ./deploy.yml, else deploy.yml in the inventory "
-                      "directory's parent]."),
+    click.option(
+        "--inventory",
+        type=click.Path(path_type=Path),
+        metavar="INV",
+        help="Ansible inventory of the fleet: the master's URL and admin token come from it (unless "
+        "--master/--token say otherwise) and targets must be its groups or hosts.",
+    ),
+    click.option(
+        "--vault-password-file",
+        envvar=VAULT_PASSWORD_ENV,
+        show_envvar=True,
+        metavar="FILE",
+        type=click.Path(exists=True, dir_okay=False),
+        help="Decrypts the inventory's vault-encrypted values (ffwatt_admin_token, ...).",
+    ),
+    click.option(
+        "--deploy",
+        is_flag=True,
+        help="Run the deploy playbook on the master and the targeted hosts first (needs --inventory); "
+        "a failed deployment submits nothing.",
+    ),
+    click.option(
+        "--playbook",
+        type=click.Path(path_type=Path),
+        metavar="PATH",
+        help="The deploy playbook [default: ./deploy.yml, else deploy.yml in the inventory directory's parent].",
+    ),
 )
 """``--inventory``, ``--vault-password-file``, ``--deploy``, ``--playbook``."""
 
@@ -72,13 +88,17 @@ def prepare_fleet(args: FleetArgs, campaign, campaign_file: str, given: Connecti
     targeting = fleet.resolve(campaign, campaign_file)
     for warning in targeting.warnings:
         console.print(Text.assemble(("warning:", "yellow"), f" {warning}"), soft_wrap=True, highlight=False)
-    connection = Connection(master_url=given.master_url or fleet.master_url(),
-                            token=given.token or fleet.admin_token(), tls_ca=given.tls_ca or fleet.tls_ca())
+    connection = Connection(
+        master_url=given.master_url or fleet.master_url(),
+        token=given.token or fleet.admin_token(),
+        tls_ca=given.tls_ca or fleet.tls_ca(),
+    )
     source = "--master" if given.master_url else f"host {fleet.master_host} of {args.inventory}"
     console.print(f"master: {connection.master_url} ({source})", soft_wrap=True, highlight=False, markup=False)
     console.print(f"targets: {targeting.describe()}", soft_wrap=True, highlight=False, markup=False)
     if args.deploy:
         playbook = find_playbook(args.playbook, args.inventory)
-        run_deploy(Deployment(playbook, args.inventory, targeting.limit(fleet.master_host),
-                              args.vault_password_file), console)
+        run_deploy(
+            Deployment(playbook, args.inventory, targeting.limit(fleet.master_host), args.vault_password_file), console
+        )
     return connection

@@ -3,14 +3,14 @@
 A remote master may restart while it is followed: an unreachable master (or a 5xx) shows in the status column and
 the display keeps asking, until the master has been gone for :data:`MASTER_LOST_S`.
 """
+
 from __future__ import annotations
 
 import time
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from master.cli.api import ApiError, MasterApi
 
@@ -66,14 +66,22 @@ class _Poller:
         return campaign
 
 
-def follow(api: MasterApi, campaign_id: str, console: Console, is_done=None,
-           lost_s: float = MASTER_LOST_S) -> dict[str, Any]:
+def follow(
+    api: MasterApi, campaign_id: str, console: Console, is_done=None, lost_s: float = MASTER_LOST_S
+) -> dict[str, Any]:
     """Show progress until the campaign leaves ``running`` (or ``is_done()`` says stop); returns its last state.
 
     The total is taken from every answer: a campaign with ``confidence`` queues more jobs as it goes, so the bar's
     total grows, and only the campaign's state (never done == total) ends the display."""
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+    )
     poller = _Poller(api, campaign_id, lost_s)
     campaign = api.campaign(campaign_id)
     with Progress(*columns, console=console, transient=False) as progress:

@@ -9,6 +9,7 @@ and ``any`` match every node.
 Variables are read as Ansible reads them (group_vars, host_vars, vault-encrypted values, templates), from the master
 host's variables for the master's URL, TLS CA and admin token.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,10 @@ WILDCARD_ADDRESSES = ("0.0.0.0", "::", "")
 BUILTIN_GROUPS = ("all", "ungrouped")
 """Groups every inventory has; not targets of their own (``all`` matches every node anyway)."""
 
-VAULT_HINT = ("pass --vault-password-file FILE (or set ANSIBLE_VAULT_PASSWORD_FILE) with the password the inventory's "
-              "values were encrypted with")
+VAULT_HINT = (
+    "pass --vault-password-file FILE (or set ANSIBLE_VAULT_PASSWORD_FILE) with the password the inventory's "
+    "values were encrypted with"
+)
 
 
 class InventoryError(click.ClickException):
@@ -125,18 +128,24 @@ class Fleet:
         self._vars_of: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, list[str]] = {
             name: sorted(host.name for host in group.get_hosts())
-            for name, group in sorted(inventory.groups.items()) if name not in BUILTIN_GROUPS}
+            for name, group in sorted(inventory.groups.items())
+            if name not in BUILTIN_GROUPS
+        }
         self.hosts: list[str] = sorted(host.name for host in inventory.get_hosts())
         self.master_host = self._only_master()
 
     def _only_master(self) -> str:
         masters = self.groups.get("master")
         if masters is None:
-            raise InventoryError(f"{self.path}: no group 'master' (groups: {', '.join(self.groups) or 'none'}); the "
-                                 "inventory needs a group master with exactly one host, and a group agents")
+            raise InventoryError(
+                f"{self.path}: no group 'master' (groups: {', '.join(self.groups) or 'none'}); the "
+                "inventory needs a group master with exactly one host, and a group agents"
+            )
         if len(masters) != 1:
-            raise InventoryError(f"{self.path}: group 'master' must hold exactly one host, not {len(masters)}"
-                                 f" ({', '.join(masters) or 'empty'})")
+            raise InventoryError(
+                f"{self.path}: group 'master' must hold exactly one host, not {len(masters)}"
+                f" ({', '.join(masters) or 'empty'})"
+            )
         return masters[0]
 
     def _host_vars(self, host: str) -> dict[str, Any]:
@@ -182,8 +191,10 @@ class Fleet:
             return None
         path = os.path.expanduser(str(ca))
         if not os.path.isfile(path):
-            raise InventoryError(f"{self.path}: ffwatt_tls_ca {ca}: no such file here (the CA certificate that signed "
-                                 "the master's, as a path on this machine)")
+            raise InventoryError(
+                f"{self.path}: ffwatt_tls_ca {ca}: no such file here (the CA certificate that signed "
+                "the master's, as a path on this machine)"
+            )
         return path
 
     def admin_token(self) -> str | None:
@@ -195,8 +206,9 @@ class Fleet:
         """``ffwatt_agent_labels`` of ``host`` (the labels besides ``group=``), as strings."""
         labels = self.var(host, "ffwatt_agent_labels") or {}
         if not isinstance(labels, dict):
-            raise InventoryError(f"{self.path}: ffwatt_agent_labels of host {host} must be a mapping, not "
-                                 f"{type(labels).__name__}")
+            raise InventoryError(
+                f"{self.path}: ffwatt_agent_labels of host {host} must be a mapping, not {type(labels).__name__}"
+            )
         return {str(key): str(value) for key, value in labels.items()}
 
     def resolve(self, campaign, campaign_file: str) -> Targeting:
@@ -236,9 +248,11 @@ class Fleet:
 
     def _unknown_target(self, campaign, campaign_file: str, index: int) -> Problem:
         target = campaign.targets[index]
-        message = (f"{target!r} is not a group or host of the inventory {self.path} (groups: "
-                   f"{', '.join(self.groups) or 'none'}; hosts: {', '.join(self.hosts) or 'none'}); "
-                   f"local, all and any match every node")
+        message = (
+            f"{target!r} is not a group or host of the inventory {self.path} (groups: "
+            f"{', '.join(self.groups) or 'none'}; hosts: {', '.join(self.hosts) or 'none'}); "
+            f"local, all and any match every node"
+        )
         try:
             return parse(campaign.text, campaign_file).problem(("targets", index), message)
         except SpecError:
@@ -248,16 +262,21 @@ class Fleet:
         """What is probably a mistake: ``local`` on a fleet, a target no agent answers to."""
         warnings = []
         if "local" in targeting.everywhere:
-            warnings.append("targets: local (the default when a campaign sets no targets) matches every agent of "
-                            "the fleet, not this machine; name groups or hosts (e.g. targets: [agents]) to pin jobs")
+            warnings.append(
+                "targets: local (the default when a campaign sets no targets) matches every agent of "
+                "the fleet, not this machine; name groups or hosts (e.g. targets: [agents]) to pin jobs"
+            )
         for name, hosts in targeting.groups.items():
             if not agents.intersection(hosts):
-                warnings.append(f"target {name}: no host of group {name} is in group agents: its jobs wait for an "
-                                "agent that never comes")
+                warnings.append(
+                    f"target {name}: no host of group {name} is in group agents: its jobs wait for an "
+                    "agent that never comes"
+                )
         for host in targeting.hosts:
             if host not in agents:
-                warnings.append(f"target {host}: host {host} is not in group agents: its jobs wait for an agent "
-                                "that never comes")
+                warnings.append(
+                    f"target {host}: host {host} is not in group agents: its jobs wait for an agent that never comes"
+                )
         return warnings
 
 

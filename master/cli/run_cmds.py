@@ -1,5 +1,6 @@
 """``campaign run FILE`` (embedded default, ``--master URL``, or ``--inventory INV [--deploy]``) and
 ``campaign report [ID]``."""
+
 from __future__ import annotations
 
 import sys
@@ -85,10 +86,12 @@ def run_remote(api: MasterApi, campaign, campaign_file: Path | str, reports_dir:
     try:
         final = follow(api, campaign_id, console)
     except KeyboardInterrupt:
-        console.print(f"[yellow]stopped following: campaign {campaign_id} keeps running on {api.base_url}[/]\n"
-                      f"  campaign status {campaign_id} --master {api.base_url}\n"
-                      f"  campaign cancel {campaign_id} --master {api.base_url}\n"
-                      f"  campaign report {campaign_id} --master {api.base_url}")
+        console.print(
+            f"[yellow]stopped following: campaign {campaign_id} keeps running on {api.base_url}[/]\n"
+            f"  campaign status {campaign_id} --master {api.base_url}\n"
+            f"  campaign cancel {campaign_id} --master {api.base_url}\n"
+            f"  campaign report {campaign_id} --master {api.base_url}"
+        )
         sys.exit(EXIT_INTERRUPTED)
     write_report(api.run_data(campaign_id), reports_dir)
     if final["state"] != "finished":
@@ -105,15 +108,20 @@ def run_embedded(campaign, campaign_file: Path | str, options: RunOptions, conso
     """The embedded default: master and agent in this process; Ctrl-C stops FFmpeg and keeps finished results."""
     from master.embedded import embedded, wait_registered
 
-    with embedded(options.state_dir, powercap=options.powercap_root, tdp_watts=options.tdp_watts,
-                  max_jobs=options.max_jobs,
-                  input_dirs=embedded_input_dirs(campaign, tuple(options.input_dirs))) as handle:
+    with embedded(
+        options.state_dir,
+        powercap=options.powercap_root,
+        tdp_watts=options.tdp_watts,
+        max_jobs=options.max_jobs,
+        input_dirs=embedded_input_dirs(campaign, tuple(options.input_dirs)),
+    ) as handle:
         wait_registered(handle)
         api = MasterApi(handle.url)
         submitted = api.submit_campaign(campaign.text, _spec_path(campaign_file))
         campaign_id = submitted["campaign_id"]
-        console.print(f"campaign {campaign.name}: {jobs_line(submitted)} (id {campaign_id}),"
-                      f" embedded master {handle.url}")
+        console.print(
+            f"campaign {campaign.name}: {jobs_line(submitted)} (id {campaign_id}), embedded master {handle.url}"
+        )
         interrupted = False
         try:
             follow(api, campaign_id, console, is_done=lambda: not handle.thread.is_alive())
@@ -132,12 +140,21 @@ run_options = bundle(
     click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True),
     click.option("--powercap-root", help="Powercap sysfs root for the embedded agent (env FFWATT_POWERCAP_ROOT)."),
     click.option("--tdp-watts", type=float, help="CPU TDP in watts for the estimate power model."),
-    click.option("--max-jobs", type=click.IntRange(min=1), default=DEFAULT_MAX_JOBS, show_default=True,
-                 help="Most jobs the campaign may come to (confidence variants at their max); embedded mode: "
-                      "the embedded master's limit too."),
-    click.option("--input-dir", "input_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-                 help="Embedded mode: a directory file inputs may come from besides the campaign file's "
-                      "(repeatable)."),
+    click.option(
+        "--max-jobs",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MAX_JOBS,
+        show_default=True,
+        help="Most jobs the campaign may come to (confidence variants at their max); embedded mode: "
+        "the embedded master's limit too.",
+    ),
+    click.option(
+        "--input-dir",
+        "input_dirs",
+        multiple=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Embedded mode: a directory file inputs may come from besides the campaign file's (repeatable).",
+    ),
 )
 """The options ``campaign run`` takes besides its file: how to reach a master, or the embedded one's dirs; their
 values make a :class:`RunOptions`."""
@@ -164,8 +181,14 @@ class RunOptions:
 @click.argument("campaign_file", type=click.Path(path_type=Path))
 @run_options
 @fleet_options
-def run(campaign_file: Path, inventory: Path | None, vault_password_file: str | None, deploy: bool,
-        playbook: Path | None, **run_args) -> None:
+def run(
+    campaign_file: Path,
+    inventory: Path | None,
+    vault_password_file: str | None,
+    deploy: bool,
+    playbook: Path | None,
+    **run_args,
+) -> None:
     """Run CAMPAIGN_FILE and write its HTML report (embedded, on the master at --master URL, or on the fleet of
     --inventory INV).
 
@@ -181,9 +204,13 @@ def run(campaign_file: Path, inventory: Path | None, vault_password_file: str | 
     campaign = _load_or_exit(campaign_file, options.max_jobs)
     console = Console(stderr=True)
     try:
-        connection = prepare_fleet(FleetArgs(inventory, vault_password_file, deploy, playbook), campaign,
-                                   str(campaign_file),
-                                   Connection(options.master_url, options.token, options.tls_ca), console)
+        connection = prepare_fleet(
+            FleetArgs(inventory, vault_password_file, deploy, playbook),
+            campaign,
+            str(campaign_file),
+            Connection(options.master_url, options.token, options.tls_ca),
+            console,
+        )
     except SpecError as exc:
         _problems_exit(exc)
     options = replace(options, master_url=connection.master_url, token=connection.token, tls_ca=connection.tls_ca)
@@ -211,13 +238,32 @@ def run_campaign(campaign, campaign_file: Path | str, options: RunOptions, conso
 @click.argument("campaign_id", required=False)
 @master_options
 @state_dir_option()
-@click.option("--reports-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
-              help="Without --out, each call writes a new timestamped folder <campaign>-<time> under this one.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write the report into this folder instead (created if needed; its index.html, results.json and"
-                   " results.csv are overwritten, other files left alone).")
-def report(campaign_id: str | None, master_url, token, tls_ca, tls_cert, tls_key, state_dir: Path,
-           reports_dir: Path, out_dir: Path | None) -> None:
+@click.option(
+    "--reports-dir",
+    type=click.Path(path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Without --out, each call writes a new timestamped folder <campaign>-<time> under this one.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the report into this folder instead (created if needed; its index.html, results.json and"
+    " results.csv are overwritten, other files left alone).",
+)
+def report(
+    campaign_id: str | None,
+    master_url,
+    token,
+    tls_ca,
+    tls_cert,
+    tls_key,
+    state_dir: Path,
+    reports_dir: Path,
+    out_dir: Path | None,
+) -> None:
     """Write the report of CAMPAIGN_ID (default: the latest) from the embedded database or --master URL.
 
     Without --out each call writes a new timestamped folder under --reports-dir; with --out DIR it rewrites the

@@ -7,6 +7,7 @@ run) and ends those still there afterwards. It also keeps ansible-runner from in
 handlers, which would stay after the run and swallow Ctrl-C for the rest of the command (following the campaign);
 the previous handlers come back when the run ends.
 """
+
 from __future__ import annotations
 
 import signal
@@ -35,7 +36,7 @@ class RunnerStop:
         self._previous: dict[int, object] = {}
         self._before: set[int] = set()
 
-    def __enter__(self) -> "RunnerStop":
+    def __enter__(self) -> RunnerStop:
         self._before = {process.pid for process in _descendants()}  # not the run's: never ended here
         if threading.current_thread() is threading.main_thread():  # only it may set signal handlers
             self._previous = {signum: signal.signal(signum, self._on_signal) for signum in SIGNALS}

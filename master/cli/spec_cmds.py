@@ -2,6 +2,7 @@
 
 A variant with ``confidence`` shows its first ``min`` jobs, then a line ``VARIANT: 3-10 runs (auto ±5%)``; the total
 gives the range of jobs and of time (``min`` to ``max`` runs each)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,9 +12,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from master.campaign import estimate
 from master.campaign.confidence import describe as describe_confidence
 from master.campaign.errors import SpecError
-from master.campaign import estimate
 from master.campaign.estimate import estimate_seconds, estimate_terms, format_seconds, job_terms, prepare_seconds
 from master.campaign.expand import JobSpec, expand
 from master.campaign.jobcount import DEFAULT_MAX_JOBS
@@ -44,8 +45,13 @@ def _load_or_exit(path: Path, max_jobs: int) -> Campaign:
 
 def max_jobs_option(func):
     """``--max-jobs N``: the most jobs the campaign may come to."""
-    return click.option("--max-jobs", type=click.IntRange(min=1), default=DEFAULT_MAX_JOBS, show_default=True,
-                        help="Most jobs the campaign may come to (confidence variants at their max).")(func)
+    return click.option(
+        "--max-jobs",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MAX_JOBS,
+        show_default=True,
+        help="Most jobs the campaign may come to (confidence variants at their max).",
+    )(func)
 
 
 @click.command(context_settings=HELP_OPTIONS)
@@ -56,7 +62,7 @@ def validate(file: Path, max_jobs: int) -> None:
     campaign = _load_or_exit(file, max_jobs)
     jobs = expand(campaign)
     most = len(_most_jobs(jobs))
-    count = _plural(len(jobs), 'job') if most == len(jobs) else f"{len(jobs)}-{most} jobs"
+    count = _plural(len(jobs), "job") if most == len(jobs) else f"{len(jobs)}-{most} jobs"
     click.echo(f"{file}: OK ({_plural(len(campaign.scenarios), 'scenario')}, {count})")
 
 
@@ -78,14 +84,20 @@ def plan_table(jobs: list[JobSpec]) -> Table:
     for number, job in enumerate(jobs, start=1):
         params = job.params
 
-        def unset(key: str, default: str) -> str:  # "-" where this kind has no such field
+        def unset(key: str, default: str, params: dict = params) -> str:  # "-" where this kind has no such field
             return default if key in params else "-"
 
-        table.add_row(str(number), job.name, job.kind, _shown(params.get("encoder"), "-"),
-                      _shown(params.get("preset"), unset("preset", "default")), _rate_control(params),
-                      _shown(params.get("resolution"), unset("resolution", "as input")),
-                      _shown(params.get("fps"), unset("fps", "as input")),
-                      f"{_shown(params.get('duration'), '-')} s")
+        table.add_row(
+            str(number),
+            job.name,
+            job.kind,
+            _shown(params.get("encoder"), "-"),
+            _shown(params.get("preset"), unset("preset", "default")),
+            _rate_control(params),
+            _shown(params.get("resolution"), unset("resolution", "as input")),
+            _shown(params.get("fps"), unset("fps", "as input")),
+            f"{_shown(params.get('duration'), '-')} s",
+        )
     return table
 
 
@@ -129,8 +141,10 @@ def basis_lines(jobs: list[JobSpec]) -> list[str]:
     if terms["idle baselines"]:
         lines.append(f"idle baselines: {_each(jobs, 'idle baselines')} = {_seconds(terms['idle baselines'])}")
     if terms["stabilization and cooldown"]:
-        lines.append(f"stabilization and cooldown: {_each(jobs, 'stabilization and cooldown')}"
-                     f" = {_seconds(terms['stabilization and cooldown'])}")
+        lines.append(
+            f"stabilization and cooldown: {_each(jobs, 'stabilization and cooldown')}"
+            f" = {_seconds(terms['stabilization and cooldown'])}"
+        )
     if terms["encoding"]:
         encodes = [job for job in jobs if job_terms(job)["encoding"]]
         media = sum(job.params.get("duration") or 0 for job in encodes)
@@ -138,24 +152,32 @@ def basis_lines(jobs: list[JobSpec]) -> list[str]:
         for job in encodes:
             kind = job.params.get("kind", job.kind)
             label = str(job.params.get("encoder")) + ("" if kind == "transcode" else f" {kind}")
-            factors.setdefault(label, {})[job.params.get("preset") or "default"] = \
-                estimate.job_encode_factor(job)
-        how = "; ".join(f"{encoder} " + ", ".join(f"{preset} {factor:.2g}" for preset, factor in presets.items())
-                        for encoder, presets in factors.items())
-        lines.append(f"encoding: {_plural(len(encodes), 'encode')} of {_seconds(media)} of input"
-                     f" ({how} s per s of input) = {_seconds(terms['encoding'])}")
+            factors.setdefault(label, {})[job.params.get("preset") or "default"] = estimate.job_encode_factor(job)
+        how = "; ".join(
+            f"{encoder} " + ", ".join(f"{preset} {factor:.2g}" for preset, factor in presets.items())
+            for encoder, presets in factors.items()
+        )
+        lines.append(
+            f"encoding: {_plural(len(encodes), 'encode')} of {_seconds(media)} of input"
+            f" ({how} s per s of input) = {_seconds(terms['encoding'])}"
+        )
     if terms["streaming"]:
-        lines.append(f"streaming: {_each(jobs, 'streaming')} in real time, with {estimate.STREAM_SETUP_S:g} s setup"
-                     f" per window = {_seconds(terms['streaming'])}")
+        lines.append(
+            f"streaming: {_each(jobs, 'streaming')} in real time, with {estimate.STREAM_SETUP_S:g} s setup"
+            f" per window = {_seconds(terms['streaming'])}"
+        )
     if terms["quality"]:
-        lines.append(f"quality (PSNR/SSIM after each encode): {_each(jobs, 'quality')}"
-                     f" = {_seconds(terms['quality'])}")
+        lines.append(f"quality (PSNR/SSIM after each encode): {_each(jobs, 'quality')} = {_seconds(terms['quality'])}")
     count, seconds = prepare_seconds(jobs)
     if count:
-        lines.append(f"source preparation: {_plural(count, 'source')} rendered once, then SI/TI and checksum"
-                     f" = {_seconds(seconds)}")
-    lines.append(f"overhead: {len(jobs)} x {estimate.JOB_OVERHEAD_S:g} s per job + {estimate.CAMPAIGN_OVERHEAD_S:g} s"
-                 f" start-up and report = {_seconds(terms['overhead'])}")
+        lines.append(
+            f"source preparation: {_plural(count, 'source')} rendered once, then SI/TI and checksum"
+            f" = {_seconds(seconds)}"
+        )
+    lines.append(
+        f"overhead: {len(jobs)} x {estimate.JOB_OVERHEAD_S:g} s per job + {estimate.CAMPAIGN_OVERHEAD_S:g} s"
+        f" start-up and report = {_seconds(terms['overhead'])}"
+    )
     return ["estimate basis (measured on 2 cores; a faster machine runs shorter):"] + [f"  {line}" for line in lines]
 
 
@@ -163,12 +185,14 @@ def total_line(campaign: Campaign, jobs: list[JobSpec]) -> str:
     """How many jobs and variants, and the rough time they take (with confidence: up to how many, how long)."""
     variants = len({job.variant for job in jobs})
     most = _most_jobs(jobs)
-    count, seconds = _plural(len(jobs), 'job'), format_seconds(estimate_seconds(jobs))
+    count, seconds = _plural(len(jobs), "job"), format_seconds(estimate_seconds(jobs))
     if len(most) > len(jobs):
         count = f"{len(jobs)}-{len(most)} jobs"
         seconds = f"{seconds} to {format_seconds(estimate_seconds(most))}"
-    return (f"{count} ({_plural(variants, 'variant')} of "
-            f"{_plural(len(campaign.scenarios), 'scenario')}); estimated time about {seconds}")
+    return (
+        f"{count} ({_plural(variants, 'variant')} of "
+        f"{_plural(len(campaign.scenarios), 'scenario')}); estimated time about {seconds}"
+    )
 
 
 @click.command(context_settings=HELP_OPTIONS)
@@ -181,8 +205,9 @@ def plan(file: Path, max_jobs: int) -> None:
     console = Console()
     if console.width < PLAN_MIN_WIDTH and not console.is_terminal:
         console = Console(width=PLAN_MIN_WIDTH)
-    console.print(f"[bold]{campaign.name}[/]: {campaign.description}" if campaign.description else campaign.name,
-                  highlight=False)
+    console.print(
+        f"[bold]{campaign.name}[/]: {campaign.description}" if campaign.description else campaign.name, highlight=False
+    )
     console.print(plan_table(jobs))
     for line in confidence_lines(jobs):
         console.print(line, highlight=False)

@@ -1,4 +1,5 @@
 """``campaign status [ID]`` (one campaign's progress, or a table of campaigns) and ``campaign cancel ID``."""
+
 from __future__ import annotations
 
 import json
@@ -29,15 +30,20 @@ def campaign_lines(campaign: dict[str, Any]) -> list[str]:
     counts = campaign.get("jobs") or {}
     total = campaign.get("total", sum(counts.values()))
     done = campaign.get("done", sum(n for s, n in counts.items() if s in FINISHED_STATES))
-    lines = [f"campaign {campaign['name']} ({campaign['id']}): {campaign['state']}, {done}/{total} jobs done",
-             f"  jobs: {_counts_text(counts)}",
-             f"  created {campaign.get('created_at')}" + (f", finished {campaign['finished_at']}"
-                                                         if campaign.get("finished_at") else "")]
+    lines = [
+        f"campaign {campaign['name']} ({campaign['id']}): {campaign['state']}, {done}/{total} jobs done",
+        f"  jobs: {_counts_text(counts)}",
+        f"  created {campaign.get('created_at')}"
+        + (f", finished {campaign['finished_at']}" if campaign.get("finished_at") else ""),
+    ]
     for job in campaign.get("running") or []:
         watts = job.get("current_watts")
         phase = (job.get("progress") or {}).get("phase")
-        lines.append(f"  running: {job['name']} (attempt {job.get('attempt')}) on node {job.get('node_id')}"
-                     + (f", {phase}" if phase else "") + (f", {watts:.1f} W" if watts is not None else ""))
+        lines.append(
+            f"  running: {job['name']} (attempt {job.get('attempt')}) on node {job.get('node_id')}"
+            + (f", {phase}" if phase else "")
+            + (f", {watts:.1f} W" if watts is not None else "")
+        )
     lines += confidence_lines(campaign.get("confidence") or [])
     if campaign.get("waiting_reason"):
         lines.append(f"  waiting: {campaign['waiting_reason']}")
@@ -63,8 +69,10 @@ def confidence_lines(variants: list[dict[str, Any]]) -> list[str]:
         if half is None:
             half_text += " (needs 2 runs)"
         reached = REACHED_WORDS.get(v.get("outcome"), "yes" if v.get("reached") else "no")
-        lines.append(f"    {v['variant']:<{width}}  runs {v['runs']} of {v['jobs']} jobs (max {v['max']}),"
-                     f" half-width {half_text}, target ±{v['target'] * 100:g}%, reached: {reached}")
+        lines.append(
+            f"    {v['variant']:<{width}}  runs {v['runs']} of {v['jobs']} jobs (max {v['max']}),"
+            f" half-width {half_text}, target ±{v['target'] * 100:g}%, reached: {reached}"
+        )
     return lines
 
 
@@ -76,8 +84,14 @@ def campaigns_table(campaigns: list[dict[str, Any]]) -> Table:
     for c in campaigns:
         counts = c.get("jobs") or {}
         done = sum(n for s, n in counts.items() if s in FINISHED_STATES)
-        table.add_row(c["id"], c["name"], c["state"], f"{done}/{sum(counts.values())}", _counts_text(counts),
-                      str(c.get("created_at") or ""))
+        table.add_row(
+            c["id"],
+            c["name"],
+            c["state"],
+            f"{done}/{sum(counts.values())}",
+            _counts_text(counts),
+            str(c.get("created_at") or ""),
+        )
     return table
 
 
@@ -86,8 +100,9 @@ def campaigns_table(campaigns: list[dict[str, Any]]) -> Table:
 @master_options
 @state_dir_option("Without --master: the embedded state dir to read.")
 @click.option("--json", "as_json", is_flag=True, help="Print the master's JSON instead of text.")
-def status(campaign_id: str | None, master_url, token, tls_ca, tls_cert, tls_key, state_dir: Path,
-           as_json: bool) -> None:
+def status(
+    campaign_id: str | None, master_url, token, tls_ca, tls_cert, tls_key, state_dir: Path, as_json: bool
+) -> None:
     """Progress of CAMPAIGN_ID, or a table of every campaign."""
     api = api_for(master_url, token, tls_ca, tls_cert, tls_key, state_dir)
     try:

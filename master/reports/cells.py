@@ -2,6 +2,7 @@
 
 A missing value is shown as "—" with its reason as a tooltip and a numbered footnote (:class:`Footnotes`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ def fmt(value, digits: int = 4) -> str:
         return str(value)
     if value == 0:
         return "0"
-    if 10 ** digits <= abs(value) < 1e15:  # larger ones (up to 1.8e308) in exponent form, not 300 digits
+    if 10**digits <= abs(value) < 1e15:  # larger ones (up to 1.8e308) in exponent form, not 300 digits
         return f"{value:,.0f}"
     return f"{value:.{digits}g}"
 
@@ -70,8 +71,11 @@ def stat_cell(variant: dict, name: str, notes: Footnotes, energy: bool) -> Cell:
     cell = Cell(fmt(stat["mean"]), est=est)
     if stat["stdev"] is None or stat["ci95_low"] is None or stat["ci95_high"] is None:
         cell.sub = DASH
-        cell.title = ("one run: no standard deviation or 95% CI (needs at least 2)" if stat["n"] < 2
-                      else "the spread of these runs is too large to represent")
+        cell.title = (
+            "one run: no standard deviation or 95% CI (needs at least 2)"
+            if stat["n"] < 2
+            else "the spread of these runs is too large to represent"
+        )
     else:
         cell.text += f" ± {fmt(stat['stdev'], 2)}"
         rel = f" (±{stat['rel_ci95'] * 100:.0f}%)" if stat["rel_ci95"] is not None else ""
@@ -88,8 +92,11 @@ def stat_cell(variant: dict, name: str, notes: Footnotes, energy: bool) -> Cell:
 def _share_cell(variant: dict, stat: dict) -> Cell:
     """A yes/no metric (``realtime``): the share of runs where it held."""
     held = round(stat["mean"] * stat["n"])
-    return Cell(f"{stat['mean'] * 100:.0f}%", sub=f"{held} of {stat['n']} runs",
-                title=f"real time in {held} of {stat['n']} runs with a value ({variant['runs_ok']} succeeded)")
+    return Cell(
+        f"{stat['mean'] * 100:.0f}%",
+        sub=f"{held} of {stat['n']} runs",
+        title=f"real time in {held} of {stat['n']} runs with a value ({variant['runs_ok']} succeeded)",
+    )
 
 
 def _no_value_reason(variant: dict, name: str) -> str:

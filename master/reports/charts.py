@@ -27,8 +27,14 @@ def plotly_js() -> str:
 
 def fragment(fig: go.Figure, div_id: str) -> str:
     """The figure as a <div> plus the script that draws it, relying on a plotly.js already on the page."""
-    return fig.to_html(full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG, div_id=div_id,
-                       default_height="380px", default_width="100%")
+    return fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        config=PLOTLY_CONFIG,
+        div_id=div_id,
+        default_height="380px",
+        default_width="100%",
+    )
 
 
 def jpf_bar_chart(variants: list[dict], div_id: str = "chart-jpf") -> str | None:
@@ -36,15 +42,22 @@ def jpf_bar_chart(variants: list[dict], div_id: str = "chart-jpf") -> str | None
     fig = go.Figure()
     kinds = ((False, "measured", _MEASURED_COLOR), (True, "estimated (model)", _ESTIMATED_COLOR))
     for estimated, label, color in kinds:
-        rows = [v for v in variants if v["provenance"]["estimated"] == estimated
-                and v["stats"]["joules_per_frame"]["mean"] is not None]
+        rows = [
+            v
+            for v in variants
+            if v["provenance"]["estimated"] == estimated and v["stats"]["joules_per_frame"]["mean"] is not None
+        ]
         if rows:
             fig.add_trace(_jpf_trace(rows, label, color))
     if not fig.data:
         return None
     fig.update_layout(
-        template="plotly_white", barmode="group", margin={"l": 60, "r": 20, "t": 40, "b": 80},
-        title="Joules per frame (mean, 95% CI error bars)", yaxis_title="J / frame", xaxis_title="variant",
+        template="plotly_white",
+        barmode="group",
+        margin={"l": 60, "r": 20, "t": 40, "b": 80},
+        title="Joules per frame (mean, 95% CI error bars)",
+        yaxis_title="J / frame",
+        xaxis_title="variant",
         legend_title="energy",
         xaxis={"categoryorder": "array", "categoryarray": [v["variant"] for v in variants]},
     )
@@ -62,7 +75,8 @@ def _jpf_trace(rows: list[dict], label: str, color: str) -> go.Bar:
         error_y={"type": "data", "array": [s["ci95_halfwidth"] for s in stats], "visible": True},
         customdata=[[s["n"], _fmt_ci(s)] for s in stats],
         hovertemplate="%{x}<br>%{y:.4g} J/frame<br>n=%{customdata[0]}<br>95% CI %{customdata[1]}<extra>"
-        + label + "</extra>",
+        + label
+        + "</extra>",
     )
 
 
@@ -81,17 +95,25 @@ def power_chart(scenario: str, jobs: list[dict], div_id: str) -> str | None:
             continue
         estimated = bool(((job.get("result") or {}).get("provenance") or {}).get("estimated"))
         name = (job.get("name") or job.get("id") or "?") + (" (est.)" if estimated else "")
-        fig.add_trace(go.Scatter(
-            name=name, mode="lines", connectgaps=False,
-            x=x, y=y,
-            line={"dash": "dot" if estimated else "solid"},
-            hovertemplate="t=%{x:.2f} s<br>%{y:.3g} W<extra>" + name + "</extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                name=name,
+                mode="lines",
+                connectgaps=False,
+                x=x,
+                y=y,
+                line={"dash": "dot" if estimated else "solid"},
+                hovertemplate="t=%{x:.2f} s<br>%{y:.3g} W<extra>" + name + "</extra>",
+            )
+        )
     if not fig.data:
         return None
     fig.update_layout(
-        template="plotly_white", margin={"l": 60, "r": 20, "t": 40, "b": 50},
-        title=f"Power over time — {scenario}", xaxis_title="time since job start (s)", yaxis_title="total W",
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 40, "b": 50},
+        title=f"Power over time — {scenario}",
+        xaxis_title="time since job start (s)",
+        yaxis_title="total W",
     )
     return fragment(fig, div_id)
 
@@ -127,8 +149,10 @@ def density_levels(results: list[dict]) -> list[dict]:
             point["watts"].append(watts)
             point["runs"] += 1
             point["held"] += bool(level.get("held"))
-    return [{"streams": p["streams"], "mean_watts": summary(p["watts"]).mean, "held": p["held"],
-             "runs": p["runs"]} for _, p in sorted(points.items())]
+    return [
+        {"streams": p["streams"], "mean_watts": summary(p["watts"]).mean, "held": p["held"], "runs": p["runs"]}
+        for _, p in sorted(points.items())
+    ]
 
 
 def density_chart(groups: dict[str, list[dict]], div_id: str = "chart-density") -> str | None:
@@ -142,19 +166,27 @@ def density_chart(groups: dict[str, list[dict]], div_id: str = "chart-density") 
         estimated = any((r.get("provenance") or {}).get("estimated") for r in results)
         name = variant + (" (est.)" if estimated else "")
         held = [lv["held"] == lv["runs"] for lv in levels]
-        fig.add_trace(go.Scatter(
-            name=name, mode="lines+markers", x=[lv["streams"] for lv in levels], y=[lv["mean_watts"] for lv in levels],
-            line={"dash": "dot" if estimated else "solid"},
-            marker={"symbol": ["circle" if h else "x-open" for h in held], "size": [9 if h else 12 for h in held]},
-            customdata=[[lv["held"], lv["runs"], "held" if h else "failed"] for lv, h in zip(levels, held)],
-            hovertemplate="%{x} streams<br>%{y:.4g} W<br>%{customdata[2]} (held in %{customdata[0]} of "
-            "%{customdata[1]} runs)<extra>" + name + "</extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                name=name,
+                mode="lines+markers",
+                x=[lv["streams"] for lv in levels],
+                y=[lv["mean_watts"] for lv in levels],
+                line={"dash": "dot" if estimated else "solid"},
+                marker={"symbol": ["circle" if h else "x-open" for h in held], "size": [9 if h else 12 for h in held]},
+                customdata=[[lv["held"], lv["runs"], "held" if h else "failed"] for lv, h in zip(levels, held)],
+                hovertemplate="%{x} streams<br>%{y:.4g} W<br>%{customdata[2]} (held in %{customdata[0]} of "
+                "%{customdata[1]} runs)<extra>" + name + "</extra>",
+            )
+        )
     if not fig.data:
         return None
     fig.update_layout(
-        template="plotly_white", margin={"l": 60, "r": 20, "t": 40, "b": 50},
-        title="Streams vs watts (● held real time, ✕ failed)", xaxis_title="concurrent streams",
-        yaxis_title="mean W", legend_title="variant",
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 40, "b": 50},
+        title="Streams vs watts (● held real time, ✕ failed)",
+        xaxis_title="concurrent streams",
+        yaxis_title="mean W",
+        legend_title="variant",
     )
     return fragment(fig, div_id)

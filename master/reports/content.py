@@ -1,5 +1,6 @@
 """The report's view of content: the warnings block, the SI/TI columns and the source of each job's provenance
 (master/analysis/content.py finds them; this module only words them for the page)."""
+
 from __future__ import annotations
 
 from master.analysis.content import result_source
@@ -8,14 +9,21 @@ CONTENT_TABLE_METRICS = (("si", "SI", False), ("ti", "TI", False))
 """Scenario-table columns of the source's spatial and temporal information (ITU-T P.910), shown when a variant of
 the table reports them."""
 
-WARNING_TITLES = {"low_bitrate": "low bitrate", "different_source": "different source", "inline_render": "inline render"}
+WARNING_TITLES = {
+    "low_bitrate": "low bitrate",
+    "different_source": "different source",
+    "inline_render": "inline render",
+}
 """Heading of each warning kind (master/analysis/content.py)."""
 
 
 def content_columns(variants: list[dict]) -> list[tuple[str, str, bool]]:
     """The SI/TI columns when some variant's results carry them (results of older agents do not)."""
-    return [c for c in CONTENT_TABLE_METRICS
-            if any(c[0] in v.get("reported", ()) or v["stats"][c[0]]["n"] > 0 for v in variants)]
+    return [
+        c
+        for c in CONTENT_TABLE_METRICS
+        if any(c[0] in v.get("reported", ()) or v["stats"][c[0]]["n"] > 0 for v in variants)
+    ]
 
 
 def warning_rows(summary: dict) -> list[dict]:
@@ -23,8 +31,9 @@ def warning_rows(summary: dict) -> list[dict]:
     rows: dict[tuple, dict] = {}
     for warning in summary.get("warnings") or []:
         key = (warning.get("variant"), warning.get("kind"), warning.get("message"))
-        row = rows.setdefault(key, {"variant": key[0], "title": WARNING_TITLES.get(key[1], key[1]),
-                                    "message": key[2], "jobs": []})
+        row = rows.setdefault(
+            key, {"variant": key[0], "title": WARNING_TITLES.get(key[1], key[1]), "message": key[2], "jobs": []}
+        )
         row["jobs"].append(warning.get("job"))
     return list(rows.values())
 
@@ -36,8 +45,7 @@ def source_text(job: dict, result: dict) -> str | None:
     spec = (job.get("params") or {}).get("input")
     spec = spec if isinstance(spec, dict) else {}
     render = source.get("render") or spec.get("render")
-    what = source.get("content") or spec.get("content") or spec.get("source") or source.get("file") \
-        or spec.get("path")
+    what = source.get("content") or spec.get("content") or spec.get("source") or source.get("file") or spec.get("path")
     parts = [render, f"content {what}" if (source.get("content") or spec.get("content")) else what]
     if source.get("sha256"):
         parts.append(f"sha256 {source['sha256'][:12]}…")
@@ -55,6 +63,8 @@ def source_overview(summary: dict) -> str | None:
     """The run's sources in words: ``"prepared ×4; content medium ×4"``; None when no result says."""
     prov = summary.get("provenance") or {}
     renders, contents = prov.get("source_renders") or {}, prov.get("source_contents") or {}
-    parts = [", ".join(f"{name} ×{count}" for name, count in renders.items()),
-             ", ".join(f"content {name} ×{count}" for name, count in contents.items())]
+    parts = [
+        ", ".join(f"{name} ×{count}" for name, count in renders.items()),
+        ", ".join(f"content {name} ×{count}" for name, count in contents.items()),
+    ]
     return "; ".join(p for p in parts if p) or None

@@ -14,12 +14,21 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from master.analysis.summarize import RUNG_METRICS, job_error, job_kind, ok_result
 from master.reports import charts
+
 # stat_cell, KIND_TABLE_METRICS, confidence_text: imported by tests through this module
 from master.reports.cells import DASH, ESTIMATE_SENTENCE, Cell, Footnotes, fmt, stat_cell, value_cell  # noqa: F401
 from master.reports.content import source_overview, source_text, warning_rows
 from master.reports.inventory import node_view
-from master.reports.tables import (KIND_TABLE_METRICS, RUNG_HEADINGS, TABLE_METRICS, baseline_rows,  # noqa: F401
-                                   confidence_text, energy_variants, rung_tables, scenario_tables)
+from master.reports.tables import (  # noqa: F401
+    KIND_TABLE_METRICS,
+    RUNG_HEADINGS,
+    TABLE_METRICS,
+    baseline_rows,
+    confidence_text,
+    energy_variants,
+    rung_tables,
+    scenario_tables,
+)
 from master.reports.tabular import node_name
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -37,8 +46,10 @@ def banner(run: dict, summary: dict) -> dict:
     elif prov["mode"] == "estimated":
         text = estimated
     elif prov["mode"] == "mixed":
-        text = (f"MIXED — {prov['measured']} jobs MEASURED via {kinds}; {prov['estimated']} jobs {estimated} "
-                "Do not compare estimated and measured numbers as equals.")
+        text = (
+            f"MIXED — {prov['measured']} jobs MEASURED via {kinds}; {prov['estimated']} jobs {estimated} "
+            "Do not compare estimated and measured numbers as equals."
+        )
     else:
         text = "NO ENERGY DATA — no job produced a successful result."
     return {"mode": prov["mode"], "text": text}
@@ -51,8 +62,10 @@ def partial_notice(run: dict, summary: dict) -> str | None:
     done = counts["succeeded"] + counts["failed"]
     left = counts["queued"] + counts["running"] + counts["cancelled"]
     if state == "interrupted":
-        return (f"This campaign was interrupted: the report covers the {done} completed jobs only; "
-                f"{left} of {counts['total']} jobs did not complete.")
+        return (
+            f"This campaign was interrupted: the report covers the {done} completed jobs only; "
+            f"{left} of {counts['total']} jobs did not complete."
+        )
     if state in ("running", "queued", "created", "pending") or (counts["queued"] + counts["running"]):
         return f"This campaign has not finished (state: {state}): {left} of {counts['total']} jobs are not complete."
     return None
@@ -64,12 +77,16 @@ def failure_rows(run: dict) -> list[dict]:
     for job in run.get("jobs") or []:
         result = job.get("result") or {}
         if job.get("state") in ("failed", "cancelled") or result.get("status") == "failed":
-            rows.append({
-                "name": job.get("name") or job.get("id"), "variant": job.get("variant"),
-                "repetition": job.get("repetition"), "state": job.get("state"),
-                "node": node_name(run, job.get("node_id")) or DASH,
-                "error": job_error(job) or ("cancelled before it ran" if job.get("state") == "cancelled" else DASH),
-            })
+            rows.append(
+                {
+                    "name": job.get("name") or job.get("id"),
+                    "variant": job.get("variant"),
+                    "repetition": job.get("repetition"),
+                    "state": job.get("state"),
+                    "node": node_name(run, job.get("node_id")) or DASH,
+                    "error": job_error(job) or ("cancelled before it ran" if job.get("state") == "cancelled" else DASH),
+                }
+            )
     return rows
 
 
@@ -131,8 +148,14 @@ def density_chart(jobs: list[dict]) -> str | None:
 
 def environment() -> Environment:
     """The Jinja2 environment of the report: autoescaped, strict about undefined names."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["fmt"] = fmt
     return env
 
@@ -141,8 +164,11 @@ def render_html(run: dict, summary: dict) -> str:
     """The full report page for a run and its summary."""
     notes = Footnotes()
     chart_html = chart_fragments(run, summary)
-    has_chart = (chart_html["jpf"] is not None or chart_html["density"] is not None
-                 or any(p["html"] for p in chart_html["power"]))
+    has_chart = (
+        chart_html["jpf"] is not None
+        or chart_html["density"] is not None
+        or any(p["html"] for p in chart_html["power"])
+    )
     context = {
         "campaign": run.get("campaign") or {},
         "generated_at": run.get("generated_at"),

@@ -1,5 +1,6 @@
 """The report's tables as view models: per scenario (a row per variant, a cell per metric), the idle baselines and
 the ladder rungs; which columns a table has."""
+
 from __future__ import annotations
 
 from master.analysis.summarize import KIND_METRICS, RUNG_METRICS
@@ -44,6 +45,7 @@ scenario table only when one of its variants' results carries them."""
 RUNG_HEADINGS = {"frames": "frames", "pixels": "pixels", "output_bytes": "bytes", "bitrate_kbps": "kbps"}
 """Headings of the per-rung statistics of a ladder variant (summarize.RUNG_METRICS)."""
 
+
 def energy_variants(summary: dict) -> list[dict]:
     """The variants of the per-scenario energy tables and the J/frame chart: all but baselines (their own section)."""
     return [v for v in summary["variants"] if v.get("kind") != "baseline"]
@@ -72,21 +74,23 @@ some run has a score, not as a column of dashes."""
 
 def table_columns(variants: list[dict]) -> list[tuple[str, str, bool]]:
     """The columns of a scenario table: every TABLE_METRICS column when a variant is a transcode (or of unknown
-    kind), else only those a variant reports (quality ones only when some run has a score); then the KIND_TABLE_METRICS columns a variant of a kind that has them
+    kind), else only those a variant reports (quality ones only when some run has a score); then the
+    KIND_TABLE_METRICS columns a variant of a kind that has them
     (summarize.KIND_METRICS) reports: a transcode's ``frames`` does not add the ladder's frames column."""
 
     def reported(name: str, kinds=None) -> bool:
-        return any((kinds is None or name in kinds.get(v.get("kind"), ()))
-                   and (name in v.get("reported", ()) or v["stats"][name]["n"] > 0) for v in variants)
+        return any(
+            (kinds is None or name in kinds.get(v.get("kind"), ()))
+            and (name in v.get("reported", ()) or v["stats"][name]["n"] > 0)
+            for v in variants
+        )
 
     def measured(name: str) -> bool:
         return any(v["stats"][name]["n"] > 0 for v in variants)
 
     encodes = any(v.get("kind") not in KIND_METRICS for v in variants)
-    base = [c for c in TABLE_METRICS
-            if encodes or (measured(c[0]) if c[0] in QUALITY_METRICS else reported(c[0]))]
-    return (base + [c for c in KIND_TABLE_METRICS if reported(c[0], KIND_METRICS)]
-            + content_columns(variants))
+    base = [c for c in TABLE_METRICS if encodes or (measured(c[0]) if c[0] in QUALITY_METRICS else reported(c[0]))]
+    return base + [c for c in KIND_TABLE_METRICS if reported(c[0], KIND_METRICS)] + content_columns(variants)
 
 
 def _variant_row(variant: dict, notes: Footnotes, columns=TABLE_METRICS) -> dict:
@@ -119,11 +123,18 @@ def confidence_text(confidence: dict | None) -> str | None:
 
 def _setup_text(params: dict) -> str:
     """Encoder, preset, rate control, resolution, fps, streams or rungs, and duration in one line."""
-    rate = (f"bitrate {params['bitrate']}" if params.get("bitrate")
-            else f"crf {params['crf']}" if params.get("crf") is not None else None)
+    rate = (
+        f"bitrate {params['bitrate']}"
+        if params.get("bitrate")
+        else f"crf {params['crf']}"
+        if params.get("crf") is not None
+        else None
+    )
     bitrates = params.get("bitrates")
     parts = [
-        params.get("encoder"), params.get("preset"), rate,
+        params.get("encoder"),
+        params.get("preset"),
+        rate,
         f"bitrates {', '.join(map(str, bitrates))}" if isinstance(bitrates, list) else None,
         params.get("resolution"),
         f"{params['fps']} fps" if params.get("fps") else None,
@@ -139,14 +150,20 @@ def baseline_rows(run: dict, summary: dict, notes: Footnotes) -> list[dict]:
     """The idle-baseline section: per baseline variant and host, idle watts and measured duration over the runs."""
     rows = []
     for entry in summary.get("baselines") or []:
-        rows.append({
-            "variant": entry["variant"], "node": node_name(run, entry.get("node_id")) or DASH,
-            "runs_ok": entry["runs_ok"], "jobs": entry["jobs"], "runs_failed": entry["runs_failed"],
-            "errors": entry["errors"], "estimated": entry["provenance"]["estimated"],
-            "asked": entry["params"].get("duration"),
-            "idle_watts": stat_cell(entry, "idle_watts", notes, True),
-            "duration": stat_cell(entry, "duration_s", notes, False),
-        })
+        rows.append(
+            {
+                "variant": entry["variant"],
+                "node": node_name(run, entry.get("node_id")) or DASH,
+                "runs_ok": entry["runs_ok"],
+                "jobs": entry["jobs"],
+                "runs_failed": entry["runs_failed"],
+                "errors": entry["errors"],
+                "estimated": entry["provenance"]["estimated"],
+                "asked": entry["params"].get("duration"),
+                "idle_watts": stat_cell(entry, "idle_watts", notes, True),
+                "duration": stat_cell(entry, "duration_s", notes, False),
+            }
+        )
     return rows
 
 
@@ -155,9 +172,15 @@ def rung_tables(summary: dict, notes: Footnotes) -> list[dict]:
     tables = []
     for variant in energy_variants(summary):
         if variant.get("rungs"):
-            rows = [{"rung": i + 1, "resolution": r.get("resolution") or DASH, "bitrate": r.get("bitrate") or DASH,
-                     "cells": [_rung_cell(variant, i, r["stats"][m], m, notes) for m in RUNG_METRICS]}
-                    for i, r in enumerate(variant["rungs"])]
+            rows = [
+                {
+                    "rung": i + 1,
+                    "resolution": r.get("resolution") or DASH,
+                    "bitrate": r.get("bitrate") or DASH,
+                    "cells": [_rung_cell(variant, i, r["stats"][m], m, notes) for m in RUNG_METRICS],
+                }
+                for i, r in enumerate(variant["rungs"])
+            ]
             tables.append({"scenario": variant["scenario"], "variant": variant["variant"], "rows": rows})
     return tables
 

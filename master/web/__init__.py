@@ -6,6 +6,7 @@ Pages are Jinja templates (autoescaped); ``static/ui.js`` refreshes the parts of
 campaign that is no longer running). Nothing is loaded from outside the master: the
 Content-Security-Policy allows this origin only, so the UI works offline and no browser request leaves the host.
 """
+
 from __future__ import annotations
 
 import time
@@ -15,8 +16,8 @@ from werkzeug.exceptions import HTTPException
 
 from master import db
 from master.api.bodies import query_int
-from wire.states import CampaignState, JobState, NodeStatus
 from master.web import campaigns, formatting, jobs, nodes
+from wire.states import CampaignState, JobState, NodeStatus
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/ui/static")
 
@@ -47,9 +48,16 @@ def dashboard():
     queued = conn.execute("SELECT COUNT(*) FROM jobs WHERE state = ?", (JobState.QUEUED.value,)).fetchone()[0]
     running = conn.execute("SELECT COUNT(*) FROM jobs WHERE state = ?", (JobState.RUNNING.value,)).fetchone()[0]
     node_counts = nodes.counts(conn, config)
-    return render_template("dashboard.html", nodes=nodes.overview(conn, config, limit=nodes.DASHBOARD_NODES),
-                           node_counts=node_counts, campaigns=campaigns.overview(conn), jobs=jobs.recent(conn),
-                           queued=queued, running=running, online=node_counts[NodeStatus.ONLINE.value])
+    return render_template(
+        "dashboard.html",
+        nodes=nodes.overview(conn, config, limit=nodes.DASHBOARD_NODES),
+        node_counts=node_counts,
+        campaigns=campaigns.overview(conn),
+        jobs=jobs.recent(conn),
+        queued=queued,
+        running=running,
+        online=node_counts[NodeStatus.ONLINE.value],
+    )
 
 
 def _offset() -> int:
@@ -65,16 +73,27 @@ def jobs_list():
     conn, offset = db.get_db(), _offset()
     counts = jobs.count_by_state(conn)
     total = counts[state] if state else sum(counts.values())
-    return render_template("jobs_page.html", jobs=jobs.recent(conn, jobs.PAGE_JOBS, offset, state), counts=counts,
-                           state_filter=state, total=total, offset=offset, page=jobs.PAGE_JOBS)
+    return render_template(
+        "jobs_page.html",
+        jobs=jobs.recent(conn, jobs.PAGE_JOBS, offset, state),
+        counts=counts,
+        state_filter=state,
+        total=total,
+        offset=offset,
+        page=jobs.PAGE_JOBS,
+    )
 
 
 @bp.get("/ui/nodes")
 def nodes_list():
     conn, config, offset = db.get_db(), current_app.config, _offset()
-    return render_template("nodes_page.html", nodes=nodes.overview(conn, config, limit=nodes.PAGE_NODES,
-                                                                   offset=offset),
-                           node_counts=nodes.counts(conn, config), offset=offset, page=nodes.PAGE_NODES)
+    return render_template(
+        "nodes_page.html",
+        nodes=nodes.overview(conn, config, limit=nodes.PAGE_NODES, offset=offset),
+        node_counts=nodes.counts(conn, config),
+        offset=offset,
+        page=nodes.PAGE_NODES,
+    )
 
 
 @bp.get("/ui/nodes/<node_id>")
@@ -96,8 +115,13 @@ def campaign_page(campaign_id: str):
     if campaign is None:
         abort(404, description=f"campaign {campaign_id} not found")
     results = campaigns.results(conn, campaign_id, campaign["state"])
-    return render_template("campaign.html", campaign=campaign, states=campaigns.STATES, results=results,
-                           live=campaign["state"] == CampaignState.RUNNING.value)
+    return render_template(
+        "campaign.html",
+        campaign=campaign,
+        states=campaigns.STATES,
+        results=results,
+        live=campaign["state"] == CampaignState.RUNNING.value,
+    )
 
 
 @bp.get("/ui/jobs/<job_id>")

@@ -3,9 +3,10 @@
 Every filter takes None to None, so the template decides how a missing value looks ("—" with its reason); nothing here
 turns a missing value into 0.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from master.reports.cells import fmt as report_number
@@ -31,14 +32,14 @@ def when(ts: float | None) -> str | None:
     """A UNIX timestamp as ``2026-11-27 03:40:07Z`` (UTC)."""
     if not _is_number(ts):
         return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def iso(ts: float | None) -> str | None:
     """A UNIX timestamp as ISO 8601 for ``<time datetime=...>``."""
     if not _is_number(ts):
         return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="seconds")
 
 
 def duration(seconds: float | None) -> str | None:
@@ -78,4 +79,3 @@ def percent(done: Any, total: Any) -> int | None:
     if not (_is_number(done) and _is_number(total)) or total <= 0:
         return None
     return max(0, min(100, int(done * 100 // total)))
-

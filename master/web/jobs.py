@@ -3,11 +3,13 @@
 A result's energy numbers carry ``est.`` when its provenance says ``estimated``; a metric the agent could not measure
 shows "—" with the reason the agent gave under ``missing``.
 """
+
 from __future__ import annotations
 
 import shlex
 import sqlite3
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from master import db
 from master.api.result_schema import load_stored
@@ -48,22 +50,29 @@ ENERGY_WORDS = ("watt", "joule", "energy")
 NOT_REPORTED = "not reported by the agent"
 
 
-def recent(conn: sqlite3.Connection, limit: int = RECENT_JOBS, offset: int = 0,
-           state: str | None = None) -> list[dict[str, Any]]:
+def recent(
+    conn: sqlite3.Connection, limit: int = RECENT_JOBS, offset: int = 0, state: str | None = None
+) -> list[dict[str, Any]]:
     """The jobs that most recently finished, started or were queued (of ``state``, if given), with campaign name and
     node hostname: one page of ``limit`` after ``offset``."""
     where, args = ("WHERE j.state = ?", [state]) if state else ("", [])
-    return [dict(r) for r in conn.execute(
-        "SELECT j.id, j.name, j.state, j.attempt, j.campaign_id, c.name AS campaign_name, j.node_id, n.hostname,"
-        " j.created_at, j.started_at, j.finished_at, j.error FROM jobs j"
-        " LEFT JOIN campaigns c ON c.id = j.campaign_id LEFT JOIN nodes n ON n.id = j.node_id"
-        f" {where} ORDER BY {ACTIVITY} LIMIT ? OFFSET ?", [*args, limit, offset])]
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT j.id, j.name, j.state, j.attempt, j.campaign_id, c.name AS campaign_name, j.node_id, n.hostname,"
+            " j.created_at, j.started_at, j.finished_at, j.error FROM jobs j"
+            " LEFT JOIN campaigns c ON c.id = j.campaign_id LEFT JOIN nodes n ON n.id = j.node_id"
+            f" {where} ORDER BY {ACTIVITY} LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        )
+    ]
 
 
 def count_by_state(conn: sqlite3.Connection) -> dict[str, int]:
     """``{state: jobs}`` for every job state (0 included), one indexed count per state."""
-    return {s.value: conn.execute("SELECT COUNT(*) FROM jobs WHERE state = ?", (s.value,)).fetchone()[0]
-            for s in JobState}
+    return {
+        s.value: conn.execute("SELECT COUNT(*) FROM jobs WHERE state = ?", (s.value,)).fetchone()[0] for s in JobState
+    }
 
 
 def detail(conn: sqlite3.Connection, job_id: str) -> dict[str, Any] | None:
@@ -71,7 +80,8 @@ def detail(conn: sqlite3.Connection, job_id: str) -> dict[str, Any] | None:
     row = conn.execute(
         "SELECT j.*, c.name AS campaign_name, n.hostname, n.progress AS node_progress FROM jobs j"
         " LEFT JOIN campaigns c ON c.id = j.campaign_id LEFT JOIN nodes n ON n.id = j.node_id WHERE j.id = ?",
-        (job_id,)).fetchone()
+        (job_id,),
+    ).fetchone()
     if row is None:
         return None
     job = dict(row)
@@ -81,9 +91,13 @@ def detail(conn: sqlite3.Connection, job_id: str) -> dict[str, Any] | None:
     job["events"] = events(conn, job_id)
     progress = db.loads(job.pop("node_progress"))
     job["live"] = progress if isinstance(progress, dict) and progress.get("job_id") == job_id else None
-    results = [dict(r) for r in conn.execute(
-        "SELECT job_id, attempt, node_id, status, body, received_at FROM results WHERE job_id = ? ORDER BY attempt",
-        (job_id,))]
+    results = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT job_id, attempt, node_id, status, body, received_at FROM results WHERE job_id = ? ORDER BY attempt",
+            (job_id,),
+        )
+    ]
     job["results"] = [{k: v for k, v in r.items() if k not in ("body", "job_id")} for r in results]
     latest = results[-1] if results else None
     job["result"] = result_view(load_stored(latest)) if latest else None
@@ -96,16 +110,25 @@ def events(conn: sqlite3.Connection, job_id: str) -> list[dict[str, Any]]:
     if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'job_events'").fetchone() is None:
         return []
     shown = []
-    for row in conn.execute("SELECT attempt, event, node_id, at, detail FROM job_events WHERE job_id = ?"
-                            " ORDER BY id", (job_id,)):
+    for row in conn.execute(
+        "SELECT attempt, event, node_id, at, detail FROM job_events WHERE job_id = ? ORDER BY id", (job_id,)
+    ):
         detail = db.loads(row["detail"], {})
         detail = detail if isinstance(detail, dict) else {"detail": detail}
         tail = detail.pop("stderr_tail", None)
         error = detail.pop("error", None)
         rest = "; ".join(f"{k}={v}" for k, v in detail.items() if v is not None)
-        shown.append({"attempt": row["attempt"], "event": row["event"], "node_id": row["node_id"], "at": row["at"],
-                      "error": error, "detail": rest or None,
-                      "stderr_tail": [str(line) for line in tail] if isinstance(tail, list) else []})
+        shown.append(
+            {
+                "attempt": row["attempt"],
+                "event": row["event"],
+                "node_id": row["node_id"],
+                "at": row["at"],
+                "error": error,
+                "detail": rest or None,
+                "stderr_tail": [str(line) for line in tail] if isinstance(tail, list) else [],
+            }
+        )
     return shown
 
 
@@ -122,8 +145,9 @@ def metric_rows(metrics: Mapping[str, Any], missing: Mapping[str, Any], estimate
             continue
         value = metrics.get(key)
         reason = None if value is not None else str(missing.get(key) or NOT_REPORTED)
-        rows.append({"key": key, "label": label, "value": value, "unit": unit, "est": energy and estimated,
-                     "reason": reason})
+        rows.append(
+            {"key": key, "label": label, "value": value, "unit": unit, "est": energy and estimated, "reason": reason}
+        )
     return rows
 
 
@@ -137,16 +161,20 @@ def result_view(body: Mapping[str, Any]) -> dict[str, Any]:
     argv = ffmpeg.get("argv")
     energy = metrics.get("energy_j")
     return {
-        "status": body.get("status"), "error": body.get("error"),
-        "started_at": body.get("started_at"), "finished_at": body.get("finished_at"),
+        "status": body.get("status"),
+        "error": body.get("error"),
+        "started_at": body.get("started_at"),
+        "finished_at": body.get("finished_at"),
         "estimated": estimated,
         "metrics": metric_rows(metrics, missing, estimated),
         "energy_by_source": sorted(energy.items()) if isinstance(energy, dict) else [],
         "sources": [s for s in provenance.get("sources") or [] if isinstance(s, dict)],
-        "sample_rate_hz": provenance.get("sample_rate_hz"), "sample_count": provenance.get("sample_count"),
+        "sample_rate_hz": provenance.get("sample_rate_hz"),
+        "sample_count": provenance.get("sample_count"),
         "notes": [str(n) for n in provenance.get("notes") or []],
         "baseline": body.get("baseline") if isinstance(body.get("baseline"), dict) else None,
-        "ffmpeg_version": ffmpeg.get("version"), "ffmpeg_path": ffmpeg.get("path"),
+        "ffmpeg_version": ffmpeg.get("version"),
+        "ffmpeg_path": ffmpeg.get("path"),
         "argv": shlex.join(str(a) for a in argv) if isinstance(argv, list) else None,
         "stderr_tail": [str(line) for line in ffmpeg.get("stderr_tail") or []],
     }

@@ -4,17 +4,19 @@ The hardware rows reuse the report's reading of the agent's inventory (:mod:`mas
 looks the same in the UI and in a report. Live watts are shown only for a node that is not offline; a node whose
 heartbeat carried no watts shows "—" with the reason, never 0.
 """
+
 from __future__ import annotations
 
 import sqlite3
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from master import db
 from master.fleet import LIVENESS_COLUMNS, Liveness
 from master.reports.inventory import node_view
-from wire.states import JobState, NodeStatus
 from master.web import formatting as fmt
+from wire.states import JobState, NodeStatus
 
 RECENT_NODE_JOBS = 20
 """Jobs listed on a node's page, most recent first."""
@@ -31,8 +33,10 @@ REPLACED_ROWS = frozenset({"Usable encoders", "Unusable encoders", "Power source
 
 def running_jobs(conn: sqlite3.Connection, node_id: str | None = None) -> dict[str, list[dict[str, Any]]]:
     """Running jobs by node id (all nodes, or one)."""
-    sql = ("SELECT id, name, campaign_id, node_id, attempt, params, started_at FROM jobs"
-           " WHERE state = ? AND node_id IS NOT NULL")
+    sql = (
+        "SELECT id, name, campaign_id, node_id, attempt, params, started_at FROM jobs"
+        " WHERE state = ? AND node_id IS NOT NULL"
+    )
     args: list[Any] = [JobState.RUNNING.value]
     if node_id is not None:
         sql, args = sql + " AND node_id = ?", args + [node_id]
@@ -66,8 +70,9 @@ def _watts_reason(row: Mapping[str, Any], status: NodeStatus, now: float) -> str
     return None
 
 
-def summary(row: Mapping[str, Any], jobs: list[dict[str, Any]], config: Mapping[str, Any],
-            now: float) -> dict[str, Any]:
+def summary(
+    row: Mapping[str, Any], jobs: list[dict[str, Any]], config: Mapping[str, Any], now: float
+) -> dict[str, Any]:
     """One node for the dashboard: status, hardware in three rows, live watts or why not, running jobs."""
     node = {"id": row["id"], "hostname": row["hostname"], "inventory": db.loads(row["inventory"], {})}
     rows = {r["label"]: r for r in node_view(node)["rows"]}
@@ -75,18 +80,26 @@ def summary(row: Mapping[str, Any], jobs: list[dict[str, Any]], config: Mapping[
     reason = _watts_reason(row, status, now)
     progress = db.loads(row["progress"])
     return {
-        "id": row["id"], "hostname": row["hostname"], "status": status.value,
+        "id": row["id"],
+        "hostname": row["hostname"],
+        "status": status.value,
         "labels": db.loads(row["labels"], {}),
-        "cpu": rows["CPU"], "cores": rows["Cores / threads"], "gpus": rows["GPUs"],
-        "watts": None if reason else row["current_watts"], "watts_reason": reason,
-        "last_heartbeat": row["last_heartbeat"], "registered_at": row["registered_at"],
+        "cpu": rows["CPU"],
+        "cores": rows["Cores / threads"],
+        "gpus": rows["GPUs"],
+        "watts": None if reason else row["current_watts"],
+        "watts_reason": reason,
+        "last_heartbeat": row["last_heartbeat"],
+        "registered_at": row["registered_at"],
         "jobs": [dict(j, live=job_progress(j, progress)) for j in jobs],
-        "progress": progress, "inventory": node["inventory"],
+        "progress": progress,
+        "inventory": node["inventory"],
     }
 
 
-def overview(conn: sqlite3.Connection, config: Mapping[str, Any], now: float | None = None,
-             limit: int = -1, offset: int = 0) -> list[dict[str, Any]]:
+def overview(
+    conn: sqlite3.Connection, config: Mapping[str, Any], now: float | None = None, limit: int = -1, offset: int = 0
+) -> list[dict[str, Any]]:
     """Nodes by hostname for the dashboard and /ui/nodes: every one, or a page of ``limit`` after ``offset``."""
     now = time.time() if now is None else now
     rows = conn.execute("SELECT * FROM nodes ORDER BY hostname LIMIT ? OFFSET ?", (limit, offset)).fetchall()
@@ -113,8 +126,9 @@ def count_online(conn: sqlite3.Connection, config: Mapping[str, Any], now: float
     return sum(1 for r in rows if liveness.status(r, now) is NodeStatus.ONLINE)
 
 
-def detail(conn: sqlite3.Connection, config: Mapping[str, Any], node_id: str,
-           now: float | None = None) -> dict[str, Any] | None:
+def detail(
+    conn: sqlite3.Connection, config: Mapping[str, Any], node_id: str, now: float | None = None
+) -> dict[str, Any] | None:
     """One node's page: its summary, the full inventory, encoders, power sources and recent jobs; None if unknown."""
     now = time.time() if now is None else now
     row = conn.execute("SELECT * FROM nodes WHERE id = ?", (node_id,)).fetchone()
@@ -125,9 +139,14 @@ def detail(conn: sqlite3.Connection, config: Mapping[str, Any], node_id: str,
     node["encoders"] = encoders(node["inventory"])
     node["power_sources"] = power_sources(node["inventory"])
     node["offline_after_s"] = Liveness.from_config(config).offline_after_s(row)
-    node["recent_jobs"] = [dict(r) for r in conn.execute(
-        "SELECT id, name, campaign_id, state, attempt, started_at, finished_at, error FROM jobs WHERE node_id = ?"
-        " ORDER BY COALESCE(finished_at, started_at, created_at) DESC LIMIT ?", (node_id, RECENT_NODE_JOBS))]
+    node["recent_jobs"] = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT id, name, campaign_id, state, attempt, started_at, finished_at, error FROM jobs WHERE node_id = ?"
+            " ORDER BY COALESCE(finished_at, started_at, created_at) DESC LIMIT ?",
+            (node_id, RECENT_NODE_JOBS),
+        )
+    ]
     return node
 
 
@@ -153,6 +172,13 @@ def power_sources(inventory: Mapping[str, Any]) -> list[dict[str, Any]]:
             source = {"name": str(source)}
         details = source.get("details")
         text = ", ".join(f"{k}={v}" for k, v in details.items()) if isinstance(details, dict) else details
-        table.append({"name": source.get("name") or source.get("kind") or "?", "kind": source.get("kind"),
-                      "measured": source.get("measured"), "reason": source.get("reason"), "details": text or None})
+        table.append(
+            {
+                "name": source.get("name") or source.get("kind") or "?",
+                "kind": source.get("kind"),
+                "measured": source.get("measured"),
+                "reason": source.get("reason"),
+                "details": text or None,
+            }
+        )
     return table

@@ -1,4 +1,5 @@
 """Fixtures the agent tests share: agent processes, a directory for a simulated powercap tree, the fake pynvml."""
+
 from __future__ import annotations
 
 import os
@@ -40,6 +41,7 @@ def fake_nvml(monkeypatch):
     monkeypatch.syspath_prepend(str(FAKE_MODULES))
     saved = sys.modules.pop("pynvml", None)
     import pynvml
+
     assert pynvml.FAKE
     yield pynvml
     sys.modules.pop("pynvml", None)

@@ -1,4 +1,5 @@
 """The ``baseline`` scenario (idle power as its own job) and transcode's unmeasured stabilization / cooldown waits."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,13 @@ def rapl_sources():
 
 
 def _ctx(sources, tmp_path, ffmpeg=None) -> RunContext:
-    return RunContext(ffmpeg=ffmpeg, sources=sources, power_notes=[], workdir=tmp_path,
-                      encoder_check=lambda e: {"usable": True, "reason": None})
+    return RunContext(
+        ffmpeg=ffmpeg,
+        sources=sources,
+        power_notes=[],
+        workdir=tmp_path,
+        encoder_check=lambda e: {"usable": True, "reason": None},
+    )
 
 
 def _baseline_job(duration: float = 0.6, **extra) -> dict:
@@ -98,10 +104,13 @@ def test_baseline_cancel_stops_at_once(rapl_sources, tmp_path):
     assert result["status"] == "failed" and result["error"].startswith("cancelled: idle measurement cancelled")
 
 
-@pytest.mark.parametrize("params, reason", [
-    ({"duration": 0}, "baseline duration must be a positive number"),
-    ({"duration": 10, "timeout": 5}, "longer than its timeout"),
-])
+@pytest.mark.parametrize(
+    "params, reason",
+    [
+        ({"duration": 0}, "baseline duration must be a positive number"),
+        ({"duration": 10, "timeout": 5}, "longer than its timeout"),
+    ],
+)
 def test_baseline_bad_params_fail(params, reason, tmp_path):
     job = _baseline_job()
     job["params"].update(params)
@@ -111,11 +120,24 @@ def test_baseline_bad_params_fail(params, reason, tmp_path):
 
 # --- transcode: stabilization and cooldown ---------------------------------------------------------------------------
 
+
 def _transcode_job(**extra) -> dict:
-    params = {"kind": "transcode", "input": {"type": "lavfi", "source": "testsrc2", "size": "160x90", "rate": 30},
-              "encoder": "libx264", "preset": "ultrafast", "bitrate": None, "crf": 30, "resolution": None,
-              "fps": None, "duration": 0.5, "idle_baseline": 0, "sample_rate": 20, "timeout": 60, "quality": False,
-              **extra}
+    params = {
+        "kind": "transcode",
+        "input": {"type": "lavfi", "source": "testsrc2", "size": "160x90", "rate": 30},
+        "encoder": "libx264",
+        "preset": "ultrafast",
+        "bitrate": None,
+        "crf": 30,
+        "resolution": None,
+        "fps": None,
+        "duration": 0.5,
+        "idle_baseline": 0,
+        "sample_rate": 20,
+        "timeout": 60,
+        "quality": False,
+        **extra,
+    }
     return {"id": "j-t", "attempt": 1, "name": "x264#1", "kind": "transcode", "params": params}
 
 

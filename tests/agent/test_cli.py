@@ -1,6 +1,7 @@
 """``python -m agent``: flags (usage errors, labels, durations), and the service as a real process against a real
 master (``python -m master --insecure`` on loopback) and real FFmpeg: SIGTERM mid-job, a crash with a spooled result.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,9 +18,9 @@ import requests
 from click.testing import CliRunner
 
 from agent.cli import main, parse_labels
-from wire.durations import Duration, parse_duration
 from agent.statedir import default_state_dir
 from tests.master.test_service import clean_env, start_master
+from wire.durations import Duration, parse_duration
 
 AGENT_EXIT_TIMEOUT_S = 30.0
 needs_ffmpeg = pytest.mark.skipif(not Path("/usr/bin/ffmpeg").exists(), reason="needs /usr/bin/ffmpeg")
@@ -46,15 +47,19 @@ SHORT = {"name": "short", "size": "640x360", "preset": "ultrafast", "duration": 
 
 # -- flags ------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args, message", [
-    (["--register"], "--master"),
-    (["--master", "http://127.0.0.1:9"], "--register"),
-    (["--register", "--master", "127.0.0.1:8080"], "expected http://HOST:PORT"),
-    (["--register", "--master", "http://127.0.0.1:9", "--labels", "gpu"], "expected k=v"),
-    (["--register", "--master", "http://127.0.0.1:9", "--poll-interval", "10x"], "not a duration"),
-    (["--register", "--master", "http://127.0.0.1:9", "--shutdown-timeout", "0s"], "must be positive"),
-    (["--register", "--master", "http://127.0.0.1:9", "--heartbeat-interval", "nan"], "must be positive"),
-])
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--register"], "--master"),
+        (["--master", "http://127.0.0.1:9"], "--register"),
+        (["--register", "--master", "127.0.0.1:8080"], "expected http://HOST:PORT"),
+        (["--register", "--master", "http://127.0.0.1:9", "--labels", "gpu"], "expected k=v"),
+        (["--register", "--master", "http://127.0.0.1:9", "--poll-interval", "10x"], "not a duration"),
+        (["--register", "--master", "http://127.0.0.1:9", "--shutdown-timeout", "0s"], "must be positive"),
+        (["--register", "--master", "http://127.0.0.1:9", "--heartbeat-interval", "nan"], "must be positive"),
+    ],
+)
 def test_usage_errors_exit_2(args, message, tmp_path):
     """A missing --master or --register, a bad URL, label or duration is a usage error naming the problem."""
     result = CliRunner().invoke(main, [*args, "--state-dir", str(tmp_path)])
@@ -90,14 +95,18 @@ def test_default_state_dir_follows_xdg_state_home_else_home(tmp_path):
 def test_labels_parse_to_a_mapping():
     """Repeated --labels k=v become a dict; a value may hold '='; a key given again holds every value once."""
     assert parse_labels(("gpu=nvidia", "rack = r1", "expr=a=b", "gpu=amd", "gpu=nvidia")) == {
-        "gpu": "nvidia,amd", "rack": "r1", "expr": "a=b"}
+        "gpu": "nvidia,amd",
+        "rack": "r1",
+        "expr": "a=b",
+    }
     for bad in ("gpu", "=x", "gpu="):
         with pytest.raises(click.BadParameter):
             parse_labels((bad,))
 
 
-@pytest.mark.parametrize("text, seconds", [("10s", 10), ("2m", 120), ("500ms", 0.5), ("1h", 3600), ("7", 7),
-                                           ("1.5s", 1.5), (" 30S ", 30)])
+@pytest.mark.parametrize(
+    "text, seconds", [("10s", 10), ("2m", 120), ("500ms", 0.5), ("1h", 3600), ("7", 7), ("1.5s", 1.5), (" 30S ", 30)]
+)
 def test_durations(text, seconds):
     """The original system's durations (10s, 30s) and their kin parse to seconds."""
     assert parse_duration(text) == pytest.approx(seconds)
@@ -106,15 +115,39 @@ def test_durations(text, seconds):
 
 # -- the service as a process ---------------------------------------------------------------------------------------
 
+
 def start_agent(workdir: Path, url: str, hostname: str, *args: str) -> tuple[subprocess.Popen, Path]:
     """``python -m agent --register`` in its own session, logging to a file; returns the process and the log."""
     log_path = workdir / f"agent-{hostname}-{time.monotonic_ns()}.log"
-    argv = [sys.executable, "-m", "agent", "--register", "--master", url, "--hostname", hostname,
-            "--state-dir", str(workdir / f"state-{hostname}"), "--poll-interval", "1s", "--heartbeat-interval", "1s",
-            "--metrics-port", "0", *args]
+    argv = [
+        sys.executable,
+        "-m",
+        "agent",
+        "--register",
+        "--master",
+        url,
+        "--hostname",
+        hostname,
+        "--state-dir",
+        str(workdir / f"state-{hostname}"),
+        "--poll-interval",
+        "1s",
+        "--heartbeat-interval",
+        "1s",
+        "--metrics-port",
+        "0",
+        *args,
+    ]
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir,
-                                env=clean_env(), start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+            env=clean_env(),
+            start_new_session=True,
+        )
     return proc, log_path
 
 

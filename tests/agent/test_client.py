@@ -1,4 +1,5 @@
 """The agent's master client: tokens on the wire, an older master's register schema, HTTPS and mTLS."""
+
 from __future__ import annotations
 
 import socket
@@ -16,8 +17,9 @@ ENROLL, ADMIN = "enroll-c", "admin-c"
 
 @pytest.fixture
 def master_url(tmp_path):
-    server = start_in_thread(create_app({"DATABASE": str(tmp_path / "c.db"), "ENROLLMENT_TOKEN": ENROLL,
-                                         "ADMIN_TOKEN": ADMIN}))
+    server = start_in_thread(
+        create_app({"DATABASE": str(tmp_path / "c.db"), "ENROLLMENT_TOKEN": ENROLL, "ADMIN_TOKEN": ADMIN})
+    )
     yield server.url
     server.stop()
 
@@ -61,8 +63,10 @@ def test_register_retries_without_fields_an_older_master_refuses():
         client.close()
     finally:
         server.stop()
-    assert [sorted(b) for b in seen] == [["heartbeat_interval_s", "hostname", "inventory", "labels",
-                                          "max_concurrent_jobs"], ["hostname", "inventory", "labels"]]
+    assert [sorted(b) for b in seen] == [
+        ["heartbeat_interval_s", "hostname", "inventory", "labels", "max_concurrent_jobs"],
+        ["hostname", "inventory", "labels"],
+    ]
 
 
 def test_other_client_errors_are_not_retried_without_fields(master_url):
@@ -87,8 +91,18 @@ def test_client_verifies_the_master_and_presents_its_certificate(tmp_path, tls_f
     """Against an mTLS master: with the CA and a client certificate it registers; without the certificate, or
     without trusting the master's CA, the master counts as unreachable."""
     ca, cert = str(tls_files["ca.pem"]), (str(tls_files["client.pem"]), str(tls_files["client.key"]))
-    master = start_master(tmp_path, "--insecure", "--tls-cert", str(tls_files["server.pem"]),
-                          "--tls-key", str(tls_files["server.key"]), "--tls-client-ca", ca, verify=ca, cert=cert)
+    master = start_master(
+        tmp_path,
+        "--insecure",
+        "--tls-cert",
+        str(tls_files["server.pem"]),
+        "--tls-key",
+        str(tls_files["server.key"]),
+        "--tls-client-ca",
+        ca,
+        verify=ca,
+        cert=cert,
+    )
     masters.append(master)
     client = MasterClient(master.url, verify=ca, cert=cert)
     assert client.register("tls-node", {})

@@ -1,4 +1,5 @@
 """The ``density`` scenario end to end on this machine: real pushers through one real nginx-rtmp, levels 1, 2, 4."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,14 @@ from agent.scenarios.base import RunContext
 from agent.scenarios.density import LEVEL_REST_S
 from tests.agent.test_live import _no_children_left, live_job, needs_nginx
 
-CHEAP = {"input": {"type": "lavfi", "source": "testsrc2", "size": "320x180", "rate": 30}, "encoder": "libx264",
-         "preset": "ultrafast", "bitrate": "200k", "audio": False, "duration": 2}
+CHEAP = {
+    "input": {"type": "lavfi", "source": "testsrc2", "size": "320x180", "rate": 30},
+    "encoder": "libx264",
+    "preset": "ultrafast",
+    "bitrate": "200k",
+    "audio": False,
+    "duration": 2,
+}
 """A cheap profile: a few percent of one core per stream here."""
 
 
@@ -25,8 +32,13 @@ def density_job(**extra) -> dict:
 
 
 def _ctx(tmp_path, ffmpeg) -> RunContext:
-    return RunContext(ffmpeg=ffmpeg, sources=[EstimateSource(tdp_watts=20)], power_notes=[], workdir=tmp_path,
-                      encoder_check=lambda e: {"usable": True, "reason": None})
+    return RunContext(
+        ffmpeg=ffmpeg,
+        sources=[EstimateSource(tdp_watts=20)],
+        power_notes=[],
+        workdir=tmp_path,
+        encoder_check=lambda e: {"usable": True, "reason": None},
+    )
 
 
 @needs_nginx
@@ -45,8 +57,16 @@ def test_density_finds_a_plausible_maximum(ffmpeg, tmp_path):
     held = [lv for lv in levels if lv["held"]]
     assert max(lv["streams"] for lv in held) == m["max_streams"]
     for lv in levels:
-        assert set(lv) >= {"streams", "held", "min_speed", "dropped_frames", "mean_watts", "total_energy_j",
-                           "duration_s", "frames"}
+        assert set(lv) >= {
+            "streams",
+            "held",
+            "min_speed",
+            "dropped_frames",
+            "mean_watts",
+            "total_energy_j",
+            "duration_s",
+            "frames",
+        }
         assert lv["frames"] == 60 * lv["streams"] or not lv["held"]
         assert lv["mean_watts"] > 0 and lv["total_energy_j"] > 0
         assert lv["held"] == (lv["reason"] is None)
@@ -63,8 +83,10 @@ def test_density_finds_a_plausible_maximum(ffmpeg, tmp_path):
         assert m["marginal_watts_per_stream"] is None and "2 or more levels" in missing["marginal_watts_per_stream"]
     assert any("density:" in note for note in result["provenance"]["notes"])
     assert wall < 60 + LEVEL_REST_S * len(levels)
-    print(f"density on this machine, {CHEAP}: max_streams={m['max_streams']} levels={tried} "
-          f"watts/stream={m['watts_per_stream']} marginal={m['marginal_watts_per_stream']}")
+    print(
+        f"density on this machine, {CHEAP}: max_streams={m['max_streams']} levels={tried} "
+        f"watts/stream={m['watts_per_stream']} marginal={m['marginal_watts_per_stream']}"
+    )
     _no_children_left()
 
 

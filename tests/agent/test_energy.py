@@ -1,4 +1,5 @@
 """energy.summarize on constructed measurements: idle subtraction, per-frame figures, missing reasons, WIRE shapes."""
+
 from __future__ import annotations
 
 import json
@@ -8,25 +9,59 @@ import pytest
 from agent.energy import ESTIMATE_IDLE_REASON, summarize
 from agent.sampler import Measurement, SourceTotal
 
-WIRE_METRICS = {"energy_j", "total_energy_j", "mean_watts", "peak_watts", "idle_watts", "dynamic_energy_j",
-                "joules_per_frame", "dynamic_joules_per_frame", "frames_per_joule", "agent_overhead_pct",
-                "sampler_overhead_pct", "gpu_encoder_util_pct"}
+WIRE_METRICS = {
+    "energy_j",
+    "total_energy_j",
+    "mean_watts",
+    "peak_watts",
+    "idle_watts",
+    "dynamic_energy_j",
+    "joules_per_frame",
+    "dynamic_joules_per_frame",
+    "frames_per_joule",
+    "agent_overhead_pct",
+    "sampler_overhead_pct",
+    "gpu_encoder_util_pct",
+}
 
 
 def _m(energies: dict[str, float | None], duration: float, kind="rapl", notes=()) -> Measurement:
     """A measurement as the sampler would build it, with the given per-source energies."""
     measured = kind != "estimate"
-    sources = {n: SourceTotal(n, kind, measured, e, None if e is None else e / duration, None, 10,
-                              0 if e is not None else 10, None if e is not None else "no valid reading: x")
-               for n, e in energies.items()}
+    sources = {
+        n: SourceTotal(
+            n,
+            kind,
+            measured,
+            e,
+            None if e is None else e / duration,
+            None,
+            10,
+            0 if e is not None else 10,
+            None if e is not None else "no valid reading: x",
+        )
+        for n, e in energies.items()
+    }
     known = all(e is not None for e in energies.values())
     total = sum(energies.values()) if known else None
     return Measurement(
-        duration_s=duration, rate_hz=10.0, sample_count=10, invalid_count=0 if known else 10, notes=list(notes),
-        estimated=not measured, sources=sources, samples=[{"t": 0.1, "watts": {}, "total_watts": None}],
-        sampler_cpu_s=0.01, sampler_overhead_pct=0.25, process_cpu_s=0.04, process_overhead_pct=1.0,
-        total_energy_j=total, mean_watts=None if total is None else total / duration, peak_watts=42.0,
-        missing={} if known else {"total_energy_j": "pkg: no valid reading: x"})
+        duration_s=duration,
+        rate_hz=10.0,
+        sample_count=10,
+        invalid_count=0 if known else 10,
+        notes=list(notes),
+        estimated=not measured,
+        sources=sources,
+        samples=[{"t": 0.1, "watts": {}, "total_watts": None}],
+        sampler_cpu_s=0.01,
+        sampler_overhead_pct=0.25,
+        process_cpu_s=0.04,
+        process_overhead_pct=1.0,
+        total_energy_j=total,
+        mean_watts=None if total is None else total / duration,
+        peak_watts=42.0,
+        missing={} if known else {"total_energy_j": "pkg: no valid reading: x"},
+    )
 
 
 def test_idle_subtraction_and_per_frame():
@@ -40,8 +75,9 @@ def test_idle_subtraction_and_per_frame():
     assert (m["joules_per_frame"], m["dynamic_joules_per_frame"], m["frames_per_joule"]) == (0.5, 0.4, 2.0)
     assert m["mean_watts"] == 25.0 and m["peak_watts"] == 42.0
     assert (m["agent_overhead_pct"], m["sampler_overhead_pct"]) == (1.0, 0.25)
-    assert out["missing"] == {"gpu_encoder_util_pct": "no NVML GPU source: encoder utilisation is read from NVIDIA"
-                                                      " GPUs only"}
+    assert out["missing"] == {
+        "gpu_encoder_util_pct": "no NVML GPU source: encoder utilisation is read from NVIDIA GPUs only"
+    }
     assert m["gpu_encoder_util_pct"] is None
     assert out["baseline"] == {"duration_s": 2.0, "idle_watts": 5.0, "sample_count": 10}
     assert set(m) == WIRE_METRICS
@@ -99,7 +135,15 @@ def test_provenance_shape_and_json():
     out = summarize(baseline, run, frames=10)
     prov = out["provenance"]
     assert set(prov) == {"estimated", "sources", "sample_rate_hz", "sample_count", "ffwatt_version", "notes"}
-    assert prov["sources"] == [{"name": "rapl:package-0", "kind": "rapl", "measured": True, "valid_samples": 10,
-                                "invalid_samples": 0, "reason": None}]
+    assert prov["sources"] == [
+        {
+            "name": "rapl:package-0",
+            "kind": "rapl",
+            "measured": True,
+            "valid_samples": 10,
+            "invalid_samples": 0,
+            "reason": None,
+        }
+    ]
     assert prov["notes"] == ["RAPL at /x: counting rapl:package-0", "baseline: idle note"]
     assert json.loads(json.dumps(out))["samples"] == run.samples

@@ -1,6 +1,7 @@
 """The agent exporter: power from a simulated powercap tree scraped over real HTTP (rate, wraps, a zone going down),
 scrapes that read no sensor, ``python -m agent exporter`` and the agent service with ``--metrics-port`` as real
 processes (loopback only, a real master and a short real FFmpeg job)."""
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,11 @@ def free_port() -> int:
 
 def parse(text: str) -> Samples:
     """Every sample of an exposition, keyed by (sample name, frozenset of label pairs)."""
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def scrape(url: str) -> Samples:
@@ -80,7 +84,7 @@ def synced(monitor: PowerMonitor, sim: PowercapSim, url: str) -> tuple[float, fl
     """Right after one of the monitor's readings: (time, simulated package-0 joules, a scrape of that reading)."""
     for _ in range(20):
         seen = monitor.reads
-        wait_for(lambda: monitor.reads > seen, 5, "the monitor's next reading", interval=0.0005)
+        wait_for(lambda seen=seen: monitor.reads > seen, 5, "the monitor's next reading", interval=0.0005)
         t, truth, seen = time.monotonic(), sim.energy_j("package-0"), monitor.reads
         samples = scrape(url)
         if monitor.reads == seen:  # else the monitor read again before the scrape: try the next reading
@@ -89,6 +93,7 @@ def synced(monitor: PowerMonitor, sim: PowercapSim, url: str) -> tuple[float, fl
 
 
 # -- the exporter in this process, over real HTTP ---------------------------------------------------------------
+
 
 def test_scraped_rate_matches_truth_across_wraps(sim):
     """Two scrapes 6 s apart: Δjoules/Δt of package-0 is within 1% of the simulated power; across 8 wraps or more the
@@ -176,9 +181,9 @@ def test_an_unreadable_zone_is_down_and_counts_no_joules(sim):
         monitor.poll()
     before = parse(exporter.exposition().decode())
     dram = sim.zones["dram-0"]
-    folder = dram.dirs.pop()          # the simulator stops writing it
+    folder = dram.dirs.pop()  # the simulator stops writing it
     (folder / "energy_uj").unlink()
-    (folder / "energy_uj").mkdir()    # unreadable, even for root
+    (folder / "energy_uj").mkdir()  # unreadable, even for root
     for _ in range(3):
         sim.advance(0.05)
         monitor.poll()
@@ -216,8 +221,9 @@ def test_agent_families_follow_the_worker(sim):
     scraped = lambda: parse(exporter.exposition().decode())  # noqa: E731
     idle = scraped()
     assert named(idle, "ffwatt_job_running") == {} and named(idle, "ffwatt_agent_last_contact_timestamp_seconds") == {}
-    assert named(idle, "ffwatt_agent_jobs_total") == {frozenset({"status": s}.items()): 0
-                                                      for s in ("succeeded", "failed")}
+    assert named(idle, "ffwatt_agent_jobs_total") == {
+        frozenset({"status": s}.items()): 0 for s in ("succeeded", "failed")
+    }
     assert idle[("ffwatt_agent_spool_depth", frozenset())] == 3
     cpu0 = idle[("ffwatt_agent_sampler_cpu_seconds_total", frozenset())]
 
@@ -226,8 +232,9 @@ def test_agent_families_follow_the_worker(sim):
     live.job_id, live.progress = "j-1", {"frame": 120, "speed": 2.5}
     state.contacted(at=1_700_000_000.0)
     running = scraped()
-    assert named(running, "ffwatt_job_running") == {frozenset({"job_id": "j-1", "campaign_id": "c-1",
-                                                               "kind": "transcode"}.items()): 1}
+    assert named(running, "ffwatt_job_running") == {
+        frozenset({"job_id": "j-1", "campaign_id": "c-1", "kind": "transcode"}.items()): 1
+    }
     assert running[("ffwatt_ffmpeg_frames", frozenset({"job_id": "j-1"}.items()))] == 120
     assert running[("ffwatt_ffmpeg_speed", frozenset({"job_id": "j-1"}.items()))] == 2.5
     assert named(running, "ffwatt_ffmpeg_fps") == {}  # unknown: absent, not 0
@@ -242,8 +249,16 @@ def test_agent_families_follow_the_worker(sim):
     monitor.stop()
 
 
-@pytest.mark.parametrize("name, label", [("rapl:package-0", "package-0"), ("rapl:dram-1", "dram-1"),
-                                         ("nvml:gpu0", "gpu-0"), ("nvml:gpu12", "gpu-12"), ("estimate:cpu", "cpu")])
+@pytest.mark.parametrize(
+    "name, label",
+    [
+        ("rapl:package-0", "package-0"),
+        ("rapl:dram-1", "dram-1"),
+        ("nvml:gpu0", "gpu-0"),
+        ("nvml:gpu12", "gpu-12"),
+        ("estimate:cpu", "cpu"),
+    ],
+)
 def test_zone_labels(name, label):
     """The zone label is the source name after its kind, GPUs numbered like the RAPL zones."""
     assert zone_label(type("Source", (), {"name": name})()) == label
@@ -268,10 +283,19 @@ def test_estimate_host_exports_an_estimated_cpu_zone(tmp_path):
 
 # -- the commands as processes ----------------------------------------------------------------------------------
 
+
 def run_agent(*args: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "agent", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, cwd=ROOT, env=clean_env(), start_new_session=True, text=True,
-                            **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "agent", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=clean_env(),
+        start_new_session=True,
+        text=True,
+        **kw,
+    )
 
 
 def try_scrape(url: str) -> Samples | None:
@@ -286,12 +310,22 @@ def test_exporter_command_serves_and_exits_0_on_sigterm(pc_dir, agents):
     port = free_port()
     sim = PowercapSim(pc_dir, packages=1, psys=False, mmio=False, range_uj=10**12)  # no wrap to race with
     with sim.running():
-        proc = run_agent("exporter", "--port", str(port), "--address", "127.0.0.1", "--powercap-root",
-                         str(sim.root), "--interval", "100ms")
+        proc = run_agent(
+            "exporter",
+            "--port",
+            str(port),
+            "--address",
+            "127.0.0.1",
+            "--powercap-root",
+            str(sim.root),
+            "--interval",
+            "100ms",
+        )
         agents.append(proc)
         url = f"http://127.0.0.1:{port}/metrics"
-        first = wait_for(lambda: (s := try_scrape(url)) and joules(s, "package-0") > 0 and s, 20,
-                         "the exporter's first joules")
+        first = wait_for(
+            lambda: (s := try_scrape(url)) and joules(s, "package-0") > 0 and s, 20, "the exporter's first joules"
+        )
         time.sleep(0.5)
         second = scrape(url)
         os.killpg(proc.pid, signal.SIGTERM)
@@ -301,11 +335,26 @@ def test_exporter_command_serves_and_exits_0_on_sigterm(pc_dir, agents):
     assert named(second, "ffwatt_agent_jobs_total") == {}  # agent families belong to the service
 
 
-@pytest.mark.parametrize("args, flag", [
-    (["exporter", "--port", "{port}", "--address", "127.0.0.1"], "--port"),
-    (["--register", "--master", "http://127.0.0.1:9", "--state-dir", "{state}", "--metrics-port", "{port}",
-      "--metrics-address", "127.0.0.1"], "--metrics-port"),
-])
+@pytest.mark.parametrize(
+    "args, flag",
+    [
+        (["exporter", "--port", "{port}", "--address", "127.0.0.1"], "--port"),
+        (
+            [
+                "--register",
+                "--master",
+                "http://127.0.0.1:9",
+                "--state-dir",
+                "{state}",
+                "--metrics-port",
+                "{port}",
+                "--metrics-address",
+                "127.0.0.1",
+            ],
+            "--metrics-port",
+        ),
+    ],
+)
 def test_a_busy_port_exits_2_naming_it(args, flag, agents, tmp_path):
     """A metrics port already taken: exit 2 and a message naming address:port and the flag, no traceback."""
     with socket.socket() as busy:
@@ -327,13 +376,32 @@ def test_agent_service_exports_contact_and_the_running_job(tmp_path, masters, ag
     master = start_master(tmp_path, "--insecure")
     masters.append(master)
     port = free_port()
-    proc = run_agent("--register", "--master", master.url, "--hostname", "exported", "--state-dir",
-                     str(tmp_path / "state"), "--poll-interval", "1s", "--heartbeat-interval", "1s",
-                     "--metrics-port", str(port), "--metrics-address", "127.0.0.1", "--metrics-interval", "200ms")
+    proc = run_agent(
+        "--register",
+        "--master",
+        master.url,
+        "--hostname",
+        "exported",
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--poll-interval",
+        "1s",
+        "--heartbeat-interval",
+        "1s",
+        "--metrics-port",
+        str(port),
+        "--metrics-address",
+        "127.0.0.1",
+        "--metrics-interval",
+        "200ms",
+    )
     agents.append(proc)
     url = f"http://127.0.0.1:{port}/metrics"
-    ready = wait_for(lambda: (s := try_scrape(url)) and named(s, "ffwatt_agent_last_contact_timestamp_seconds")
-                     and s, 30, "the agent's first contact with the master")
+    ready = wait_for(
+        lambda: (s := try_scrape(url)) and named(s, "ffwatt_agent_last_contact_timestamp_seconds") and s,
+        30,
+        "the agent's first contact with the master",
+    )
     assert abs(next(iter(named(ready, "ffwatt_agent_last_contact_timestamp_seconds").values())) - time.time()) < 30
     assert [dict(k)["hostname"] for k in named(ready, "ffwatt_agent_info")] == ["exported"]
     assert named(ready, "ffwatt_job_running") == {}

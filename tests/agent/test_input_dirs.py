@@ -2,6 +2,7 @@
 job fails with a clear error before FFmpeg runs.
 
 Real FFmpeg, through a wrapper script that logs each command line, so a test can tell whether FFmpeg ran."""
+
 from __future__ import annotations
 
 import subprocess
@@ -9,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from agent.context import build_context
 from agent.ffmpeg.locate import probe_binary
 from agent.jobrun import execute_job
 from agent.power.estimate import EstimateSource
 from agent.scenarios.base import RunContext
-from agent.context import build_context
 from tests.conftest import SYSTEM_FFMPEG
 
 
@@ -37,23 +38,59 @@ def ffmpeg(tmp_path, ffmpeg_log, system_ffmpeg):
 def _clip(path: Path) -> Path:
     """A 1-second 160x90 clip made with testsrc."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([SYSTEM_FFMPEG, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
-                    "testsrc=size=160x90:rate=10", "-t", "1", "-c:v", "libx264", "-y", str(path)], check=True)
+    subprocess.run(
+        [
+            SYSTEM_FFMPEG,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x90:rate=10",
+            "-t",
+            "1",
+            "-c:v",
+            "libx264",
+            "-y",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
 def _ctx(ffmpeg, tmp_path: Path, allowed: Path) -> RunContext:
     workdir = tmp_path / "state" / "work"
     workdir.mkdir(parents=True)
-    return RunContext(ffmpeg=ffmpeg, sources=[EstimateSource(tdp_watts=20)], power_notes=[], workdir=workdir,
-                      encoder_check=lambda e: {"usable": True, "reason": None}, input_dirs=(allowed,))
+    return RunContext(
+        ffmpeg=ffmpeg,
+        sources=[EstimateSource(tdp_watts=20)],
+        power_notes=[],
+        workdir=workdir,
+        encoder_check=lambda e: {"usable": True, "reason": None},
+        input_dirs=(allowed,),
+    )
 
 
 def _job(path: str) -> dict:
-    params = {"kind": "transcode", "input": {"type": "file", "path": path}, "encoder": "libx264",
-              "preset": "ultrafast", "bitrate": "200k", "crf": None, "resolution": None, "fps": None, "duration": 1,
-              "stabilization": 0, "cooldown": 0, "quality": False, "idle_baseline": 0, "sample_rate": 10,
-              "timeout": 60}
+    params = {
+        "kind": "transcode",
+        "input": {"type": "file", "path": path},
+        "encoder": "libx264",
+        "preset": "ultrafast",
+        "bitrate": "200k",
+        "crf": None,
+        "resolution": None,
+        "fps": None,
+        "duration": 1,
+        "stabilization": 0,
+        "cooldown": 0,
+        "quality": False,
+        "idle_baseline": 0,
+        "sample_rate": 10,
+        "timeout": 60,
+    }
     return {"id": "j-in", "attempt": 1, "name": "in#1", "kind": "transcode", "params": params}
 
 

@@ -1,4 +1,5 @@
 """Tests for agent.inventory: host facts, GPU listing, encoder probes with their cache, and the whole inventory."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,15 @@ import pytest
 
 from agent import inventory
 from agent.inventory import (
-    KNOWN_ENCODERS, NOT_BUILT, collect_inventory, cpu_info, gpu_info, parse_cpuinfo, parse_encoders,
-    parse_nvidia_smi, probe_encoders,
+    KNOWN_ENCODERS,
+    NOT_BUILT,
+    collect_inventory,
+    cpu_info,
+    gpu_info,
+    parse_cpuinfo,
+    parse_encoders,
+    parse_nvidia_smi,
+    probe_encoders,
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ffmpeg"
@@ -64,7 +72,10 @@ def test_parse_encoders_on_saved_output():
 def test_parse_cpuinfo_two_sockets():
     """A two-socket, hyper-threaded cpuinfo gives model, 2 sockets, 4 cores and 8 threads."""
     assert parse_cpuinfo(TWO_SOCKETS) == {
-        "model": "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz", "sockets": 2, "cores": 4, "threads": 8,
+        "model": "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz",
+        "sockets": 2,
+        "cores": 4,
+        "threads": 8,
     }
 
 

@@ -1,6 +1,7 @@
 """The ``ladder`` scenario: one input decoded once, split, scaled and encoded to every rung in one FFmpeg process.
 
 Real FFmpeg (libx264 ultrafast, small sizes, ~2 s of input); power from the simulated powercap tree or the estimate."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,11 @@ from agent.scenarios.ladder import Ladder
 from tests.agent.power.powercap_sim import running_rapl
 
 WATTS = {"package-0": 40.0, "dram-0": 5.0}
-RUNGS = [{"resolution": "320x180", "bitrate": "400k"}, {"resolution": "160x90", "bitrate": "150k"},
-         {"resolution": "96x54", "bitrate": "60k"}]
+RUNGS = [
+    {"resolution": "320x180", "bitrate": "400k"},
+    {"resolution": "160x90", "bitrate": "150k"},
+    {"resolution": "96x54", "bitrate": "60k"},
+]
 
 
 @pytest.fixture
@@ -28,14 +32,24 @@ def rapl_sources():
 
 def _ctx(ffmpeg, sources, tmp_path, usable=True) -> RunContext:
     check = {"usable": usable, "reason": None if usable else "probe failed: no device"}
-    return RunContext(ffmpeg=ffmpeg, sources=sources, power_notes=[], workdir=tmp_path,
-                      encoder_check=lambda e: check)
+    return RunContext(ffmpeg=ffmpeg, sources=sources, power_notes=[], workdir=tmp_path, encoder_check=lambda e: check)
 
 
 def _params(**extra) -> dict:
-    params = {"kind": "ladder", "input": {"type": "lavfi", "source": "testsrc2", "size": "320x180", "rate": 30},
-              "encoder": "libx264", "preset": "ultrafast", "fps": None, "duration": 2, "rungs": RUNGS,
-              "stabilization": None, "cooldown": None, "idle_baseline": None, "sample_rate": 20, "timeout": 60}
+    params = {
+        "kind": "ladder",
+        "input": {"type": "lavfi", "source": "testsrc2", "size": "320x180", "rate": 30},
+        "encoder": "libx264",
+        "preset": "ultrafast",
+        "fps": None,
+        "duration": 2,
+        "rungs": RUNGS,
+        "stabilization": None,
+        "cooldown": None,
+        "idle_baseline": None,
+        "sample_rate": 20,
+        "timeout": 60,
+    }
     params.update(extra)
     return params
 
@@ -65,15 +79,17 @@ def _pixels(rungs, frames_each):
 
 # --- argv and parsing ------------------------------------------------------------------------------------------------
 
+
 def test_argv_one_process_split_and_one_map_per_rung():
     argv = ladder_argv("ffmpeg", _params(fps=15), ["/w/a.mp4", "/w/b.mp4", "/w/c.mp4"])
     graph = argv[argv.index("-filter_complex") + 1]
-    assert graph == ("[0:v:0]split=4[s0][s1][s2][tap];[s0]fps=15[r0];[s1]scale=160:90,fps=15[r1];"
-                     "[s2]scale=96:54,fps=15[r2]")
+    assert graph == (
+        "[0:v:0]split=4[s0][s1][s2][tap];[s0]fps=15[r0];[s1]scale=160:90,fps=15[r1];[s2]scale=96:54,fps=15[r2]"
+    )
     assert argv.count("-i") == 1 and argv.index("-t") < argv.index("-i")  # decoded once, for duration seconds
     maps = [argv[i + 1] for i, a in enumerate(argv) if a == "-map"]
     assert maps == ["[tap]", "[r0]", "[r1]", "[r2]"]
-    assert argv[argv.index("[tap]") + 1:argv.index("[tap]") + 4] == ["-f", "null", "-"]
+    assert argv[argv.index("[tap]") + 1 : argv.index("[tap]") + 4] == ["-f", "null", "-"]
     rates = [argv[i + 1] for i, a in enumerate(argv) if a == "-b:v"]
     assert rates == ["400k", "150k", "60k"] and argv.count("-c:v") == 3 and argv[-1] == "/w/c.mp4"
     assert argv.count("ultrafast") == 3 and "-progress" in argv
@@ -85,25 +101,32 @@ def test_argv_vaapi_uploads_per_branch():
     assert "-vaapi_device" in ladder_argv("ffmpeg", _params(encoder="h264_vaapi", rungs=RUNGS[:1]), ["/w/a.mp4"])
 
 
-@pytest.mark.parametrize("rungs, message", [
-    ([], "1 to 16 rungs"),
-    ([{"resolution": "1280x720", "bitrate": "1M"}] * 17, "1 to 16 rungs"),
-    ([{"resolution": "1280x720", "bitrate": "1M"}, {"resolution": "big", "bitrate": "1M"}], "rung 2 .*1280x720"),
-    ([{"resolution": "640x360", "bitrate": None}], "rung 1 \\(640x360 at None\\): a bitrate is required"),
-])
+@pytest.mark.parametrize(
+    "rungs, message",
+    [
+        ([], "1 to 16 rungs"),
+        ([{"resolution": "1280x720", "bitrate": "1M"}] * 17, "1 to 16 rungs"),
+        ([{"resolution": "1280x720", "bitrate": "1M"}, {"resolution": "big", "bitrate": "1M"}], "rung 2 .*1280x720"),
+        ([{"resolution": "640x360", "bitrate": None}], "rung 1 \\(640x360 at None\\): a bitrate is required"),
+    ],
+)
 def test_bad_rungs(rungs, message):
     with pytest.raises(ValueError, match=message):
         check_rungs(rungs)
 
 
 def test_failed_rung_from_both_ffmpeg_generations():
-    old = ["[libx264 @ 0x55fbe91391c0] width not divisible by 2 (161x91)",
-           "Error initializing output stream 2:0 -- Error while opening encoder for output stream #2:0 - maybe "
-           "incorrect parameters such as bit_rate, rate, width or height"]
-    new = ["[libx264 @ 0x5574f378ae80] width not divisible by 2 (161x91)",
-           "[vost#2:0/libx264 @ 0x5574f3788dc0] [enc:libx264 @ 0x5574f3789700] Error while opening encoder - maybe",
-           "[fc#0 @ 0x5574f3782d00] Error sending frames to consumers: Generic error in an external library",
-           "[out#3/mp4 @ 0x5574f3789780] Nothing was written into output file"]
+    old = [
+        "[libx264 @ 0x55fbe91391c0] width not divisible by 2 (161x91)",
+        "Error initializing output stream 2:0 -- Error while opening encoder for output stream #2:0 - maybe "
+        "incorrect parameters such as bit_rate, rate, width or height",
+    ]
+    new = [
+        "[libx264 @ 0x5574f378ae80] width not divisible by 2 (161x91)",
+        "[vost#2:0/libx264 @ 0x5574f3788dc0] [enc:libx264 @ 0x5574f3789700] Error while opening encoder - maybe",
+        "[fc#0 @ 0x5574f3782d00] Error sending frames to consumers: Generic error in an external library",
+        "[out#3/mp4 @ 0x5574f3789780] Nothing was written into output file",
+    ]
     assert failed_rung(old, 3) == (1, "width not divisible by 2 (161x91)")
     assert failed_rung(new, 3) == (1, "width not divisible by 2 (161x91)")
     assert failed_rung(["[out#0/null @ 0x1] something"], 3) is None  # output #0 is the tap, not a rung
@@ -118,6 +141,7 @@ def test_count_frames_missing_and_empty(ffmpeg, tmp_path):
 
 
 # --- the scenario ----------------------------------------------------------------------------------------------------
+
 
 def test_three_rungs_on_simulated_rapl(ffmpeg, rapl_sources, tmp_path):
     """Each rung holds duration x fps frames, read back from its file; pixels and J/MP follow from those counts."""
@@ -178,9 +202,29 @@ def test_rung_an_encoder_refuses_fails_naming_the_rung(any_ffmpeg, tmp_path):
 def test_file_input_that_ends_early(ffmpeg, tmp_path):
     """A 1 s file asked for 2 s: each rung holds the frames the file really had, and a note says the input ended."""
     clip = tmp_path / "short.mp4"
-    subprocess.run([ffmpeg.path, "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=320x180:rate=30:duration=1", "-c:v", "libx264", "-preset", "ultrafast",
-                    "-pix_fmt", "yuv420p", "-y", str(clip)], check=True, timeout=60)
+    subprocess.run(
+        [
+            ffmpeg.path,
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=30:duration=1",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-y",
+            str(clip),
+        ],
+        check=True,
+        timeout=60,
+    )
     params = _params(input={"type": "file", "path": str(clip)}, rungs=RUNGS[1:])
     result, _ = _run(_job(params), _ctx(ffmpeg, [EstimateSource(tdp_watts=20)], tmp_path))
     assert [r["frames"] for r in result["rungs"]] == [30, 30]  # not duration x rate = 60

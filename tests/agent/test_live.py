@@ -1,6 +1,7 @@
 """The ``live`` and ``multi`` scenarios end to end: real FFmpeg pushers, real nginx-rtmp (or FFmpeg's listener) on
 loopback ports, the estimate or a simulated RAPL tree as power; plus the pusher's argv and the estimate tracking
 several pushers."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,9 @@ from agent.sources import prepare_source
 from tests.agent.power.powercap_sim import running_rapl
 
 NGINX, NO_NGINX = find_nginx()
-needs_nginx = pytest.mark.skipif(NGINX is None, reason=f"nginx-rtmp unavailable: {NO_NGINX} "
-                                                        "(Debian: apt-get install nginx libnginx-mod-rtmp)")
+needs_nginx = pytest.mark.skipif(
+    NGINX is None, reason=f"nginx-rtmp unavailable: {NO_NGINX} (Debian: apt-get install nginx libnginx-mod-rtmp)"
+)
 SPIN = "import time\ne = time.process_time() + {s}\nwhile time.process_time() < e: pass\n"
 
 
@@ -37,15 +39,35 @@ def rapl_sources():
 
 
 def _ctx(tmp_path, ffmpeg, sources=None) -> RunContext:
-    return RunContext(ffmpeg=ffmpeg, sources=[EstimateSource(tdp_watts=20)] if sources is None else sources,
-                      power_notes=[], workdir=tmp_path, encoder_check=lambda e: {"usable": True, "reason": None})
+    return RunContext(
+        ffmpeg=ffmpeg,
+        sources=[EstimateSource(tdp_watts=20)] if sources is None else sources,
+        power_notes=[],
+        workdir=tmp_path,
+        encoder_check=lambda e: {"usable": True, "reason": None},
+    )
 
 
 def live_job(kind: str = "live", **extra) -> dict:
-    params = {"kind": kind, "input": {"type": "lavfi", "source": "testsrc2", "size": "320x180", "rate": 30},
-              "encoder": "libx264", "preset": "ultrafast", "bitrate": "250k", "resolution": None, "fps": None,
-              "duration": 2, "gop": 2, "audio": True, "ingest": "auto", "rtmp_url": None, "stabilization": 0,
-              "cooldown": 0, "idle_baseline": 0, "sample_rate": 10, "timeout": 30}
+    params = {
+        "kind": kind,
+        "input": {"type": "lavfi", "source": "testsrc2", "size": "320x180", "rate": 30},
+        "encoder": "libx264",
+        "preset": "ultrafast",
+        "bitrate": "250k",
+        "resolution": None,
+        "fps": None,
+        "duration": 2,
+        "gop": 2,
+        "audio": True,
+        "ingest": "auto",
+        "rtmp_url": None,
+        "stabilization": 0,
+        "cooldown": 0,
+        "idle_baseline": 0,
+        "sample_rate": 10,
+        "timeout": 30,
+    }
     if kind == "multi":
         params.update(count=None, bitrates=None, stagger=0.3)
     params.update(extra)
@@ -77,6 +99,7 @@ def _no_children_left():
 
 # --- argv ------------------------------------------------------------------------------------------------------------
 
+
 def test_registered():
     assert KINDS["live"] is Live and KINDS["multi"] is Multi and KINDS["density"].kind == "density"
 
@@ -93,8 +116,11 @@ def test_bad_bitrate(bad):
 
 
 def test_live_argv_is_a_streamers_encode():
-    argv = live_argv("ffmpeg", live_job(bitrate="2500k", fps=25, gop=2, resolution="640x360")["params"],
-                     "rtmp://127.0.0.1:1935/live/k")
+    argv = live_argv(
+        "ffmpeg",
+        live_job(bitrate="2500k", fps=25, gop=2, resolution="640x360")["params"],
+        "rtmp://127.0.0.1:1935/live/k",
+    )
     text = " ".join(argv)
     assert argv.count("-re") == 2 and "sine=frequency=1000" in text
     assert "-b:v 2500000 -maxrate 2500000 -bufsize 5000000" in text
@@ -122,11 +148,13 @@ def test_receiver_argv_is_cheap_and_bounded():
     pull = receiver_argv("ffmpeg", "rtmp://127.0.0.1:1/live/k", 3)
     assert "-analyzeduration" in pull and "-probesize" in pull and "-listen" not in pull
     assert " ".join(pull).endswith("-map 0:v -c copy -t 3 -f framecrc pipe:1")
-    assert "-listen 1 -i rtmp://127.0.0.1:1/live/k" in " ".join(receiver_argv("ffmpeg", "rtmp://127.0.0.1:1/live/k", 3,
-                                                                             listen=True))
+    assert "-listen 1 -i rtmp://127.0.0.1:1/live/k" in " ".join(
+        receiver_argv("ffmpeg", "rtmp://127.0.0.1:1/live/k", 3, listen=True)
+    )
 
 
 # --- the estimate tracks several pushers ---------------------------------------------------------------------------
+
 
 def test_estimate_tracks_several_process_trees():
     """track_also adds a root: the CPU of every tracked tree is counted once, the existing track() API unchanged."""
@@ -149,6 +177,7 @@ def test_estimate_tracks_several_process_trees():
 
 
 # --- jobs ------------------------------------------------------------------------------------------------------------
+
 
 @needs_nginx
 def test_live_stream_through_nginx(ffmpeg, tmp_path):
@@ -193,8 +222,18 @@ def test_multi_two_streams_on_simulated_rapl(ffmpeg, tmp_path, rapl_sources):
     assert [s["target_bitrate_kbps"] for s in streams] == [200, 300] and m["target_bitrate_kbps"] == 500
     for s in streams:
         assert s["frames"] == 60 and s["frames_received"] >= 58 and s["error"] is None
-        assert set(s) >= {"index", "bitrate", "target_bitrate_kbps", "frames", "frames_received", "dropped_frames",
-                          "duplicated_frames", "speed", "bitrate_kbps", "error"}
+        assert set(s) >= {
+            "index",
+            "bitrate",
+            "target_bitrate_kbps",
+            "frames",
+            "frames_received",
+            "dropped_frames",
+            "duplicated_frames",
+            "speed",
+            "bitrate_kbps",
+            "error",
+        }
     assert m["streams"] == 2 and m["frames"] == 120
     assert m["frames_received"] == sum(s["frames_received"] for s in streams)
     assert m["speed"] == min(s["speed"] for s in streams)
@@ -218,6 +257,7 @@ def test_multi_count_streams_share_the_estimate(ffmpeg, tmp_path):
 
 
 # --- failures --------------------------------------------------------------------------------------------------------
+
 
 @needs_nginx
 def test_busy_rtmp_port_fails_the_job(ffmpeg, tmp_path, monkeypatch):
@@ -261,8 +301,9 @@ def test_receiver_that_sees_nothing_fails_the_job(ffmpeg, tmp_path):
     conf.write_text(
         (f"load_module {NGINX.module};\n" if NGINX.module else "")
         + f"daemon off;\nmaster_process off;\npid {tmp_path}/np.pid;\nerror_log {tmp_path}/ne.log warn;\n"
-          "events { worker_connections 64; }\n"
-          f"rtmp {{ server {{ listen 127.0.0.1:{port}; application live {{ live on; deny play all; }} }} }}\n")
+        "events { worker_connections 64; }\n"
+        f"rtmp {{ server {{ listen 127.0.0.1:{port}; application live {{ live on; deny play all; }} }} }}\n"
+    )
     nginx = start_process([NGINX.binary, "-p", f"{tmp_path}/", "-c", str(conf), "-e", f"{tmp_path}/ne.log"])
     try:
         assert wait_listening(nginx, port, 10) is None, nginx.tail

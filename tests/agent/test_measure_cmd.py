@@ -1,4 +1,5 @@
 """The measure command end to end: a real busy child, a simulated powercap tree, JSON and table output."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,9 @@ WATTS = {"package-0": 60.0, "package-1": 20.0, "dram-0": 5.0, "dram-1": 5.0}
 def _measure(args: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if k != "FFWATT_POWERCAP_ROOT"}
     full.update(PYTHONPATH=str(REPO), **(env or {}))
-    return subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True, env=full,
-                          timeout=60, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-c", MEASURE, *args], capture_output=True, text=True, env=full, timeout=60, cwd=REPO
+    )
 
 
 @pytest.fixture
@@ -62,8 +64,19 @@ def test_exit_code_and_table(sim):
 
 def test_estimate_without_sensors(tmp_path):
     """No powercap tree and no GPU: the energy is the estimate, labelled as such, CPU s x TDP / CPUs."""
-    out = _measure(["--json", "--powercap-root", str(tmp_path / "none"), "--tdp-watts", "20", "--",
-                    sys.executable, "-c", BUSY.format(s=1.0)])
+    out = _measure(
+        [
+            "--json",
+            "--powercap-root",
+            str(tmp_path / "none"),
+            "--tdp-watts",
+            "20",
+            "--",
+            sys.executable,
+            "-c",
+            BUSY.format(s=1.0),
+        ]
+    )
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     per_cpu = 20.0 / os.cpu_count()
@@ -77,8 +90,19 @@ def test_estimate_without_sensors(tmp_path):
 
 def test_idle_baseline_option(sim):
     """--idle measures a baseline first: idle watts at the simulated power, dynamic energy close to 0."""
-    out = _measure(["--json", "--idle", "0.5", "--powercap-root", str(sim.root), "--", sys.executable, "-c",
-                    "import time; time.sleep(0.5)"])
+    out = _measure(
+        [
+            "--json",
+            "--idle",
+            "0.5",
+            "--powercap-root",
+            str(sim.root),
+            "--",
+            sys.executable,
+            "-c",
+            "import time; time.sleep(0.5)",
+        ]
+    )
     doc = json.loads(out.stdout)
     assert doc["baseline"]["idle_watts"] == pytest.approx(90.0, rel=0.05)
     assert abs(doc["metrics"]["dynamic_energy_j"]) < 0.1 * doc["metrics"]["total_energy_j"]

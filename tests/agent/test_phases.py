@@ -2,6 +2,7 @@
 at once, whichever kind it is, through the agent's own job runner and worker.
 
 Real FFmpeg (the job's source is rendered before the baseline), power from a simulated powercap tree."""
+
 from __future__ import annotations
 
 import logging
@@ -47,25 +48,43 @@ def ctx(tmp_path):
     with sim_dir() as d:
         sim = PowercapSim(d, range_uj=30_000_000, packages=1, psys=False, profiles={"package-0": lambda t: 30.0})
         with sim.running():
-            yield RunContext(ffmpeg=probe_binary(SYSTEM_FFMPEG, "system"), sources=discover_rapl(sim.root)[0],
-                             power_notes=[], workdir=tmp_path / "work",
-                             encoder_check=lambda e: {"usable": True, "reason": None})
+            yield RunContext(
+                ffmpeg=probe_binary(SYSTEM_FFMPEG, "system"),
+                sources=discover_rapl(sim.root)[0],
+                power_notes=[],
+                workdir=tmp_path / "work",
+                encoder_check=lambda e: {"usable": True, "reason": None},
+            )
 
 
 def _params(kind: str) -> dict:
-    return {"kind": kind, "input": INPUT, "encoder": "libx264", "preset": "ultrafast", "resolution": None,
-            "fps": None, "duration": 1, "stabilization": 0, "cooldown": 0, "idle_baseline": LONG_IDLE_S,
-            "sample_rate": 10, "timeout": 120, **KIND_PARAMS[kind]}
+    return {
+        "kind": kind,
+        "input": INPUT,
+        "encoder": "libx264",
+        "preset": "ultrafast",
+        "resolution": None,
+        "fps": None,
+        "duration": 1,
+        "stabilization": 0,
+        "cooldown": 0,
+        "idle_baseline": LONG_IDLE_S,
+        "sample_rate": 10,
+        "timeout": 120,
+        **KIND_PARAMS[kind],
+    }
 
 
 def _when_idle(ctx: RunContext, act, after_s: float = 0.3) -> threading.Thread:
     """Call ``act()`` ``after_s`` seconds into the job's idle baseline (a daemon thread watching ``ctx.live``)."""
+
     def watch() -> None:
         deadline = time.monotonic() + 60
         while ctx.live.phase != "idle baseline" and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(after_s)
         act()
+
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     return thread
@@ -91,12 +110,25 @@ def test_master_cancel_during_the_idle_baseline_reaches_the_worker(ctx, tmp_path
     server = start_in_thread(app)
     conn = db.connect(app.config["DATABASE"])
     try:
-        spec = {"name": "x264", "scenario": "x264", "variant": "x264", "repetition": 1, "kind": "transcode",
-                "params": _params("transcode"), "requirements": {}}
+        spec = {
+            "name": "x264",
+            "scenario": "x264",
+            "variant": "x264",
+            "repetition": 1,
+            "kind": "transcode",
+            "params": _params("transcode"),
+            "requirements": {},
+        }
         cid = queue.create_campaign(conn, name="c", description="", spec_text="x", spec_path=None, jobs=[spec])
         options = WorkerOptions(hostname="phases-test", poll_interval_s=0.2, heartbeat_interval_s=0.2, max_jobs=1)
-        worker = Worker(MasterClient(server.url, timeout_s=2, enrollment_token="e"), ctx, Spool(tmp_path / "spool"),
-                        {"cpu_model": "t"}, options, identity=IdentityFile(tmp_path))
+        worker = Worker(
+            MasterClient(server.url, timeout_s=2, enrollment_token="e"),
+            ctx,
+            Spool(tmp_path / "spool"),
+            {"cpu_model": "t"},
+            options,
+            identity=IdentityFile(tmp_path),
+        )
         cancelled_at: list[float] = []
         _when_idle(ctx, lambda: (cancelled_at.append(time.monotonic()), queue.cancel_campaign(conn, cid)))
         with caplog.at_level(logging.INFO, logger="agent.worker"):

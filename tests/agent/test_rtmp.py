@@ -1,5 +1,6 @@
 """The RTMP ingests on loopback: real nginx-rtmp started from a generated config, FFmpeg's own listener, receivers
 counting frames, and how each fails (busy port, a module that does not load, missing nginx)."""
+
 from __future__ import annotations
 
 import os
@@ -11,19 +12,34 @@ import pytest
 
 from agent.ffmpeg.live import live_argv
 from agent.rtmp import (
-    ENV_NGINX, ENV_RTMP_MODULE, IngestError, ListenIngest, NginxIngest, find_nginx, free_port,
+    ENV_NGINX,
+    ENV_RTMP_MODULE,
+    IngestError,
+    ListenIngest,
+    NginxIngest,
+    find_nginx,
+    free_port,
     open_ingest,
 )
 
 FFMPEG = "/usr/bin/ffmpeg"
 NGINX, NO_NGINX = find_nginx()
-needs_nginx = pytest.mark.skipif(NGINX is None, reason=f"nginx-rtmp unavailable: {NO_NGINX} "
-                                                        "(Debian: apt-get install nginx libnginx-mod-rtmp)")
+needs_nginx = pytest.mark.skipif(
+    NGINX is None, reason=f"nginx-rtmp unavailable: {NO_NGINX} (Debian: apt-get install nginx libnginx-mod-rtmp)"
+)
 needs_ffmpeg = pytest.mark.skipif(not os.access(FFMPEG, os.X_OK), reason="no /usr/bin/ffmpeg")
 
-PARAMS = {"input": {"type": "lavfi", "source": "testsrc2", "size": "320x180", "rate": 30}, "encoder": "libx264",
-          "preset": "ultrafast", "bitrate": "200k", "resolution": None, "fps": None, "duration": 1.5, "gop": 1,
-          "audio": True}
+PARAMS = {
+    "input": {"type": "lavfi", "source": "testsrc2", "size": "320x180", "rate": 30},
+    "encoder": "libx264",
+    "preset": "ultrafast",
+    "bitrate": "200k",
+    "resolution": None,
+    "fps": None,
+    "duration": 1.5,
+    "gop": 1,
+    "audio": True,
+}
 
 
 def _alive(pid: int) -> bool:
@@ -163,8 +179,10 @@ def test_free_port_is_loopback_and_free():
         s.bind(("127.0.0.1", port))
 
 
-LISTENER = "import socket, sys, time\ns = socket.socket(int(sys.argv[1]))\ns.bind((sys.argv[2], int(sys.argv[3])))\n" \
-           "s.listen()\ntime.sleep(30)\n"
+LISTENER = (
+    "import socket, sys, time\ns = socket.socket(int(sys.argv[1]))\ns.bind((sys.argv[2], int(sys.argv[3])))\n"
+    "s.listen()\ntime.sleep(30)\n"
+)
 
 
 @pytest.mark.parametrize("family, address", [(socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")])

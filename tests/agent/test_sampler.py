@@ -1,4 +1,5 @@
 """The sampler: rate, interval safety, invalid intervals, overhead and the Measurement shape."""
+
 from __future__ import annotations
 
 import json

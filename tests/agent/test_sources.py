@@ -1,6 +1,7 @@
 """Prepared sources: generated inputs rendered once outside the measured window, cached by their parameters, looped
 beyond the size budget, with SI/TI; the measured argv of every kind reads the file, ``render: inline`` keeps lavfi.
 Real FFmpeg (Debian 5.1), real nginx-rtmp for the live check."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,6 @@ import subprocess
 import pytest
 
 from agent import sources
-from wire.content import CONTENT_PRESETS
 from agent.ffmpeg.command import transcode_argv
 from agent.ffmpeg.ladder import ladder_argv
 from agent.ffmpeg.live import live_argv
@@ -18,12 +18,29 @@ from agent.jobrun import execute_job
 from agent.power.estimate import EstimateSource
 from agent.rtmp import find_nginx
 from agent.scenarios.base import JobFailed, LiveStatus, RunContext
+from wire.content import CONTENT_PRESETS
 
 NGINX, NO_NGINX = find_nginx()
 SMALL = {"type": "lavfi", "source": "testsrc2", "size": "160x90", "rate": 30}
 MEASURE = {"stabilization": 0, "cooldown": 0, "idle_baseline": 0, "sample_rate": 10, "timeout": 60}
-SOURCE_FIELDS = {"render", "content", "graph", "file", "sha256", "bytes", "format", "loop", "segment_s", "render_s",
-                 "cached", "si_mean", "si_max", "ti_mean", "ti_max", "siti_reason"}
+SOURCE_FIELDS = {
+    "render",
+    "content",
+    "graph",
+    "file",
+    "sha256",
+    "bytes",
+    "format",
+    "loop",
+    "segment_s",
+    "render_s",
+    "cached",
+    "si_mean",
+    "si_max",
+    "ti_mean",
+    "ti_max",
+    "siti_reason",
+}
 
 
 class PhaseLog(LiveStatus):
@@ -36,19 +53,24 @@ class PhaseLog(LiveStatus):
 
 
 def _ctx(tmp_path, ffmpeg, usable=True) -> RunContext:
-    return RunContext(ffmpeg=ffmpeg, sources=[EstimateSource(tdp_watts=20)], power_notes=[], workdir=tmp_path,
-                      encoder_check=lambda e: {"usable": usable, "reason": None if usable else "probe failed"},
-                      live=PhaseLog())
+    return RunContext(
+        ffmpeg=ffmpeg,
+        sources=[EstimateSource(tdp_watts=20)],
+        power_notes=[],
+        workdir=tmp_path,
+        encoder_check=lambda e: {"usable": usable, "reason": None if usable else "probe failed"},
+        live=PhaseLog(),
+    )
 
 
 def _params(kind="transcode", **extra) -> dict:
-    params = {"kind": kind, "input": dict(SMALL), "encoder": "libx264", "preset": "ultrafast", "duration": 2,
-              **MEASURE}
+    params = {"kind": kind, "input": dict(SMALL), "encoder": "libx264", "preset": "ultrafast", "duration": 2, **MEASURE}
     if kind == "transcode":
         params.update(bitrate="200k", crf=None, resolution=None, fps=None, quality=True)
     elif kind == "ladder":
-        params.update(fps=None, rungs=[{"resolution": "160x90", "bitrate": "200k"},
-                                       {"resolution": "96x54", "bitrate": "100k"}])
+        params.update(
+            fps=None, rungs=[{"resolution": "160x90", "bitrate": "200k"}, {"resolution": "96x54", "bitrate": "100k"}]
+        )
     else:
         params.update(bitrate="200k", resolution=None, fps=None, gop=2, audio=True, ingest="auto", rtmp_url=None)
     params.update(extra)
@@ -79,8 +101,12 @@ def test_measured_argv_of_every_kind_reads_the_prepared_file(kind, ffmpeg, tmp_p
     if kind in sources.LIVE_KINDS:
         assert " ".join(argv).count(f"-re -stream_loop -1 -i {path}") == 1
         assert argv[argv.index("-map", argv.index("0:v:0")) + 1] == "0:a:0"  # the tone, rendered into the file
-    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,pix_fmt", "-of", "json",
-                            path], capture_output=True, text=True, check=True)
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,pix_fmt", "-of", "json", path],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     codecs = [s["codec_name"] for s in json.loads(probe.stdout)["streams"]]
     assert codecs == (["rawvideo", "pcm_s16le"] if kind in sources.LIVE_KINDS else ["rawvideo"])
 
@@ -118,10 +144,15 @@ def test_second_job_reuses_the_cache(ffmpeg, tmp_path):
     assert "preparing source" not in getattr(ctx.live, "phases", [])
 
 
-@pytest.mark.parametrize("change", [
-    {"input": {**SMALL, "size": "128x72"}}, {"input": {**SMALL, "rate": 25}}, {"duration": 3},
-    {"input": {"type": "lavfi", "content": "medium", "size": "160x90", "rate": 30}},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"input": {**SMALL, "size": "128x72"}},
+        {"input": {**SMALL, "rate": 25}},
+        {"duration": 3},
+        {"input": {"type": "lavfi", "content": "medium", "size": "160x90", "rate": 30}},
+    ],
+)
 def test_a_changed_parameter_makes_another_file(change, ffmpeg, tmp_path):
     """Size, rate, duration or content changes give a different cached file with different bytes."""
     base = _prepare(tmp_path, ffmpeg).info
@@ -151,7 +182,7 @@ def test_inline_render_keeps_lavfi(ffmpeg, tmp_path):
     result = execute_job(_job(_params(input={**SMALL, "render": "inline"})), _ctx(tmp_path, ffmpeg), "n-1")
     assert result["status"] == "succeeded", result["error"]
     argv, info = result["ffmpeg"]["argv"], result["source"]
-    assert argv[argv.index("-i") - 2:argv.index("-i")] == ["-f", "lavfi"]
+    assert argv[argv.index("-i") - 2 : argv.index("-i")] == ["-f", "lavfi"]
     assert info["render"] == "inline" and info["sha256"] is None and info["file"] is None
     assert info["render_s"] is None and info["graph"] == "testsrc2=size=160x90:rate=30"
     assert result["metrics"]["si"] == info["si_mean"] is not None
@@ -163,8 +194,23 @@ def test_inline_render_keeps_lavfi(ffmpeg, tmp_path):
 def test_file_input_is_used_as_is_with_cached_siti(ffmpeg, tmp_path):
     """A file input is read as is; its sha256 and SI/TI are computed once, then cached by path, size and mtime."""
     clip = tmp_path / "clip.mp4"
-    subprocess.run([ffmpeg.path, "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=30", "-t", "1",
-                    "-pix_fmt", "yuv420p", str(clip)], check=True)
+    subprocess.run(
+        [
+            ffmpeg.path,
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x90:rate=30",
+            "-t",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+            str(clip),
+        ],
+        check=True,
+    )
     params = _params(input={"type": "file", "path": str(clip)}, duration=1)
     first = sources.prepare_source(_job(params), _ctx(tmp_path, ffmpeg))
     assert first.params == params
@@ -204,11 +250,16 @@ def test_content_presets_render_and_rise_in_temporal_information(ffmpeg, tmp_pat
     assert set(CONTENT_PRESETS) == {"easy", "medium", "hard"}
     ti = {}
     for name in CONTENT_PRESETS:
-        info = _prepare(tmp_path, ffmpeg, input={"type": "lavfi", "content": name, "size": "160x90", "rate": 30},
-                        duration=1).info
+        info = _prepare(
+            tmp_path, ffmpeg, input={"type": "lavfi", "content": name, "size": "160x90", "rate": 30}, duration=1
+        ).info
         assert info["content"] == name and info["graph"].startswith("testsrc2=size=160x90:rate=30")
-        again = sources.render(_ctx(tmp_path, ffmpeg), json.loads((tmp_path / "sources" / (
-            os.path.basename(info["file"])[:-4] + ".json")).read_text())["spec"], None, tmp_path / "again.nut")
+        again = sources.render(
+            _ctx(tmp_path, ffmpeg),
+            json.loads((tmp_path / "sources" / (os.path.basename(info["file"])[:-4] + ".json")).read_text())["spec"],
+            None,
+            tmp_path / "again.nut",
+        )
         assert again["sha256"] == info["sha256"]
         ti[name] = info["ti_mean"]
     assert ti["easy"] < ti["medium"] < ti["hard"]
@@ -243,6 +294,7 @@ def test_live_pusher_looping_a_prepared_file_keeps_real_time(ffmpeg, tmp_path, m
 def test_cancel_while_rendering_fails_the_job_before_any_measurement(ffmpeg, tmp_path):
     """A cancel during the render stops it: the job fails as cancelled, nothing is left in the cache."""
     import threading
+
     ctx = _ctx(tmp_path, ffmpeg)
     threading.Timer(0.3, ctx.cancel.set).start()
     result = execute_job(_job(_params(input={**SMALL, "size": "1280x720"}, duration=60)), ctx, "n-1")
@@ -257,15 +309,44 @@ def test_a_segment_holds_exactly_its_frames_and_as_much_audio(frames, rate, ffmp
     spec = sources.render_spec(_params(kind="live", input={**SMALL, "rate": rate}), "live", ffmpeg.version)
     out = tmp_path / "seg.nut"
     subprocess.run(sources.render_argv(ffmpeg.path, spec, frames, str(out)), check=True)
-    probe = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
-                            "stream=codec_type,nb_read_frames", "-of", "json", str(out)],
-                           capture_output=True, text=True, check=True)
+    probe = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_type,nb_read_frames",
+            "-of",
+            "json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     counts = {s["codec_type"]: int(s["nb_read_frames"]) for s in json.loads(probe.stdout)["streams"]}
     assert counts["video"] == frames
-    samples = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "packet=duration",
-                              "-of", "csv=p=0", str(out)], capture_output=True, text=True, check=True)
+    samples = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "a",
+            "-show_entries",
+            "packet=duration",
+            "-of",
+            "csv=p=0",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     total = sum(int(line) for line in samples.stdout.split())
     from fractions import Fraction
+
     assert abs(total - frames / Fraction(str(rate)) * 48000) <= 1
 
 

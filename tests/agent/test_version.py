@@ -1,5 +1,6 @@
 """The ffwatt version in what an agent reports: its inventory and every result's provenance, from a real agent run
 against a real master (HTTP, SQLite, the strict result schema)."""
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,15 @@ from master.embedded_server import start_in_thread
 
 ENROLL, ADMIN = "enroll-v", "admin-v"
 
-BASELINE_JOB = {"name": "idle#1", "scenario": "idle", "variant": "idle", "repetition": 1, "kind": "baseline",
-                "params": {"kind": "baseline", "duration": 0.3, "sample_rate": 20, "timeout": 60},
-                "requirements": {}}
+BASELINE_JOB = {
+    "name": "idle#1",
+    "scenario": "idle",
+    "variant": "idle",
+    "repetition": 1,
+    "kind": "baseline",
+    "params": {"kind": "baseline", "duration": 0.3, "sample_rate": 20, "timeout": 60},
+    "requirements": {},
+}
 """The shortest job that measures: a 0.3 s idle window."""
 
 
@@ -46,12 +53,21 @@ def test_a_result_from_a_real_agent_run_records_the_version(tmp_path):
     queue.create_campaign(conn, name="v", description="", spec_text="x", spec_path=None, jobs=[BASELINE_JOB])
     server = start_in_thread(app)
     try:
-        ctx = RunContext(ffmpeg=None, sources=[EstimateSource(tdp_watts=20)], power_notes=[], workdir=tmp_path,
-                         encoder_check=lambda e: {"usable": False, "reason": "no ffmpeg in this test"})
-        worker = Worker(MasterClient(server.url, timeout_s=5, enrollment_token=ENROLL), ctx, Spool(tmp_path / "spool"),
-                        collect_inventory(None, probe=False),
-                        WorkerOptions(hostname="version-test", poll_interval_s=0.2, heartbeat_interval_s=0.2,
-                                      burst=True), identity=IdentityFile(tmp_path))
+        ctx = RunContext(
+            ffmpeg=None,
+            sources=[EstimateSource(tdp_watts=20)],
+            power_notes=[],
+            workdir=tmp_path,
+            encoder_check=lambda e: {"usable": False, "reason": "no ffmpeg in this test"},
+        )
+        worker = Worker(
+            MasterClient(server.url, timeout_s=5, enrollment_token=ENROLL),
+            ctx,
+            Spool(tmp_path / "spool"),
+            collect_inventory(None, probe=False),
+            WorkerOptions(hostname="version-test", poll_interval_s=0.2, heartbeat_interval_s=0.2, burst=True),
+            identity=IdentityFile(tmp_path),
+        )
         assert worker.work() == 1
     finally:
         server.stop()

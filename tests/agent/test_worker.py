@@ -1,4 +1,5 @@
 """The agent loop against a real master (with tokens) served over HTTP on loopback."""
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,15 @@ ENROLL, ADMIN = "enroll-w", "admin-w"
 
 
 def _job(name: str, kind: str = "nosuchkind") -> dict:
-    return {"name": name, "scenario": name, "variant": name, "repetition": 1, "kind": kind,
-            "params": {"kind": kind}, "requirements": {}}
+    return {
+        "name": name,
+        "scenario": name,
+        "variant": name,
+        "repetition": 1,
+        "kind": kind,
+        "params": {"kind": kind},
+        "requirements": {},
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -49,18 +57,30 @@ def _client(url: str, token: str = ENROLL) -> MasterClient:
 
 
 def _worker(url: str, tmp_path: Path, token: str = ENROLL, **opts) -> Worker:
-    ctx = RunContext(ffmpeg=None, sources=[], power_notes=[], workdir=tmp_path,
-                     encoder_check=lambda e: {"usable": False, "reason": "test"})
+    ctx = RunContext(
+        ffmpeg=None,
+        sources=[],
+        power_notes=[],
+        workdir=tmp_path,
+        encoder_check=lambda e: {"usable": False, "reason": "test"},
+    )
     options = WorkerOptions(hostname="worker-test", poll_interval_s=0.2, heartbeat_interval_s=0.2, **opts)
-    return Worker(_client(url, token), ctx, Spool(tmp_path / "spool"), {"cpu_model": "t"}, options,
-                  identity=IdentityFile(tmp_path))
+    return Worker(
+        _client(url, token),
+        ctx,
+        Spool(tmp_path / "spool"),
+        {"cpu_model": "t"},
+        options,
+        identity=IdentityFile(tmp_path),
+    )
 
 
 def _campaign(app, n: int) -> str:
     conn = db.connect(app.config["DATABASE"])
     try:
-        return queue.create_campaign(conn, name="w", description="", spec_text="x", spec_path=None,
-                                     jobs=[_job(f"j{i}") for i in range(n)])
+        return queue.create_campaign(
+            conn, name="w", description="", spec_text="x", spec_path=None, jobs=[_job(f"j{i}") for i in range(n)]
+        )
     finally:
         conn.close()
 
@@ -101,8 +121,9 @@ def test_spooled_result_is_resubmitted_at_start(master, tmp_path):
     app, server = master
     _campaign(app, 1)
     _, node_id, job = _claim_as(server.url, tmp_path)
-    Spool(tmp_path / "spool").put({"job_id": job["id"], "attempt": 1, "node_id": node_id, "status": "failed",
-                                   "error": "spooled before a crash"})
+    Spool(tmp_path / "spool").put(
+        {"job_id": job["id"], "attempt": 1, "node_id": node_id, "status": "failed", "error": "spooled before a crash"}
+    )
     _worker(server.url, tmp_path, burst=True).work()
     assert _jobs(app)[0]["error"] == "spooled before a crash"
     assert list(Spool(tmp_path / "spool").pending()) == []
@@ -175,8 +196,15 @@ def test_heartbeat_keeps_held_jobs_and_gives_back_a_lost_claim(master, tmp_path)
     worker = _worker(server.url, tmp_path, max_concurrent_jobs=2)
     worker._register()
     spooled, lost = (worker.client.next_job(worker.node_id, 0) for _ in range(2))
-    worker.spool.put({"job_id": spooled["id"], "attempt": 1, "node_id": worker.node_id, "status": "failed",
-                      "error": "waited in the spool"})
+    worker.spool.put(
+        {
+            "job_id": spooled["id"],
+            "attempt": 1,
+            "node_id": worker.node_id,
+            "status": "failed",
+            "error": "waited in the spool",
+        }
+    )
     assert worker.held_jobs() == [spooled["id"]]
     conn = db.connect(app.config["DATABASE"])
     conn.execute("UPDATE jobs SET started_at = started_at - 3600, lease_expires = 0")
@@ -197,8 +225,9 @@ def test_a_refused_node_token_means_one_re_registration(master, tmp_path, caplog
     worker = _worker(server.url, tmp_path)
     worker._register()
     old_token = worker.client.node_token
-    deleted = worker.client.session.delete(f"{server.url}/nodes/{worker.node_id}", timeout=5,
-                                           headers={"Authorization": f"Bearer {ADMIN}"})
+    deleted = worker.client.session.delete(
+        f"{server.url}/nodes/{worker.node_id}", timeout=5, headers={"Authorization": f"Bearer {ADMIN}"}
+    )
     assert deleted.status_code == 200
     with pytest.raises(MasterError) as refused:
         worker.client.heartbeat(worker.node_id, None, None, None)

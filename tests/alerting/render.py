@@ -1,5 +1,6 @@
 """Renders the alerting role's templates the way Ansible's template module does (trim_blocks), with the role's
 defaults, so promtool, vmalert and amtool can check what a host gets."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,7 +33,11 @@ def _comment(text: str) -> str:
 
 def render(template: str, **overrides) -> str:
     """The role's templates/`template` rendered with its defaults and `overrides`."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROLE / "templates"), trim_blocks=True,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROLE / "templates"),
+        trim_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
     env.filters["comment"] = _comment
     return env.get_template(template).render(defaults(**overrides))

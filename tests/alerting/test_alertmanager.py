@@ -1,5 +1,6 @@
 """Alertmanager's configuration as the role writes it: amtool accepts it with and without a webhook, and it groups by
 alert and instance, sends resolved alerts and has no receiver without a webhook URL."""
+
 from __future__ import annotations
 
 import shutil
@@ -26,8 +27,12 @@ def test_without_a_webhook_the_receiver_sends_nowhere(tmp_path):
     config = _check(tmp_path)
     assert config["receivers"] == [{"name": "ffwatt"}]
     assert config["route"]["group_by"] == ["alertname", "instance"]
-    assert (config["route"]["group_wait"], config["route"]["group_interval"], config["route"]["repeat_interval"],
-            config["global"]["resolve_timeout"]) == ("30s", "5m", "4h", "5m")
+    assert (
+        config["route"]["group_wait"],
+        config["route"]["group_interval"],
+        config["route"]["repeat_interval"],
+        config["global"]["resolve_timeout"],
+    ) == ("30s", "5m", "4h", "5m")
 
 
 def test_the_webhook_gets_firing_and_resolved_alerts(tmp_path):

@@ -2,6 +2,7 @@
 real run on this machine (as processes under a temporary prefix, against a real VictoriaMetrics) starts vmalert and
 Alertmanager that deliver an alert to a webhook and then its resolution; a rerun changes nothing; teardown stops
 both."""
+
 from __future__ import annotations
 
 import json
@@ -25,17 +26,31 @@ from tests.deploy.testhosts import ansible_command, ansible_env
 from tests.integration.procs import free_port
 from tests.integration.victoriametrics import VictoriaMetrics
 
-RULE_NAMES = ("master_down", "agent_missing_heartbeats", "agent_exporter_down", "power_sensor_missing",
-              "job_failure_ratio", "queue_stuck", "spool_growing", "disk_low", "outbox_growing",
-              "monitoring_target_down")
+RULE_NAMES = (
+    "master_down",
+    "agent_missing_heartbeats",
+    "agent_exporter_down",
+    "power_sensor_missing",
+    "job_failure_ratio",
+    "queue_stuck",
+    "spool_growing",
+    "disk_low",
+    "outbox_growing",
+    "monitoring_target_down",
+)
 
 
 def _playbook(playbook: str, extra: dict, tmp_path: Path, timeout: float = 300) -> subprocess.CompletedProcess:
     extra_file = tmp_path / f"extra-{time.monotonic_ns()}.json"
     extra_file.write_text(json.dumps({"ansible_python_interpreter": ansible_command("python"), **extra}))
-    return subprocess.run([ansible_command("ansible-playbook"), playbook, "-i", "localhost,", "-c", "local",
-                           "-e", f"@{extra_file}"], cwd=ROOT, env=ansible_env(), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [ansible_command("ansible-playbook"), playbook, "-i", "localhost,", "-c", "local", "-e", f"@{extra_file}"],
+        cwd=ROOT,
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_every_default_is_commented_prefixed_and_in_the_argument_specs():
@@ -55,10 +70,16 @@ def test_the_units_pass_systemd_analyze_verify(tmp_path):
     for sub in ("state", "log", "run"):
         (prefix / sub).mkdir(parents=True)
     units.mkdir()
-    done = _playbook("tests/alerting/render_units.yml",
-                     {"units_dir": str(units), "ffwatt_prefix": str(prefix),
-                      "alerting_victoriametrics_url": "http://127.0.0.1:8428", "ffwatt_bind_address": "127.0.0.1"},
-                     tmp_path)
+    done = _playbook(
+        "tests/alerting/render_units.yml",
+        {
+            "units_dir": str(units),
+            "ffwatt_prefix": str(prefix),
+            "alerting_victoriametrics_url": "http://127.0.0.1:8428",
+            "ffwatt_bind_address": "127.0.0.1",
+        },
+        tmp_path,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     rendered = sorted(units.iterdir())
     assert [p.name for p in rendered] == ["ffwatt-alertmanager.service", "ffwatt-vmalert.service"]
@@ -68,14 +89,21 @@ def test_the_units_pass_systemd_analyze_verify(tmp_path):
     alertmanager = (units / "ffwatt-alertmanager.service").read_text()
     exec_start = alertmanager.split("ExecStart=")[1].split("\n")[0]
     assert exec_start.endswith(" --cluster.listen-address=") and f"ReadWritePaths={prefix}/state" in alertmanager
-    verify = subprocess.run(["systemd-analyze", "verify", *map(str, rendered)], capture_output=True, text=True,
-                            timeout=120, env={"SYSTEMD_LOG_LEVEL": "notice", "PATH": "/usr/bin:/bin"})
-    assert verify.returncode == 0 and verify.stderr.strip() == "" and verify.stdout.strip() == "", \
+    verify = subprocess.run(
+        ["systemd-analyze", "verify", *map(str, rendered)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"SYSTEMD_LOG_LEVEL": "notice", "PATH": "/usr/bin:/bin"},
+    )
+    assert verify.returncode == 0 and verify.stderr.strip() == "" and verify.stdout.strip() == "", (
         verify.stdout + verify.stderr
+    )
 
 
 class _Webhook(BaseHTTPRequestHandler):
     """Keeps every notification Alertmanager posts."""
+
     received: list[dict] = []
 
     def do_POST(self):  # noqa: N802 (http.server's name)
@@ -131,11 +159,21 @@ def test_the_role_runs_vmalert_and_alertmanager_that_deliver_and_resolve_an_aler
     url, received = webhook
     vm = VictoriaMetrics.start(tmp_path / "vm")
     vmalert_port, alertmanager_port = free_port("127.0.0.1"), free_port("127.0.0.1")
-    extra = {"ffwatt_prefix": str(prefix), "ffwatt_service_manager": "process", "ffwatt_bind_address": "127.0.0.1",
-             "ffwatt_vmalert_port": vmalert_port, "ffwatt_alertmanager_port": alertmanager_port,
-             "ffwatt_victoriametrics_url": vm.url, "ffwatt_alert_webhook_url": url, "common_install_packages": False,
-             "alerting_evaluation_interval": "1s", "alerting_group_wait": "1s", "alerting_group_interval": "1s",
-             "alerting_rule_for": {name: "0s" for name in RULE_NAMES}, "alerting_action": "deploy"}
+    extra = {
+        "ffwatt_prefix": str(prefix),
+        "ffwatt_service_manager": "process",
+        "ffwatt_bind_address": "127.0.0.1",
+        "ffwatt_vmalert_port": vmalert_port,
+        "ffwatt_alertmanager_port": alertmanager_port,
+        "ffwatt_victoriametrics_url": vm.url,
+        "ffwatt_alert_webhook_url": url,
+        "common_install_packages": False,
+        "alerting_evaluation_interval": "1s",
+        "alerting_group_wait": "1s",
+        "alerting_group_interval": "1s",
+        "alerting_rule_for": {name: "0s" for name in RULE_NAMES},
+        "alerting_action": "deploy",
+    }
     try:
         done = _playbook("tests/alerting/role_local.yml", extra, tmp_path)
         assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
@@ -158,8 +196,9 @@ def test_the_role_runs_vmalert_and_alertmanager_that_deliver_and_resolve_an_aler
         assert "changed=0" in again.stdout.split("PLAY RECAP")[-1], again.stdout[-6000:]
 
         # A changed configuration restarts Alertmanager (a new pid) and only it; the play waits until it answers.
-        pids = {name: (prefix / "run" / f"{name}.pid").read_text()
-                for name in ("ffwatt-alertmanager", "ffwatt-vmalert")}
+        pids = {
+            name: (prefix / "run" / f"{name}.pid").read_text() for name in ("ffwatt-alertmanager", "ffwatt-vmalert")
+        }
         changed = _playbook("tests/alerting/role_local.yml", {**extra, "alerting_repeat_interval": "2h"}, tmp_path)
         assert changed.returncode == 0, changed.stdout[-6000:] + changed.stderr[-3000:]
         assert "repeat_interval: 2h" in (prefix / "etc" / "alerting" / "alertmanager.yml").read_text()

@@ -1,6 +1,7 @@
 """ffwatt's alerting rules as a host gets them (roles/alerting/templates/rules/ffwatt.yml.j2 rendered with the role's
 defaults): promtool's unit tests in rules_test.yml pass, promtool and vmalert accept the file, and every alert is
 tested firing and not firing."""
+
 from __future__ import annotations
 
 import shutil
@@ -38,15 +39,17 @@ def test_the_rules_pass_their_promtool_unit_tests(tmp_path):
     promtool = _tool("promtool")
     _rules(tmp_path)
     shutil.copy(HERE / "rules_test.yml", tmp_path / "rules_test.yml")
-    done = subprocess.run([promtool, "test", "rules", "rules_test.yml"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [promtool, "test", "rules", "rules_test.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_promtool_checks_the_rules(tmp_path):
     promtool = _tool("promtool")
-    done = subprocess.run([promtool, "check", "rules", str(_rules(tmp_path))], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [promtool, "check", "rules", str(_rules(tmp_path))], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"SUCCESS: {len(_alerts(tmp_path / 'ffwatt.yml'))} rules found" in done.stdout
 
@@ -69,8 +72,11 @@ def test_vmalert_rejects_a_broken_rule(tmp_path):
 
 def test_every_alert_is_tested_firing_and_not_firing(tmp_path):
     alerts = set(_alerts(_rules(tmp_path)))
-    cases = [case for test in yaml.safe_load((HERE / "rules_test.yml").read_text())["tests"]
-             for case in test["alert_rule_test"]]
+    cases = [
+        case
+        for test in yaml.safe_load((HERE / "rules_test.yml").read_text())["tests"]
+        for case in test["alert_rule_test"]
+    ]
     fired = {case["alertname"] for case in cases if case.get("exp_alerts")}
     quiet = {case["alertname"] for case in cases if not case.get("exp_alerts")}
     assert alerts - fired == set(), "alerts with no case where they fire"
@@ -85,8 +91,10 @@ def test_each_alert_waits_its_for_from_alerting_rule_for_and_names_the_host(tmp_
     assert sorted(rule["for"] for rule in alerts.values()) == sorted(durations.values())
     for name, rule in alerts.items():
         assert rule["labels"]["severity"] in ("critical", "warning"), name
-        assert "$labels.host" in rule["annotations"]["summary"] + rule["annotations"]["description"] or \
-            "$labels.hostname" in rule["annotations"]["summary"], name
+        assert (
+            "$labels.host" in rule["annotations"]["summary"] + rule["annotations"]["description"]
+            or "$labels.hostname" in rule["annotations"]["summary"]
+        ), name
 
 
 def test_the_thresholds_come_from_the_role_variables(tmp_path):

@@ -3,9 +3,10 @@
 ``testhosts(n)`` starts n hosts for one test; ``module_testhosts(n)`` starts hosts shared by a module's tests (a deploy
 is slow). A machine without sshd skips the test with the reason instead of failing it.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 

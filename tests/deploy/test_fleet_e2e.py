@@ -6,6 +6,7 @@ the master's host and get it back from a backup, and are torn down. The tests sh
 Hosts: m (127.0.0.11: master, RTMP ingest, VictoriaMetrics, vmalert and Alertmanager), a1 and a2 (agents); each its
 own sshd and ffwatt_prefix; node_exporter on all three. Alertmanager's webhook is a small HTTP server in this test.
 """
+
 from __future__ import annotations
 
 import grp
@@ -44,13 +45,35 @@ ALERT_TIMEOUT_S = 120
 def campaign_file(path: Path, name: str, repetitions: int, idle_baseline: float = 1) -> Path:
     """A small transcode campaign pinned to the inventory group "agents": 2 presets x ``repetitions`` jobs, each
     ``idle_baseline`` seconds of idle (wall time that costs no CPU) then 2 s of 320x240 video."""
-    path.write_text(yaml.safe_dump({
-        "version": 1, "name": name, "targets": ["agents"],
-        "defaults": {"repetitions": repetitions, "idle_baseline": idle_baseline, "sample_rate": 10, "timeout": 120},
-        "scenarios": [{"name": "x264", "kind": "transcode", "input": {"content": "easy", "size": "320x240",
-                                                                      "rate": 30},
-                       "encoder": "libx264", "bitrate": "500k", "resolution": "320x240", "fps": 30, "duration": 2,
-                       "matrix": {"preset": ["ultrafast", "veryfast"]}}]}, sort_keys=False))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "name": name,
+                "targets": ["agents"],
+                "defaults": {
+                    "repetitions": repetitions,
+                    "idle_baseline": idle_baseline,
+                    "sample_rate": 10,
+                    "timeout": 120,
+                },
+                "scenarios": [
+                    {
+                        "name": "x264",
+                        "kind": "transcode",
+                        "input": {"content": "easy", "size": "320x240", "rate": 30},
+                        "encoder": "libx264",
+                        "bitrate": "500k",
+                        "resolution": "320x240",
+                        "fps": 30,
+                        "duration": 2,
+                        "matrix": {"preset": ["ultrafast", "veryfast"]},
+                    }
+                ],
+            },
+            sort_keys=False,
+        )
+    )
     return path
 
 
@@ -62,8 +85,13 @@ def wheel_with_version(version: str, workdir: Path) -> Path:
     shutil.copy(ROOT / "README.md", src / "README.md")
     text = (ROOT / "pyproject.toml").read_text()
     (src / "pyproject.toml").write_text(re.sub(r'(?m)^version = ".*"$', f'version = "{version}"', text, count=1))
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(workdir / "dist"), str(src)],
-                   check=True, capture_output=True, timeout=300, env=dict(os.environ, SOURCE_DATE_EPOCH="315532800"))
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(workdir / "dist"), str(src)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env=dict(os.environ, SOURCE_DATE_EPOCH="315532800"),
+    )
     return next((workdir / "dist").glob(f"ffwatt-{version}-*.whl"))
 
 
@@ -90,12 +118,26 @@ class Webhook:
 
     def wait(self, alertname: str, status: str, since: int = 0, **labels) -> dict:
         """The first alert after index ``since`` named ``alertname`` in ``status`` with ``labels``."""
+
         def found():
-            return next((a for a in self.alerts[since:] if a["labels"].get("alertname") == alertname
-                         and a["status"] == status and labels.items() <= a["labels"].items()), None)
-        return wait_until(found, ALERT_TIMEOUT_S, f"{alertname} {labels} {status} at the webhook "
-                                                  f"(received: {[(a['labels'].get('alertname'), a['status']) for a in self.alerts]})",
-                          interval=0.5)
+            return next(
+                (
+                    a
+                    for a in self.alerts[since:]
+                    if a["labels"].get("alertname") == alertname
+                    and a["status"] == status
+                    and labels.items() <= a["labels"].items()
+                ),
+                None,
+            )
+
+        return wait_until(
+            found,
+            ALERT_TIMEOUT_S,
+            f"{alertname} {labels} {status} at the webhook "
+            f"(received: {[(a['labels'].get('alertname'), a['status']) for a in self.alerts]})",
+            interval=0.5,
+        )
 
     def close(self):
         self.server.shutdown()
@@ -108,23 +150,32 @@ class Fleet:
     def __init__(self, hosts, powercap: Path, webhook: Webhook):
         self.hosts = hosts
         self.webhook = webhook
-        self.ports = {"ffwatt_master_port": free_port("127.0.0.11"), "ffwatt_rtmp_port": free_port("127.0.0.11"),
-                      "ffwatt_rtmp_stat_port": free_port("127.0.0.11"),
-                      "ffwatt_victoriametrics_port": free_port("127.0.0.11"),
-                      "ffwatt_vmalert_port": free_port("127.0.0.11"), "ffwatt_alertmanager_port": free_port("127.0.0.11"),
-                      "ffwatt_node_exporter_port": free_port("127.0.0.12"),
-                      "ffwatt_agent_metrics_port": free_port("127.0.0.12")}
-        self.vars = fleet_vars(**self.ports, common_powercap_root=str(powercap),
-                               agent_powercap_root="/sys/class/powercap", agent_heartbeat_interval="5s",
-                               agent_poll_interval="5s", victoriametrics_latency_offset="1s",
-                               alerting_webhook_url=webhook.url, alerting_evaluation_interval="2s",
-                               alerting_group_wait="1s", alerting_group_interval="2s",
-                               alerting_rule_for={**ALERTING_DEFAULTS["alerting_rule_for"],
-                                                  "agent_missing_heartbeats": "0s"})
+        self.ports = {
+            "ffwatt_master_port": free_port("127.0.0.11"),
+            "ffwatt_rtmp_port": free_port("127.0.0.11"),
+            "ffwatt_rtmp_stat_port": free_port("127.0.0.11"),
+            "ffwatt_victoriametrics_port": free_port("127.0.0.11"),
+            "ffwatt_vmalert_port": free_port("127.0.0.11"),
+            "ffwatt_alertmanager_port": free_port("127.0.0.11"),
+            "ffwatt_node_exporter_port": free_port("127.0.0.12"),
+            "ffwatt_agent_metrics_port": free_port("127.0.0.12"),
+        }
+        self.vars = fleet_vars(
+            **self.ports,
+            common_powercap_root=str(powercap),
+            agent_powercap_root="/sys/class/powercap",
+            agent_heartbeat_interval="5s",
+            agent_poll_interval="5s",
+            victoriametrics_latency_offset="1s",
+            alerting_webhook_url=webhook.url,
+            alerting_evaluation_interval="2s",
+            alerting_group_wait="1s",
+            alerting_group_interval="2s",
+            alerting_rule_for={**ALERTING_DEFAULTS["alerting_rule_for"], "agent_missing_heartbeats": "0s"},
+        )
         self.url = f"http://127.0.0.11:{self.ports['ffwatt_master_port']}"
         self.vm_url = f"http://127.0.0.11:{self.ports['ffwatt_victoriametrics_port']}"
-        self.groups = {"master": ["m"], "rtmp": ["m"], "victoriametrics": ["m"], "alerting": ["m"],
-                       "agents": ["a1"]}
+        self.groups = {"master": ["m"], "rtmp": ["m"], "victoriametrics": ["m"], "alerting": ["m"], "agents": ["a1"]}
         self.inventory = hosts.write_inventory(self.groups, self.vars)
 
     def query(self, expr: str, at: float | None = None) -> list[dict]:
@@ -142,6 +193,7 @@ class Fleet:
             nonlocal last
             last = self.query(expr)
             return last if predicate(last) else None
+
         try:
             return wait_until(check, timeout, expr, interval=1)
         except AssertionError as exc:
@@ -149,8 +201,17 @@ class Fleet:
 
     def report(self, campaign_id: str, reports: Path) -> Path:
         """``campaign report ID --master URL``: the directory it wrote."""
-        argv = [str(Path(sys.executable).parent / "campaign"), "report", campaign_id, "--master", self.url,
-                "--token", self.vars["ffwatt_admin_token"], "--reports-dir", str(reports)]
+        argv = [
+            str(Path(sys.executable).parent / "campaign"),
+            "report",
+            campaign_id,
+            "--master",
+            self.url,
+            "--token",
+            self.vars["ffwatt_admin_token"],
+            "--reports-dir",
+            str(reports),
+        ]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert done.returncode == 0, done.stdout + done.stderr
         return reports
@@ -235,9 +296,16 @@ def test_deploy_makes_a_master_and_an_agent(fleet):
     assert a1["status"] == "online" and a1["labels"] == {"group": "agents"}
     assert a1["inventory"]["ffwatt"] == "0.1.0"
     pids = fleet.service_pids()
-    assert set(pids) == {"m/ffwatt-master", "m/ffwatt-rtmp", "m/ffwatt-victoriametrics", "m/ffwatt-vmalert",
-                         "m/ffwatt-alertmanager", "m/ffwatt-node-exporter", "a1/ffwatt-agent",
-                         "a1/ffwatt-node-exporter"}
+    assert set(pids) == {
+        "m/ffwatt-master",
+        "m/ffwatt-rtmp",
+        "m/ffwatt-victoriametrics",
+        "m/ffwatt-vmalert",
+        "m/ffwatt-alertmanager",
+        "m/ffwatt-node-exporter",
+        "a1/ffwatt-agent",
+        "a1/ffwatt-node-exporter",
+    }
     assert {psutil.Process(pid).username() for pid in pids.values()} == {"ffwatt"}
     stat_page = requests.get(f"http://127.0.0.11:{fleet.ports['ffwatt_rtmp_stat_port']}/stat", timeout=10)
     assert stat_page.status_code == 200 and "<rtmp>" in stat_page.text
@@ -254,8 +322,10 @@ def test_adding_a_host_under_agents_adds_an_agent_and_changes_nothing_else(fleet
     fleet.hosts.write_inventory(fleet.groups, fleet.vars, fleet.inventory)
     before = fleet.service_pids()
     run = run_playbook(fleet.inventory).check()
-    assert run.changed_tasks("m") == ["victoriametrics : Write the scrape configuration from the inventory",
-                                      "victoriametrics : Reload the ffwatt VictoriaMetrics process"], run.output[-4000:]
+    assert run.changed_tasks("m") == [
+        "victoriametrics : Write the scrape configuration from the inventory",
+        "victoriametrics : Reload the ffwatt VictoriaMetrics process",
+    ], run.output[-4000:]
     assert run.changed()["a1"] == 0 and run.changed()["a2"] > 0
     nodes = fleet.nodes()
     assert {h for h, n in nodes.items() if n["status"] == "online"} == {"a1", "a2"}
@@ -274,8 +344,13 @@ def test_a_campaign_runs_on_both_agents(fleet, tmp_path):
     """`campaign run --inventory INV --deploy`: the deploy (through ansible-runner) changes nothing, the master and
     its token come from the inventory, the campaign pinned to the group "agents" succeeds on both hosts, and each
     result says which ffwatt measured it."""
-    done = fleet.campaign(campaign_file(tmp_path / "both.yml", "both", 3), tmp_path / "reports",
-                          "--inventory", str(fleet.inventory), "--deploy")
+    done = fleet.campaign(
+        campaign_file(tmp_path / "both.yml", "both", 3),
+        tmp_path / "reports",
+        "--inventory",
+        str(fleet.inventory),
+        "--deploy",
+    )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert f"master {fleet.url}" in output
@@ -295,15 +370,25 @@ def test_victoriametrics_has_per_node_power_and_the_campaigns_results(fleet):
     sent each of the campaign's six results with its labels."""
     up = fleet.wait_query("up", lambda r: len(r) == 9 and all(x["value"][1] == "1" for x in r))
     assert sorted((x["metric"]["job"], x["metric"]["host"]) for x in up) == [
-        ("alertmanager", "m"), ("ffwatt-agent", "a1"), ("ffwatt-agent", "a2"), ("ffwatt-master", "m"),
-        ("node", "a1"), ("node", "a2"), ("node", "m"), ("victoriametrics", "m"), ("vmalert", "m")]
-    power = fleet.wait_query('sum by (host) (rate(ffwatt_energy_joules_total{job="ffwatt-agent"}[1m]))',
-                             lambda r: len(r) == 2)
+        ("alertmanager", "m"),
+        ("ffwatt-agent", "a1"),
+        ("ffwatt-agent", "a2"),
+        ("ffwatt-master", "m"),
+        ("node", "a1"),
+        ("node", "a2"),
+        ("node", "m"),
+        ("victoriametrics", "m"),
+        ("vmalert", "m"),
+    ]
+    power = fleet.wait_query(
+        'sum by (host) (rate(ffwatt_energy_joules_total{job="ffwatt-agent"}[1m]))', lambda r: len(r) == 2
+    )
     assert {x["metric"]["host"] for x in power} == {"a1", "a2"}
     assert all(float(x["value"][1]) > 0 for x in power), power
     results = fleet.wait_query(
         f'last_over_time(ffwatt_result_joules_per_frame{{campaign_id="{fleet.campaign_id}"}}[1h])',
-        lambda r: len(r) == 6)
+        lambda r: len(r) == 6,
+    )
     assert {x["metric"]["node"] for x in results} == {"a1", "a2"}
     assert {x["metric"]["encoder"] for x in results} == {"libx264"}
     assert {x["metric"]["campaign"] for x in results} == {"both"}
@@ -315,8 +400,14 @@ def test_every_dashboard_query_returns_data(fleet, tmp_path):
     watts in heartbeats), each panel query of every provisioned dashboard, run as Grafana would (a range query over
     the last half hour), returns at least one series. Samples take a moment to show in range queries: poll."""
     spec = yaml.safe_load(campaign_file(tmp_path / "long-encodes.yml", "long-encodes", 1).read_text())
-    spec["scenarios"][0].update({"input": {"content": "easy", "size": "1280x720", "rate": 30},
-                                 "resolution": "1280x720", "duration": 10, "matrix": {"preset": ["medium", "slow"]}})
+    spec["scenarios"][0].update(
+        {
+            "input": {"content": "easy", "size": "1280x720", "rate": 30},
+            "resolution": "1280x720",
+            "duration": 10,
+            "matrix": {"preset": ["medium", "slow"]},
+        }
+    )
     (tmp_path / "long-encodes.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
     done = fleet.campaign(tmp_path / "long-encodes.yml", tmp_path / "reports")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -329,6 +420,7 @@ def test_every_dashboard_query_returns_data(fleet, tmp_path):
         answers = query_all(fleet.vm_url, queries, start=end - 1800, end=end, step=15)
         empty[:] = [f"{q.dashboard} / {q.panel}: {q.expr}" for q, series in answers.items() if not series]
         return not empty
+
     try:
         wait_until(all_have_data, 90, "every dashboard panel to have data", interval=5)
     except AssertionError:
@@ -343,8 +435,12 @@ def test_a_killed_agent_raises_the_alert_and_it_resolves_when_the_agent_returns(
     os.kill(pid, 9)
     fired = fleet.webhook.wait("FfwattAgentMissingHeartbeats", "firing", since, hostname="a2")
     assert fired["labels"]["severity"] and "a2" in json.dumps(fired["annotations"])
-    ctl = subprocess.run([str(fleet.hosts.prefix("a2") / "bin" / "ffwattctl"), "start", "ffwatt-agent"],
-                         capture_output=True, text=True, timeout=60)
+    ctl = subprocess.run(
+        [str(fleet.hosts.prefix("a2") / "bin" / "ffwattctl"), "start", "ffwatt-agent"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ctl.returncode == 0, ctl.stdout + ctl.stderr
     fleet.webhook.wait("FfwattAgentMissingHeartbeats", "resolved", since, hostname="a2")
     assert fleet.nodes()["a2"]["status"] == "online"
@@ -354,15 +450,17 @@ def test_upgrading_the_agents_during_a_campaign_loses_and_repeats_no_job(fleet, 
     """upgrade.yml drains, upgrades and restarts one agent at a time while a campaign runs: every job succeeds at
     its first attempt, and both agents come back running the new version."""
     wheel = wheel_with_version("0.1.1", tmp_path)
-    running = fleet.campaign(campaign_file(tmp_path / "long.yml", "long", 40, idle_baseline=3), tmp_path / "reports",
-                             background=True)
+    running = fleet.campaign(
+        campaign_file(tmp_path / "long.yml", "long", 40, idle_baseline=3), tmp_path / "reports", background=True
+    )
     try:
         deadline = time.monotonic() + 120
         while fleet.get("/jobs?state=running&limit=1")["total"] == 0:
             assert time.monotonic() < deadline and running.poll() is None, "the campaign did not start"
             time.sleep(0.5)
-        run = run_playbook(fleet.inventory, "playbooks/upgrade.yml", "--limit", "agents",
-                           "-e", f"ffwatt_wheel={wheel}").check()
+        run = run_playbook(
+            fleet.inventory, "playbooks/upgrade.yml", "--limit", "agents", "-e", f"ffwatt_wheel={wheel}"
+        ).check()
         still_running = running.poll() is None  # so both agents were upgraded while it ran
         running.wait(timeout=CAMPAIGN_TIMEOUT_S)
     finally:
@@ -378,7 +476,9 @@ def test_upgrading_the_agents_during_a_campaign_loses_and_repeats_no_job(fleet, 
     assert len(fleet.results(campaign_id)) == 80
     nodes = fleet.nodes()
     assert {h: (n["status"], n["draining"], n["inventory"]["ffwatt"]) for h, n in nodes.items()} == {
-        "a1": ("online", False, "0.1.1"), "a2": ("online", False, "0.1.1")}
+        "a1": ("online", False, "0.1.1"),
+        "a2": ("online", False, "0.1.1"),
+    }
 
 
 def _report_files(reports: Path) -> dict[str, str]:
@@ -387,8 +487,11 @@ def _report_files(reports: Path) -> dict[str, str]:
     (report,) = reports.iterdir()  # <campaign>-<time of writing>
     generated_at = json.loads((report / "results.json").read_text())["generated_at"]
     assert generated_at
-    return {path.name: path.read_text(errors="replace").replace(generated_at, "<generated_at>")
-            for path in sorted(report.iterdir()) if path.is_file()}
+    return {
+        path.name: path.read_text(errors="replace").replace(generated_at, "<generated_at>")
+        for path in sorted(report.iterdir())
+        if path.is_file()
+    }
 
 
 def test_backup_and_restore_bring_back_the_report_and_the_series_after_losing_the_master_host(fleet, tmp_path):
@@ -409,13 +512,18 @@ def test_backup_and_restore_bring_back_the_report_and_the_series_after_losing_th
     assert _report_files(fleet.report(fleet.campaign_id, tmp_path / "after")) == before
     results = fleet.wait_query(
         f'last_over_time(ffwatt_result_joules_per_frame{{campaign_id="{fleet.campaign_id}"}}[3h])',
-        lambda r: len(r) == 6)
+        lambda r: len(r) == 6,
+    )
     assert {x["metric"]["node"] for x in results} == {"a1", "a2"}
-    power = fleet.query('sum by (host) (rate(ffwatt_energy_joules_total{job="ffwatt-agent"}[1m]))',
-                        at=backed_up_at - 30)
+    power = fleet.query(
+        'sum by (host) (rate(ffwatt_energy_joules_total{job="ffwatt-agent"}[1m]))', at=backed_up_at - 30
+    )
     assert {x["metric"]["host"] for x in power} == {"a1", "a2"}  # scraped before the backup, restored
-    wait_until(lambda: {h for h, n in fleet.nodes().items() if n["status"] == "online"} == {"a1", "a2"}, 60,
-               "both agents back at the restored master")
+    wait_until(
+        lambda: {h for h, n in fleet.nodes().items() if n["status"] == "online"} == {"a1", "a2"},
+        60,
+        "both agents back at the restored master",
+    )
 
 
 def test_teardown_stops_everything_and_keeps_the_results(fleet):

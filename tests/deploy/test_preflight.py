@@ -1,5 +1,6 @@
 """deploy.yml's preflight on this machine (local connection): it refuses before changing anything, saying why; and
 `campaign run --deploy` stops with that message and submits nothing."""
+
 from __future__ import annotations
 
 import os
@@ -7,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.deploy.playbooks import ROOT, fleet_vars, run_playbook
@@ -16,8 +16,16 @@ from tests.deploy.playbooks import ROOT, fleet_vars, run_playbook
 def local_inventory(tmp_path: Path, **settings) -> Path:
     inventory = tmp_path / "inventory.yml"
     host = {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3"}
-    inventory.write_text(yaml.safe_dump({"all": {"vars": settings, "children": {
-        "master": {"hosts": {"localhost": host}}, "agents": {"hosts": {"localhost": host}}}}}))
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "vars": settings,
+                    "children": {"master": {"hosts": {"localhost": host}}, "agents": {"hosts": {"localhost": host}}},
+                }
+            }
+        )
+    )
     return inventory
 
 
@@ -41,13 +49,36 @@ def test_deploy_refuses_a_prefix_the_service_user_cannot_reach(tmp_path):
 
 def test_campaign_run_deploy_stops_at_the_failing_task_and_submits_nothing(tmp_path):
     campaign = tmp_path / "c.yml"
-    campaign.write_text(yaml.safe_dump({"version": 1, "name": "c", "targets": ["agents"], "scenarios": [
-        {"name": "idle", "kind": "baseline", "duration": 1}]}))
+    campaign.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "name": "c",
+                "targets": ["agents"],
+                "scenarios": [{"name": "idle", "kind": "baseline", "duration": 1}],
+            }
+        )
+    )
     env = {k: v for k, v in os.environ.items() if k != "FFWATT_ADMIN_TOKEN"}
-    done = subprocess.run([str(Path(sys.executable).parent / "campaign"), "run", str(campaign), "--inventory",
-                           str(local_inventory(tmp_path, ffwatt_prefix=str(tmp_path / "opt"))), "--deploy",
-                           "--token", "unused-token-000000", "--reports-dir", str(tmp_path / "reports")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "campaign"),
+            "run",
+            str(campaign),
+            "--inventory",
+            str(local_inventory(tmp_path, ffwatt_prefix=str(tmp_path / "opt"))),
+            "--deploy",
+            "--token",
+            "unused-token-000000",
+            "--reports-dir",
+            str(tmp_path / "reports"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     out = done.stdout + done.stderr
     assert "Assert the play has the tokens and exactly one master" in out

@@ -1,5 +1,6 @@
 """The Ansible side without hosts: playbooks parse, ansible-lint's production profile passes, every role default is
 documented and in meta/argument_specs.yml, and the systemd units pass ``systemd-analyze verify`` without a warning."""
+
 from __future__ import annotations
 
 import re
@@ -14,13 +15,17 @@ from tests.deploy.playbooks import ROOT
 from tests.deploy.testhosts import ansible_command, ansible_env
 
 ROLES = ("common", "master", "agent", "rtmp", "exporters", "victoriametrics", "alerting", "grafana")
-PLAYBOOKS = ("deploy.yml", "playbooks/upgrade.yml", "playbooks/teardown.yml", "playbooks/backup.yml",
-             "playbooks/restore.yml")
+PLAYBOOKS = (
+    "deploy.yml",
+    "playbooks/upgrade.yml",
+    "playbooks/teardown.yml",
+    "playbooks/backup.yml",
+    "playbooks/restore.yml",
+)
 
 
 def run(argv: list[str], timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, cwd=ROOT, env=ansible_env(), capture_output=True, text=True, timeout=timeout,
-                          **kwargs)
+    return subprocess.run(argv, cwd=ROOT, env=ansible_env(), capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
 @pytest.mark.parametrize("playbook", PLAYBOOKS)
@@ -61,7 +66,8 @@ def test_every_default_is_commented_prefixed_and_in_the_argument_specs(role):
 
 
 def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
-    """The rendered master, agent, backup, ingest, node_exporter and VictoriaMetrics units: `systemd-analyze verify` exits 0 and says nothing."""
+    """The rendered master, agent, backup, ingest, node_exporter and VictoriaMetrics units: `systemd-analyze verify`
+    exits 0 and says nothing."""
     if not shutil.which("systemd-analyze"):
         pytest.skip("systemd-analyze is not installed")
     prefix, units = tmp_path / "prefix", tmp_path / "units"
@@ -72,32 +78,58 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
     for sub in ("state", "log", "run"):
         (prefix / sub).mkdir()
     inventory = tmp_path / "inventory.yml"
-    inventory.write_text(yaml.safe_dump({"all": {"children": {"master": {"hosts": {"localhost": {}}},
-                                                              "agents": {"hosts": {"localhost": {}}}}}}))
-    done = run([ansible_command("ansible-playbook"), "tests/deploy/render_units.yml", "-i", str(inventory),
-                "-c", "local", "-e", f"units_dir={units}", "-e", f"ffwatt_prefix={prefix}",
-                "-e", f"ansible_python_interpreter={ansible_command('python')}"])
+    inventory.write_text(
+        yaml.safe_dump(
+            {"all": {"children": {"master": {"hosts": {"localhost": {}}}, "agents": {"hosts": {"localhost": {}}}}}}
+        )
+    )
+    done = run(
+        [
+            ansible_command("ansible-playbook"),
+            "tests/deploy/render_units.yml",
+            "-i",
+            str(inventory),
+            "-c",
+            "local",
+            "-e",
+            f"units_dir={units}",
+            "-e",
+            f"ffwatt_prefix={prefix}",
+            "-e",
+            f"ansible_python_interpreter={ansible_command('python')}",
+        ]
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     rendered = sorted(units.iterdir())
     assert len(rendered) == 7
     agent = (units / "ffwatt-agent.service").read_text()
     assert "KillMode=mixed" in agent and "TimeoutStopSec=80s" in agent and "MemoryMax=4G" in agent
     assert "MemoryMax=2G" in (units / "ffwatt-master.service").read_text()
-    verify = subprocess.run(["systemd-analyze", "verify", *map(str, rendered)], capture_output=True, text=True,
-                            timeout=120, env={"SYSTEMD_LOG_LEVEL": "notice", "PATH": "/usr/bin:/bin"})
-    assert verify.returncode == 0 and verify.stderr.strip() == "" and verify.stdout.strip() == "", \
+    verify = subprocess.run(
+        ["systemd-analyze", "verify", *map(str, rendered)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"SYSTEMD_LOG_LEVEL": "notice", "PATH": "/usr/bin:/bin"},
+    )
+    assert verify.returncode == 0 and verify.stderr.strip() == "" and verify.stdout.strip() == "", (
         verify.stdout + verify.stderr
+    )
 
 
 def test_the_fleet_lock_pins_every_dependency_within_pyproject_ranges():
     """roles/common/files/requirements.txt pins (==) each of pyproject's dependencies to a version its range allows."""
+    import tomllib
+
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
-    import tomllib
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    lines = [ln for ln in (ROOT / "roles/common/files/requirements.txt").read_text().splitlines()
-             if ln.strip() and not ln.startswith("#")]
+    lines = [
+        ln
+        for ln in (ROOT / "roles/common/files/requirements.txt").read_text().splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
     pins = {}
     for ln in lines:
         name, sep, version = ln.partition("==")

@@ -1,4 +1,5 @@
 """The loopback ssh test hosts: Ansible reaches each one as root, and stop() leaves no sshd of ours alive."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy.testhosts import (SshdFailed, SshdMissing, TestHosts, accepts, alive, ansible_command, ansible_env,
-                                    port_bindable)
+from tests.deploy.testhosts import (
+    SshdFailed,
+    SshdMissing,
+    TestHosts,
+    accepts,
+    alive,
+    ansible_command,
+    ansible_env,
+    port_bindable,
+)
 
 ANSIBLE_TIMEOUT_S = 180
 """Longest wait for one ad-hoc Ansible run (2 shared cores; each host costs an ssh login and a module copy)."""
@@ -24,9 +33,14 @@ def ansible_ping(inventory: Path, pattern: str = "all") -> dict[str, str]:
     """
     if not Path(ansible_command()).exists():
         pytest.skip("ansible is not installed in this venv (pip install -e '.[fleet]')")
-    done = subprocess.run([ansible_command(), pattern, "-i", str(inventory), "-m", "ansible.builtin.ping", "-o"],
-                          capture_output=True, text=True, env=ansible_env(), cwd=inventory.parent,
-                          timeout=ANSIBLE_TIMEOUT_S)
+    done = subprocess.run(
+        [ansible_command(), pattern, "-i", str(inventory), "-m", "ansible.builtin.ping", "-o"],
+        capture_output=True,
+        text=True,
+        env=ansible_env(),
+        cwd=inventory.parent,
+        timeout=ANSIBLE_TIMEOUT_S,
+    )
     assert done.returncode == 0, f"ansible exited with {done.returncode}\n{done.stdout}\n{done.stderr}"
     answers = {}
     for line in done.stdout.splitlines():

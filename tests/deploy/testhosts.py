@@ -9,6 +9,7 @@ the kernel if the test process dies first (PR_SET_PDEATHSIG): a daemonized sshd 
 never reap it. ``stop()`` signals the pid in its PidFile and the pids of its connection processes (each sshd
 connection runs in a session of its own), never a process name, and waits with a timeout before SIGKILL.
 """
+
 from __future__ import annotations
 
 import os
@@ -118,8 +119,12 @@ def alive(pid: int) -> bool:
 
 def keygen(path: Path, comment: str) -> Path:
     """A new ed25519 key pair without passphrase at ``path`` and ``path.pub``; returns ``path``."""
-    subprocess.run(["ssh-keygen", "-q", "-N", "", "-t", "ed25519", "-C", comment, "-f", str(path)],
-                   check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-N", "", "-t", "ed25519", "-C", comment, "-f", str(path)],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     return path
 
 
@@ -157,15 +162,27 @@ class TestHost:
         self.dir.mkdir(parents=True, exist_ok=True)
         if not self.hostkey.exists():
             keygen(self.hostkey, f"host {self.address}")
-        self.config.write_text(SSHD_CONFIG.format(address=self.address, port=self.port, hostkey=self.hostkey,
-                                                  pidfile=self.pidfile, authorized_keys=authorized_keys))
+        self.config.write_text(
+            SSHD_CONFIG.format(
+                address=self.address,
+                port=self.port,
+                hostkey=self.hostkey,
+                pidfile=self.pidfile,
+                authorized_keys=authorized_keys,
+            )
+        )
 
     def start(self) -> None:
         """Start sshd in the foreground, in its own session, dying with this process."""
         self.pidfile.unlink(missing_ok=True)
-        self.popen = subprocess.Popen([str(self.sshd), "-D", "-f", str(self.config), "-E", str(self.logfile)],
-                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                      start_new_session=True, preexec_fn=_die_with_parent)
+        self.popen = subprocess.Popen(
+            [str(self.sshd), "-D", "-f", str(self.config), "-E", str(self.logfile)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
 
     def pid(self) -> int | None:
         """The pid sshd wrote to its PidFile (written once it listens), or None before that."""
@@ -186,8 +203,10 @@ class TestHost:
         deadline = time.monotonic() + timeout
         while not self.ready():
             if time.monotonic() > deadline:
-                raise SshdFailed(f"sshd for {self.address}:{self.port} not accepting connections after "
-                                 f"{timeout:g} s (log {self.logfile})\n{self.log()}")
+                raise SshdFailed(
+                    f"sshd for {self.address}:{self.port} not accepting connections after "
+                    f"{timeout:g} s (log {self.logfile})\n{self.log()}"
+                )
             time.sleep(0.05)
 
     def bind_failed(self) -> bool:
@@ -234,8 +253,14 @@ class TestHosts:
 
     __test__ = False  # a helper, not a pytest test class
 
-    def __init__(self, count: int, root: Path | None = None, sshd: Path = SSHD,
-                 start_timeout: float = START_TIMEOUT_S, stop_timeout: float = STOP_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        count: int,
+        root: Path | None = None,
+        sshd: Path = SSHD,
+        start_timeout: float = START_TIMEOUT_S,
+        stop_timeout: float = STOP_TIMEOUT_S,
+    ) -> None:
         if count < 0 or FIRST_HOST + count > 255:
             raise ValueError(f"{count} test hosts do not fit in 127.0.0.{FIRST_HOST}..127.0.0.254")
         self.count = count
@@ -249,7 +274,7 @@ class TestHosts:
         self._groups: dict[str, list[str]] = {}
         self._extra_vars: dict = {}
 
-    def __enter__(self) -> "TestHosts":
+    def __enter__(self) -> TestHosts:
         try:
             self.start()
         except BaseException:
@@ -269,7 +294,7 @@ class TestHosts:
     def authorized_keys(self) -> Path:
         return self.root / "ssh" / "authorized_keys"
 
-    def start(self) -> "TestHosts":
+    def start(self) -> TestHosts:
         """Check for sshd, make the user key, start ``count`` hosts and wait until each accepts connections."""
         if not (self.sshd.is_file() and os.access(self.sshd, os.X_OK)):
             raise SshdMissing(f"{self.sshd} not found: the ssh test hosts need the Debian package openssh-server")
@@ -323,12 +348,19 @@ class TestHosts:
     def host_vars(self, name: str) -> dict:
         """The inventory variables that reach host ``name`` over ssh as root with the test user key."""
         host = self.names[name]
-        return {"ansible_host": host.address, "ansible_port": host.port, "ansible_user": "root",
-                "ansible_ssh_private_key_file": str(self.user_key), "ansible_ssh_common_args": SSH_COMMON_ARGS,
-                "ansible_python_interpreter": "/usr/bin/python3", "ffwatt_prefix": str(self.prefix(name))}
+        return {
+            "ansible_host": host.address,
+            "ansible_port": host.port,
+            "ansible_user": "root",
+            "ansible_ssh_private_key_file": str(self.user_key),
+            "ansible_ssh_common_args": SSH_COMMON_ARGS,
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "ffwatt_prefix": str(self.prefix(name)),
+        }
 
-    def write_inventory(self, groups: dict[str, list[str]], extra_vars: dict | None = None,
-                        path: Path | None = None) -> Path:
+    def write_inventory(
+        self, groups: dict[str, list[str]], extra_vars: dict | None = None, path: Path | None = None
+    ) -> Path:
         """Write a YAML inventory: ``groups`` of host names, ``extra_vars`` for all; returns its path.
 
         A name keeps the host it was given before; a new name takes the first host no name has, in order.
@@ -337,10 +369,13 @@ class TestHosts:
         self._groups = {group: list(members) for group, members in groups.items()}
         self._extra_vars = dict(extra_vars or {})
         used = list(dict.fromkeys(name for members in groups.values() for name in members))
-        document = {"all": {"vars": self._extra_vars,
-                            "hosts": {name: self.host_vars(name) for name in used},
-                            "children": {group: {"hosts": {name: {} for name in members}}
-                                         for group, members in groups.items()}}}
+        document = {
+            "all": {
+                "vars": self._extra_vars,
+                "hosts": {name: self.host_vars(name) for name in used},
+                "children": {group: {"hosts": {name: {} for name in members}} for group, members in groups.items()},
+            }
+        }
         self.inventory = Path(path) if path is not None else self.root / "inventory.yml"
         self.inventory.write_text(yaml.safe_dump(document, sort_keys=False))
         return self.inventory
@@ -353,8 +388,10 @@ class TestHosts:
             if name in self.names:
                 continue
             if not free:
-                raise ValueError(f"no test host left for {name!r}: {len(self.hosts)} started, names taken: "
-                                 f"{', '.join(self.names)}; start more or use add_host()")
+                raise ValueError(
+                    f"no test host left for {name!r}: {len(self.hosts)} started, names taken: "
+                    f"{', '.join(self.names)}; start more or use add_host()"
+                )
             self.names[name] = free.pop(0)
 
     def pids(self) -> list[int]:

@@ -1,4 +1,5 @@
 """Helpers for end-to-end runs of the ``campaign`` command as a real subprocess."""
+
 from __future__ import annotations
 
 import os
@@ -25,11 +26,16 @@ def report_dir_of(stdout: str) -> Path:
 @pytest.fixture
 def run_campaign(tmp_path):
     """Run ``campaign ARGS`` in tmp_path with its own state and reports dirs; returns the CompletedProcess."""
+
     def run(*args: str, env: dict | None = None, timeout: float = RUN_TIMEOUT_S):
         full_env = {**os.environ, **(env or {})}
         return subprocess.run(
             campaign_cmd(*args, "--state-dir", str(tmp_path / "state"), "--reports-dir", str(tmp_path / "reports")),
-            cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=timeout,
+            cwd=tmp_path,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
-    return run
 
+    return run

@@ -9,6 +9,7 @@ Also a launcher: ``python -m tests.integration.procs agent HOSTNAME ARGS...`` ru
 ``socket.gethostname()`` answering HOSTNAME, for agents whose CLI has no ``--hostname`` flag: two agents on this
 machine need two node identities.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -20,9 +21,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 import requests
@@ -101,12 +103,19 @@ class Proc:
     env: dict[str, str]
     popen: subprocess.Popen | None = None
 
-    def start(self) -> "Proc":
+    def start(self) -> Proc:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.popen = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                          cwd=ROOT, env=self.env, start_new_session=True,
-                                          preexec_fn=_die_with_parent)
+            self.popen = subprocess.Popen(
+                self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=ROOT,
+                env=self.env,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
         return self
 
     @property
@@ -117,7 +126,7 @@ class Proc:
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
-    def wait(self, timeout: float, *others: "Proc") -> int:
+    def wait(self, timeout: float, *others: Proc) -> int:
         """Wait for the exit status; on timeout an AssertionError carrying this log and the others' logs."""
         assert self.popen is not None, f"{self.name} was never started"
         try:
@@ -196,8 +205,9 @@ class Master(Proc):
         """Headers carrying the admin token."""
         return {"Authorization": f"Bearer {self.admin_token}"}
 
-    def wait_healthy(self, timeout: float = START_TIMEOUT_S, verify: bool | str = True,
-                     cert: tuple[str, str] | None = None) -> None:
+    def wait_healthy(
+        self, timeout: float = START_TIMEOUT_S, verify: bool | str = True, cert: tuple[str, str] | None = None
+    ) -> None:
         def healthy() -> bool:
             if not self.alive():
                 raise AssertionError(f"{self.name} exited with {self.popen.returncode}:\n{self.log()}")
@@ -206,12 +216,13 @@ class Master(Proc):
                 return answer.json() == {"status": "healthy"}
             except (requests.RequestException, ValueError):
                 return False
+
         try:
             wait_until(healthy, timeout, f"{self.name} at {self.url}/health")
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n--- {self.name} log ---\n{self.log()}") from None
 
-    def restart(self) -> "Master":
+    def restart(self) -> Master:
         """Start the same command again (same address, port, database, tokens) and wait for it to be healthy."""
         self.popen = None
         self.start()
@@ -219,20 +230,51 @@ class Master(Proc):
         return self
 
 
-def start_master(workdir: Path, *, host: str = "127.0.0.10", port: int | None = None, lease: float = 30.0,
-                 heartbeat_interval: float = 1.0, extra: list[str] | None = None, tokens: bool = True,
-                 wait: bool = True, name: str = "master") -> Master:
+def start_master(
+    workdir: Path,
+    *,
+    host: str = "127.0.0.10",
+    port: int | None = None,
+    lease: float = 30.0,
+    heartbeat_interval: float = 1.0,
+    extra: list[str] | None = None,
+    tokens: bool = True,
+    wait: bool = True,
+    name: str = "master",
+) -> Master:
     """Start a master with fresh tokens and a database under ``workdir``; waits for /health unless ``wait=False``."""
     port = port or free_port(host)
     admin, enrollment = (secrets.token_urlsafe(24), secrets.token_urlsafe(24)) if tokens else ("", "")
     db_path = workdir / f"{name}.db"
-    argv = [sys.executable, "-m", "master", "--host", host, "--port", str(port), "--db", str(db_path),
-            "--lease", f"{lease:g}", "--heartbeat-interval", f"{heartbeat_interval:g}"]
+    argv = [
+        sys.executable,
+        "-m",
+        "master",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--db",
+        str(db_path),
+        "--lease",
+        f"{lease:g}",
+        "--heartbeat-interval",
+        f"{heartbeat_interval:g}",
+    ]
     argv += ["--admin-token", admin, "--enrollment-token", enrollment] if tokens else ["--insecure"]
     argv += list(extra or [])
-    master = Master(name=name, argv=argv, log_path=workdir / f"{name}.log", env=_env(), host=host, port=port,
-                    db_path=db_path, admin_token=admin, enrollment_token=enrollment,
-                    scheme="https" if "--tls-cert" in (extra or []) else "http")
+    master = Master(
+        name=name,
+        argv=argv,
+        log_path=workdir / f"{name}.log",
+        env=_env(),
+        host=host,
+        port=port,
+        db_path=db_path,
+        admin_token=admin,
+        enrollment_token=enrollment,
+        scheme="https" if "--tls-cert" in (extra or []) else "http",
+    )
     master.start()
     if wait:
         master.wait_healthy()
@@ -242,8 +284,9 @@ def start_master(workdir: Path, *, host: str = "127.0.0.10", port: int | None = 
 @functools.lru_cache(maxsize=1)
 def agent_has_hostname_flag() -> bool:
     """Whether ``python -m agent`` takes ``--hostname`` (else the launcher below stands in for it)."""
-    out = subprocess.run([sys.executable, "-m", "agent", "--help"], capture_output=True, text=True, cwd=ROOT,
-                         timeout=60, env=_env()).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "agent", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60, env=_env()
+    ).stdout
     return "--hostname" in out
 
 
@@ -255,13 +298,32 @@ class Agent(Proc):
     state_dir: Path = Path()
 
 
-def start_agent(master: Master, workdir: Path, hostname: str, *, labels: dict[str, str] | None = None,
-                poll_interval: str = "1s", heartbeat_interval: str = "1s", extra: list[str] | None = None,
-                env: dict[str, str] | None = None) -> Agent:
+def start_agent(
+    master: Master,
+    workdir: Path,
+    hostname: str,
+    *,
+    labels: dict[str, str] | None = None,
+    poll_interval: str = "1s",
+    heartbeat_interval: str = "1s",
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> Agent:
     """Start an agent registering with ``master`` as ``hostname`` (its state under ``workdir/hostname``)."""
     state_dir = workdir / hostname
-    args = ["--register", "--master", master.url, "--state-dir", str(state_dir),
-            "--poll-interval", poll_interval, "--heartbeat-interval", heartbeat_interval, "--metrics-port", "0"]
+    args = [
+        "--register",
+        "--master",
+        master.url,
+        "--state-dir",
+        str(state_dir),
+        "--poll-interval",
+        poll_interval,
+        "--heartbeat-interval",
+        heartbeat_interval,
+        "--metrics-port",
+        "0",
+    ]
     if master.enrollment_token:
         args += ["--enrollment-token", master.enrollment_token]
     for key, value in (labels or {}).items():
@@ -271,8 +333,14 @@ def start_agent(master: Master, workdir: Path, hostname: str, *, labels: dict[st
         argv = [sys.executable, "-m", "agent", "--hostname", hostname, *args]
     else:
         argv = [sys.executable, "-m", "tests.integration.procs", "agent", hostname, *args]
-    agent = Agent(name=f"agent {hostname}", argv=argv, log_path=workdir / f"{hostname}.log",
-                  env=_env(env), hostname=hostname, state_dir=state_dir)
+    agent = Agent(
+        name=f"agent {hostname}",
+        argv=argv,
+        log_path=workdir / f"{hostname}.log",
+        env=_env(env),
+        hostname=hostname,
+        state_dir=state_dir,
+    )
     return agent.start()
 
 

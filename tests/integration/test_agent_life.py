@@ -4,6 +4,7 @@ one agent at a time) and how it leaves (offline at once after SIGTERM, after mis
 Every test starts its own ``python -m master`` (tokens) and agents with real FFmpeg; everything it started is killed
 at the end whatever happened.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -26,6 +26,7 @@ AGENT_EXIT_TIMEOUT_S = 45.0
 
 SLOW_HEARTBEAT = "10s"
 """An agent heartbeat interval whose missed-heartbeats rule (3 of them: 30 s) is far longer than any wait below."""
+
 
 def node_of(master, node_id: str) -> dict:
     resp = requests.get(f"{master.url}/nodes/{node_id}", timeout=10)
@@ -51,6 +52,7 @@ def agent_env(**extra: str) -> dict[str, str]:
 
 # -- the state dir ----------------------------------------------------------------------------------------------
 
+
 def test_a_second_agent_on_the_same_state_dir_refuses_and_the_first_runs_on(cluster, tmp_path):
     """A second agent given the first one's state dir exits 2 with one line naming the dir and the first agent's
     pid; the first keeps running and heartbeating, and its lock file holds its pid."""
@@ -61,8 +63,10 @@ def test_a_second_agent_on_the_same_state_dir_refuses_and_the_first_runs_on(clus
     assert second.wait(30, first) == 2
     lines = second.log().strip().splitlines()
     assert len(lines) == 1, lines
-    assert lines[0] == (f"Error: another agent is using state dir {first.state_dir} (pid {first.pid}, it holds"
-                        f" {first.state_dir / 'agent.lock'}); give this one its own --state-dir")
+    assert lines[0] == (
+        f"Error: another agent is using state dir {first.state_dir} (pid {first.pid}, it holds"
+        f" {first.state_dir / 'agent.lock'}); give this one its own --state-dir"
+    )
     assert (first.state_dir / "agent.lock").read_text().strip() == str(first.pid)
     assert first.alive(), first.log()
     beat = node_of(master, node_id)["last_heartbeat"]
@@ -80,10 +84,24 @@ def test_the_default_state_dir_is_per_user_and_node_name_not_the_cwd(tmp_path, c
     home.mkdir()
     cwd.mkdir()
     env = agent_env(HOME=str(home), **({"XDG_STATE_HOME": str(tmp_path / "xdg")} if xdg else {}))
-    argv = [sys.executable, "-m", "agent", "--register", "--master", master.url, "--hostname", "roomy",
-            "--enrollment-token", master.enrollment_token, "--poll-interval", "1s", "--metrics-port", "0", "--burst"]
-    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
+    argv = [
+        sys.executable,
+        "-m",
+        "agent",
+        "--register",
+        "--master",
+        master.url,
+        "--hostname",
+        "roomy",
+        "--enrollment-token",
+        master.enrollment_token,
+        "--poll-interval",
+        "1s",
+        "--metrics-port",
+        "0",
+        "--burst",
+    ]
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr
     expected = (tmp_path / "xdg" if xdg else home / ".local" / "state") / "ffwatt" / "agent-roomy"
     assert (expected / "node.json").is_file(), sorted(str(p) for p in tmp_path.rglob("node.json"))
@@ -93,6 +111,7 @@ def test_the_default_state_dir_is_per_user_and_node_name_not_the_cwd(tmp_path, c
 
 
 # -- leaving ------------------------------------------------------------------------------------------------------
+
 
 def test_sigterm_on_an_idle_agent_shows_its_node_offline_at_once(cluster, tmp_path):
     """An idle agent stopped with SIGTERM exits 0 and its node is offline in GET /nodes and /metrics
@@ -121,14 +140,17 @@ def test_sigterm_during_a_job_finishes_it_then_goes_offline(cluster, tmp_path):
     def running():
         jobs = requests.get(f"{master.url}/jobs", params={"campaign_id": campaign_id}, timeout=10).json()["jobs"]
         return next((j for j in jobs if j["state"] == "running"), None)
+
     job = wait_until(running, 30, "the job to start", interval=0.05)
     agent.popen.send_signal(signal.SIGTERM)
     assert agent.wait(AGENT_EXIT_TIMEOUT_S, master) == 0, agent.log()
     done = requests.get(f"{master.url}/jobs/{job['id']}", timeout=10).json()
     assert done["state"] == "succeeded" and done["node_id"] == node_id, (done, agent.log())
     events = requests.get(f"{master.url}/jobs/{job['id']}/logs", timeout=10).json()["events"]
-    assert [(e["event"], e["attempt"]) for e in events if e["event"] in ("claimed", "result", "not_held")] == \
-        [("claimed", 1), ("result", 1)]
+    assert [(e["event"], e["attempt"]) for e in events if e["event"] in ("claimed", "result", "not_held")] == [
+        ("claimed", 1),
+        ("result", 1),
+    ]
     wait_until(lambda: node_of(master, node_id)["status"] == "offline", 2, "the node to show offline")
     assert node_up(master, node_id) == 0
     assert not any((agent.state_dir / "spool").glob("*.json"))

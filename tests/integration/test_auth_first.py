@@ -3,6 +3,7 @@
 A big body without the right token is refused from its headers, unread, and the worker's memory does not grow by
 it; a chunked body (no Content-Length) past MAX_CONTENT_LENGTH is a JSON 413, not a truncated body.
 """
+
 from __future__ import annotations
 
 import time

@@ -1,6 +1,7 @@
 """``confidence:`` end to end: `campaign run` on the embedded default repeats variants until their interval is narrow
 enough (real master over HTTP, real agent, real FFmpeg), the progress display follows the growing total, and the
 report says reached or not consistently with the recorded joules per frame."""
+
 from __future__ import annotations
 
 import json
@@ -92,5 +93,6 @@ def test_confidence_campaign_grows_until_reached_or_max(run_campaign, tmp_path):
     assert len([j for j in run["jobs"] if j["variant"] == "tight"]) == 3
     assert variants["tight"]["confidence"]["reached"] is False
     added = [j for j in run["jobs"] if j["repetition"] > j["confidence"]["min"]]
-    assert added and all(j["priority"] == 0 and j["params"] == run["jobs"][0]["params"] for j in added
-                         if j["variant"] == "auto")
+    assert added and all(
+        j["priority"] == 0 and j["params"] == run["jobs"][0]["params"] for j in added if j["variant"] == "auto"
+    )

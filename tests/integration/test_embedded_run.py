@@ -1,4 +1,5 @@
 """`campaign run` on the embedded default: real master over HTTP, real agent, real FFmpeg, real report."""
+
 from __future__ import annotations
 
 import csv
@@ -60,8 +61,10 @@ def test_report_command_regenerates_from_database(run_campaign, tmp_path):
 def test_invalid_campaign_exits_2_and_queues_nothing(run_campaign, tmp_path):
     """A bad campaign file gives file:line errors, exit 2, and no database."""
     bad = tmp_path / "bad.yml"
-    bad.write_text("name: bad\nscenarios:\n  - name: a\n    kind: transcode\n    encoder: libx999\n"
-                   "    bitrate: 1000k\n    duration: -1\n    input: {source: testsrc2, size: 64x64, rate: 10}\n")
+    bad.write_text(
+        "name: bad\nscenarios:\n  - name: a\n    kind: transcode\n    encoder: libx999\n"
+        "    bitrate: 1000k\n    duration: -1\n    input: {source: testsrc2, size: 64x64, rate: 10}\n"
+    )
     proc = run_campaign("run", str(bad))
     assert proc.returncode == 2
     assert f"{bad}:5:" in proc.stderr and f"{bad}:7:" in proc.stderr
@@ -78,8 +81,13 @@ def test_unwritable_state_dir(run_campaign, tmp_path):
     """A state dir that cannot be created is a clear error."""
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    proc = subprocess.run(campaign_cmd("run", str(DATA / "tiny.yml"), "--state-dir", str(blocker / "state")),
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    proc = subprocess.run(
+        campaign_cmd("run", str(DATA / "tiny.yml"), "--state-dir", str(blocker / "state")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1 and "not writable" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -104,9 +112,15 @@ def _ffmpeg_descendants(proc: psutil.Process) -> list[psutil.Process]:
 
 def test_ctrl_c_kills_ffmpeg_and_keeps_finished_results(tmp_path):
     """SIGINT during a long encode: FFmpeg dies, the finished job is kept, a report is written, exit 130."""
-    proc = subprocess.Popen(campaign_cmd("run", str(DATA / "slow.yml"), "--state-dir", str(tmp_path / "s"),
-                                         "--reports-dir", str(tmp_path / "r")),
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        campaign_cmd(
+            "run", str(DATA / "slow.yml"), "--state-dir", str(tmp_path / "s"), "--reports-dir", str(tmp_path / "r")
+        ),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     ps = psutil.Process(proc.pid)
     deadline, ffmpeg = time.monotonic() + 60, []
     while time.monotonic() < deadline:
@@ -154,9 +168,17 @@ def test_second_run_on_the_same_state_dir_refuses(run_campaign, tmp_path):
 
     agent_dir = tmp_path / "state" / "agent"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from agent.statedir import"
-         " lock_state_dir; h = lock_state_dir(Path(sys.argv[1])); print('locked', flush=True); time.sleep(120)",
-         str(agent_dir)], stdout=subprocess.PIPE, text=True, start_new_session=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from agent.statedir import"
+            " lock_state_dir; h = lock_state_dir(Path(sys.argv[1])); print('locked', flush=True); time.sleep(120)",
+            str(agent_dir),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         proc = run_campaign("run", str(DATA / "tiny.yml"))

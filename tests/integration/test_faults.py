@@ -3,6 +3,7 @@
 Every test starts its own ``python -m master`` (tokens, a short lease) and agents with their own state dirs and host
 names, as separate "hosts" 127.0.0.11, 127.0.0.12; everything it started is killed at the end whatever happened.
 """
+
 from __future__ import annotations
 
 import signal
@@ -16,8 +17,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration.procs import (ROOT, Cluster, first_campaign_id, node_ids, start_agent, start_campaign_cli,
-                                     start_master, wait_until)
+from tests.integration.procs import (
+    ROOT,
+    Cluster,
+    first_campaign_id,
+    node_ids,
+    start_agent,
+    start_campaign_cli,
+    start_master,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -48,8 +57,7 @@ LONG = """\
 
 
 def campaign_text(name: str, scenarios: str) -> str:
-    return (f"name: {name}\ndefaults:\n  idle_baseline: 0\n  sample_rate: 10\n  timeout: 120\n"
-            f"scenarios:\n{scenarios}")
+    return f"name: {name}\ndefaults:\n  idle_baseline: 0\n  sample_rate: 10\n  timeout: 120\nscenarios:\n{scenarios}"
 
 
 def submit(master, text: str) -> str:
@@ -67,9 +75,12 @@ def results_rows(db_path: Path, campaign_id: str) -> list[sqlite3.Row]:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
     conn.row_factory = sqlite3.Row
     try:
-        return conn.execute("SELECT r.job_id, r.attempt, r.node_id, r.status, j.attempt AS job_attempt,"
-                            " j.state AS job_state FROM results r JOIN jobs j ON j.id = r.job_id"
-                            " WHERE j.campaign_id = ?", (campaign_id,)).fetchall()
+        return conn.execute(
+            "SELECT r.job_id, r.attempt, r.node_id, r.status, j.attempt AS job_attempt,"
+            " j.state AS job_state FROM results r JOIN jobs j ON j.id = r.job_id"
+            " WHERE j.campaign_id = ?",
+            (campaign_id,),
+        ).fetchall()
     finally:
         conn.close()
 
@@ -87,8 +98,11 @@ def history(master, job_id: str) -> list[dict]:
 
 def claims_and_expiry(events: list[dict]) -> list[tuple[str, int, str | None]]:
     """(event, attempt, node) for the claims, lease expiries and results of a job's history."""
-    return [(e["event"], e["attempt"], e["node_id"] if e["event"] != "lease_expired" else None) for e in events
-            if e["event"] in ("claimed", "lease_expired", "result")]
+    return [
+        (e["event"], e["attempt"], e["node_id"] if e["event"] != "lease_expired" else None)
+        for e in events
+        if e["event"] in ("claimed", "lease_expired", "result")
+    ]
 
 
 def running_job(master, campaign_id: str) -> dict | None:
@@ -101,15 +115,25 @@ def test_master_sigkill_mid_campaign_then_restart(cluster, tmp_path):
     agents, _ = two_agents(cluster, master, tmp_path)
     spec = tmp_path / "crash.yml"
     spec.write_text(campaign_text("crash", TINY.format(n=12)))
-    follower = cluster.add(start_campaign_cli(tmp_path, "run", str(spec), "--master", master.url,
-                                              "--reports-dir", str(tmp_path / "reports"),
-                                              env={"FFWATT_ADMIN_TOKEN": master.admin_token}))
+    follower = cluster.add(
+        start_campaign_cli(
+            tmp_path,
+            "run",
+            str(spec),
+            "--master",
+            master.url,
+            "--reports-dir",
+            str(tmp_path / "reports"),
+            env={"FFWATT_ADMIN_TOKEN": master.admin_token},
+        )
+    )
     campaign_id = wait_until(lambda: first_campaign_id(master), 20, "the campaign to be submitted")
 
     def some_done():
         c = requests.get(f"{master.url}/campaigns/{campaign_id}", timeout=5).json()
         assert c["state"] == "running", f"campaign ended before the crash: {c}"
         return c["done"] >= 2
+
     wait_until(some_done, 30, "two finished jobs")
     master.kill()
     time.sleep(1.5)
@@ -123,8 +147,11 @@ def test_master_sigkill_mid_campaign_then_restart(cluster, tmp_path):
     per_job = {j["id"]: [r for r in rows if r["job_id"] == j["id"]] for j in jobs}
     assert all(len(found) == 1 for found in per_job.values()), {k: len(v) for k, v in per_job.items()}
     assert all(r["attempt"] == r["job_attempt"] and r["status"] == "succeeded" for r in rows)
-    wait_until(lambda: not any(any((a.state_dir / "spool").glob("*.json")) for a in agents.values()), 15,
-               "the agents' spools to empty")
+    wait_until(
+        lambda: not any(any((a.state_dir / "spool").glob("*.json")) for a in agents.values()),
+        15,
+        "the agents' spools to empty",
+    )
 
 
 def test_agent_sigkill_mid_job_runs_on_the_other_agent(cluster, tmp_path):
@@ -137,13 +164,20 @@ def test_agent_sigkill_mid_job_runs_on_the_other_agent(cluster, tmp_path):
     survivor = HOST_B if victim == HOST_A else HOST_A
     agents[victim].kill()
     killed_at = time.time()
-    done = wait_until(lambda: next((j for j in jobs_of(master, campaign_id) if j["state"] in
-                                    ("succeeded", "failed")), None), 50, "the job to finish on the other agent")
+    done = wait_until(
+        lambda: next((j for j in jobs_of(master, campaign_id) if j["state"] in ("succeeded", "failed")), None),
+        50,
+        "the job to finish on the other agent",
+    )
     assert done["state"] == "succeeded", done
     assert done["attempt"] == 2 and done["node_id"] == nodes[survivor]
     events = history(master, job["id"])
-    assert claims_and_expiry(events) == [("claimed", 1, nodes[victim]), ("lease_expired", 1, None),
-                                         ("claimed", 2, nodes[survivor]), ("result", 2, nodes[survivor])]
+    assert claims_and_expiry(events) == [
+        ("claimed", 1, nodes[victim]),
+        ("lease_expired", 1, None),
+        ("claimed", 2, nodes[survivor]),
+        ("result", 2, nodes[survivor]),
+    ]
     reclaimed = next(e["at"] for e in events if e["event"] == "claimed" and e["attempt"] == 2)
     assert 1.5 <= reclaimed - killed_at <= 10, "the job moved before its lease (3 s, 1 s heartbeats) ran out"
     rows = results_rows(master.db_path, campaign_id)
@@ -160,16 +194,22 @@ def test_agent_sigstop_past_lease_gets_409(cluster, tmp_path):
     other = HOST_B if frozen == HOST_A else HOST_A
     agents[frozen].signal_tree(signal.SIGSTOP)
     try:
-        done = wait_until(lambda: next((j for j in jobs_of(master, campaign_id) if j["state"] == "succeeded"),
-                                       None), 50, "the job to succeed on the other agent")
+        done = wait_until(
+            lambda: next((j for j in jobs_of(master, campaign_id) if j["state"] == "succeeded"), None),
+            50,
+            "the job to succeed on the other agent",
+        )
     finally:
         agents[frozen].signal_tree(signal.SIGCONT)
     assert done["attempt"] == 2 and done["node_id"] == nodes[other]
     wait_until(lambda: "409" in agents[frozen].log(20000), 40, "the frozen agent's late result to be refused")
     wait_until(lambda: not any((agents[frozen].state_dir / "spool").glob("*.json")), 10, "its spool to empty")
     assert claims_and_expiry(history(master, job["id"])) == [
-        ("claimed", 1, nodes[frozen]), ("lease_expired", 1, None), ("claimed", 2, nodes[other]),
-        ("result", 2, nodes[other])]
+        ("claimed", 1, nodes[frozen]),
+        ("lease_expired", 1, None),
+        ("claimed", 2, nodes[other]),
+        ("result", 2, nodes[other]),
+    ]
     rows = results_rows(master.db_path, campaign_id)
     assert [(r["attempt"], r["node_id"]) for r in rows] == [(2, nodes[other])]
 
@@ -179,8 +219,12 @@ INVENTORY = {"encoders": {"libx264": {"usable": True, "reason": None}}, "gpus": 
 
 def register(master, hostname: str, token: str | None = None) -> requests.Response:
     headers = {"Authorization": f"Bearer {token if token is not None else master.enrollment_token}"}
-    return requests.post(master.url + "/nodes/register", headers=headers, timeout=10,
-                         json={"hostname": hostname, "inventory": INVENTORY, "labels": {}})
+    return requests.post(
+        master.url + "/nodes/register",
+        headers=headers,
+        timeout=10,
+        json={"hostname": hostname, "inventory": INVENTORY, "labels": {}},
+    )
 
 
 def test_fifty_threads_claiming_never_share_a_job(cluster, tmp_path):
@@ -210,9 +254,17 @@ def test_fifty_threads_claiming_never_share_a_job(cluster, tmp_path):
             if job is None:
                 return
             claims.append((job["id"], job["attempt"], node_id))
-            done = session.post(master.url + "/results", timeout=30, json={
-                "job_id": job["id"], "attempt": job["attempt"], "node_id": node_id, "status": "succeeded",
-                "metrics": {"frames": 1}})
+            done = session.post(
+                master.url + "/results",
+                timeout=30,
+                json={
+                    "job_id": job["id"],
+                    "attempt": job["attempt"],
+                    "node_id": node_id,
+                    "status": "succeeded",
+                    "metrics": {"frames": 1},
+                },
+            )
             if done.status_code != 200:
                 errors.append(f"result {done.status_code}: {done.text}")
 
@@ -249,12 +301,14 @@ def test_tokens_end_to_end(cluster, tmp_path):
     campaign_id = submit(master, campaign_text("auth", TINY.format(n=2)))
 
     def beat(node: str, token: str | None) -> int:
-        return requests.post(f"{url}/nodes/{node}/heartbeat", json={"watts": None}, headers=bearer(token),
-                             timeout=10).status_code
+        return requests.post(
+            f"{url}/nodes/{node}/heartbeat", json={"watts": None}, headers=bearer(token), timeout=10
+        ).status_code
 
     def claim(node: str, token: str | None) -> int:
-        return requests.get(url + "/jobs/next", params={"node_id": node, "wait": 0}, headers=bearer(token),
-                            timeout=10).status_code
+        return requests.get(
+            url + "/jobs/next", params={"node_id": node, "wait": 0}, headers=bearer(token), timeout=10
+        ).status_code
 
     for call in (beat, claim):
         assert call(a["node_id"], None) == 401
@@ -263,18 +317,23 @@ def test_tokens_end_to_end(cluster, tmp_path):
         assert call(a["node_id"], master.admin_token) == 403
         assert call(a["node_id"], master.enrollment_token) == 403
     assert beat(a["node_id"], a["node_token"]) == 200
-    job = requests.get(url + "/jobs/next", params={"node_id": a["node_id"], "wait": 0},
-                       headers=bearer(a["node_token"]), timeout=10).json()["job"]
+    job = requests.get(
+        url + "/jobs/next", params={"node_id": a["node_id"], "wait": 0}, headers=bearer(a["node_token"]), timeout=10
+    ).json()["job"]
     assert job is not None
     result = {"job_id": job["id"], "attempt": job["attempt"], "node_id": a["node_id"], "status": "succeeded"}
     for token, status in ((None, 401), ("wrong", 401), (b["node_token"], 403), (master.admin_token, 403)):
         assert requests.post(url + "/results", json=result, headers=bearer(token), timeout=10).status_code == status
 
-    admin_routes = [("POST", "/campaigns", {"spec_text": campaign_text("x", TINY.format(n=1))}),
-                    ("POST", "/jobs", {"scenario": "1080p-h264"}),
-                    ("POST", f"/jobs/{job['id']}/cancel", None), ("POST", f"/jobs/{job['id']}/retry", None),
-                    ("POST", f"/campaigns/{campaign_id}/cancel", None), ("POST", f"/nodes/{b['node_id']}/drain", None),
-                    ("DELETE", f"/nodes/{b['node_id']}", None)]
+    admin_routes = [
+        ("POST", "/campaigns", {"spec_text": campaign_text("x", TINY.format(n=1))}),
+        ("POST", "/jobs", {"scenario": "1080p-h264"}),
+        ("POST", f"/jobs/{job['id']}/cancel", None),
+        ("POST", f"/jobs/{job['id']}/retry", None),
+        ("POST", f"/campaigns/{campaign_id}/cancel", None),
+        ("POST", f"/nodes/{b['node_id']}/drain", None),
+        ("DELETE", f"/nodes/{b['node_id']}", None),
+    ]
     for method, path, body in admin_routes:
         for token, status in ((None, 401), ("wrong", 401), (a["node_token"], 403), (b["node_token"], 403)):
             got = requests.request(method, url + path, json=body, headers=bearer(token), timeout=10).status_code
@@ -285,8 +344,12 @@ def test_tokens_end_to_end(cluster, tmp_path):
     assert requests.post(url + "/results", json=result, headers=bearer(a["node_token"]), timeout=10).status_code == 200
     assert register(master, "auth-a").status_code == 409  # a live node is not taken over with the enrollment token
     assert beat(a["node_id"], a["node_token"]) == 200
-    again = requests.post(master.url + "/nodes/register", headers=bearer(master.enrollment_token), timeout=10,
-                          json={"hostname": "auth-a", "node_token": a["node_token"]}).json()
+    again = requests.post(
+        master.url + "/nodes/register",
+        headers=bearer(master.enrollment_token),
+        timeout=10,
+        json={"hostname": "auth-a", "node_token": a["node_token"]},
+    ).json()
     assert again["node_id"] == a["node_id"] and again["node_token"] != a["node_token"]
     assert beat(a["node_id"], a["node_token"]) == 401
     assert beat(a["node_id"], again["node_token"]) == 200
@@ -302,8 +365,12 @@ def test_agent_sigkilled_and_restarted_takes_back_its_live_node(cluster, tmp_pat
     assert identity.stat().st_mode & 0o777 == 0o600
     agent.kill()
     restarted = cluster.add(start_agent(master, tmp_path, "restart-a"))
-    wait_until(lambda: restarted.log(10**6).count(f"registered as node {node_id}") == 2, 30, "the restarted agent to"
-               " register as the same node", interval=0.2)
+    wait_until(
+        lambda: restarted.log(10**6).count(f"registered as node {node_id}") == 2,
+        30,
+        "the restarted agent to register as the same node",
+        interval=0.2,
+    )
     assert "registration refused" not in restarted.log(10**6)
     assert requests.get(f"{master.url}/nodes/{node_id}", timeout=10).json()["status"] == "online"
     assert identity.stat().st_mode & 0o777 == 0o600
@@ -311,7 +378,12 @@ def test_agent_sigkilled_and_restarted_takes_back_its_live_node(cluster, tmp_pat
 
 def test_master_refuses_to_start_without_tokens(tmp_path):
     """Without tokens and without --insecure the master exits 2 and says why."""
-    proc = subprocess.run([sys.executable, "-m", "master", "--host", "127.0.0.10", "--port", "0", "--db",
-                           str(tmp_path / "m.db")], cwd=ROOT, capture_output=True, text=True, timeout=30,
-                          env={"PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "master", "--host", "127.0.0.10", "--port", "0", "--db", str(tmp_path / "m.db")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == 2 and "token" in proc.stderr and "Traceback" not in proc.stderr

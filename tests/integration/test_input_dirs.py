@@ -1,5 +1,6 @@
 """`campaign run` on the embedded default reads file inputs from the campaign file's directory (and --input-dir),
 and fails a job whose input lies anywhere else with the reason; real master, agent and FFmpeg."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,25 @@ scenarios:
 
 def _clip(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
-                    "testsrc=size=160x90:rate=10", "-t", "1", "-c:v", "libx264", "-y", str(path)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x90:rate=10",
+            "-t",
+            "1",
+            "-c:v",
+            "libx264",
+            "-y",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 

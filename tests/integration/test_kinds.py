@@ -4,6 +4,7 @@ Real FFmpeg, a real nginx-rtmp ingest the agent starts itself (or FFmpeg's own l
 HTTP between campaign, master and agent; only the power figures are estimated (no RAPL here). Small and short:
 each kind's own tests cover its details, these check that a campaign reaches each kind and its results come back.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,7 +61,7 @@ scenarios:
 
 
 def _results(stdout: str, cwd: Path) -> dict:
-    line = next(l for l in stdout.splitlines() if l.startswith("report: "))
+    line = next(ln for ln in stdout.splitlines() if ln.startswith("report: "))
     index = cwd / line.split("report: ", 1)[1]
     return json.loads((index.parent / "results.json").read_text())
 
@@ -110,8 +111,18 @@ def test_every_kind_through_a_master(tmp_path):
         cluster.add(start_agent(master, tmp_path, "kinds-agent"))
         spec = tmp_path / "every.yml"
         spec.write_text(EVERY_KIND)
-        proc = campaign(tmp_path, "run", str(spec), "--master", master.url, "--token", master.admin_token,
-                        "--reports-dir", "reports", timeout=240)
+        proc = campaign(
+            tmp_path,
+            "run",
+            str(spec),
+            "--master",
+            master.url,
+            "--token",
+            master.admin_token,
+            "--reports-dir",
+            "reports",
+            timeout=240,
+        )
         assert proc.returncode == 0, proc.stderr
         _check_every_kind(_results(proc.stdout, tmp_path))
     finally:

@@ -1,5 +1,6 @@
 """`campaign plan`'s estimate against a real run of the same campaign on the embedded default (real master, agent,
 FFmpeg, report): the wall time a user waits for `campaign run` is within :data:`FACTOR` of the estimate either way."""
+
 from __future__ import annotations
 
 import subprocess
@@ -31,11 +32,12 @@ def test_plan_prints_its_basis_and_the_total_it_adds_up_to():
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     start = lines.index("estimate basis (measured on 2 cores; a faster machine runs shorter):")
-    basis = lines[start + 1:-1]
+    basis = lines[start + 1 : -1]
     terms = estimate_terms(expand(load_campaign(CAMPAIGN)))
     counted = [name for name in TERMS if terms[name]]
     assert [line.split(":")[0].strip() for line in basis] == [
-        "quality (PSNR/SSIM after each encode)" if name == "quality" else name for name in counted]
+        "quality (PSNR/SSIM after each encode)" if name == "quality" else name for name in counted
+    ]
     assert basis[0] == "  idle baselines: 2 x 1 s = 2 s"
     assert all(line.startswith("  ") and " = " in line for line in basis)
     total = estimate_seconds(expand(load_campaign(CAMPAIGN)))
@@ -46,9 +48,23 @@ def test_estimate_is_within_a_factor_of_the_real_embedded_run(tmp_path):
     """Run the campaign for real and time it from start to exit, as a user waits for it."""
     estimate = estimate_seconds(expand(load_campaign(CAMPAIGN)))
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "master.cli", "run", str(CAMPAIGN), "--state-dir",
-                           str(tmp_path / "state"), "--reports-dir", str(tmp_path / "reports")],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=FACTOR * estimate + 60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "master.cli",
+            "run",
+            str(CAMPAIGN),
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--reports-dir",
+            str(tmp_path / "reports"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=FACTOR * estimate + 60,
+    )
     wall = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr
     assert "report: " in proc.stdout

@@ -12,6 +12,7 @@ and ``report: ...`` lines, ``campaign report --out``'s folder and files (rewritt
 ``campaign report`` without ``--out`` writes a new folder), the keys of POST /jobs' documented answer, the jobs
 shared by both agents, both agents exiting 0 on SIGTERM and shown offline at once.
 """
+
 from __future__ import annotations
 
 import json
@@ -64,8 +65,10 @@ def sh_block(path: Path, marker: str) -> list[str]:
 
 def words_of(line: str, env: dict[str, str]) -> list[str]:
     """The line's words as the shell passes them (variables of ``env`` expanded; the docs' bodies hold no ``$``)."""
+
     def expand(word: str) -> str:
         return re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: env[m.group(1)], word)
+
     return [expand(w) for w in shlex.split(line)]
 
 
@@ -81,10 +84,18 @@ def run_env(tokens: dict[str, str]) -> dict[str, str]:
 def run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     exe = shutil.which(argv[0], path=env["PATH"])
     assert exe, f"{argv[0]}: not on PATH (venv first)"
-    proc = subprocess.run([exe, *argv[1:]], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=CLI_TIMEOUT_S, start_new_session=True)
-    assert proc.returncode == 0, f"{shlex.join(argv)}: exit {proc.returncode}\n{proc.stdout[-3000:]}\n" \
-                                 f"{proc.stderr[-3000:]}"
+    proc = subprocess.run(
+        [exe, *argv[1:]],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+        start_new_session=True,
+    )
+    assert proc.returncode == 0, (
+        f"{shlex.join(argv)}: exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
     return proc
 
 
@@ -123,26 +134,34 @@ def test_readme_distributed_walkthrough(walk_dir: Path):
             if line.endswith("&"):
                 argv = words_of(line[:-1], env)
                 exe = shutil.which(argv[0], path=env["PATH"])
-                name = "master" if argv[:3] == ["python", "-m", "master"] else \
-                    argv[argv.index("--hostname") + 1] if "--hostname" in argv else f"bg{len(background)}"
+                name = (
+                    "master"
+                    if argv[:3] == ["python", "-m", "master"]
+                    else argv[argv.index("--hostname") + 1]
+                    if "--hostname" in argv
+                    else f"bg{len(background)}"
+                )
                 # in the walk's folder: the doc's relative paths (.ffwatt-master/, .ffwatt-a1/) land there
-                proc = start_in(Proc(name=name, argv=[exe, *argv[1:]], log_path=walk_dir / f"{name}.log", env=env),
-                                walk_dir)
+                proc = start_in(
+                    Proc(name=name, argv=[exe, *argv[1:]], log_path=walk_dir / f"{name}.log", env=env), walk_dir
+                )
                 background.append(proc)
                 if name == "master":
-                    wait_until(lambda: _healthy(url, proc), 30, f"the master at {url}/health")
+                    wait_until(lambda proc=proc: _healthy(url, proc), 30, f"the master at {url}/health")
                 continue
             if line.startswith("campaign run"):
                 # a newcomer starts the campaign once `GET /nodes` shows both agents (and this keeps the test
                 # independent of how long an agent takes to probe its encoders)
-                wait_until(lambda: _online(url) >= {"a1", "a2"}, REGISTER_TIMEOUT_S, "agents a1 and a2 online",
-                           interval=0.5)
+                wait_until(
+                    lambda: _online(url) >= {"a1", "a2"}, REGISTER_TIMEOUT_S, "agents a1 and a2 online", interval=0.5
+                )
             argv = words_of(line, env)
             proc = run(argv, walk_dir, env)
             outputs[" ".join(argv[:2])] = proc.stdout + proc.stderr
             if argv[:2] == ["campaign", "run"]:
-                match = re.search(r"campaign quick: 4 jobs \(id (c-[0-9a-f]+)\), master " + re.escape(url),
-                                  proc.stdout + proc.stderr)
+                match = re.search(
+                    r"campaign quick: 4 jobs \(id (c-[0-9a-f]+)\), master " + re.escape(url), proc.stdout + proc.stderr
+                )
                 assert match, f"campaign run's first line is not as README.md says:\n{proc.stdout}{proc.stderr}"
                 campaign_id = match.group(1)
                 index = re.search(r"^report: (reports/quick-[^/\s]+/index\.html)$", proc.stdout, re.M)
@@ -157,7 +176,7 @@ def test_readme_distributed_walkthrough(walk_dir: Path):
         # campaign report --out DIR: the folder printed, its three files there, rewritten (not a new folder) by a
         # second call; without --out a new timestamped folder under reports/ each call
         out_dir = walk_dir / "reports" / "quick-fleet"
-        assert f"report folder: reports/quick-fleet" in outputs["campaign report"], outputs["campaign report"]
+        assert "report folder: reports/quick-fleet" in outputs["campaign report"], outputs["campaign report"]
         for name in ("index.html", "results.json", "results.csv"):
             assert (out_dir / name).stat().st_size > 0, name
         json.loads((out_dir / "results.json").read_text())
@@ -228,6 +247,7 @@ def post_job(url: str, env: dict[str, str]) -> None:
     def finished():
         job = requests.get(f"{url}/jobs/{answer['job_id']}", timeout=10).json()
         return job if job["state"] in ("succeeded", "failed", "cancelled") else None
+
     job = wait_until(finished, JOB_TIMEOUT_S, f"job {answer['job_id']} to finish", interval=0.5)
     assert job["state"] == "succeeded", requests.get(f"{url}/jobs/{answer['job_id']}/logs", timeout=10).json()
     assert job["priority"] == sent["priority"]
@@ -238,8 +258,16 @@ def post_job(url: str, env: dict[str, str]) -> None:
 def start_in(proc: Proc, cwd: Path) -> Proc:
     """Start ``proc`` as Proc.start does (own session, log file, killed with the test), but in ``cwd``."""
     with open(proc.log_path, "ab") as log:
-        proc.popen = subprocess.Popen(proc.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                      cwd=cwd, env=proc.env, start_new_session=True, preexec_fn=_die_with_parent)
+        proc.popen = subprocess.Popen(
+            proc.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd,
+            env=proc.env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
     return proc
 
 

@@ -1,4 +1,5 @@
 """``campaign run/status/cancel/report --master URL`` against a real ``python -m master`` with tokens (and TLS)."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration.procs import (first_campaign_id, free_port, start_agent, start_campaign_cli,
-                                     start_master, wait_until)
+from tests.integration.procs import (
+    first_campaign_id,
+    free_port,
+    start_agent,
+    start_campaign_cli,
+    start_master,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -38,8 +45,14 @@ def campaign(tmp_path: Path, *args: str, env: dict | None = None, timeout: float
     """Run ``campaign ARGS`` in tmp_path without any FFWATT_ variable but those in ``env``."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("FFWATT_")}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "master.cli", *args], cwd=tmp_path, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "master.cli", *args],
+        cwd=tmp_path,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def one_error_line(proc) -> str:
@@ -68,7 +81,7 @@ def test_run_status_report_against_a_master(cluster, master, tmp_path):
     spec.write_text(SMALL)
     proc = campaign(tmp_path, "run", str(spec), "--master", master.url, "--token", master.admin_token)
     assert proc.returncode == 0, proc.stderr
-    index = tmp_path / next(l for l in proc.stdout.splitlines() if l.startswith("report: ")).split("report: ", 1)[1]
+    index = tmp_path / next(ln for ln in proc.stdout.splitlines() if ln.startswith("report: ")).split("report: ", 1)[1]
     run = json.loads((index.parent / "results.json").read_text())
     assert [j["state"] for j in run["jobs"]] == ["succeeded", "succeeded"]
     assert all(j["result"]["metrics"]["frames"] == 25 for j in run["jobs"])
@@ -101,16 +114,22 @@ def test_token_errors_are_one_line(master, tmp_path):
     assert "401" in missing and "--token" in missing and "FFWATT_ADMIN_TOKEN" in missing
     wrong = one_error_line(campaign(tmp_path, "run", str(spec), "--master", master.url, "--token", "nope"))
     assert "401" in wrong
-    node = requests.post(master.url + "/nodes/register", json={"hostname": "cli-node"}, timeout=10,
-                         headers={"Authorization": f"Bearer {master.enrollment_token}"}).json()
-    forbidden = one_error_line(campaign(tmp_path, "run", str(spec), "--master", master.url,
-                                        "--token", node["node_token"]))
+    node = requests.post(
+        master.url + "/nodes/register",
+        json={"hostname": "cli-node"},
+        timeout=10,
+        headers={"Authorization": f"Bearer {master.enrollment_token}"},
+    ).json()
+    forbidden = one_error_line(
+        campaign(tmp_path, "run", str(spec), "--master", master.url, "--token", node["node_token"])
+    )
     assert "403" in forbidden and "admin token" in forbidden
     campaign_id = submit(master)
     denied = one_error_line(campaign(tmp_path, "cancel", campaign_id, "--master", master.url))
     assert "401" in denied
-    ok = campaign(tmp_path, "cancel", campaign_id, "--master", master.url,
-                  env={"FFWATT_ADMIN_TOKEN": master.admin_token})
+    ok = campaign(
+        tmp_path, "cancel", campaign_id, "--master", master.url, env={"FFWATT_ADMIN_TOKEN": master.admin_token}
+    )
     assert ok.returncode == 0 and f"campaign {campaign_id} cancelled: 2 job(s)" in ok.stdout, ok.stderr
     status = campaign(tmp_path, "status", campaign_id, "--master", master.url)
     assert "cancelled" in status.stdout and "2 cancelled" in status.stdout
@@ -118,8 +137,11 @@ def test_token_errors_are_one_line(master, tmp_path):
 
 def test_unknown_ids_unreachable_and_bad_urls(master, tmp_path):
     """Unknown campaign -> one-line 404; nobody listening -> 'unreachable: connection refused'; not a URL -> usage."""
-    for args in (("status", "c-000000000000"), ("report", "c-000000000000"),
-                 ("cancel", "c-000000000000", "--token", master.admin_token)):
+    for args in (
+        ("status", "c-000000000000"),
+        ("report", "c-000000000000"),
+        ("cancel", "c-000000000000", "--token", master.admin_token),
+    ):
         line = one_error_line(campaign(tmp_path, *args, "--master", master.url))
         assert "404" in line and "c-000000000000" in line, line
     nobody = f"http://127.0.0.10:{free_port('127.0.0.10')}"
@@ -160,28 +182,104 @@ def certs(tmp_path):
         pytest.skip("the openssl command is not installed")
     folder = tmp_path / "tls"
     folder.mkdir()
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-             "-subj", "/CN=ffwatt test CA", cwd=folder)
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-             "-subj", "/CN=127.0.0.10", cwd=folder)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=ffwatt test CA",
+        cwd=folder,
+    )
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.10",
+        cwd=folder,
+    )
     (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.10\n")
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-             "-out", "server.pem", "-days", "2", "-extfile", "san.ext", cwd=folder)
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr",
-             "-subj", "/CN=ffwatt operator", cwd=folder)
-    _openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-             "-out", "client.pem", "-days", "2", cwd=folder)
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        cwd=folder,
+    )
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "client.key",
+        "-out",
+        "client.csr",
+        "-subj",
+        "/CN=ffwatt operator",
+        cwd=folder,
+    )
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        "client.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "client.pem",
+        "-days",
+        "2",
+        cwd=folder,
+    )
     return folder
 
 
 def test_https_master_needs_tls_ca(cluster, tmp_path, certs):
     """Against an HTTPS master, --tls-ca verifies it; without it the error says certificate verify failed."""
-    master = cluster.add(start_master(tmp_path, wait=False, extra=[
-        "--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server.key")]))
+    master = cluster.add(
+        start_master(
+            tmp_path,
+            wait=False,
+            extra=["--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server.key")],
+        )
+    )
     master.wait_healthy(verify=str(certs / "ca.pem"))
     assert master.url.startswith("https://")
-    submit_ok = requests.post(master.url + "/campaigns", json={"spec_text": SMALL}, headers=master.admin(),
-                              timeout=30, verify=str(certs / "ca.pem"))
+    submit_ok = requests.post(
+        master.url + "/campaigns",
+        json={"spec_text": SMALL},
+        headers=master.admin(),
+        timeout=30,
+        verify=str(certs / "ca.pem"),
+    )
     assert submit_ok.status_code == 201
     ok = campaign(tmp_path, "status", "--master", master.url, "--tls-ca", str(certs / "ca.pem"))
     assert ok.returncode == 0 and "remote" in ok.stdout, ok.stderr
@@ -202,7 +300,9 @@ def test_status_and_report_read_the_embedded_database(tmp_path):
     assert "finished, 2/2 jobs done" in one.stdout and "2 succeeded" in one.stdout
     again = campaign(tmp_path, "report", "--state-dir", str(state), "--reports-dir", "r2")
     assert again.returncode == 0, again.stderr
-    assert json.loads(next((tmp_path / "r2").glob("remote-*/results.json")).read_text())["campaign"]["id"] == campaign_id
+    assert (
+        json.loads(next((tmp_path / "r2").glob("remote-*/results.json")).read_text())["campaign"]["id"] == campaign_id
+    )
     missing = one_error_line(campaign(tmp_path, "report", "c-000000000000", "--state-dir", str(state)))
     assert "c-000000000000" in missing and "not found" in missing
     nothing = one_error_line(campaign(tmp_path, "status", "--state-dir", str(tmp_path / "none")))
@@ -211,24 +311,46 @@ def test_status_and_report_read_the_embedded_database(tmp_path):
 
 def test_mtls_master_needs_a_client_certificate(cluster, tmp_path, certs):
     """Against a master with --tls-client-ca, the CLI needs --tls-cert/--tls-key and says so without them."""
-    master = cluster.add(start_master(tmp_path, wait=False, extra=[
-        "--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server.key"),
-        "--tls-client-ca", str(certs / "ca.pem")]))
-    master.wait_healthy(verify=str(certs / "ca.pem"),
-                        cert=(str(certs / "client.pem"), str(certs / "client.key")))
+    master = cluster.add(
+        start_master(
+            tmp_path,
+            wait=False,
+            extra=[
+                "--tls-cert",
+                str(certs / "server.pem"),
+                "--tls-key",
+                str(certs / "server.key"),
+                "--tls-client-ca",
+                str(certs / "ca.pem"),
+            ],
+        )
+    )
+    master.wait_healthy(verify=str(certs / "ca.pem"), cert=(str(certs / "client.pem"), str(certs / "client.key")))
     ca = ("--tls-ca", str(certs / "ca.pem"))
     line = one_error_line(campaign(tmp_path, "status", "--master", master.url, *ca))
     assert "client certificate" in line and "--tls-cert" in line
-    ok = campaign(tmp_path, "status", "--master", master.url, *ca, "--tls-cert", str(certs / "client.pem"),
-                  "--tls-key", str(certs / "client.key"))
+    ok = campaign(
+        tmp_path,
+        "status",
+        "--master",
+        master.url,
+        *ca,
+        "--tls-cert",
+        str(certs / "client.pem"),
+        "--tls-key",
+        str(certs / "client.key"),
+    )
     assert ok.returncode == 0 and "no campaigns" in ok.stdout, ok.stderr
 
 
 def test_status_says_why_jobs_wait(master, tmp_path):
     """Jobs no online node can run show up in status with the master's reason."""
-    requests.post(master.url + "/nodes/register", timeout=10, json={
-        "hostname": "x264-only", "inventory": {"encoders": {"libx264": {"usable": True}}, "gpus": []}},
-        headers={"Authorization": f"Bearer {master.enrollment_token}"}).raise_for_status()
+    requests.post(
+        master.url + "/nodes/register",
+        timeout=10,
+        json={"hostname": "x264-only", "inventory": {"encoders": {"libx264": {"usable": True}}, "gpus": []}},
+        headers={"Authorization": f"Bearer {master.enrollment_token}"},
+    ).raise_for_status()
     campaign_id = submit(master, SMALL.replace("libx264", "h264_nvenc").replace("ultrafast", "fast"))
     status = campaign(tmp_path, "status", campaign_id, "--master", master.url)
     assert status.returncode == 0, status.stderr

@@ -7,6 +7,7 @@ heartbeat), the agent's spooled result gets 409, and the job runs a second time.
 
 Real processes on loopback: ``python -m master`` and ``python -m agent`` running real FFmpeg.
 """
+
 from __future__ import annotations
 
 import signal
@@ -18,8 +19,16 @@ import requests
 
 from agent.client import MasterClient
 from tests.integration.procs import start_agent, start_master, wait_until
-from tests.integration.test_faults import (LONG, campaign_text, claims_and_expiry, history, jobs_of, results_rows,
-                                           running_job, submit)
+from tests.integration.test_faults import (
+    LONG,
+    campaign_text,
+    claims_and_expiry,
+    history,
+    jobs_of,
+    results_rows,
+    running_job,
+    submit,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -64,8 +73,11 @@ def test_restarted_master_accepts_the_result_spooled_while_it_was_down(cluster, 
         other = MasterClient(master.url, enrollment_token=master.enrollment_token)
         try:
             other.register("lease-other", inventory={}, labels={})
-            other_id = next(n["id"] for n in requests.get(master.url + "/nodes", timeout=10).json()["nodes"]
-                            if n["hostname"] == "lease-other")
+            other_id = next(
+                n["id"]
+                for n in requests.get(master.url + "/nodes", timeout=10).json()["nodes"]
+                if n["hostname"] == "lease-other"
+            )
             assert other.next_job(other_id, 0) is None  # the claim's requeue check runs first: nothing expired
         finally:
             other.close()
@@ -74,8 +86,11 @@ def test_restarted_master_accepts_the_result_spooled_while_it_was_down(cluster, 
     finally:
         agent.signal_tree(signal.SIGCONT)
 
-    done = wait_until(lambda: next((j for j in jobs_of(master, campaign_id) if j["state"] in ("succeeded", "failed")),
-                                   None), 60, "the spooled result to be accepted")
+    done = wait_until(
+        lambda: next((j for j in jobs_of(master, campaign_id) if j["state"] in ("succeeded", "failed")), None),
+        60,
+        "the spooled result to be accepted",
+    )
     assert (done["state"], done["attempt"], done["node_id"]) == ("succeeded", 1, node_id), done
     wait_until(lambda: not any(spool.glob("*.json")), 15, "the agent's spool to empty")
     events = history(master, job["id"])

@@ -6,6 +6,7 @@ page proves the refresh ran. ``--log-net-log`` records every request the browser
 go to the master's loopback origin (the browser's own background requests are sent nowhere by
 ``--host-resolver-rules``).
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,9 @@ BROWSER_TIMEOUT_S = 90
 VIRTUAL_TIME_MS = 12_000
 """Virtual milliseconds the page runs: two refreshes at the UI's 5 s."""
 
-needs_chromium = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
-                                    reason=f"{CHROMIUM} is absent (Debian package chromium)")
+needs_chromium = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} is absent (Debian package chromium)"
+)
 
 
 class ChangeAfterFirstPage:
@@ -56,12 +58,29 @@ class ChangeAfterFirstPage:
 
 def chromium(url: str, profile: Path, netlog: Path, *mode: str) -> subprocess.CompletedProcess:
     """Run headless Chromium on ``url`` in ``mode`` (--dump-dom or --screenshot=...)."""
-    argv = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-            "--disable-default-apps", "--no-default-browser-check", "--hide-scrollbars",
-            f"--user-data-dir={profile}", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-            f"--log-net-log={netlog}", "--enable-logging=stderr", "--v=0", "--window-size=1280,1000",
-            f"--virtual-time-budget={VIRTUAL_TIME_MS}", *mode, url]
+    argv = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-default-apps",
+        "--no-default-browser-check",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        f"--log-net-log={netlog}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--window-size=1280,1000",
+        f"--virtual-time-budget={VIRTUAL_TIME_MS}",
+        *mode,
+        url,
+    ]
     return subprocess.run(argv, capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S)
 
 

@@ -5,6 +5,7 @@ is posted right after the master built the first campaign page (which had no row
 at the end can only come from the page's own refresh (ui.js), not from a reload: the dumped document carries the
 ``data-refreshed`` mark only ui.js sets. A finished campaign's page is final: it is fetched once and never again.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,14 +50,21 @@ class AfterFirstPage:
 def campaign(tmp_path):
     """A master with a submitted two-variant campaign, one of whose jobs a registered node has claimed; the API
     reached through the app itself (``api``), not through the recording middleware."""
-    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "ffwatt.db"), "ENROLLMENT_TOKEN": ENROLLMENT_TOKEN,
-                      "ADMIN_TOKEN": ADMIN_TOKEN})
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "ffwatt.db"),
+            "ENROLLMENT_TOKEN": ENROLLMENT_TOKEN,
+            "ADMIN_TOKEN": ADMIN_TOKEN,
+        }
+    )
     api = Client(app.wsgi_app)
     resp = api.post("/campaigns", json={"spec_text": TWO_PRESETS}, headers=bearer(ADMIN_TOKEN))
     assert resp.status_code == 201, resp.get_data(as_text=True)
     campaign_id = resp.json["campaign_id"]
-    resp = api.post("/nodes/register", json={"hostname": "browser-node", "inventory": LIBX264},
-                    headers=bearer(ENROLLMENT_TOKEN))
+    resp = api.post(
+        "/nodes/register", json={"hostname": "browser-node", "inventory": LIBX264}, headers=bearer(ENROLLMENT_TOKEN)
+    )
     node_id, headers = resp.json["node_id"], bearer(resp.json["node_token"])
     job = api.get(f"/jobs/next?node_id={node_id}&wait=0", headers=headers).json["job"]
     return app, api, campaign_id, node_id, headers, job
@@ -98,8 +106,9 @@ def test_results_row_appears_without_reload(campaign, tmp_path):
     assert [p for _, p in recorder.requests].count(path) >= 2
 
     requests = page_requests(netlog)
-    assert requests and all(initiator == server.url and target.startswith(server.url + "/")
-                            for initiator, target in requests), requests
+    assert requests and all(
+        initiator == server.url and target.startswith(server.url + "/") for initiator, target in requests
+    ), requests
     assert {host for host, _ in recorder.requests} == {server.url.removeprefix("http://")}
     assert "Uncaught" not in proc.stderr and "Content Security Policy" not in proc.stderr
     assert "CONSOLE(" not in proc.stderr, [line for line in proc.stderr.splitlines() if "CONSOLE(" in line]

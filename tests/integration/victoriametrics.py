@@ -6,6 +6,7 @@
 searchable; a new series still takes a second or two to show in queries, so tests poll with :meth:`wait_query`. Tests
 skip when the binary is absent (``make test`` installs it).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -40,12 +41,19 @@ class VictoriaMetrics:
     port: int
 
     @classmethod
-    def start(cls, root: Path, host: str = "127.0.0.1", *extra: str) -> "VictoriaMetrics":
+    def start(cls, root: Path, host: str = "127.0.0.1", *extra: str) -> VictoriaMetrics:
         binary = require_binary()
         port = free_port(host)
         root.mkdir(parents=True, exist_ok=True)
-        argv = [binary, f"-storageDataPath={root / 'data'}", f"-httpListenAddr={host}:{port}",
-                "-retentionPeriod=100y", "-search.latencyOffset=0s", "-search.disableCache", *extra]
+        argv = [
+            binary,
+            f"-storageDataPath={root / 'data'}",
+            f"-httpListenAddr={host}:{port}",
+            "-retentionPeriod=100y",
+            "-search.latencyOffset=0s",
+            "-search.disableCache",
+            *extra,
+        ]
         vm = cls(Proc("victoria-metrics", argv, root / "victoria-metrics.log", {}).start(), host, port)
         wait_until(vm.healthy, START_TIMEOUT_S, f"victoria-metrics on {host}:{port}")
         return vm
@@ -83,8 +91,7 @@ class VictoriaMetrics:
     def series(self, match: str, start: float | None = None) -> list[dict[str, str]]:
         """Label sets of every series matching ``match`` (since ``start``, default the last day)."""
         start = time.time() - 86400 if start is None else start
-        resp = requests.get(f"{self.url}/api/v1/series", params={"match[]": match, "start": f"{start:.0f}"},
-                            timeout=10)
+        resp = requests.get(f"{self.url}/api/v1/series", params={"match[]": match, "start": f"{start:.0f}"}, timeout=10)
         resp.raise_for_status()
         return resp.json()["data"]
 

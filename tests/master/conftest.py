@@ -1,5 +1,6 @@
 """Fixtures for the master: a fresh SQLite file per test, the real app (with tokens) and its test client, and the
 realistic campaign run the analysis and report tests read (tests/data/reports/run_quick.json)."""
+
 from __future__ import annotations
 
 import json
@@ -17,12 +18,19 @@ RUN_FILE = Path(__file__).resolve().parents[1] / "data" / "reports" / "run_quick
 ENROLLMENT_TOKEN = "enroll-test-token"
 ADMIN_TOKEN = "admin-test-token"
 
-LIBX264 = {"encoders": {"libx264": {"usable": True, "reason": None},
-                        "h264_nvenc": {"usable": False, "reason": "no NVIDIA device"}}, "gpus": []}
+LIBX264 = {
+    "encoders": {
+        "libx264": {"usable": True, "reason": None},
+        "h264_nvenc": {"usable": False, "reason": "no NVIDIA device"},
+    },
+    "gpus": [],
+}
 """Inventory of a CPU-only node: libx264 works, NVENC does not."""
 
-NVENC = {"encoders": {"libx264": {"usable": True, "reason": None}, "h264_nvenc": {"usable": True, "reason": None}},
-         "gpus": [{"index": 0, "name": "NVIDIA H100", "uuid": "GPU-1"}]}
+NVENC = {
+    "encoders": {"libx264": {"usable": True, "reason": None}, "h264_nvenc": {"usable": True, "reason": None}},
+    "gpus": [{"index": 0, "name": "NVIDIA H100", "uuid": "GPU-1"}],
+}
 """Inventory of a GPU node: libx264 and NVENC work."""
 
 
@@ -44,8 +52,16 @@ class Node:
 
 @pytest.fixture
 def app(tmp_path):
-    return create_app({"TESTING": True, "DATABASE": str(tmp_path / "ffwatt.db"), "LEASE_S": 60.0,
-                       "ENROLLMENT_TOKEN": ENROLLMENT_TOKEN, "ADMIN_TOKEN": ADMIN_TOKEN, "REQUEUE_CHECK_S": 0.05})
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "ffwatt.db"),
+            "LEASE_S": 60.0,
+            "ENROLLMENT_TOKEN": ENROLLMENT_TOKEN,
+            "ADMIN_TOKEN": ADMIN_TOKEN,
+            "REQUEUE_CHECK_S": 0.05,
+        }
+    )
 
 
 @pytest.fixture
@@ -68,9 +84,16 @@ def conn(app):
 
 def job_spec(name: str, requirements: dict | None = None, priority: int = 0, **params) -> dict:
     """A minimal expanded job, as the campaign expansion produces it."""
-    return {"name": name, "scenario": name.split("#")[0], "variant": name.split("#")[0], "repetition": 1,
-            "kind": "transcode", "params": {"kind": "transcode", **params}, "priority": priority,
-            "requirements": {"encoder": "libx264", "targets": ["local"]} if requirements is None else requirements}
+    return {
+        "name": name,
+        "scenario": name.split("#")[0],
+        "variant": name.split("#")[0],
+        "repetition": 1,
+        "kind": "transcode",
+        "params": {"kind": "transcode", **params},
+        "priority": priority,
+        "requirements": {"encoder": "libx264", "targets": ["local"]} if requirements is None else requirements,
+    }
 
 
 @pytest.fixture
@@ -79,8 +102,10 @@ def make_campaign(conn):
         from master import queue
 
         jobs = jobs if jobs is not None else [job_spec(f"v{i}#1", encoder="libx264") for i in range(n_jobs)]
-        return queue.create_campaign(conn, name="t", description="", spec_text="name: t", spec_path=None,
-                                     jobs=jobs, **kwargs)
+        return queue.create_campaign(
+            conn, name="t", description="", spec_text="name: t", spec_path=None, jobs=jobs, **kwargs
+        )
+
     return make
 
 
@@ -91,6 +116,7 @@ def node(client):
         resp = client.post("/nodes/register", json=body, headers=bearer(ENROLLMENT_TOKEN))
         assert resp.status_code in (200, 201), resp.get_json()
         return Node(resp.get_json()["node_id"], resp.get_json()["node_token"])
+
     return register
 
 

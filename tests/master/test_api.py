@@ -1,4 +1,5 @@
 """The master's HTTP API through Flask's test client on a real SQLite file."""
+
 from __future__ import annotations
 
 import threading
@@ -10,11 +11,7 @@ from master.api.jobs import Throttle
 FLEET_DOCS_BODY = {
     "scenario": "1080p-h264",
     "confidence": "auto",
-    "parameters": {
-        "duration": 300,
-        "bitrate": "5000k",
-        "resolution": "1920x1080"
-    }
+    "parameters": {"duration": 300, "bitrate": "5000k", "resolution": "1920x1080"},
 }
 """The body of the original system's documented ``curl -X POST http://MASTER_IP:8080/jobs``, verbatim."""
 
@@ -24,8 +21,7 @@ def _claim(client, n, wait=0):
 
 
 def _post_result(client, n, job, status="succeeded", error=None, **extra):
-    body = {"job_id": job["id"], "attempt": job["attempt"], "node_id": n.id, "status": status, "error": error,
-            **extra}
+    body = {"job_id": job["id"], "attempt": job["attempt"], "node_id": n.id, "status": status, "error": error, **extra}
     return client.post("/results", json=body, headers=n.headers)
 
 
@@ -56,8 +52,7 @@ def test_node_json_never_shows_the_token_hash(client, node):
 
 def test_register_missing_hostname_is_400_naming_field(client, node):
     """A body without hostname is refused, naming the field."""
-    resp = client.post("/nodes/register", json={"inventory": {}}, headers={"Authorization": "Bearer "
-                                                                           "enroll-test-token"})
+    resp = client.post("/nodes/register", json={"inventory": {}}, headers={"Authorization": "Bearer enroll-test-token"})
     assert resp.status_code == 400 and resp.get_json()["error"].startswith("hostname:")
 
 
@@ -72,8 +67,12 @@ def test_register_bad_fields_name_the_field(client):
 
 def test_bad_json_is_400(client):
     """A body that is not JSON is a 400, never a 500."""
-    resp = client.post("/nodes/register", data="{nope", content_type="application/json",
-                       headers={"Authorization": "Bearer enroll-test-token"})
+    resp = client.post(
+        "/nodes/register",
+        data="{nope",
+        content_type="application/json",
+        headers={"Authorization": "Bearer enroll-test-token"},
+    )
     assert resp.status_code == 400 and "body" in resp.get_json()["error"]
 
 
@@ -125,10 +124,13 @@ def test_going_offline_heartbeat_shows_the_node_offline_at_once(client, node, ma
     assert resp.status_code == 200
     assert client.get(f"/nodes/{n.id}").get_json()["status"] == "offline"
     metrics = client.get("/metrics").get_data(as_text=True)
-    assert any(line.startswith("ffwatt_node_up{") and f'node="{n.id}"' in line and line.endswith(" 0.0")
-               for line in metrics.splitlines()), metrics
-    assert client.get("/jobs/next", query_string={"node_id": n.id, "wait": 0}, headers=n.headers).get_json()["job"] \
-        is None
+    assert any(
+        line.startswith("ffwatt_node_up{") and f'node="{n.id}"' in line and line.endswith(" 0.0")
+        for line in metrics.splitlines()
+    ), metrics
+    assert (
+        client.get("/jobs/next", query_string={"node_id": n.id, "wait": 0}, headers=n.headers).get_json()["job"] is None
+    )
     assert client.post(f"/nodes/{n.id}/heartbeat", json={}, headers=n.headers).status_code == 200
     assert client.get(f"/nodes/{n.id}").get_json()["status"] == "online"
 
@@ -206,8 +208,9 @@ def test_result_flow_and_stale_409(client, node, make_campaign):
 def test_result_bad_status_is_400(client, node):
     """A result with an unknown status names the field."""
     n = node()
-    resp = client.post("/results", json={"job_id": "j", "attempt": 1, "node_id": n.id, "status": "done"},
-                       headers=n.headers)
+    resp = client.post(
+        "/results", json={"job_id": "j", "attempt": 1, "node_id": n.id, "status": "done"}, headers=n.headers
+    )
     assert resp.status_code == 400 and resp.get_json()["error"].startswith("status:")
 
 
@@ -231,7 +234,11 @@ def test_fleet_docs_job_body_verbatim_is_201(client, admin):
     params = job["params"]
     assert (job["campaign_id"], job["state"], job["scenario"]) == (answer["campaign_id"], "queued", "1080p-h264")
     assert (params["encoder"], params["duration"], params["bitrate"], params["resolution"]) == (
-        "libx264", 300, "5000k", "1920x1080")
+        "libx264",
+        300,
+        "5000k",
+        "1920x1080",
+    )
     assert "confidence" not in params and params["crf"] is None and params["timeout"] >= 3000
     assert job["confidence"]["target"] == 0.05 and job["requirements"] == {"encoder": "libx264"}
     campaign = client.get(f"/campaigns/{answer['campaign_id']}").get_json()
@@ -256,11 +263,13 @@ def test_submit_unknown_scenario_lists_known_ones(client, admin):
 
 def test_submit_bad_parameters_name_the_field(client, admin):
     """Bad overrides, an unknown field, both bitrate and crf, and a bad confidence are 400s naming the field."""
-    cases = [({"parameters": {"bitrate": "fast"}}, "parameters.bitrate:"),
-             ({"parameters": {"frames": 3}}, "parameters.frames:"),
-             ({"parameters": {"bitrate": "1M", "crf": 23}}, "parameters:"),
-             ({"confidence": "very"}, "confidence:"),
-             ({"priority": "high"}, "priority:")]
+    cases = [
+        ({"parameters": {"bitrate": "fast"}}, "parameters.bitrate:"),
+        ({"parameters": {"frames": 3}}, "parameters.frames:"),
+        ({"parameters": {"bitrate": "1M", "crf": 23}}, "parameters:"),
+        ({"confidence": "very"}, "confidence:"),
+        ({"priority": "high"}, "priority:"),
+    ]
     for extra, field in cases:
         resp = client.post("/jobs", json={"scenario": "1080p-h264", **extra}, headers=admin)
         assert resp.status_code == 400 and resp.get_json()["error"].startswith(field), extra
@@ -318,13 +327,24 @@ def test_logs_show_the_attempt_history(client, conn, node, make_campaign, admin)
     a, b = node("a"), node("b")
     first = queue.claim_next_job(conn, a.id, lease_s=-1)
     second = _claim(client, b, wait=2)
-    _post_result(client, b, second, status="failed", error="ffmpeg exited 1",
-                 ffmpeg={"stderr_tail": ["Error while opening encoder"]})
+    _post_result(
+        client,
+        b,
+        second,
+        status="failed",
+        error="ffmpeg exited 1",
+        ffmpeg={"stderr_tail": ["Error while opening encoder"]},
+    )
     client.post(f"/jobs/{first['id']}/retry", headers=admin)
     logs = client.get(f"/jobs/{first['id']}/logs").get_json()
     events = [(e["event"], e["attempt"], e["node_id"]) for e in logs["events"]]
-    assert events == [("claimed", 1, a.id), ("lease_expired", 1, a.id), ("claimed", 2, b.id), ("result", 2, b.id),
-                      ("retried", 2, None)]
+    assert events == [
+        ("claimed", 1, a.id),
+        ("lease_expired", 1, a.id),
+        ("claimed", 2, b.id),
+        ("result", 2, b.id),
+        ("retried", 2, None),
+    ]
     result = logs["events"][3]
     assert result["error"] == "ffmpeg exited 1" and result["stderr_tail"] == ["Error while opening encoder"]
     assert logs["events"][1]["outcome"] == "requeued" and logs["state"] == "queued"
@@ -371,8 +391,16 @@ def test_work_still_flows_without_a_metrics_extension(app, client, node, make_ca
     assert _post_result(client, n, _claim(client, n)).status_code == 200
 
 
-BAD_BODIES = ['{"hostname": NaN, "watts": NaN}', '{"watts": 1e400, "duration": 1e400}', '{"hostname": "\\ud800"}',
-              '[]', '"x"', 'null', '{"attempt": 100000000000000000000000000000, "priority": 1e30}', '\xff\xfe{']
+BAD_BODIES = [
+    '{"hostname": NaN, "watts": NaN}',
+    '{"watts": 1e400, "duration": 1e400}',
+    '{"hostname": "\\ud800"}',
+    "[]",
+    '"x"',
+    "null",
+    '{"attempt": 100000000000000000000000000000, "priority": 1e30}',
+    "\xff\xfe{",
+]
 """Bodies no route can store: non-finite numbers, an unpaired surrogate, non-objects, overflowing numbers, bad bytes."""
 
 
@@ -381,13 +409,19 @@ def test_bad_bodies_never_yield_500(client, node, make_campaign, admin):
     make_campaign(1)
     n = node()
     job = _claim(client, n)
-    routes = [("/nodes/register", {"Authorization": "Bearer enroll-test-token"}),
-              (f"/nodes/{n.id}/heartbeat", n.headers), ("/results", n.headers), ("/jobs", admin),
-              ("/campaigns", admin), (f"/nodes/{n.id}/drain", admin)]
+    routes = [
+        ("/nodes/register", {"Authorization": "Bearer enroll-test-token"}),
+        (f"/nodes/{n.id}/heartbeat", n.headers),
+        ("/results", n.headers),
+        ("/jobs", admin),
+        ("/campaigns", admin),
+        (f"/nodes/{n.id}/drain", admin),
+    ]
     for path, headers in routes:
         for raw in BAD_BODIES:
-            resp = client.post(path, data=raw.encode("utf-8", "surrogateescape"), headers=headers,
-                               content_type="application/json")
+            resp = client.post(
+                path, data=raw.encode("utf-8", "surrogateescape"), headers=headers, content_type="application/json"
+            )
             assert 400 <= resp.status_code < 500 and resp.get_json()["error"], (path, raw, resp.status_code)
     result = {"job_id": job["id"], "attempt": 10**30, "node_id": n.id, "status": "succeeded"}
     assert client.post("/results", json=result, headers=n.headers).status_code == 400

@@ -1,4 +1,5 @@
 """Tokens per docs/DISTRIBUTED.md: who may call which route, 401 versus 403, hashing, INSECURE."""
+
 from __future__ import annotations
 
 import hashlib
@@ -51,8 +52,13 @@ def _node_calls(client, world):
 
 def test_node_routes_refuse_everyone_but_that_node(client, world):
     """Heartbeat, claim and result: 401 without or with an unknown token, 403 for other parties, 200 for the node."""
-    refusals = [({}, 401), (bearer(WRONG), 401), (world["b"].headers, 403), (bearer(ADMIN_TOKEN), 403),
-                (bearer(ENROLLMENT_TOKEN), 403)]
+    refusals = [
+        ({}, 401),
+        (bearer(WRONG), 401),
+        (world["b"].headers, 403),
+        (bearer(ADMIN_TOKEN), 403),
+        (bearer(ENROLLMENT_TOKEN), 403),
+    ]
     for name, call in _node_calls(client, world):
         for headers, status in refusals:
             resp = call(headers)
@@ -71,9 +77,16 @@ def test_node_cannot_report_as_another_node(client, world):
 def _admin_calls(client, world):
     job, b, cid = world["job"], world["b"], world["campaign"]
     return [
-        ("POST", "/campaigns", {"spec_text": "name: x\nscenarios:\n  - name: a\n    kind: transcode\n"
-                                             "    input: {source: testsrc2}\n    encoder: libx264\n"
-                                             "    bitrate: 1M\n    duration: 1\n"}, 201),
+        (
+            "POST",
+            "/campaigns",
+            {
+                "spec_text": "name: x\nscenarios:\n  - name: a\n    kind: transcode\n"
+                "    input: {source: testsrc2}\n    encoder: libx264\n"
+                "    bitrate: 1M\n    duration: 1\n"
+            },
+            201,
+        ),
         ("POST", "/jobs", {"scenario": "1080p-h264"}, 201),
         ("POST", f"/jobs/{job['id']}/cancel", None, 200),
         ("POST", f"/jobs/{job['id']}/retry", None, 200),
@@ -85,8 +98,13 @@ def _admin_calls(client, world):
 
 def test_admin_routes_refuse_other_parties_then_admin_succeeds(client, world):
     """Each admin route: 401 without or with an unknown token, 403 with a node or enrollment token, then admin works."""
-    refusals = [({}, 401), (bearer(WRONG), 401), (world["a"].headers, 403), (world["b"].headers, 403),
-                (bearer(ENROLLMENT_TOKEN), 403)]
+    refusals = [
+        ({}, 401),
+        (bearer(WRONG), 401),
+        (world["a"].headers, 403),
+        (world["b"].headers, 403),
+        (bearer(ENROLLMENT_TOKEN), 403),
+    ]
     for method, path, body, ok in _admin_calls(client, world):
         for headers, status in refusals:
             resp = client.open(path, method=method, json=body, headers=headers)
@@ -97,9 +115,18 @@ def test_admin_routes_refuse_other_parties_then_admin_succeeds(client, world):
 
 def test_reads_need_no_token(client, world):
     """GET routes answer without any token."""
-    paths = ["/health", "/nodes", f"/nodes/{world['a'].id}", "/jobs", f"/jobs/{world['job']['id']}",
-             f"/jobs/{world['job']['id']}/logs", "/campaigns", f"/campaigns/{world['campaign']}",
-             f"/campaigns/{world['campaign']}/results", "/openapi.json"]
+    paths = [
+        "/health",
+        "/nodes",
+        f"/nodes/{world['a'].id}",
+        "/jobs",
+        f"/jobs/{world['job']['id']}",
+        f"/jobs/{world['job']['id']}/logs",
+        "/campaigns",
+        f"/campaigns/{world['campaign']}",
+        f"/campaigns/{world['campaign']}/results",
+        "/openapi.json",
+    ]
     for path in paths:
         assert client.get(path).status_code == 200, path
 
@@ -177,17 +204,21 @@ class CountingStream(io.BytesIO):
 def test_tokens_are_checked_before_a_byte_of_the_body_is_read(client, world):
     """Without the right party's token every guarded POST is refused with its body left unread."""
     a = world["a"]
-    result = json.dumps({"job_id": world["job"]["id"], "attempt": 1, "node_id": a.id, "status": "succeeded",
-                         "pad": "x" * 100_000}).encode()
-    routes = [("/results", [({}, 401), (bearer(WRONG), 401), (bearer(ADMIN_TOKEN), 403),
-                            (bearer(ENROLLMENT_TOKEN), 403)]),
-              (f"/nodes/{a.id}/heartbeat", [({}, 401), (world["b"].headers, 403)]),
-              ("/jobs", [({}, 401), (a.headers, 403)]), ("/nodes/register", [({}, 401), (a.headers, 403)])]
+    result = json.dumps(
+        {"job_id": world["job"]["id"], "attempt": 1, "node_id": a.id, "status": "succeeded", "pad": "x" * 100_000}
+    ).encode()
+    routes = [
+        ("/results", [({}, 401), (bearer(WRONG), 401), (bearer(ADMIN_TOKEN), 403), (bearer(ENROLLMENT_TOKEN), 403)]),
+        (f"/nodes/{a.id}/heartbeat", [({}, 401), (world["b"].headers, 403)]),
+        ("/jobs", [({}, 401), (a.headers, 403)]),
+        ("/nodes/register", [({}, 401), (a.headers, 403)]),
+    ]
     for path, refusals in routes:
         for headers, status in refusals:
             body = CountingStream(result)
-            resp = client.post(path, input_stream=body, content_length=len(result), content_type="application/json",
-                               headers=headers)
+            resp = client.post(
+                path, input_stream=body, content_length=len(result), content_type="application/json", headers=headers
+            )
             assert (resp.status_code, body.consumed) == (status, 0), (path, headers, resp.get_json())
 
 

@@ -1,4 +1,5 @@
 """Online backups of the master's database: consistent while the master writes, checked, pruned, and refused loudly."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -6,13 +7,13 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from master import db
-from master.backup import BackupError, NAME_PATTERN, prune, take_backup
+from master.backup import NAME_PATTERN, BackupError, prune, take_backup
 
 WAIT_S = 20.0
 """Longest wait for the writer thread to make progress (2 shared cores)."""
@@ -102,7 +103,7 @@ def test_keep_2_after_4_backups_leaves_the_2_newest(tmp_path):
     backups.mkdir()
     (backups / "notes.txt").write_text("mine")
     (backups / "ffwatt-manual.db").write_text("mine too")
-    start = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     written = []
     for minute in range(4):
         written.append(take_backup(path, backups, now=start + timedelta(minutes=minute)))
@@ -110,7 +111,8 @@ def test_keep_2_after_4_backups_leaves_the_2_newest(tmp_path):
 
     assert written[0].name == "ffwatt-20260102T030405Z.db"
     assert sorted(p.name for p in backups.iterdir()) == sorted(
-        ["notes.txt", "ffwatt-manual.db", written[2].name, written[3].name])
+        ["notes.txt", "ffwatt-manual.db", written[2].name, written[3].name]
+    )
     assert len(campaign_ids(written[3])) == 3
 
 

@@ -1,4 +1,5 @@
 """The master's connections: one per request thread and app, reused across requests, never left in a transaction."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -70,8 +71,9 @@ def test_apps_with_different_files_do_not_share_connections(tmp_path):
     assert apps[0].seen[0] is apps[0].seen[1] and apps[1].seen[0] is apps[1].seen[1]
     assert apps[0].seen[0] is not apps[1].seen[0]
     with apps[0].app_context():
-        db.get_db().execute("INSERT INTO campaigns (id, name, spec_text, state, created_at)"
-                            " VALUES ('c-a', 'a', '', 'running', 0)")
+        db.get_db().execute(
+            "INSERT INTO campaigns (id, name, spec_text, state, created_at) VALUES ('c-a', 'a', '', 'running', 0)"
+        )
     for app, expected in zip(apps, (1, 0)):
         with app.app_context():
             assert db.get_db().execute("SELECT COUNT(*) FROM campaigns").fetchone()[0] == expected

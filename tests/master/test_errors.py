@@ -1,4 +1,5 @@
 """One app-wide handler: domain errors become their 4xx, anything unexpected a logged 500 with a request id."""
+
 from __future__ import annotations
 
 import logging
@@ -39,9 +40,18 @@ def test_unexpected_exception_is_a_logged_500_with_request_id(raising_app, caplo
     assert "secret-detail-in-the-traceback" in caplog.text
 
 
-@pytest.mark.parametrize("name, status", [("InvalidInput", 400), ("Unauthenticated", 401), ("Forbidden", 403),
-                                          ("NotFound", 404), ("Conflict", 409), ("InvalidTransition", 409),
-                                          ("StaleResult", 409)])
+@pytest.mark.parametrize(
+    "name, status",
+    [
+        ("InvalidInput", 400),
+        ("Unauthenticated", 401),
+        ("Forbidden", 403),
+        ("NotFound", 404),
+        ("Conflict", 409),
+        ("InvalidTransition", 409),
+        ("StaleResult", 409),
+    ],
+)
 def test_domain_errors_map_to_their_status_in_one_place(raising_app, name, status):
     """Each domain error raised in a view answers its status with its message as JSON."""
     resp = raising_app.test_client().get(f"/test/domain/{name}")
@@ -65,8 +75,13 @@ def test_queue_refusals_through_the_api_are_404_and_409(client, node, make_campa
 
 def test_every_answer_carries_a_request_id(client, admin):
     """200s, 4xx and routing 404/405 all carry X-Request-Id; a plain id the client sends is kept."""
-    answers = [client.get("/health"), client.get("/nope"), client.delete("/health"),
-               client.post("/jobs", json={}, headers=admin), client.get("/ui/nope")]
+    answers = [
+        client.get("/health"),
+        client.get("/nope"),
+        client.delete("/health"),
+        client.post("/jobs", json={}, headers=admin),
+        client.get("/ui/nope"),
+    ]
     ids = [r.headers.get("X-Request-Id") for r in answers]
     assert all(ids) and len(set(ids)) == len(ids)
     assert client.get("/health", headers={"X-Request-Id": "lb-1234"}).headers["X-Request-Id"] == "lb-1234"
@@ -100,6 +115,7 @@ def test_api_views_refuse_through_domain_errors_only():
 
 def test_a_domain_error_can_carry_more_fields(raising_app):
     """``problems`` given to a domain error come in its JSON answer beside error and status."""
+
     @raising_app.get("/test/problems")
     def problems():
         raise errors.InvalidInput("spec: invalid", problems=["a", "b"])

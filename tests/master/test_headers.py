@@ -1,4 +1,5 @@
 """Every answer is safe to open: nosniff, no framing and a Content-Security-Policy, whatever produced it."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,14 +17,20 @@ def answers(client, node, make_campaign, admin):
     n = node()
     job = client.get(f"/jobs/next?node_id={n.id}", headers=n.headers).get_json()["job"]
     return {
-        "api json": client.get("/jobs"), "api 404": client.get("/jobs/j-nope"),
-        "api 400": client.post("/jobs", json={}, headers=admin), "api 401": client.post("/jobs", json={}),
-        "routing 405": client.delete("/health"), "metrics": client.get("/metrics"),
-        "openapi": client.get("/openapi.json"), "report html": client.get(f"/campaigns/{campaign_id}/report"),
+        "api json": client.get("/jobs"),
+        "api 404": client.get("/jobs/j-nope"),
+        "api 400": client.post("/jobs", json={}, headers=admin),
+        "api 401": client.post("/jobs", json={}),
+        "routing 405": client.delete("/health"),
+        "metrics": client.get("/metrics"),
+        "openapi": client.get("/openapi.json"),
+        "report html": client.get(f"/campaigns/{campaign_id}/report"),
         "report csv": client.get(f"/campaigns/{campaign_id}/report.csv"),
         "report json": client.get(f"/campaigns/{campaign_id}/report.json"),
-        "ui page": client.get(f"/ui/jobs/{job['id']}"), "ui 404": client.get("/ui/nodes/x"),
-        "ui asset": client.get("/ui/static/ui.js"), "dashboard": client.get("/"),
+        "ui page": client.get(f"/ui/jobs/{job['id']}"),
+        "ui 404": client.get("/ui/nodes/x"),
+        "ui asset": client.get("/ui/static/ui.js"),
+        "dashboard": client.get("/"),
     }
 
 

@@ -1,4 +1,5 @@
 """The long-poll's cost while nothing changes: a waiting claimer looks at the queue once, not every re-check."""
+
 from __future__ import annotations
 
 from master import db

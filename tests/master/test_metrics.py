@@ -1,4 +1,5 @@
 """GET /metrics: the exposition parsed back with prometheus_client's own parser, against a real SQLite store."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,8 +35,15 @@ def test_content_type_is_prometheus_text_0_0_4(client):
 def test_every_family_is_exported_on_an_empty_store(client):
     """All families exist from the first scrape, zero-filled where zero is the true count."""
     got = scrape(client)
-    assert {"ffwatt_jobs", "ffwatt_queue_depth", "ffwatt_nodes", "ffwatt_node_watts", "ffwatt_results_received",
-            "ffwatt_claim_latency_seconds", "ffwatt_store_up"} <= set(got)
+    assert {
+        "ffwatt_jobs",
+        "ffwatt_queue_depth",
+        "ffwatt_nodes",
+        "ffwatt_node_watts",
+        "ffwatt_results_received",
+        "ffwatt_claim_latency_seconds",
+        "ffwatt_store_up",
+    } <= set(got)
     assert got["ffwatt_jobs"][("ffwatt_jobs", (("state", "queued"),))] == 0
     assert got["ffwatt_queue_depth"] == {("ffwatt_queue_depth", ()): 0}
     assert got["ffwatt_store_up"] == {("ffwatt_store_up", ()): 1}
@@ -83,7 +91,8 @@ def test_node_watts_only_for_live_nodes_with_a_reading(client, conn):
     insert_node(conn, "n-2", "no-sensor", watts=None)
     insert_node(conn, "n-3", "gone", watts=40.0, heartbeat_age=900)
     assert scrape(client)["ffwatt_node_watts"] == {
-        ("ffwatt_node_watts", (("hostname", "bench-01"), ("node", "n-1"))): 87.5}
+        ("ffwatt_node_watts", (("hostname", "bench-01"), ("node", "n-1"))): 87.5
+    }
 
 
 def test_node_up_and_last_heartbeat_per_node(client, conn):
@@ -97,8 +106,10 @@ def test_node_up_and_last_heartbeat_per_node(client, conn):
     up = {dict(labels)["hostname"]: v for (_, labels), v in got["ffwatt_node_up"].items()}
     assert up == {"live": 1, "draining": 1, "stale": 0, "never": 0}
     last = got["ffwatt_node_last_heartbeat_timestamp_seconds"]
-    assert last == {("ffwatt_node_last_heartbeat_timestamp_seconds", (("hostname", h), ("node", n))): beats[n]
-                    for n, h in (("n-1", "live"), ("n-2", "draining"), ("n-3", "stale"))}
+    assert last == {
+        ("ffwatt_node_last_heartbeat_timestamp_seconds", (("hostname", h), ("node", n))): beats[n]
+        for n, h in (("n-1", "live"), ("n-2", "draining"), ("n-3", "stale"))
+    }
 
 
 def test_campaign_jobs_by_state_for_running_campaigns_only(client, conn):
@@ -108,9 +119,13 @@ def test_campaign_jobs_by_state_for_running_campaigns_only(client, conn):
     with db.write(conn):
         conn.execute("UPDATE campaigns SET state = 'finished' WHERE id = ?", (finished,))
     got = {tuple(v for _, v in labels): value for (_, labels), value in scrape(client)["ffwatt_campaign_jobs"].items()}
-    assert got == {('odd "name"', running, "queued"): 2, ('odd "name"', running, "running"): 1,
-                   ('odd "name"', running, "failed"): 1, ('odd "name"', running, "succeeded"): 0,
-                   ('odd "name"', running, "cancelled"): 0}
+    assert got == {
+        ('odd "name"', running, "queued"): 2,
+        ('odd "name"', running, "running"): 1,
+        ('odd "name"', running, "failed"): 1,
+        ('odd "name"', running, "succeeded"): 0,
+        ('odd "name"', running, "cancelled"): 0,
+    }
 
 
 def test_vm_outbox_depth_is_read_from_the_store(client, conn):
@@ -157,8 +172,11 @@ def test_results_received_counter(app, client):
     metrics = app.extensions[EXTENSION]
     for status in ("succeeded", "succeeded", "failed", "stale"):
         metrics.result_received(status)
-    got = {labels[0][1]: v for (name, labels), v in scrape(client)["ffwatt_results_received"].items()
-           if name.endswith("_total")}
+    got = {
+        labels[0][1]: v
+        for (name, labels), v in scrape(client)["ffwatt_results_received"].items()
+        if name.endswith("_total")
+    }
     assert got == {"succeeded": 2, "failed": 1, "stale": 1}
 
 
@@ -179,6 +197,13 @@ def test_unreadable_store_reports_store_down_not_zeros(app, client, tmp_path):
     app.config["DATABASE"] = str(tmp_path)  # a directory: sqlite cannot open it
     got = scrape(client)
     assert got["ffwatt_store_up"] == {("ffwatt_store_up", ()): 0}
-    assert not {"ffwatt_jobs", "ffwatt_queue_depth", "ffwatt_nodes", "ffwatt_node_watts", "ffwatt_node_up",
-                "ffwatt_campaign_jobs", "ffwatt_vm_outbox_depth"} & set(got)
+    assert not {
+        "ffwatt_jobs",
+        "ffwatt_queue_depth",
+        "ffwatt_nodes",
+        "ffwatt_node_watts",
+        "ffwatt_node_up",
+        "ffwatt_campaign_jobs",
+        "ffwatt_vm_outbox_depth",
+    } & set(got)
     assert "ffwatt_claim_latency_seconds" in got

@@ -1,4 +1,5 @@
 """Node identity: the enrollment token alone never takes over a live node (docs/DISTRIBUTED.md "Node identity")."""
+
 from __future__ import annotations
 
 import time
@@ -7,8 +8,9 @@ from tests.master.conftest import ENROLLMENT_TOKEN, LIBX264, Node, bearer
 
 
 def _register(client, hostname: str = "host-a", **extra):
-    return client.post("/nodes/register", json={"hostname": hostname, "inventory": LIBX264, **extra},
-                       headers=bearer(ENROLLMENT_TOKEN))
+    return client.post(
+        "/nodes/register", json={"hostname": hostname, "inventory": LIBX264, **extra}, headers=bearer(ENROLLMENT_TOKEN)
+    )
 
 
 def _beat(client, n: Node) -> int:

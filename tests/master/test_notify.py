@@ -1,4 +1,5 @@
 """The long-poll wake-up signal: a bump wakes about as many waiters as there is new work."""
+
 from __future__ import annotations
 
 import threading

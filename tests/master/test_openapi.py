@@ -1,4 +1,5 @@
 """GET /openapi.json describes every route, with the very schemas the API validates against."""
+
 from __future__ import annotations
 
 import re
@@ -33,11 +34,14 @@ def test_every_flask_rule_is_described(app, doc):
 
 def test_request_schemas_are_the_validating_ones(doc):
     """Request bodies are exactly the schemas the blueprints validate with."""
-    bodies = {("/nodes/register", "post"): nodes.REGISTER_SCHEMA,
-              ("/nodes/{node_id}/heartbeat", "post"): nodes.HEARTBEAT_SCHEMA,
-              ("/nodes/{node_id}/drain", "post"): nodes.DRAIN_SCHEMA,
-              ("/jobs", "post"): jobs.SUBMIT_SCHEMA, ("/results", "post"): results.RESULT_SCHEMA,
-              ("/campaigns", "post"): campaigns.SUBMIT_SCHEMA}
+    bodies = {
+        ("/nodes/register", "post"): nodes.REGISTER_SCHEMA,
+        ("/nodes/{node_id}/heartbeat", "post"): nodes.HEARTBEAT_SCHEMA,
+        ("/nodes/{node_id}/drain", "post"): nodes.DRAIN_SCHEMA,
+        ("/jobs", "post"): jobs.SUBMIT_SCHEMA,
+        ("/results", "post"): results.RESULT_SCHEMA,
+        ("/campaigns", "post"): campaigns.SUBMIT_SCHEMA,
+    }
     for (path, method), schema in bodies.items():
         got = doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
         assert got == schema, path

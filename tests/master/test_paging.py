@@ -1,4 +1,5 @@
 """Pages of jobs: GET /jobs (limit, offset, total, next) and the web UI's bounded job and node lists."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,14 @@ from tests.master.conftest import job_spec
 
 
 def _campaign(conn, n: int) -> str:
-    return queue.create_campaign(conn, name="p", description="", spec_text="name: p", spec_path=None,
-                                 jobs=[job_spec(f"v{i}#1") for i in range(n)])
+    return queue.create_campaign(
+        conn,
+        name="p",
+        description="",
+        spec_text="name: p",
+        spec_path=None,
+        jobs=[job_spec(f"v{i}#1") for i in range(n)],
+    )
 
 
 def test_get_jobs_pages_through_every_job_once_in_order(client, conn):
@@ -41,8 +48,10 @@ def test_dashboard_shows_a_bounded_page_with_indexed_counts(client, conn):
     """With 1,000 jobs and 120 nodes the dashboard lists a few recent jobs and a page of nodes, and counts all."""
     _campaign(conn, 1000)
     for i in range(120):
-        conn.execute("INSERT INTO nodes (id, hostname, registered_at, last_heartbeat) VALUES (?, ?, 0, NULL)",
-                     (f"n-{i:03d}", f"host-{i:03d}"))
+        conn.execute(
+            "INSERT INTO nodes (id, hostname, registered_at, last_heartbeat) VALUES (?, ?, 0, NULL)",
+            (f"n-{i:03d}", f"host-{i:03d}"),
+        )
     html = client.get("/").get_data(as_text=True)
     assert len(re.findall(r'<tr data-job="', html)) <= 20
     assert len(re.findall(r'<tr data-node="', html)) <= 50
@@ -80,7 +89,7 @@ def test_paging_indexes_serve_the_queries(conn):
         "all": "SELECT * FROM jobs ORDER BY created_at, seq, id LIMIT 100",
         "state": "SELECT * FROM jobs WHERE state = 'queued' ORDER BY created_at, seq, id LIMIT 100",
         "recent": "SELECT j.id FROM jobs j ORDER BY COALESCE(j.finished_at, j.started_at, j.created_at) DESC,"
-                  " j.seq DESC LIMIT 15",
+        " j.seq DESC LIMIT 15",
     }
     for name, sql in plans.items():
         plan = " ".join(r["detail"] for r in conn.execute("EXPLAIN QUERY PLAN " + sql))

@@ -1,4 +1,5 @@
 """State transitions of the job queue on a real SQLite file."""
+
 from __future__ import annotations
 
 import threading
@@ -11,8 +12,14 @@ from wire.states import CampaignState, JobState, NodeStatus
 
 
 def _result(job, node_id, status="succeeded", error=None, **extra):
-    return {"job_id": job["id"], "attempt": job["attempt"], "node_id": node_id, "status": status, "error": error,
-            **extra}
+    return {
+        "job_id": job["id"],
+        "attempt": job["attempt"],
+        "node_id": node_id,
+        "status": status,
+        "error": error,
+        **extra,
+    }
 
 
 def test_migrations_set_schema_version(conn):
@@ -158,8 +165,9 @@ def test_going_offline_requeues_unheld_jobs_at_once_and_keeps_held_ones(conn, ma
     assert fleet.Liveness().status(row) is NodeStatus.OFFLINE
     assert queue.claim_next_job(conn, n1) is None
     queue.heartbeat(conn, n1, None, None, lease_s=300, held=[held["id"]])
-    assert fleet.Liveness().status(conn.execute("SELECT * FROM nodes WHERE id = ?", (n1,)).fetchone()) \
-        is NodeStatus.ONLINE
+    assert (
+        fleet.Liveness().status(conn.execute("SELECT * FROM nodes WHERE id = ?", (n1,)).fetchone()) is NodeStatus.ONLINE
+    )
     assert queue.claim_next_job(conn, n1)["id"] == dropped["id"]
 
 
@@ -267,13 +275,22 @@ def test_result_event_keeps_error_and_stderr_tail(conn, make_campaign, node):
     queue.accept_result(conn, _result(job, n1, "failed", "ffmpeg exited 1", ffmpeg={"stderr_tail": tail}))
     event = queue.job_events(conn, job["id"])[-1]
     assert (event["event"], event["status"], event["error"]) == ("result", "failed", "ffmpeg exited 1")
-    assert event["stderr_tail"] == tail[-queue.STDERR_TAIL_LINES:]
+    assert event["stderr_tail"] == tail[-queue.STDERR_TAIL_LINES :]
 
 
 def test_submit_job_belongs_to_no_campaign(conn, node):
     """A job submitted on its own has no campaign and is claimable like any other."""
-    job_id = queue.submit_job(conn, {"name": "x#1", "scenario": "x", "variant": "x", "kind": "transcode",
-                                     "params": {"encoder": "libx264"}, "requirements": {"encoder": "libx264"}})
+    job_id = queue.submit_job(
+        conn,
+        {
+            "name": "x#1",
+            "scenario": "x",
+            "variant": "x",
+            "kind": "transcode",
+            "params": {"encoder": "libx264"},
+            "requirements": {"encoder": "libx264"},
+        },
+    )
     job = queue.claim_next_job(conn, node("n1").id)
     assert (job["id"], job["campaign_id"]) == (job_id, None)
 
@@ -301,12 +318,19 @@ def test_concurrent_claims_never_share_a_job(app, make_campaign, node):
 
 # --- confidence: a variant repeats until its joules-per-frame interval is narrow enough -------------------------
 
+
 def _confidence_jobs(variant: str = "v", target: float = 0.05, low: int = 2, high: int = 4, priority: int = 3):
     from tests.master.conftest import job_spec
 
     spec = {"preset": None, "target": target, "min": low, "max": high}
-    return [dict(job_spec(f"{variant}#{rep}", priority=priority, encoder="libx264", duration=1), repetition=rep,
-                 confidence=spec) for rep in range(1, low + 1)]
+    return [
+        dict(
+            job_spec(f"{variant}#{rep}", priority=priority, encoder="libx264", duration=1),
+            repetition=rep,
+            confidence=spec,
+        )
+        for rep in range(1, low + 1)
+    ]
 
 
 def _jpf(job, node_id, value, status="succeeded"):
@@ -315,8 +339,10 @@ def _jpf(job, node_id, value, status="succeeded"):
 
 
 def _names_states(conn, cid):
-    return [(r["name"], r["state"]) for r in conn.execute("SELECT name, state FROM jobs WHERE campaign_id = ?"
-                                                             " ORDER BY seq", (cid,))]
+    return [
+        (r["name"], r["state"])
+        for r in conn.execute("SELECT name, state FROM jobs WHERE campaign_id = ? ORDER BY seq", (cid,))
+    ]
 
 
 def _campaign_state(conn, cid):
@@ -333,18 +359,28 @@ def test_confidence_noisy_variant_grows_one_run_at_a_time_to_max(conn, make_camp
         job = queue.claim_next_job(conn, n1)
         ack = queue.accept_result(conn, _jpf(job, n1, next(values)))
         total = conn.execute("SELECT COUNT(*) FROM jobs WHERE campaign_id = ?", (cid,)).fetchone()[0]
+        assert total == expected_jobs
         if job["repetition"] == 1:
             assert total == 2 and "added_jobs" not in ack  # v#2 still queued: wait
         else:
             assert total == min(job["repetition"] + 1, 4)
             assert ack.get("added_jobs", 0) == (1 if job["repetition"] < 4 else 0)
-    assert _names_states(conn, cid) == [("v#1", "succeeded"), ("v#2", "succeeded"), ("v#3", "succeeded"),
-                                        ("v#4", "succeeded")]
+    assert _names_states(conn, cid) == [
+        ("v#1", "succeeded"),
+        ("v#2", "succeeded"),
+        ("v#3", "succeeded"),
+        ("v#4", "succeeded"),
+    ]
     assert _campaign_state(conn, cid) == "finished"
     third = queue.job_to_dict(conn.execute("SELECT * FROM jobs WHERE name = 'v#3'").fetchone())
     first = queue.job_to_dict(conn.execute("SELECT * FROM jobs WHERE name = 'v#1'").fetchone())
     assert (third["params"], third["requirements"], third["priority"], third["repetition"], third["seq"]) == (
-        first["params"], first["requirements"], 3, 3, 2)
+        first["params"],
+        first["requirements"],
+        3,
+        3,
+        2,
+    )
     assert third["confidence"] == {"preset": None, "target": 0.05, "min": 2, "max": 4}
     event = queue.job_events(conn, third["id"])[0]
     assert (event["event"], event["reason"], event["runs"], event["jobs"]) == ("queued", "confidence", 2, 2)
@@ -459,16 +495,29 @@ def test_confidence_new_run_wakes_a_long_polling_agent(tmp_path):
     from master.app import create_app
     from tests.master.conftest import ADMIN_TOKEN, ENROLLMENT_TOKEN, LIBX264, bearer
 
-    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "w.db"), "LEASE_S": 60.0, "REQUEUE_CHECK_S": 30.0,
-                      "ENROLLMENT_TOKEN": ENROLLMENT_TOKEN, "ADMIN_TOKEN": ADMIN_TOKEN})
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "w.db"),
+            "LEASE_S": 60.0,
+            "REQUEUE_CHECK_S": 30.0,
+            "ENROLLMENT_TOKEN": ENROLLMENT_TOKEN,
+            "ADMIN_TOKEN": ADMIN_TOKEN,
+        }
+    )
     client = app.test_client()
-    text = ("name: c\nscenarios:\n  - name: x\n    kind: transcode\n    input: {source: testsrc2}\n"
-            "    encoder: libx264\n    bitrate: 1000k\n    duration: 1\n"
-            "    confidence: {target: 0.01, min: 2, max: 3}\n")
+    text = (
+        "name: c\nscenarios:\n  - name: x\n    kind: transcode\n    input: {source: testsrc2}\n"
+        "    encoder: libx264\n    bitrate: 1000k\n    duration: 1\n"
+        "    confidence: {target: 0.01, min: 2, max: 3}\n"
+    )
     submitted = client.post("/campaigns", json={"spec_text": text}, headers=bearer(ADMIN_TOKEN)).get_json()
     assert (submitted["jobs"], submitted["max_jobs"]) == (2, 3)
-    reg = client.post("/nodes/register", json={"hostname": "h", "inventory": LIBX264, "max_concurrent_jobs": 3},
-                      headers=bearer(ENROLLMENT_TOKEN)).get_json()
+    reg = client.post(
+        "/nodes/register",
+        json={"hostname": "h", "inventory": LIBX264, "max_concurrent_jobs": 3},
+        headers=bearer(ENROLLMENT_TOKEN),
+    ).get_json()
     node_id, headers = reg["node_id"], bearer(reg["node_token"])
     jobs = [client.get(f"/jobs/next?node_id={node_id}", headers=headers).get_json()["job"] for _ in range(2)]
     assert [j["name"] for j in jobs] == ["x#1", "x#2"]

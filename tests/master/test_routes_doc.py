@@ -1,6 +1,7 @@
 """docs/DISTRIBUTED.md "The API's routes" lists exactly the API the real app serves: every documented route (method
 and path) is in the app's /openapi.json, and every API route there is documented, with a token column that matches
 the route's security requirement. The web UI's pages (``/``, ``/ui/...``) are for browsers and left out on purpose."""
+
 from __future__ import annotations
 
 import re
@@ -62,8 +63,11 @@ def test_every_api_route_is_documented(client):
 
 def test_documented_tokens_match_the_apps_security(client):
     served = api_routes(client)
-    wrong = {route: (token, served[route]) for route, token in documented_routes().items()
-             if route in served and token != served[route]}
+    wrong = {
+        route: (token, served[route])
+        for route, token in documented_routes().items()
+        if route in served and token != served[route]
+    }
     assert not wrong, f"token column (documented, app): {wrong}"
 
 

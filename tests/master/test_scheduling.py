@@ -1,4 +1,5 @@
 """Scheduling per docs/DISTRIBUTED.md: capabilities, labels and targets, priorities, capacity, drain, liveness."""
+
 from __future__ import annotations
 
 import threading
@@ -18,8 +19,13 @@ def _claim(client, n):
 
 def _nvenc_then_x264(make_campaign) -> str:
     """A campaign whose first (and highest-priority) job needs NVENC and whose next two need libx264."""
-    return make_campaign(jobs=[job_spec("nv#1", {"encoder": "h264_nvenc", "targets": ["local"]}, priority=5),
-                               job_spec("x1#1"), job_spec("x2#1")])
+    return make_campaign(
+        jobs=[
+            job_spec("nv#1", {"encoder": "h264_nvenc", "targets": ["local"]}, priority=5),
+            job_spec("x1#1"),
+            job_spec("x2#1"),
+        ]
+    )
 
 
 def test_job_needing_nvenc_waits_and_does_not_block_others(client, node, make_campaign):
@@ -28,8 +34,13 @@ def test_job_needing_nvenc_waits_and_does_not_block_others(client, node, make_ca
     cpu = node("cpu", max_concurrent_jobs=2)
     assert [_claim(client, cpu)["name"], _claim(client, cpu)["name"]] == ["x1#1", "x2#1"]
     progress = client.get(f"/campaigns/{cid}").get_json()
-    assert progress["waiting"] == [{"jobs": 1, "requirements": {"encoder": "h264_nvenc", "targets": ["local"]},
-                                    "reason": "no online node has usable encoder h264_nvenc"}]
+    assert progress["waiting"] == [
+        {
+            "jobs": 1,
+            "requirements": {"encoder": "h264_nvenc", "targets": ["local"]},
+            "reason": "no online node has usable encoder h264_nvenc",
+        }
+    ]
     assert progress["waiting_reason"] == "1 job: no online node has usable encoder h264_nvenc"
 
 
@@ -55,15 +66,18 @@ def test_no_node_online_is_the_reason(client, make_campaign):
     assert client.get(f"/campaigns/{cid}").get_json()["waiting"][0]["reason"] == "no node is online"
 
 
-@pytest.mark.parametrize("requirements, takers", [
-    ({"labels": {"rack": "a"}}, {"ra"}),
-    ({"targets": ["rb.example.org"]}, {"rb.example.org"}),
-    ({"targets": ["rb"]}, {"rb.example.org"}),
-    ({"targets": ["a"]}, {"ra"}),
-    ({"targets": ["nowhere", "all"]}, {"ra", "rb.example.org"}),
-    ({"targets": ["any"]}, {"ra", "rb.example.org"}),
-    ({"gpu": True}, set()),
-])
+@pytest.mark.parametrize(
+    "requirements, takers",
+    [
+        ({"labels": {"rack": "a"}}, {"ra"}),
+        ({"targets": ["rb.example.org"]}, {"rb.example.org"}),
+        ({"targets": ["rb"]}, {"rb.example.org"}),
+        ({"targets": ["a"]}, {"ra"}),
+        ({"targets": ["nowhere", "all"]}, {"ra", "rb.example.org"}),
+        ({"targets": ["any"]}, {"ra", "rb.example.org"}),
+        ({"gpu": True}, set()),
+    ],
+)
 def test_labels_targets_and_gpu(client, node, make_campaign, requirements, takers):
     """Labels must match; targets name a hostname (or its first label) or a label value; all/any match all."""
     make_campaign(jobs=[job_spec("j#1", requirements)])
@@ -72,14 +86,17 @@ def test_labels_targets_and_gpu(client, node, make_campaign, requirements, taker
     assert got <= takers and (got != set()) == bool(takers)
 
 
-@pytest.mark.parametrize("requirements, takers", [
-    ({"targets": ["gpu"]}, {"g1"}),
-    ({"targets": ["agents"]}, {"m1", "g1"}),
-    ({"targets": ["master"]}, {"m1"}),
-    ({"labels": {"group": "gpu"}}, {"g1"}),
-    ({"labels": {"group": "agents,gpu"}}, {"g1"}),
-    ({"labels": {"group": "agent"}}, set()),
-])
+@pytest.mark.parametrize(
+    "requirements, takers",
+    [
+        ({"targets": ["gpu"]}, {"g1"}),
+        ({"targets": ["agents"]}, {"m1", "g1"}),
+        ({"targets": ["master"]}, {"m1"}),
+        ({"labels": {"group": "gpu"}}, {"g1"}),
+        ({"labels": {"group": "agents,gpu"}}, {"g1"}),
+        ({"labels": {"group": "agent"}}, set()),
+    ],
+)
 def test_a_label_with_several_values_matches_each(client, node, make_campaign, requirements, takers):
     """A label given several times (Ansible's group=<each group>) matches targets and label requirements by each
     value, never by a part of one."""
@@ -160,8 +177,9 @@ def test_delete_refused_while_node_holds_a_job(client, node, make_campaign, admi
     job = _claim(client, n)
     resp = client.delete(f"/nodes/{n.id}", headers=admin)
     assert resp.status_code == 409 and job["id"] in resp.get_json()["error"]
-    client.post("/results", json={"job_id": job["id"], "attempt": 1, "node_id": n.id, "status": "succeeded"},
-                headers=n.headers)
+    client.post(
+        "/results", json={"job_id": job["id"], "attempt": 1, "node_id": n.id, "status": "succeeded"}, headers=n.headers
+    )
     assert client.delete(f"/nodes/{n.id}", headers=admin).status_code == 200
     assert client.get(f"/nodes/{n.id}").status_code == 404
 

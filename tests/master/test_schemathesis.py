@@ -5,6 +5,7 @@ names (node routes pinned to a registered node so they get past the token check)
 linked by the ids earlier answers gave, on an INSECURE app seeded with a node and a campaign before each sequence.
 Both are bounded (few examples, no shrinking) to stay well under a minute on two slow cores.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -22,21 +23,42 @@ from tests.master.conftest import ADMIN_TOKEN, ENROLLMENT_TOKEN, LIBX264, bearer
 CONFIG = {"phases": {"examples": {"enabled": False}}, "generation": {"max-examples": 10}}
 """Schemathesis' own settings: its coverage phase (boundary values) and fuzzing, 10 examples an operation."""
 
-BOUNDED = settings(max_examples=10, deadline=None, derandomize=True, database=None,
-                   suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+BOUNDED = settings(
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.generate],
+)
 
 
 def _app(tmp_path, **config):
-    return create_app({"TESTING": True, "DATABASE": str(tmp_path / "ffwatt.db"), "REQUEUE_CHECK_S": 0.05,
-                       "ENROLLMENT_TOKEN": ENROLLMENT_TOKEN, "ADMIN_TOKEN": ADMIN_TOKEN, **config})
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "ffwatt.db"),
+            "REQUEUE_CHECK_S": 0.05,
+            "ENROLLMENT_TOKEN": ENROLLMENT_TOKEN,
+            "ADMIN_TOKEN": ADMIN_TOKEN,
+            **config,
+        }
+    )
 
 
 def _secured() -> tuple[schemathesis.BaseSchema, str, str]:
     """(schema, node id, node token) of an app with tokens and one registered node, built at import: schemathesis
     collects one test per operation from it (its fixture-based loader fails on this pytest)."""
     app = _app(Path(_STATE.name))
-    answer = app.test_client().post("/nodes/register", json={"hostname": "schemathesis-node", "inventory": LIBX264},
-                                    headers=bearer(ENROLLMENT_TOKEN)).get_json()
+    answer = (
+        app.test_client()
+        .post(
+            "/nodes/register",
+            json={"hostname": "schemathesis-node", "inventory": LIBX264},
+            headers=bearer(ENROLLMENT_TOKEN),
+        )
+        .get_json()
+    )
     config = schemathesis.Config.from_dict(CONFIG)
     return schemathesis.openapi.from_wsgi("/openapi.json", app, config=config), answer["node_id"], answer["node_token"]
 
@@ -80,18 +102,27 @@ def _seed(conn) -> None:
     with db.write(conn):
         for table in ("job_events", "results", "jobs", "campaigns", "nodes"):
             conn.execute(f"DELETE FROM {table}")
-        conn.execute("INSERT INTO nodes (id, hostname, inventory, labels, status, registered_at, last_heartbeat)"
-                     " VALUES ('n-seed', 'seed', ?, '{}', 'online', ?, ?)",
-                     (db.dumps(LIBX264), time.time(), time.time()))
-    queue.create_campaign(conn, name="seed", description="", spec_text="name: seed", spec_path=None,
-                          jobs=[job_spec("a#1", encoder="libx264"), job_spec("b#1", encoder="libx264")])
+        conn.execute(
+            "INSERT INTO nodes (id, hostname, inventory, labels, status, registered_at, last_heartbeat)"
+            " VALUES ('n-seed', 'seed', ?, '{}', 'online', ?, ?)",
+            (db.dumps(LIBX264), time.time(), time.time()),
+        )
+    queue.create_campaign(
+        conn,
+        name="seed",
+        description="",
+        spec_text="name: seed",
+        spec_path=None,
+        jobs=[job_spec("a#1", encoder="libx264"), job_spec("b#1", encoder="libx264")],
+    )
 
 
 def test_no_sequence_of_calls_answers_a_server_error(tmp_path):
     """Stateful: register, submit, claim, heartbeat, report, cancel, retry, drain, delete in generated orders."""
     app = _app(tmp_path, INSECURE=True)
-    stateful = schemathesis.openapi.from_wsgi("/openapi.json", app, config=schemathesis.Config.from_dict(
-        {"generation": {"mode": "positive"}}))
+    stateful = schemathesis.openapi.from_wsgi(
+        "/openapi.json", app, config=schemathesis.Config.from_dict({"generation": {"mode": "positive"}})
+    )
     conn = db.connect(app.config["DATABASE"])
 
     class Sequences(stateful.as_state_machine()):

@@ -3,6 +3,7 @@ many threads, SIGTERM during a long-poll, HTTPS and mTLS with certificates made 
 
 The helpers here (:func:`start_master`, :func:`make_tls_files`) are also used by the agent's process tests.
 """
+
 from __future__ import annotations
 
 import os
@@ -72,14 +73,27 @@ class MasterProcess:
             self.proc.wait(timeout=5)
 
 
-def start_master(workdir: Path, *args: str, env: dict[str, str] | None = None, verify: bool | str = True,
-                 cert: tuple[str, str] | None = None, db_name: str = "master.db", port: int = 0) -> MasterProcess:
+def start_master(
+    workdir: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    verify: bool | str = True,
+    cert: tuple[str, str] | None = None,
+    db_name: str = "master.db",
+    port: int = 0,
+) -> MasterProcess:
     """Start the master on 127.0.0.1 (port 0 unless given) and wait until its URL answers /health."""
     log_path = workdir / f"master-{time.monotonic_ns()}.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(master_cmd(workdir / db_name, "--host", "127.0.0.1", "--port", str(port), *args),
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir,
-                                env=env or clean_env(), start_new_session=True)
+        proc = subprocess.Popen(
+            master_cmd(workdir / db_name, "--host", "127.0.0.1", "--port", str(port), *args),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+            env=env or clean_env(),
+            start_new_session=True,
+        )
     master = MasterProcess(proc, log_path)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -107,20 +121,70 @@ def make_tls_files(folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
     san = "subjectAltName=IP:127.0.0.1,DNS:localhost"
-    openssl("req", "-x509", *new_key, "-keyout", "self.key", "-out", "self.pem", "-days", "2",
-            "-subj", "/CN=127.0.0.1", "-addext", san, cwd=folder)
-    openssl("req", "-x509", *new_key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=ffwatt-test-ca",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-            cwd=folder)
-    for name, cn, ext in (("server", "127.0.0.1", f"{san}\nextendedKeyUsage=serverAuth\n"),
-                          ("client", "agent-test", "extendedKeyUsage=clientAuth\n")):
+    openssl(
+        "req",
+        "-x509",
+        *new_key,
+        "-keyout",
+        "self.key",
+        "-out",
+        "self.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        san,
+        cwd=folder,
+    )
+    openssl(
+        "req",
+        "-x509",
+        *new_key,
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=ffwatt-test-ca",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        cwd=folder,
+    )
+    for name, cn, ext in (
+        ("server", "127.0.0.1", f"{san}\nextendedKeyUsage=serverAuth\n"),
+        ("client", "agent-test", "extendedKeyUsage=clientAuth\n"),
+    ):
         (folder / f"{name}.ext").write_text(ext)
-        openssl("req", "-new", *new_key, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}",
-                cwd=folder)
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext", cwd=folder)
-    return {name: folder / name for name in ("self.pem", "self.key", "ca.pem", "server.pem", "server.key",
-                                             "client.pem", "client.key")}
+        openssl(
+            "req", "-new", *new_key, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}", cwd=folder
+        )
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            f"{name}.pem",
+            "-days",
+            "2",
+            "-extfile",
+            f"{name}.ext",
+            cwd=folder,
+        )
+    return {
+        name: folder / name
+        for name in ("self.pem", "self.key", "ca.pem", "server.pem", "server.key", "client.pem", "client.key")
+    }
 
 
 @pytest.fixture(scope="session")
@@ -132,15 +196,24 @@ def tls_files(tmp_path_factory):
 
 def run_master(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run the master expecting it to refuse to start (so it exits by itself)."""
-    return subprocess.run(master_cmd(tmp_path / "refused.db", *args), capture_output=True, text=True, cwd=tmp_path,
-                          env=env or clean_env(), timeout=30)
+    return subprocess.run(
+        master_cmd(tmp_path / "refused.db", *args),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env or clean_env(),
+        timeout=30,
+    )
 
 
-@pytest.mark.parametrize("args, missing", [
-    ((), "--enrollment-token and --admin-token"),
-    (("--enrollment-token", ENROLL), "--admin-token"),
-    (("--admin-token", ADMIN), "--enrollment-token"),
-])
+@pytest.mark.parametrize(
+    "args, missing",
+    [
+        ((), "--enrollment-token and --admin-token"),
+        (("--enrollment-token", ENROLL), "--admin-token"),
+        (("--admin-token", ADMIN), "--enrollment-token"),
+    ],
+)
 def test_refuses_to_start_without_both_tokens(tmp_path, args, missing):
     """Without both tokens and without --insecure the master exits 2 naming what is missing."""
     done = run_master(tmp_path, "--port", "0", *args)
@@ -170,8 +243,9 @@ def test_busy_port_is_one_clear_line(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = run_master(tmp_path, "--port", str(port), env=clean_env(FFWATT_ENROLLMENT_TOKEN=ENROLL,
-                                                                       FFWATT_ADMIN_TOKEN=ADMIN))
+        done = run_master(
+            tmp_path, "--port", str(port), env=clean_env(FFWATT_ENROLLMENT_TOKEN=ENROLL, FFWATT_ADMIN_TOKEN=ADMIN)
+        )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == f"Error: cannot listen on 127.0.0.1:{port}: address already in use"
     assert "Traceback" not in done.stderr
@@ -180,28 +254,39 @@ def test_busy_port_is_one_clear_line(tmp_path):
 def _long_poll(url: str, node_id: str, token: str | None, wait: float, out: list) -> None:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        out.append(requests.get(f"{url}/jobs/next", params={"node_id": node_id, "wait": wait}, headers=headers,
-                                timeout=wait + 10).status_code)
+        out.append(
+            requests.get(
+                f"{url}/jobs/next", params={"node_id": node_id, "wait": wait}, headers=headers, timeout=wait + 10
+            ).status_code
+        )
     except requests.RequestException as exc:
         out.append(exc)
 
 
 def _register(url: str, hostname: str, **kwargs) -> dict:
-    resp = requests.post(f"{url}/nodes/register", json={"hostname": hostname, "inventory": {}},
-                         headers={"Authorization": f"Bearer {ENROLL}"}, timeout=10, **kwargs)
+    resp = requests.post(
+        f"{url}/nodes/register",
+        json={"hostname": hostname, "inventory": {}},
+        headers={"Authorization": f"Bearer {ENROLL}"},
+        timeout=10,
+        **kwargs,
+    )
     assert resp.status_code in (200, 201), resp.text
     return resp.json()
 
 
 def test_serves_many_long_polls_from_one_worker_process(tmp_path, masters):
     """Tokens from the environment; 60 long-polls in flight at once while /health still answers; one worker."""
-    master = start_master(tmp_path, "--lease", "60s", env=clean_env(FFWATT_ENROLLMENT_TOKEN=ENROLL,
-                                                                   FFWATT_ADMIN_TOKEN=ADMIN))
+    master = start_master(
+        tmp_path, "--lease", "60s", env=clean_env(FFWATT_ENROLLMENT_TOKEN=ENROLL, FFWATT_ADMIN_TOKEN=ADMIN)
+    )
     masters.append(master)
     node = _register(master.url, "poller")
     results: list = []
-    polls = [threading.Thread(target=_long_poll, args=(master.url, node["node_id"], node.get("node_token"), 3.0,
-                                                        results)) for _ in range(60)]
+    polls = [
+        threading.Thread(target=_long_poll, args=(master.url, node["node_id"], node.get("node_token"), 3.0, results))
+        for _ in range(60)
+    ]
     for poll in polls:
         poll.start()
     time.sleep(0.5)
@@ -221,8 +306,9 @@ def test_sigterm_exits_0_quickly_with_a_long_poll_in_flight(tmp_path, masters):
     masters.append(master)
     node = _register(master.url, "poller")
     results: list = []
-    poll = threading.Thread(target=_long_poll, args=(master.url, node["node_id"], node.get("node_token"), 30.0,
-                                                      results))
+    poll = threading.Thread(
+        target=_long_poll, args=(master.url, node["node_id"], node.get("node_token"), 30.0, results)
+    )
     poll.start()
     time.sleep(0.5)
     started = time.monotonic()
@@ -236,8 +322,14 @@ def test_sigterm_exits_0_quickly_with_a_long_poll_in_flight(tmp_path, masters):
 def test_a_second_master_on_the_same_database_is_refused(tmp_path, masters):
     """Two masters never share one SQLite file: the second exits 1 naming the lock."""
     masters.append(start_master(tmp_path, "--insecure"))
-    done = subprocess.run(master_cmd(tmp_path / "master.db", "--insecure", "--port", "0"), capture_output=True,
-                          text=True, cwd=tmp_path, env=clean_env(), timeout=30)
+    done = subprocess.run(
+        master_cmd(tmp_path / "master.db", "--insecure", "--port", "0"),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(),
+        timeout=30,
+    )
     assert done.returncode == 1
     assert "another master is serving" in done.stderr.strip().splitlines()[-1]
 
@@ -246,8 +338,9 @@ def test_a_second_master_on_the_same_database_is_refused(tmp_path, masters):
 def test_https_with_a_self_signed_certificate(tmp_path, tls_files, masters):
     """--tls-cert/--tls-key serve HTTPS; a client that trusts the certificate gets through, others do not."""
     cert = str(tls_files["self.pem"])
-    master = start_master(tmp_path, "--insecure", "--tls-cert", cert, "--tls-key", str(tls_files["self.key"]),
-                          verify=cert)
+    master = start_master(
+        tmp_path, "--insecure", "--tls-cert", cert, "--tls-key", str(tls_files["self.key"]), verify=cert
+    )
     masters.append(master)
     assert master.url.startswith("https://127.0.0.1:")
     assert requests.get(master.url + "/health", verify=cert, timeout=5).json() == {"status": "healthy"}
@@ -261,8 +354,18 @@ def test_https_with_a_self_signed_certificate(tmp_path, tls_files, masters):
 def test_mtls_refuses_clients_without_a_certificate(tmp_path, tls_files, masters):
     """--tls-client-ca: no client certificate -> the TLS handshake is refused; the CA's client certificate works."""
     ca, client = str(tls_files["ca.pem"]), (str(tls_files["client.pem"]), str(tls_files["client.key"]))
-    master = start_master(tmp_path, "--insecure", "--tls-cert", str(tls_files["server.pem"]),
-                          "--tls-key", str(tls_files["server.key"]), "--tls-client-ca", ca, verify=ca, cert=client)
+    master = start_master(
+        tmp_path,
+        "--insecure",
+        "--tls-cert",
+        str(tls_files["server.pem"]),
+        "--tls-key",
+        str(tls_files["server.key"]),
+        "--tls-client-ca",
+        ca,
+        verify=ca,
+        cert=client,
+    )
     masters.append(master)
     with pytest.raises(requests.exceptions.ConnectionError):  # SSLError, or a reset right after the handshake
         requests.get(master.url + "/health", verify=ca, timeout=5)
@@ -274,8 +377,9 @@ def test_mtls_refuses_clients_without_a_certificate(tmp_path, tls_files, masters
 
 def test_gunicorn_runs_one_gthread_worker_with_many_threads():
     """One worker process (SQLite, the in-process long-poll signal), gthread, the --threads count, mTLS required."""
-    opts = service.ServeOptions(host="127.0.0.1", port=0, threads=300, tls_cert="c.pem", tls_key="k.pem",
-                                tls_client_ca="ca.pem")
+    opts = service.ServeOptions(
+        host="127.0.0.1", port=0, threads=300, tls_cert="c.pem", tls_key="k.pem", tls_client_ca="ca.pem"
+    )
     with socket.socket() as sock:
         settings = service.gunicorn_settings(sock, opts)
         assert settings["bind"] == [f"fd://{sock.fileno()}"]
@@ -286,9 +390,18 @@ def test_gunicorn_runs_one_gthread_worker_with_many_threads():
     assert (loaded.workers, loaded.threads, loaded.worker_class_str) == (1, 300, "gthread")
 
 
-@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("127.0.0.12", True), ("localhost", True),
-                                            ("::1", True), ("0.0.0.0", False), ("::", False),
-                                            ("no-such-host.invalid", False)])
+@pytest.mark.parametrize(
+    "host, loopback",
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.12", True),
+        ("localhost", True),
+        ("::1", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("no-such-host.invalid", False),
+    ],
+)
 def test_loopback_detection(host, loopback):
     """--insecure accepts exactly the addresses that stay on this machine."""
     assert service.is_loopback(host) is loopback

@@ -4,6 +4,7 @@ docs/DISTRIBUTED.md, Scheduling: "A result from any attempt but the current one 
 the job went back to the queue and the SAME node took it again, node and state match the old result: only the
 attempt number tells the two apart. Real Flask app, real SQLite file, through HTTP (tests/master/conftest.py).
 """
+
 from __future__ import annotations
 
 import time
@@ -20,9 +21,17 @@ LEASE_S = 0.5
 @pytest.fixture
 def app(tmp_path):
     """The real app with a half-second lease and no claim grace, so both ways back to the queue happen in a test."""
-    return create_app({"TESTING": True, "DATABASE": str(tmp_path / "ffwatt.db"), "LEASE_S": LEASE_S,
-                       "CLAIM_GRACE_S": 0.0, "ENROLLMENT_TOKEN": ENROLLMENT_TOKEN, "ADMIN_TOKEN": ADMIN_TOKEN,
-                       "REQUEUE_CHECK_S": 0.05})
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "ffwatt.db"),
+            "LEASE_S": LEASE_S,
+            "CLAIM_GRACE_S": 0.0,
+            "ENROLLMENT_TOKEN": ENROLLMENT_TOKEN,
+            "ADMIN_TOKEN": ADMIN_TOKEN,
+            "REQUEUE_CHECK_S": 0.05,
+        }
+    )
 
 
 def claim(client, n) -> dict | None:
@@ -57,8 +66,11 @@ def requeue_by_lease(client, conn, n, job) -> str:
 def requeue_by_not_held(client, conn, n, job) -> str:
     """A heartbeat of the node that leaves the job out of held_jobs (the agent restarted): requeued at once."""
     time.sleep(0.01)  # the claim is older than the (zero) grace
-    resp = client.post(f"/nodes/{n.id}/heartbeat", json={"watts": None, "job_id": None, "progress": None,
-                                                         "held_jobs": []}, headers=n.headers)
+    resp = client.post(
+        f"/nodes/{n.id}/heartbeat",
+        json={"watts": None, "job_id": None, "progress": None, "held_jobs": []},
+        headers=n.headers,
+    )
     assert resp.status_code == 200, resp.get_json()
     assert client.get(f"/jobs/{job['id']}").get_json()["state"] == "queued"
     return "not_held"

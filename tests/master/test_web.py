@@ -1,4 +1,5 @@
 """The web UI through Flask's test client on a real SQLite file: pages, 404s, headers, and the helpers behind them."""
+
 from __future__ import annotations
 
 import json
@@ -13,15 +14,25 @@ from master.fleet import Liveness
 from master.web import formatting
 
 INVENTORY = {
-    "hostname": "bench-01", "cpu_model": "AMD EPYC 7443P 24-Core Processor", "cpu_sockets": 1, "cpu_cores": 24,
-    "cpu_threads": 48, "memory_bytes": 128 * 2**30, "gpus": [{"index": 0, "name": "NVIDIA L4", "uuid": "GPU-1"}],
-    "kernel": "6.1.0-18-amd64", "os": "Debian GNU/Linux 12 (bookworm)",
+    "hostname": "bench-01",
+    "cpu_model": "AMD EPYC 7443P 24-Core Processor",
+    "cpu_sockets": 1,
+    "cpu_cores": 24,
+    "cpu_threads": 48,
+    "memory_bytes": 128 * 2**30,
+    "gpus": [{"index": 0, "name": "NVIDIA L4", "uuid": "GPU-1"}],
+    "kernel": "6.1.0-18-amd64",
+    "os": "Debian GNU/Linux 12 (bookworm)",
     "ffmpeg": {"path": "/usr/bin/ffmpeg", "version": "5.1.6-0+deb12u1", "source": "system"},
-    "encoders": {"libx264": {"usable": True, "reason": None},
-                 "h264_nvenc": {"usable": False, "reason": "no NVENC device"}},
-    "power_sources": [{"name": "rapl:package-0", "kind": "rapl", "measured": True,
-                       "details": {"max_energy_range_uj": 262143328850}}],
-    "power_notes": ["DRAM counted separately"], "missing": {},
+    "encoders": {
+        "libx264": {"usable": True, "reason": None},
+        "h264_nvenc": {"usable": False, "reason": "no NVENC device"},
+    },
+    "power_sources": [
+        {"name": "rapl:package-0", "kind": "rapl", "measured": True, "details": {"max_energy_range_uj": 262143328850}}
+    ],
+    "power_notes": ["DRAM counted separately"],
+    "missing": {},
 }
 
 
@@ -30,30 +41,64 @@ def app(tmp_path):
     return create_app({"TESTING": True, "DATABASE": str(tmp_path / "ffwatt.db"), "INSECURE": True})
 
 
-def insert_node(conn, node_id: str, hostname: str, *, watts: float | None = None, heartbeat_age: float | None = 1.0,
-                inventory: dict | None = None, status: str = "online", progress: dict | None = None) -> str:
+def insert_node(
+    conn,
+    node_id: str,
+    hostname: str,
+    *,
+    watts: float | None = None,
+    heartbeat_age: float | None = 1.0,
+    inventory: dict | None = None,
+    status: str = "online",
+    progress: dict | None = None,
+) -> str:
     """A nodes row as registration and heartbeats leave it; ``heartbeat_age`` None = never heartbeated."""
     now = time.time()
     with db.write(conn):
         conn.execute(
             "INSERT INTO nodes (id, hostname, inventory, labels, status, registered_at, last_heartbeat, current_watts,"
             " progress) VALUES (?, ?, ?, '{}', ?, ?, ?, ?, ?)",
-            (node_id, hostname, json.dumps(inventory or {}), status, now - 3600,
-             None if heartbeat_age is None else now - heartbeat_age, watts,
-             None if progress is None else json.dumps(progress)))
+            (
+                node_id,
+                hostname,
+                json.dumps(inventory or {}),
+                status,
+                now - 3600,
+                None if heartbeat_age is None else now - heartbeat_age,
+                watts,
+                None if progress is None else json.dumps(progress),
+            ),
+        )
     return node_id
 
 
-def make_jobs(conn, states: list[str], *, node_id: str | None = None, name: str = "ladder",
-              error: str | None = None) -> tuple[str, list[str]]:
+def make_jobs(
+    conn, states: list[str], *, node_id: str | None = None, name: str = "ladder", error: str | None = None
+) -> tuple[str, list[str]]:
     """A campaign whose jobs are in ``states`` (in order); finished and running ones ran on ``node_id``."""
-    specs = [{"name": f"x264-veryfast#{i}", "scenario": "x264", "variant": "x264-veryfast", "repetition": i,
-              "kind": "transcode", "requirements": {"encoder": "libx264", "targets": ["local"]},
-              "params": {"kind": "transcode", "encoder": "libx264", "preset": "veryfast", "bitrate": "3000k",
-                         "crf": None, "duration": 10, "input": {"type": "lavfi", "source": "testsrc2"}}}
-             for i in range(1, len(states) + 1)]
-    campaign_id = queue.create_campaign(conn, name=name, description="x264 at 720p", spec_text="name: t",
-                                        spec_path="campaigns/h264.yml", jobs=specs)
+    specs = [
+        {
+            "name": f"x264-veryfast#{i}",
+            "scenario": "x264",
+            "variant": "x264-veryfast",
+            "repetition": i,
+            "kind": "transcode",
+            "requirements": {"encoder": "libx264", "targets": ["local"]},
+            "params": {
+                "kind": "transcode",
+                "encoder": "libx264",
+                "preset": "veryfast",
+                "bitrate": "3000k",
+                "crf": None,
+                "duration": 10,
+                "input": {"type": "lavfi", "source": "testsrc2"},
+            },
+        }
+        for i in range(1, len(states) + 1)
+    ]
+    campaign_id = queue.create_campaign(
+        conn, name=name, description="x264 at 720p", spec_text="name: t", spec_path="campaigns/h264.yml", jobs=specs
+    )
     ids = [r["id"] for r in conn.execute("SELECT id FROM jobs WHERE campaign_id = ? ORDER BY seq", (campaign_id,))]
     now = time.time()
     with db.write(conn):
@@ -63,25 +108,66 @@ def make_jobs(conn, states: list[str], *, node_id: str | None = None, name: str 
             conn.execute(
                 "UPDATE jobs SET state = ?, attempt = 1, node_id = ?, started_at = ?, finished_at = ?, error = ?,"
                 " lease_expires = ? WHERE id = ?",
-                (state, node_id, now - 30, None if state == "running" else now - 20,
-                 error if state == "failed" else None, now + 60 if state == "running" else None, job_id))
+                (
+                    state,
+                    node_id,
+                    now - 30,
+                    None if state == "running" else now - 20,
+                    error if state == "failed" else None,
+                    now + 60 if state == "running" else None,
+                    job_id,
+                ),
+            )
     return campaign_id, ids
 
 
 def add_result(conn, job_id: str, node_id: str, *, estimated: bool) -> None:
     """Store an accepted result (docs/WIRE.md shape) for attempt 1 of ``job_id``."""
-    body = {"job_id": job_id, "attempt": 1, "node_id": node_id, "status": "succeeded", "error": None,
-            "metrics": {"frames": 300, "fps": 73.2, "total_energy_j": 130.4, "mean_watts": 31.8, "idle_watts": None,
-                        "joules_per_frame": 0.4347, "energy_j": {"rapl:package-0": 120.3}},
-            "missing": {"idle_watts": "idle baseline unreadable"},
-            "provenance": {"estimated": estimated, "sample_rate_hz": 10.0, "sample_count": 41, "notes": [],
-                           "sources": [{"name": "rapl:package-0", "kind": "rapl", "measured": not estimated,
-                                        "valid_samples": 41, "invalid_samples": 0, "reason": None}]},
-            "ffmpeg": {"argv": ["ffmpeg", "-i", "in put.mp4"], "version": "5.1.6", "path": "/usr/bin/ffmpeg",
-                       "stderr_tail": ["frame=300"]}}
+    body = {
+        "job_id": job_id,
+        "attempt": 1,
+        "node_id": node_id,
+        "status": "succeeded",
+        "error": None,
+        "metrics": {
+            "frames": 300,
+            "fps": 73.2,
+            "total_energy_j": 130.4,
+            "mean_watts": 31.8,
+            "idle_watts": None,
+            "joules_per_frame": 0.4347,
+            "energy_j": {"rapl:package-0": 120.3},
+        },
+        "missing": {"idle_watts": "idle baseline unreadable"},
+        "provenance": {
+            "estimated": estimated,
+            "sample_rate_hz": 10.0,
+            "sample_count": 41,
+            "notes": [],
+            "sources": [
+                {
+                    "name": "rapl:package-0",
+                    "kind": "rapl",
+                    "measured": not estimated,
+                    "valid_samples": 41,
+                    "invalid_samples": 0,
+                    "reason": None,
+                }
+            ],
+        },
+        "ffmpeg": {
+            "argv": ["ffmpeg", "-i", "in put.mp4"],
+            "version": "5.1.6",
+            "path": "/usr/bin/ffmpeg",
+            "stderr_tail": ["frame=300"],
+        },
+    }
     with db.write(conn):
-        conn.execute("INSERT INTO results (job_id, attempt, node_id, status, body, received_at)"
-                     " VALUES (?, 1, ?, 'succeeded', ?, ?)", (job_id, node_id, json.dumps(body), time.time()))
+        conn.execute(
+            "INSERT INTO results (job_id, attempt, node_id, status, body, received_at)"
+            " VALUES (?, 1, ?, 'succeeded', ?, ?)",
+            (job_id, node_id, json.dumps(body), time.time()),
+        )
 
 
 def text_of(resp) -> str:
@@ -107,13 +193,16 @@ def watts_cell(html: str) -> str:
 
 # ---- dashboard ------------------------------------------------------------------------------------------------------
 
+
 def test_dashboard_shows_node_hardware_watts_and_current_job(client, conn):
     """A node row has hostname, status, CPU model, cores/threads, GPU, live watts and its running job's progress."""
     insert_node(conn, "n-1", "bench-01", watts=87.5, inventory=INVENTORY)
     _, ids = make_jobs(conn, ["running"], node_id="n-1")
     with db.write(conn):
-        conn.execute("UPDATE nodes SET progress = ? WHERE id = 'n-1'",
-                     (json.dumps({"job_id": ids[0], "phase": "encode", "frame": 120, "out_time_s": 4.0}),))
+        conn.execute(
+            "UPDATE nodes SET progress = ? WHERE id = 'n-1'",
+            (json.dumps({"job_id": ids[0], "phase": "encode", "frame": 120, "out_time_s": 4.0}),),
+        )
     nodes = section(text_of(client.get("/")), "nodes")
     assert "bench-01" in nodes and "online" in nodes
     assert "AMD EPYC 7443P 24-Core Processor" in nodes and "24 / 48" in nodes and "NVIDIA L4" in nodes
@@ -125,8 +214,9 @@ def test_dashboard_missing_watts_is_a_dash_with_reason_never_zero(client, conn):
     """A node whose heartbeat carried no watts shows "—" with why, and no "0.0 W"."""
     insert_node(conn, "n-1", "quiet-box", watts=None)
     nodes = section(text_of(client.get("/")), "nodes")
-    assert watts_cell(nodes) == ('<span class="missing" title="the last heartbeat carried no watts:'
-                                 ' no power reading on this node">—</span>')
+    assert watts_cell(nodes) == (
+        '<span class="missing" title="the last heartbeat carried no watts: no power reading on this node">—</span>'
+    )
     assert "0.0 W" not in nodes
 
 
@@ -167,13 +257,23 @@ def test_dashboard_empty_store(client):
 
 # ---- node page ------------------------------------------------------------------------------------------------------
 
+
 def test_node_page_shows_inventory(client, conn):
     """The node page lists the agent's inventory: CPU, RAM, GPU, kernel, OS, FFmpeg, encoders, power sources."""
     insert_node(conn, "n-1", "bench-01", watts=87.5, inventory=INVENTORY)
     html = text_of(client.get("/ui/nodes/n-1"))
-    for text in ("AMD EPYC 7443P 24-Core Processor", "24 / 48 (1 socket)", "128.0 GiB", "NVIDIA L4",
-                 "6.1.0-18-amd64", "Debian GNU/Linux 12 (bookworm)", "5.1.6-0+deb12u1 (system, /usr/bin/ffmpeg)",
-                 "rapl:package-0", "DRAM counted separately", "87.5 W"):
+    for text in (
+        "AMD EPYC 7443P 24-Core Processor",
+        "24 / 48 (1 socket)",
+        "128.0 GiB",
+        "NVIDIA L4",
+        "6.1.0-18-amd64",
+        "Debian GNU/Linux 12 (bookworm)",
+        "5.1.6-0+deb12u1 (system, /usr/bin/ffmpeg)",
+        "rapl:package-0",
+        "DRAM counted separately",
+        "87.5 W",
+    ):
         assert text in html, text
     encoders = html.split("<h3>Encoders</h3>")[1].split("</table>")[0]
     assert "<code>libx264</code>" in encoders and "no NVENC device" in encoders
@@ -185,20 +285,23 @@ def test_node_page_current_job_progress(client, conn):
     insert_node(conn, "n-1", "bench-01", watts=80.0)
     _, ids = make_jobs(conn, ["running"], node_id="n-1")
     with db.write(conn):
-        conn.execute("UPDATE nodes SET progress = ? WHERE id = 'n-1'",
-                     (json.dumps({"job_id": ids[0], "phase": "encode", "frame": 75, "fps": 60.0,
-                                  "out_time_s": 2.5}),))
+        conn.execute(
+            "UPDATE nodes SET progress = ? WHERE id = 'n-1'",
+            (json.dumps({"job_id": ids[0], "phase": "encode", "frame": 75, "fps": 60.0, "out_time_s": 2.5}),),
+        )
     live = section(text_of(client.get("/ui/nodes/n-1")), "node-live")
     assert "x264-veryfast#1" in live and "25%" in live and "frame 75" in live and "2.5 s of 10 s encoded" in live
 
 
 # ---- campaign page --------------------------------------------------------------------------------------------------
 
+
 def test_campaign_page_jobs_errors_and_report_links(client, conn):
     """The campaign page shows progress, each job's state and error, and links to the report in 3 formats."""
     insert_node(conn, "n-1", "bench-01")
-    campaign_id, ids = make_jobs(conn, ["succeeded", "failed", "queued"], node_id="n-1",
-                                 error="encoder unavailable: h264_nvenc")
+    campaign_id, ids = make_jobs(
+        conn, ["succeeded", "failed", "queued"], node_id="n-1", error="encoder unavailable: h264_nvenc"
+    )
     html = text_of(client.get(f"/ui/campaigns/{campaign_id}"))
     assert "2 / 3 done (66%)" in section(html, "campaign-progress")
     for suffix in ("", ".json", ".csv"):
@@ -227,6 +330,7 @@ def test_campaign_page_says_why_jobs_wait(client, conn):
 
 
 # ---- job page -------------------------------------------------------------------------------------------------------
+
 
 def test_job_page_params_state_and_logs_link(client, conn):
     """The job page shows params, state, attempts, error and links to its logs."""
@@ -268,13 +372,17 @@ def test_job_page_lists_events_when_recorded(client, conn):
     """Events in job_events (schema 2) appear in the job's history with their errors."""
     _, ids = make_jobs(conn, ["failed"], error="lease expired")
     with db.write(conn):
-        conn.execute("INSERT INTO job_events (job_id, attempt, event, node_id, at, detail) VALUES (?, 1,"
-                     " 'lease_expired', NULL, ?, ?)", (ids[0], time.time(), json.dumps({"error": "lease expired"})))
+        conn.execute(
+            "INSERT INTO job_events (job_id, attempt, event, node_id, at, detail) VALUES (?, 1,"
+            " 'lease_expired', NULL, ?, ?)",
+            (ids[0], time.time(), json.dumps({"error": "lease expired"})),
+        )
     history = section(text_of(client.get(f"/ui/jobs/{ids[0]}")), "job-events")
     assert "lease_expired" in history and "lease expired" in history
 
 
 # ---- 404s, headers, escaping ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", ["/ui/nodes/n-nope", "/ui/campaigns/c-nope", "/ui/jobs/j-nope", "/ui/nothing/here"])
 def test_unknown_ids_are_404_pages(client, path):
@@ -297,8 +405,15 @@ def test_pages_forbid_other_origins_and_link_none(client, conn):
     insert_node(conn, "n-1", "bench-01", watts=10.0, inventory=INVENTORY)
     campaign_id, ids = make_jobs(conn, ["succeeded"], node_id="n-1")
     add_result(conn, ids[0], "n-1", estimated=True)
-    for path in ("/", "/ui/nodes/n-1", f"/ui/campaigns/{campaign_id}", f"/ui/jobs/{ids[0]}", "/ui/nodes/x",
-                 "/ui/static/ui.js", "/ui/static/ui.css"):
+    for path in (
+        "/",
+        "/ui/nodes/n-1",
+        f"/ui/campaigns/{campaign_id}",
+        f"/ui/jobs/{ids[0]}",
+        "/ui/nodes/x",
+        "/ui/static/ui.js",
+        "/ui/static/ui.css",
+    ):
         resp = client.get(path)
         assert "default-src 'self'" in resp.headers["Content-Security-Policy"], path
         assert "script-src 'self'" in resp.headers["Content-Security-Policy"], path
@@ -335,11 +450,20 @@ def test_page_declares_refresh_interval_and_live_parts(client, conn):
 CONFIG = {"HEARTBEAT_INTERVAL_S": 30.0, "MISSED_HEARTBEATS_OFFLINE": 3}
 
 
-@pytest.mark.parametrize("age, stored, own, expected", [
-    (10, "online", None, "online"), (89, "online", None, "online"), (91, "online", None, "offline"),
-    (None, "online", None, "offline"), (10, "draining", None, "draining"), (200, "draining", None, "offline"),
-    (200, "online", 100.0, "online"), (301, "online", 100.0, "offline"), (91, "online", 0, "offline"),
-])
+@pytest.mark.parametrize(
+    "age, stored, own, expected",
+    [
+        (10, "online", None, "online"),
+        (89, "online", None, "online"),
+        (91, "online", None, "offline"),
+        (None, "online", None, "offline"),
+        (10, "draining", None, "draining"),
+        (200, "draining", None, "offline"),
+        (200, "online", 100.0, "online"),
+        (301, "online", 100.0, "offline"),
+        (91, "online", 0, "offline"),
+    ],
+)
 def test_node_status_from_heartbeat_age(age, stored, own, expected):
     """Offline after 3 heartbeat intervals (the node's own interval when it has one), else the stored status."""
     now = 1_000_000.0

@@ -4,6 +4,7 @@ real SQLite file: campaigns are submitted, claimed and answered through the HTTP
 The expected numbers are computed here from the result bodies the tests post (mean, sample standard deviation,
 Student-t 95% interval with the t quantiles of a printed table), never read back from the implementation.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,8 @@ scenarios:
 """
 
 CONFIDENCE = TWO_PRESETS.replace("name: web-results", "name: web-confidence").replace(
-    "defaults: {repetitions: 3}", "defaults: {confidence: {target: 0.05, min: 2, max: 4}}")
+    "defaults: {repetitions: 3}", "defaults: {confidence: {target: 0.05, min: 2, max: 4}}"
+)
 
 
 def submit(client, admin, spec_text: str) -> str:
@@ -48,8 +50,9 @@ def submit(client, admin, spec_text: str) -> str:
 
 
 def register(client, hostname: str = "web-node") -> tuple[str, dict]:
-    resp = client.post("/nodes/register", json={"hostname": hostname, "inventory": LIBX264},
-                       headers=bearer(ENROLLMENT_TOKEN))
+    resp = client.post(
+        "/nodes/register", json={"hostname": hostname, "inventory": LIBX264}, headers=bearer(ENROLLMENT_TOKEN)
+    )
     assert resp.status_code in (200, 201), resp.get_json()
     return resp.get_json()["node_id"], bearer(resp.get_json()["node_token"])
 
@@ -60,20 +63,47 @@ def claim(client, node: tuple[str, dict]) -> dict:
     return job
 
 
-def result_body(job: dict, node_id: str, *, jpf: float, watts: float, fps: float, vmaf: float | None = None,
-                estimated: bool = False) -> dict:
+def result_body(
+    job: dict, node_id: str, *, jpf: float, watts: float, fps: float, vmaf: float | None = None, estimated: bool = False
+) -> dict:
     """A succeeded result as an agent sends it (docs/WIRE.md), measured by RAPL unless ``estimated``."""
-    metrics = {"frames": 300, "fps": fps, "mean_watts": watts, "joules_per_frame": jpf,
-               "total_energy_j": jpf * 300, "psnr_db": None, "ssim": None, "vmaf": vmaf}
+    metrics = {
+        "frames": 300,
+        "fps": fps,
+        "mean_watts": watts,
+        "joules_per_frame": jpf,
+        "total_energy_j": jpf * 300,
+        "psnr_db": None,
+        "ssim": None,
+        "vmaf": vmaf,
+    }
     missing = {"psnr_db": "quality not asked for", "ssim": "quality not asked for"}
     if vmaf is None:
         missing["vmaf"] = "this FFmpeg has no libvmaf"
-    source = {"name": "rapl:package-0", "kind": "rapl", "measured": not estimated, "valid_samples": 40,
-              "invalid_samples": 0, "reason": None}
-    return {"job_id": job["id"], "attempt": job["attempt"], "node_id": node_id, "status": "succeeded",
-            "error": None, "metrics": metrics, "missing": missing,
-            "provenance": {"estimated": estimated, "sample_rate_hz": 10.0, "sample_count": 40, "notes": [],
-                           "sources": [source]}}
+    source = {
+        "name": "rapl:package-0",
+        "kind": "rapl",
+        "measured": not estimated,
+        "valid_samples": 40,
+        "invalid_samples": 0,
+        "reason": None,
+    }
+    return {
+        "job_id": job["id"],
+        "attempt": job["attempt"],
+        "node_id": node_id,
+        "status": "succeeded",
+        "error": None,
+        "metrics": metrics,
+        "missing": missing,
+        "provenance": {
+            "estimated": estimated,
+            "sample_rate_hz": 10.0,
+            "sample_count": 40,
+            "notes": [],
+            "sources": [source],
+        },
+    }
 
 
 def post(client, node, job: dict, **figures) -> dict:
@@ -89,8 +119,17 @@ def claim_variant(client, node, variant_part: str) -> dict:
         job = claim(client, node)
         if variant_part in job["variant"]:
             return job
-        client.post("/results", json={"job_id": job["id"], "attempt": job["attempt"], "node_id": node[0],
-                                      "status": "failed", "error": "set aside by the test"}, headers=node[1])
+        client.post(
+            "/results",
+            json={
+                "job_id": job["id"],
+                "attempt": job["attempt"],
+                "node_id": node[0],
+                "status": "failed",
+                "error": "set aside by the test",
+            },
+            headers=node[1],
+        )
     raise AssertionError(f"no job of {variant_part}")
 
 
@@ -129,6 +168,7 @@ def interval(values: list[float]) -> tuple[float, float, float, float]:
 
 
 # ---- the results table ----------------------------------------------------------------------------------------------
+
 
 def test_results_table_appears_with_the_first_result_and_keeps_missing_missing(client, admin):
     """No table before any result; after the first, a row per variant: the answered one with its numbers, the other
@@ -199,6 +239,7 @@ def test_ui_root_redirects_to_the_dashboard(client, path):
 
 # ---- confidence progress: JSON and campaign status ------------------------------------------------------------------
 
+
 def expected_half_width_pct(values: list[float]) -> float:
     mean, _, low, high = interval(values)
     return (high - mean) / mean * 100
@@ -239,7 +280,9 @@ def test_campaign_status_shows_confidence_progress(app, client, admin, tmp_path)
             assert "runs 0 of 2 jobs" in ultra_line and "half-width —" in ultra_line
             as_json = json.loads(status_text(campaign_id, "--json", *args))
             assert {v["variant"]: v["outcome"] for v in as_json["confidence"]} == {
-                fast["variant"]: "still running", ultra["variant"]: "still running"}
+                fast["variant"]: "still running",
+                ultra["variant"]: "still running",
+            }
 
         post(client, node, claim_variant(client, node, "veryfast"), jpf=1.01, watts=30.0, fps=60.0)
         half = expected_half_width_pct([1.0, 1.02, 1.01])
@@ -267,8 +310,17 @@ def test_failed_variant_shows_its_error_and_a_retry_updates_the_table(client, ad
     campaign_id = submit(client, admin, TWO_PRESETS.replace("repetitions: 3", "repetitions: 1"))
     node = register(client)
     job = claim_variant(client, node, "veryfast")
-    resp = client.post("/results", json={"job_id": job["id"], "attempt": job["attempt"], "node_id": node[0],
-                                         "status": "failed", "error": "encoder exploded"}, headers=node[1])
+    resp = client.post(
+        "/results",
+        json={
+            "job_id": job["id"],
+            "attempt": job["attempt"],
+            "node_id": node[0],
+            "status": "failed",
+            "error": "encoder exploded",
+        },
+        headers=node[1],
+    )
     assert resp.status_code in (200, 201)
     html = results_section(page(client, campaign_id))
     fast = row(html, "veryfast")

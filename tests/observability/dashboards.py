@@ -18,13 +18,15 @@ the substitution fails its unit test instead of a panel on a real fleet.
 ``query_all(base_url, queries, start, end, step)`` runs each query through ``/api/v1/query_range`` (VictoriaMetrics or
 Prometheus) and returns ``{PanelQuery: data.result}``; any failed query raises :class:`QueryFailed` naming all of them.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import requests
 
@@ -142,11 +144,13 @@ def template_values(board: dict[str, Any]) -> dict[str, str]:
 
 def substitute(expr: str, values: dict[str, str]) -> str:
     """``expr`` with every variable replaced; UnknownVariable names the first that has no value."""
+
     def replace(match: re.Match) -> str:
         name = match[1] or match[2] or match[3]
         if name not in values:
             raise UnknownVariable(f"${name} is neither a Grafana built-in nor a variable of the dashboard")
         return values[name]
+
     return _VARIABLE.sub(replace, expr)
 
 
@@ -171,8 +175,9 @@ def board_queries(board: dict[str, Any], values: dict[str, str]) -> list[PanelQu
     return out
 
 
-def panel_queries(path_or_dir: str | Path = DASHBOARD_DIR, *, interval: str = "30s", rate_interval: str = "2m",
-                  time_range: str = "1h") -> list[PanelQuery]:
+def panel_queries(
+    path_or_dir: str | Path = DASHBOARD_DIR, *, interval: str = "30s", rate_interval: str = "2m", time_range: str = "1h"
+) -> list[PanelQuery]:
     """Every query of every panel of the dashboard file (or directory of ``*.json``), variables substituted."""
     values = builtins(interval, rate_interval, time_range)
     return [query for path in dashboard_files(path_or_dir) for query in board_queries(load(path), values)]
@@ -200,20 +205,23 @@ def label_values(base_url: str, query: VariableQuery, start: float, end: float) 
     params: dict[str, str] = {"start": f"{start:.0f}", "end": f"{end:.0f}"}
     if query.match:
         params["match[]"] = query.match
-    resp = requests.get(f"{base_url.rstrip('/')}/api/v1/label/{query.label}/values", params=params,
-                        timeout=QUERY_TIMEOUT_S)
+    resp = requests.get(
+        f"{base_url.rstrip('/')}/api/v1/label/{query.label}/values", params=params, timeout=QUERY_TIMEOUT_S
+    )
     if resp.status_code != 200 or resp.json().get("status") != "success":
         raise QueryFailed(f"{query}: HTTP {resp.status_code}: {resp.text[:500]}")
     return resp.json()["data"]
 
 
-def query_range(base_url: str, expr: str, start: float, end: float, step: float | str,
-                session: requests.Session | None = None) -> list[dict[str, Any]]:
+def query_range(
+    base_url: str, expr: str, start: float, end: float, step: float | str, session: requests.Session | None = None
+) -> list[dict[str, Any]]:
     """``data.result`` of one ``/api/v1/query_range`` call; QueryFailed with the server's error otherwise."""
     step_s = seconds(step) if isinstance(step, str) else step
     params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step_s:g}s"}
-    resp = (session or requests).get(f"{base_url.rstrip('/')}/api/v1/query_range", params=params,
-                                     timeout=QUERY_TIMEOUT_S)
+    resp = (session or requests).get(
+        f"{base_url.rstrip('/')}/api/v1/query_range", params=params, timeout=QUERY_TIMEOUT_S
+    )
     try:
         body = resp.json()
     except ValueError:
@@ -223,8 +231,9 @@ def query_range(base_url: str, expr: str, start: float, end: float, step: float 
     return body["data"]["result"]
 
 
-def query_all(base_url: str, queries: Iterable[PanelQuery], start: float, end: float,
-              step: float | str = 30) -> dict[PanelQuery, list[dict[str, Any]]]:
+def query_all(
+    base_url: str, queries: Iterable[PanelQuery], start: float, end: float, step: float | str = 30
+) -> dict[PanelQuery, list[dict[str, Any]]]:
     """Each query's ``data.result`` over [start, end] (Unix seconds) at ``step`` (seconds, or "30s").
 
     Every query runs; if any fails, QueryFailed lists all the failures (panel and the server's message).

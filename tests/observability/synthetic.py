@@ -6,9 +6,10 @@
 samples for the result series the master pushes (their labels, no scrape labels). :data:`CONTRACT` names every metric
 the dashboards may use.
 """
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import requests
 
@@ -20,20 +21,49 @@ SPAN_S = 600
 
 MASTER = {"job": "ffwatt-master", "instance": "127.0.0.11:8080", "host": "master-1"}
 AGENTS = [{"job": "ffwatt-agent", "instance": f"127.0.0.{n}:9101", "host": f"agent-{n - 11}"} for n in (12, 13)]
-NODES = [{"job": "node", "instance": f"127.0.0.{n}:9100", "host": h} for n, h in
-         ((11, "master-1"), (12, "agent-1"), (13, "agent-2"))]
-STACK = [{"job": job, "instance": f"127.0.0.11:{port}", "host": "master-1"}
-         for job, port in (("victoriametrics", 8428), ("vmalert", 8880), ("alertmanager", 9093))]
+NODES = [
+    {"job": "node", "instance": f"127.0.0.{n}:9100", "host": h}
+    for n, h in ((11, "master-1"), (12, "agent-1"), (13, "agent-2"))
+]
+STACK = [
+    {"job": job, "instance": f"127.0.0.11:{port}", "host": "master-1"}
+    for job, port in (("victoriametrics", 8428), ("vmalert", 8880), ("alertmanager", 9093))
+]
 
-MASTER_METRICS = ("ffwatt_store_up", "ffwatt_jobs", "ffwatt_queue_depth", "ffwatt_nodes", "ffwatt_node_up",
-                  "ffwatt_node_last_heartbeat_timestamp_seconds", "ffwatt_node_watts",
-                  "ffwatt_results_received_total", "ffwatt_campaign_jobs", "ffwatt_vm_outbox_depth")
-AGENT_METRICS = ("ffwatt_energy_joules_total", "ffwatt_power_watts", "ffwatt_power_source_up", "ffwatt_job_running",
-                 "ffwatt_ffmpeg_frames", "ffwatt_ffmpeg_fps", "ffwatt_ffmpeg_speed",
-                 "ffwatt_agent_sampler_cpu_seconds_total", "process_cpu_seconds_total", "ffwatt_agent_spool_depth",
-                 "ffwatt_agent_last_contact_timestamp_seconds", "ffwatt_agent_jobs_total", "ffwatt_agent_info")
-RESULT_METRICS = ("ffwatt_result_joules_per_frame", "ffwatt_result_watts", "ffwatt_result_fps",
-                  "ffwatt_result_quality", "ffwatt_result_duration_seconds")
+MASTER_METRICS = (
+    "ffwatt_store_up",
+    "ffwatt_jobs",
+    "ffwatt_queue_depth",
+    "ffwatt_nodes",
+    "ffwatt_node_up",
+    "ffwatt_node_last_heartbeat_timestamp_seconds",
+    "ffwatt_node_watts",
+    "ffwatt_results_received_total",
+    "ffwatt_campaign_jobs",
+    "ffwatt_vm_outbox_depth",
+)
+AGENT_METRICS = (
+    "ffwatt_energy_joules_total",
+    "ffwatt_power_watts",
+    "ffwatt_power_source_up",
+    "ffwatt_job_running",
+    "ffwatt_ffmpeg_frames",
+    "ffwatt_ffmpeg_fps",
+    "ffwatt_ffmpeg_speed",
+    "ffwatt_agent_sampler_cpu_seconds_total",
+    "process_cpu_seconds_total",
+    "ffwatt_agent_spool_depth",
+    "ffwatt_agent_last_contact_timestamp_seconds",
+    "ffwatt_agent_jobs_total",
+    "ffwatt_agent_info",
+)
+RESULT_METRICS = (
+    "ffwatt_result_joules_per_frame",
+    "ffwatt_result_watts",
+    "ffwatt_result_fps",
+    "ffwatt_result_quality",
+    "ffwatt_result_duration_seconds",
+)
 NODE_EXPORTER_METRICS = ("node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_filesystem_avail_bytes")
 CONTRACT = frozenset(("up", *MASTER_METRICS, *AGENT_METRICS, *RESULT_METRICS, *NODE_EXPORTER_METRICS))
 """Every metric name a dashboard may query."""
@@ -58,18 +88,26 @@ def _scraped(now: float) -> Iterator[tuple[str, dict[str, str], float, float]]:
             yield "node_cpu_seconds_total", {**node, "cpu": "0", "mode": "idle"}, i * STEP_S * 0.6, ts
             yield "node_cpu_seconds_total", {**node, "cpu": "0", "mode": "user"}, i * STEP_S * 0.4, ts
             yield "node_memory_MemAvailable_bytes", node, (2 + n) * 2**30, ts
-            yield ("node_filesystem_avail_bytes", {**node, "device": "/dev/sda1", "fstype": "ext4",
-                                                   "mountpoint": "/"}, 40 * 2**30 - i * 2**20, ts)
+            yield (
+                "node_filesystem_avail_bytes",
+                {**node, "device": "/dev/sda1", "fstype": "ext4", "mountpoint": "/"},
+                40 * 2**30 - i * 2**20,
+                ts,
+            )
 
 
 def _master(target: dict[str, str], i: int, ts: float) -> Iterator[tuple[str, dict[str, str], float, float]]:
     done = min(i, 8)
     yield "ffwatt_store_up", target, 1, ts
-    for state, count in (("queued", 8 - done), ("running", 1 if done < 8 else 0), ("succeeded", done),
-                         ("failed", 0), ("cancelled", 0)):
+    for state, count in (
+        ("queued", 8 - done),
+        ("running", 1 if done < 8 else 0),
+        ("succeeded", done),
+        ("failed", 0),
+        ("cancelled", 0),
+    ):
         yield "ffwatt_jobs", {**target, "state": state}, count, ts
-        yield ("ffwatt_campaign_jobs", {**target, "campaign_id": "c1", "campaign": "quick", "state": state},
-               count, ts)
+        yield ("ffwatt_campaign_jobs", {**target, "campaign_id": "c1", "campaign": "quick", "state": state}, count, ts)
     yield "ffwatt_queue_depth", target, 8 - done, ts
     for status, count in (("online", 2), ("offline", 0), ("draining", 0)):
         yield "ffwatt_nodes", {**target, "status": status}, count, ts
@@ -109,9 +147,16 @@ def _results(now: float) -> Iterator[tuple[str, dict[str, str], float, float]]:
     for k in range(6):
         ts = now - SPAN_S + 60 + k * 90
         encoder = "libx264" if k % 2 else "libx265"
-        labels = {"campaign": "quick", "campaign_id": "c1", "variant": f"{encoder}-medium-crf23-720p",
-                  "node": f"n{k % 2 + 1}", "encoder": encoder, "kind": "transcode", "estimated": "false",
-                  "job": str(30 + k)}
+        labels = {
+            "campaign": "quick",
+            "campaign_id": "c1",
+            "variant": f"{encoder}-medium-crf23-720p",
+            "node": f"n{k % 2 + 1}",
+            "encoder": encoder,
+            "kind": "transcode",
+            "estimated": "false",
+            "job": str(30 + k),
+        }
         yield "ffwatt_result_joules_per_frame", labels, 0.5 + 0.1 * k, ts
         yield "ffwatt_result_watts", labels, 25 + k, ts
         yield "ffwatt_result_fps", labels, 50 - k, ts

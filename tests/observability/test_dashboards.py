@@ -1,5 +1,6 @@
 """The Grafana dashboards: valid JSON on the ffwatt-vm datasource, every panel queried, every variable substitutable,
 and every query answered with data by a real VictoriaMetrics holding series in the metric contract's names."""
+
 from __future__ import annotations
 
 import json
@@ -10,13 +11,32 @@ import pytest
 
 from tests.observability import synthetic
 from tests.observability.dashboards import (
-    DASHBOARD_DIR, DATASOURCE_UID, PanelQuery, UnknownVariable, board_queries, builtins, dashboard_files, empty,
-    VariableQuery, label_values, load, panel_queries, panels, query_all, substitute, variable_queries, variables,
+    DASHBOARD_DIR,
+    DATASOURCE_UID,
+    PanelQuery,
+    UnknownVariable,
+    VariableQuery,
+    board_queries,
+    builtins,
+    dashboard_files,
+    empty,
+    label_values,
+    load,
+    panel_queries,
+    panels,
+    query_all,
+    substitute,
+    variable_queries,
+    variables,
 )
 
 FILES = dashboard_files(DASHBOARD_DIR)
-TITLES = {"fleet-power.json": "ffwatt — Fleet power and energy", "campaign-progress.json": "ffwatt — Campaign progress",
-          "efficiency.json": "ffwatt — Efficiency over time", "node-health.json": "ffwatt — Node health"}
+TITLES = {
+    "fleet-power.json": "ffwatt — Fleet power and energy",
+    "campaign-progress.json": "ffwatt — Campaign progress",
+    "efficiency.json": "ffwatt — Efficiency over time",
+    "node-health.json": "ffwatt — Node health",
+}
 
 
 def test_the_four_dashboards_are_there_with_their_titles():
@@ -70,8 +90,10 @@ def test_queries_use_only_the_metric_contract():
 def test_substitution_handles_every_variable_form():
     """$x, ${x}, ${x:regex}, [[x]] and the built-ins with their _ms/_s forms."""
     values = {**builtins("15s", "1m", "6h"), "host": ".*"}
-    expr = 'rate(a{host=~"$host", b=~"${host}", c=~"${host:regex}", d=~"[[host]]"}[$__rate_interval]) ' \
-           "* $__range_s + $__interval_ms"
+    expr = (
+        'rate(a{host=~"$host", b=~"${host}", c=~"${host:regex}", d=~"[[host]]"}[$__rate_interval]) '
+        "* $__range_s + $__interval_ms"
+    )
     assert substitute(expr, values) == 'rate(a{host=~".*", b=~".*", c=~".*", d=~".*"}[1m]) * 21600 + 15000'
     with pytest.raises(UnknownVariable, match=r"\$node"):
         substitute('a{node=~"$node"}', values)
@@ -79,9 +101,17 @@ def test_substitution_handles_every_variable_form():
 
 def test_rows_nested_panels_and_undeclared_variables():
     """A collapsed row's panels count; a variable the dashboard does not declare is an error naming the panel."""
-    board = {"title": "t", "templating": {"list": [{"name": "host", "type": "query", "includeAll": True}]},
-             "panels": [{"type": "row", "title": "r", "panels": [
-                 {"title": "p", "targets": [{"refId": "A", "expr": 'up{host=~"$host"}'}]}]}]}
+    board = {
+        "title": "t",
+        "templating": {"list": [{"name": "host", "type": "query", "includeAll": True}]},
+        "panels": [
+            {
+                "type": "row",
+                "title": "r",
+                "panels": [{"title": "p", "targets": [{"refId": "A", "expr": 'up{host=~"$host"}'}]}],
+            }
+        ],
+    }
     assert board_queries(board, builtins()) == [PanelQuery("t", "p", "A", 'up{host=~".*"}')]
     board["panels"][0]["panels"][0]["targets"].append({"refId": "B", "expr": 'up{x=~"$campaign"}'})
     with pytest.raises(UnknownVariable, match="t / p / B"):

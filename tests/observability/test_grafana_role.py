@@ -2,6 +2,7 @@
 the roles' conventions, and its configure step renders the datasource, the provider, the dashboards and the process
 command line on localhost (process mode, a temporary prefix) twice with no change the second time; its teardown
 stops the process and removes that configuration."""
+
 from __future__ import annotations
 
 import http.server
@@ -14,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy.playbooks import RECAP, ROOT
 from tests.deploy import test_roles
+from tests.deploy.playbooks import RECAP, ROOT
 from tests.deploy.testhosts import ansible_command, ansible_env
 from tests.observability.dashboards import DASHBOARD_DIR, DATASOURCE_UID
 
@@ -34,8 +35,19 @@ def test_the_playbooks_pass_the_syntax_check(playbook):
 
 
 def test_ansible_lint_production_profile_is_clean_on_the_role():
-    done = ansible([ansible_command("ansible-lint"), "--offline", "--profile", "production", "--nocolor",
-                    "roles/grafana", PLAYBOOK, "tests/observability/grafana_teardown.yml"], timeout=600)
+    done = ansible(
+        [
+            ansible_command("ansible-lint"),
+            "--offline",
+            "--profile",
+            "production",
+            "--nocolor",
+            "roles/grafana",
+            PLAYBOOK,
+            "tests/observability/grafana_teardown.yml",
+        ],
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-6000:]
 
 
@@ -79,23 +91,47 @@ def _prefix(tmp_path: Path) -> Path:
     return prefix
 
 
-def _configure(tmp_path: Path, prefix: Path, password: str, health_url: str = "",
-               playbook: str = PLAYBOOK) -> subprocess.CompletedProcess:
+def _configure(
+    tmp_path: Path, prefix: Path, password: str, health_url: str = "", playbook: str = PLAYBOOK
+) -> subprocess.CompletedProcess:
     inventory = tmp_path / "inventory.yml"
-    inventory.write_text(yaml.safe_dump({"all": {"children": {
-        "grafana": {"hosts": {"localhost": {"ansible_host": "127.0.0.1", "ansible_connection": "local"}}},
-        "victoriametrics": {"hosts": {"vm-1": {"ansible_host": "127.0.0.5", "ffwatt_bind_address": "127.0.0.6",
-                                               "ffwatt_victoriametrics_port": 8429}}},
-    }}}))
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "children": {
+                        "grafana": {
+                            "hosts": {"localhost": {"ansible_host": "127.0.0.1", "ansible_connection": "local"}}
+                        },
+                        "victoriametrics": {
+                            "hosts": {
+                                "vm-1": {
+                                    "ansible_host": "127.0.0.5",
+                                    "ffwatt_bind_address": "127.0.0.6",
+                                    "ffwatt_victoriametrics_port": 8429,
+                                }
+                            }
+                        },
+                    }
+                }
+            }
+        )
+    )
     user = os.getuid()
-    extra = {"ffwatt_prefix": str(prefix), "ffwatt_service_manager": "process", "grafana_admin_password": password,
-             "common_user": str(user), "common_group": str(os.getgid()),
-             "ansible_python_interpreter": ansible_command("python")}
+    extra = {
+        "ffwatt_prefix": str(prefix),
+        "ffwatt_service_manager": "process",
+        "grafana_admin_password": password,
+        "common_user": str(user),
+        "common_group": str(os.getgid()),
+        "ansible_python_interpreter": ansible_command("python"),
+    }
     if health_url:
         extra["_grafana_local_url"] = health_url
     tags = ["--tags", "grafana_configure"] if playbook == PLAYBOOK else []
-    return ansible([ansible_command("ansible-playbook"), playbook, "-i", str(inventory), *tags,
-                    "-e", json.dumps(extra)])
+    return ansible(
+        [ansible_command("ansible-playbook"), playbook, "-i", str(inventory), *tags, "-e", json.dumps(extra)]
+    )
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the role writes files owned by root")

@@ -1,4 +1,5 @@
 """The package boundaries of DESIGN.md: ``agent/`` never imports ``master/``; ``wire/`` imports neither."""
+
 from __future__ import annotations
 
 import ast
@@ -23,8 +24,11 @@ def imported_packages(path: Path) -> set[str]:
 
 def offenders(package: str, forbidden: set[str]) -> list[str]:
     """``file: package`` for each module of ``package`` that imports one of ``forbidden``."""
-    return [f"{path.relative_to(ROOT)}: {name}" for path in sorted((ROOT / package).rglob("*.py"))
-            for name in sorted(imported_packages(path) & forbidden)]
+    return [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for name in sorted(imported_packages(path) & forbidden)
+    ]
 
 
 @pytest.mark.parametrize("package, forbidden", [("agent", {"master"}), ("wire", {"master", "agent"})])

@@ -1,4 +1,5 @@
 """The density search as a pure function, on recorded level outcomes (no FFmpeg)."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,9 +21,17 @@ def recorded(capacity=None, table=None):
     return measure, calls
 
 
-@pytest.mark.parametrize("max_streams, levels", [
-    (1, [1]), (2, [1, 2]), (4, [1, 2, 4]), (6, [1, 2, 4, 6]), (32, [1, 2, 4, 8, 16, 32]), (33, [1, 2, 4, 8, 16, 32, 33]),
-])
+@pytest.mark.parametrize(
+    "max_streams, levels",
+    [
+        (1, [1]),
+        (2, [1, 2]),
+        (4, [1, 2, 4]),
+        (6, [1, 2, 4, 6]),
+        (32, [1, 2, 4, 8, 16, 32]),
+        (33, [1, 2, 4, 8, 16, 32, 33]),
+    ],
+)
 def test_upward_levels(max_streams, levels):
     assert upward_levels(max_streams) == levels
 
@@ -44,15 +53,18 @@ def test_all_levels_hold_up_to_max_streams():
     assert result.maximum == 12 and result.levels == [1, 2, 4, 8, 12]
 
 
-@pytest.mark.parametrize("capacity, levels", [
-    (5, [1, 2, 4, 8, 6, 5]),        # fails at 8: bisect 4..8 -> 6 fails -> 5 holds
-    (6, [1, 2, 4, 8, 6, 7]),
-    (7, [1, 2, 4, 8, 6, 7]),
-    (4, [1, 2, 4, 8, 6, 5]),
-    (1, [1, 2]),
-    (2, [1, 2, 4, 3]),
-    (13, [1, 2, 4, 8, 16, 12, 14, 13]),
-])
+@pytest.mark.parametrize(
+    "capacity, levels",
+    [
+        (5, [1, 2, 4, 8, 6, 5]),  # fails at 8: bisect 4..8 -> 6 fails -> 5 holds
+        (6, [1, 2, 4, 8, 6, 7]),
+        (7, [1, 2, 4, 8, 6, 7]),
+        (4, [1, 2, 4, 8, 6, 5]),
+        (1, [1, 2]),
+        (2, [1, 2, 4, 3]),
+        (13, [1, 2, 4, 8, 16, 12, 14, 13]),
+    ],
+)
 def test_failure_in_the_middle_bisects(capacity, levels):
     measure, calls = recorded(capacity=capacity)
     result = search(32, measure)

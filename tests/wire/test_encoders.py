@@ -1,4 +1,5 @@
 """The encoder table: names, presets and quality ranges per encoder."""
+
 from __future__ import annotations
 
 from wire.encoders import ENCODERS, suggest
@@ -6,8 +7,20 @@ from wire.encoders import ENCODERS, suggest
 
 def test_known_encoders():
     """Exactly the encoders the spec lists are known."""
-    assert set(ENCODERS) == {"libx264", "libx265", "libsvtav1", "libaom-av1", "libvpx-vp9", "h264_nvenc",
-                             "hevc_nvenc", "av1_nvenc", "h264_qsv", "hevc_qsv", "h264_vaapi", "hevc_vaapi"}
+    assert set(ENCODERS) == {
+        "libx264",
+        "libx265",
+        "libsvtav1",
+        "libaom-av1",
+        "libvpx-vp9",
+        "h264_nvenc",
+        "hevc_nvenc",
+        "av1_nvenc",
+        "h264_qsv",
+        "hevc_qsv",
+        "h264_vaapi",
+        "hevc_vaapi",
+    }
 
 
 def test_named_presets():
@@ -30,8 +43,10 @@ def test_numbered_presets():
 
 def test_encoder_without_presets():
     """VAAPI encoders take no preset at all."""
-    assert ENCODERS["h264_vaapi"].preset_problem("fast") == \
-        "'fast' is not a h264_vaapi preset; it takes no preset: leave preset out"
+    assert (
+        ENCODERS["h264_vaapi"].preset_problem("fast")
+        == "'fast' is not a h264_vaapi preset; it takes no preset: leave preset out"
+    )
 
 
 def test_crf_ranges():

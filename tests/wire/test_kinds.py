@@ -1,4 +1,5 @@
 """The kind registry: every kind a campaign may name has a runner on the agent, and every runner a kind."""
+
 from __future__ import annotations
 
 from agent.scenarios import KINDS as RUNNERS

@@ -5,6 +5,7 @@ The campaign schema, the checks, the expansion and the job params on the master,
 (agent/scenarios/), all key on these names; a new kind is one module here with a ``KIND``, listed in :data:`MODULES`,
 and a runner of the same ``kind`` on the agent (tests/wire/test_kinds.py fails while either side lacks it).
 """
+
 from __future__ import annotations
 
 from wire.kinds import baseline, density, ladder, live, multi, transcode
@@ -18,5 +19,16 @@ KINDS: dict[str, Kind] = {module.KIND.name: module.KIND for module in MODULES}
 
 TRANSCODE, BASELINE, LIVE, MULTI, DENSITY, LADDER = (module.KIND for module in MODULES)
 
-__all__ = ["BASELINE", "COMMON_FIELDS", "DENSITY", "KINDS", "LADDER", "LIVE", "MEASUREMENT_PARAMS", "MODULES", "MULTI",
-           "TRANSCODE", "Kind"]
+__all__ = [
+    "BASELINE",
+    "COMMON_FIELDS",
+    "DENSITY",
+    "KINDS",
+    "LADDER",
+    "LIVE",
+    "MEASUREMENT_PARAMS",
+    "MODULES",
+    "MULTI",
+    "TRANSCODE",
+    "Kind",
+]

@@ -1,6 +1,7 @@
 """What every scenario kind is made of: :class:`Kind` (its fields as JSON Schema, which of them a job needs) and the
 field schemas several kinds share. Each kind is one module of :mod:`wire.kinds`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,12 +14,13 @@ MAX_SECONDS = 7 * 24 * 3600
 """Longest duration, timeout or wait a field may ask for: a week (a larger number is a mistake, or an attack)."""
 
 # Patterns end in \Z, not $: Python's $ also matches before a final newline ("1280x720\n").
-RESOLUTION = {"type": "string", "pattern": r"^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}\Z",
-              "description": "a size WIDTHxHEIGHT such as '1280x720'"}
-POSITIVE = {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SECONDS,
-            "description": "a number of seconds"}
-SECONDS = {"type": "number", "minimum": 0, "maximum": MAX_SECONDS,
-           "description": "a number of seconds (0 or more)"}
+RESOLUTION = {
+    "type": "string",
+    "pattern": r"^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}\Z",
+    "description": "a size WIDTHxHEIGHT such as '1280x720'",
+}
+POSITIVE = {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SECONDS, "description": "a number of seconds"}
+SECONDS = {"type": "number", "minimum": 0, "maximum": MAX_SECONDS, "description": "a number of seconds (0 or more)"}
 FPS = {"type": "number", "exclusiveMinimum": 0, "maximum": 1000, "description": "frames per second"}
 _NOT_WITH_FILE = {"not": {}, "description": "not used with a 'file' input"}
 
@@ -27,10 +29,13 @@ _NOT_WITH_CONTENT = {"not": {}, "description": "set only one of source or conten
 INPUT = {
     "type": "object",
     "description": "an input mapping: {content: medium, size: 1280x720, rate: 30}, {source: testsrc2, size: 1280x720,"
-                   " rate: 30} or {file: path/to/clip.mp4}",
+    " rate: 30} or {file: path/to/clip.mp4}",
     "properties": {
-        "source": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*\Z",
-                   "description": "a lavfi source name such as 'testsrc2'"},
+        "source": {
+            "type": "string",
+            "pattern": r"^[a-z][a-z0-9_]*\Z",
+            "description": "a lavfi source name such as 'testsrc2'",
+        },
         "content": {"enum": list(CONTENT_PRESETS), "description": "a content preset: " + ", ".join(CONTENT_PRESETS)},
         "size": RESOLUTION,
         "rate": FPS,
@@ -40,9 +45,11 @@ INPUT = {
     "additionalProperties": False,
     "if": {"required": ["file"]},
     "then": {"properties": {name: _NOT_WITH_FILE for name in ("source", "content", "size", "rate", "render")}},
-    "else": {"if": {"required": ["content"]},
-             "then": {"properties": {"source": _NOT_WITH_CONTENT}},
-             "else": {"required": ["source"]}},
+    "else": {
+        "if": {"required": ["content"]},
+        "then": {"properties": {"source": _NOT_WITH_CONTENT}},
+        "else": {"required": ["source"]},
+    },
 }
 """A scenario's input: a generated source (a content preset, or a lavfi source by name) at a size and rate, or a
 file. ``render`` (generated inputs only; wire/content.py): ``prepared`` (default) renders it once outside
@@ -54,22 +61,31 @@ ENCODER = {"enum": list(ENCODERS), "description": "an encoder name such as 'libx
 PRESET = {"type": ["string", "integer"], "minLength": 1, "description": "a preset name or number"}
 """An encoder's preset, a name or a number (:mod:`wire.encoders` says which each encoder takes)."""
 
-BITRATE = {"type": "string", "pattern": r"^[1-9][0-9]{0,11}(\.[0-9]{1,6})?[kKM]?\Z",
-           "description": "a bitrate such as '3000k' or '6M'"}
+BITRATE = {
+    "type": "string",
+    "pattern": r"^[1-9][0-9]{0,11}(\.[0-9]{1,6})?[kKM]?\Z",
+    "description": "a bitrate such as '3000k' or '6M'",
+}
 
 CONFIDENCE = {
     "description": "auto, high, medium, low, or {target: 0.05, min: 3, max: 10}",
     "oneOf": [
         {"enum": ["auto", "high", "medium", "low"]},
-        {"type": "object",
-         "properties": {
-             "target": {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
-                        "description": "the 95% CI half-width as a fraction of the mean, such as 0.05"},
-             "min": {"type": "integer", "minimum": 2, "maximum": 1000, "description": "a whole number of runs"},
-             "max": {"type": "integer", "minimum": 2, "maximum": 1000, "description": "a whole number of runs"},
-         },
-         "required": ["target"],
-         "additionalProperties": False},
+        {
+            "type": "object",
+            "properties": {
+                "target": {
+                    "type": "number",
+                    "exclusiveMinimum": 0,
+                    "maximum": 1,
+                    "description": "the 95% CI half-width as a fraction of the mean, such as 0.05",
+                },
+                "min": {"type": "integer", "minimum": 2, "maximum": 1000, "description": "a whole number of runs"},
+                "max": {"type": "integer", "minimum": 2, "maximum": 1000, "description": "a whole number of runs"},
+            },
+            "required": ["target"],
+            "additionalProperties": False,
+        },
     ],
 }
 """Repeat a variant until the 95% confidence interval of its joules per frame is narrow enough (instead of a fixed

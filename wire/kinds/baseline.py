@@ -1,4 +1,5 @@
 """``baseline``: ``duration`` seconds of idle power, no FFmpeg, no encoder requirement."""
+
 from __future__ import annotations
 
 from wire.kinds.base import POSITIVE, Kind

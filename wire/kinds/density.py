@@ -10,11 +10,13 @@ ends the upward phase even if a larger one would have held; within the bisection
 up and a failed one the upper bound down). The result is therefore a level that held whose next level up failed (or
 ``max_streams``), or 0 when a single stream failed.
 """
+
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from wire.kinds.base import SECONDS, Kind
 from wire.kinds.live import LIVE_FIELDS
@@ -62,8 +64,9 @@ def plan_levels(max_streams: int) -> list[int]:
     return up + [max_streams] * max(gap - 1, 0).bit_length()
 
 
-def search(max_streams: int, measure: Callable[[int], Outcome],
-           held: Callable[[Outcome], bool] = bool) -> SearchResult[Outcome]:
+def search(
+    max_streams: int, measure: Callable[[int], Outcome], held: Callable[[Outcome], bool] = bool
+) -> SearchResult[Outcome]:
     """Run the search: ``measure(streams)`` measures one level, ``held(outcome)`` says whether it stayed real time."""
     tried: list[tuple[int, Outcome]] = []
 
@@ -102,8 +105,12 @@ KIND = Kind(
     fields={
         **LIVE_FIELDS,
         "max_streams": {"type": "integer", "minimum": 1, "maximum": 256, "description": "a whole number of streams"},
-        "min_speed": {"type": "number", "exclusiveMinimum": 0, "maximum": 2,
-                      "description": "a speed such as 0.98 (1.0 = real time)"},
+        "min_speed": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 2,
+            "description": "a speed such as 0.98 (1.0 = real time)",
+        },
         "stagger": SECONDS,
     },
     required=("input", "encoder", "bitrate", "duration"),

@@ -1,4 +1,5 @@
 """``ladder``: an ABR ladder, every rung encoded from one decode in one FFmpeg process."""
+
 from __future__ import annotations
 
 from wire.kinds.base import BITRATE, ENCODER, FPS, INPUT, POSITIVE, PRESET, RESOLUTION, SECONDS, Kind
@@ -14,10 +15,18 @@ KIND = Kind(
         "preset": PRESET,
         "fps": FPS,
         "duration": POSITIVE,
-        "rungs": {"type": "array", "minItems": 1, "maxItems": MAX_RUNGS,
-                  "description": "a list of rungs such as [{resolution: 1280x720, bitrate: 3000k}]",
-                  "items": {"type": "object", "properties": {"resolution": RESOLUTION, "bitrate": BITRATE},
-                            "required": ["resolution", "bitrate"], "additionalProperties": False}},
+        "rungs": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_RUNGS,
+            "description": "a list of rungs such as [{resolution: 1280x720, bitrate: 3000k}]",
+            "items": {
+                "type": "object",
+                "properties": {"resolution": RESOLUTION, "bitrate": BITRATE},
+                "required": ["resolution", "bitrate"],
+                "additionalProperties": False,
+            },
+        },
         "stabilization": SECONDS,
         "cooldown": SECONDS,
     },

@@ -1,5 +1,6 @@
 """``live``: one live stream pushed over RTMP in real time; :data:`LIVE_FIELDS` are also the fields of every stream of
 ``multi`` and ``density``."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,11 @@ LIVE_FIELDS: dict[str, dict[str, Any]] = {
     "gop": {"type": "number", "exclusiveMinimum": 0, "maximum": 60, "description": "a GOP length in seconds"},
     "audio": {"type": "boolean", "description": "true or false"},
     "ingest": {"enum": ["auto", "nginx", "listen"], "description": "auto, nginx or listen"},
-    "rtmp_url": {"type": "string", "pattern": r"^rtmps?://[^\s]+\Z",
-                 "description": "an RTMP URL such as 'rtmp://127.0.0.1:1935/live' (an ingest you run)"},
+    "rtmp_url": {
+        "type": "string",
+        "pattern": r"^rtmps?://[^\s]+\Z",
+        "description": "an RTMP URL such as 'rtmp://127.0.0.1:1935/live' (an ingest you run)",
+    },
     "stabilization": SECONDS,
     "cooldown": SECONDS,
 }
@@ -30,8 +34,4 @@ LIVE_FIELDS: dict[str, dict[str, Any]] = {
 from a generated config on a loopback port (FFmpeg's own ``-listen 1`` when nginx is not installed), ``nginx`` /
 ``listen`` insist on one; ``rtmp_url`` pushes to an ingest you run instead (the agent starts nothing)."""
 
-KIND = Kind(
-    name="live",
-    fields=LIVE_FIELDS,
-    required=("input", "encoder", "bitrate", "duration"),
-)
+KIND = Kind(name="live", fields=LIVE_FIELDS, required=("input", "encoder", "bitrate", "duration"))

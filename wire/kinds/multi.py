@@ -1,4 +1,5 @@
 """``multi``: several concurrent live streams."""
+
 from __future__ import annotations
 
 from wire.kinds.base import BITRATE, SECONDS, Kind
@@ -9,8 +10,13 @@ KIND = Kind(
     fields={
         **LIVE_FIELDS,
         "count": {"type": "integer", "minimum": 1, "maximum": 256, "description": "a whole number of streams"},
-        "bitrates": {"type": "array", "items": BITRATE, "minItems": 1, "maxItems": 256,
-                     "description": "a list of bitrates, one stream each, such as [1000k, 2500k]"},
+        "bitrates": {
+            "type": "array",
+            "items": BITRATE,
+            "minItems": 1,
+            "maxItems": 256,
+            "description": "a list of bitrates, one stream each, such as [1000k, 2500k]",
+        },
         "stagger": SECONDS,
     },
     required=("input", "encoder", "duration"),

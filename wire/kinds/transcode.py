@@ -1,6 +1,7 @@
 """``transcode``: encode one input with one encoder; ``stabilization`` and ``cooldown`` are unmeasured waits (after the
 idle baseline, before FFmpeg starts; at the end of the job, after the encode and its quality comparison), ``quality``
 asks for the PSNR/SSIM/VMAF comparison."""
+
 from __future__ import annotations
 
 from wire.kinds.base import BITRATE, ENCODER, FPS, INPUT, POSITIVE, PRESET, RESOLUTION, SECONDS, Kind

@@ -1,5 +1,6 @@
 """Fixtures for the FFmpeg layer's tests: saved real output and fake old ffmpeg scripts (the real binaries are the
 fixtures of tests/conftest.py)."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Tests for agent.ffmpeg.command: argv per encoder family, input/filter/rate rules, and real encodes of each family."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,13 @@ def job(**overrides) -> dict:
     params = {
         "kind": "transcode",
         "input": {"type": "lavfi", "source": "testsrc2", "size": "320x180", "rate": 30},
-        "encoder": "libx264", "preset": "veryfast", "bitrate": "300k", "crf": None,
-        "resolution": None, "fps": None, "duration": 1,
+        "encoder": "libx264",
+        "preset": "veryfast",
+        "bitrate": "300k",
+        "crf": None,
+        "resolution": None,
+        "fps": None,
+        "duration": 1,
     }
     params.update(overrides)
     return params
@@ -132,8 +138,16 @@ def test_invalid_params_raise(overrides, message):
 
 @pytest.mark.parametrize(
     "encoder, suffix",
-    [("libx264", ".mp4"), ("libx265", ".mp4"), ("libsvtav1", ".mp4"), ("h264_nvenc", ".mp4"), ("av1_qsv", ".mp4"),
-     ("libvpx-vp9", ".webm"), ("vp9_vaapi", ".webm"), ("ffv1", ".mkv")],
+    [
+        ("libx264", ".mp4"),
+        ("libx265", ".mp4"),
+        ("libsvtav1", ".mp4"),
+        ("h264_nvenc", ".mp4"),
+        ("av1_qsv", ".mp4"),
+        ("libvpx-vp9", ".webm"),
+        ("vp9_vaapi", ".webm"),
+        ("ffv1", ".mkv"),
+    ],
 )
 def test_output_suffix(encoder, suffix):
     """Each codec gets a container that can hold it."""
@@ -153,8 +167,14 @@ def test_probe_argv_sizes():
 @pytest.mark.parametrize("rate", [{"bitrate": "200k", "crf": None}, {"bitrate": None, "crf": 35}])
 def test_real_encode_per_family(system_ffmpeg, tmp_path, encoder, rate):
     """The argv of every software family is accepted by the real ffmpeg and yields a verified output."""
-    params = job(encoder=encoder, preset="ultrafast", resolution="160x90", fps=15,
-                 input={"type": "lavfi", "source": "testsrc", "size": "320x180", "rate": 30}, **rate)
+    params = job(
+        encoder=encoder,
+        preset="ultrafast",
+        resolution="160x90",
+        fps=15,
+        input={"type": "lavfi", "source": "testsrc", "size": "320x180", "rate": 30},
+        **rate,
+    )
     output = tmp_path / f"out{output_suffix(encoder)}"
     run = run_ffmpeg(transcode_argv(system_ffmpeg.path, params, output), timeout_s=60)
     assert verify_output(output, run) is None, run.outcome.stderr_tail

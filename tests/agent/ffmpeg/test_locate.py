@@ -1,4 +1,5 @@
 """Tests for agent.ffmpeg.locate: detection order, version parsing, the not-found message and the cache."""
+
 from __future__ import annotations
 
 import os

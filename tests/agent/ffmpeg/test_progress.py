@@ -1,4 +1,5 @@
 """Tests for agent.ffmpeg.progress on real `-progress pipe:1` output saved from FFmpeg 5.1 and 9.0."""
+
 from __future__ import annotations
 
 import pytest

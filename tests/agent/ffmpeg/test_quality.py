@@ -1,4 +1,5 @@
 """Quality of an encode (PSNR, SSIM, VMAF) against the same source frames, with real FFmpeg and saved real output."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,18 @@ LAVFI = {"type": "lavfi", "source": "testsrc2", "size": "320x180", "rate": 30}
 
 
 def _params(**extra) -> dict:
-    params = {"kind": "transcode", "input": dict(LAVFI), "encoder": "libx264", "preset": "ultrafast",
-              "bitrate": None, "crf": 0, "resolution": "160x90", "fps": None, "duration": 1, "timeout": 60}
+    params = {
+        "kind": "transcode",
+        "input": dict(LAVFI),
+        "encoder": "libx264",
+        "preset": "ultrafast",
+        "bitrate": None,
+        "crf": 0,
+        "resolution": "160x90",
+        "fps": None,
+        "duration": 1,
+        "timeout": 60,
+    }
     params.update(extra)
     return params
 
@@ -33,6 +44,7 @@ def _encode(ffmpeg, params: dict, out: Path) -> int:
 
 
 # --- parsing saved real output ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("version", ["ffmpeg5.1", "ffmpeg9.0"])
 def test_parse_saved_summaries(version):
@@ -73,6 +85,7 @@ def test_reference_chain_repeats_the_encode_filters_and_duration():
 
 # --- libvmaf probe -------------------------------------------------------------------------------------------------
 
+
 def test_debian_ffmpeg_has_no_libvmaf(system_ffmpeg):
     q.has_libvmaf.cache_clear()
     assert q.has_libvmaf(system_ffmpeg.path) is False
@@ -87,6 +100,7 @@ def test_missing_binary_has_no_libvmaf(tmp_path):
 
 
 # --- real comparisons ----------------------------------------------------------------------------------------------
+
 
 def test_lossless_encode_is_identical(system_ffmpeg, tmp_path):
     params = _params()
@@ -196,9 +210,15 @@ def test_per_joule():
 
 # --- the transcode scenario ----------------------------------------------------------------------------------------
 
+
 def _ctx(ffmpeg, tmp_path) -> RunContext:
-    return RunContext(ffmpeg=ffmpeg, sources=[], power_notes=[], workdir=tmp_path,
-                      encoder_check=lambda e: {"usable": True, "reason": None})
+    return RunContext(
+        ffmpeg=ffmpeg,
+        sources=[],
+        power_notes=[],
+        workdir=tmp_path,
+        encoder_check=lambda e: {"usable": True, "reason": None},
+    )
 
 
 def _job(params: dict) -> dict:

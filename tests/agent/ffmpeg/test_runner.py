@@ -1,4 +1,5 @@
 """Tests for agent.ffmpeg.runner with the real ffmpeg: live progress, hooks, timeout and cancel."""
+
 from __future__ import annotations
 
 import os
@@ -17,9 +18,15 @@ pytestmark = pytest.mark.integration
 def tiny_job(duration: float = 2, size: str = "160x90", preset: str = "veryfast") -> dict:
     """A small x264 job on a generated input."""
     return {
-        "kind": "transcode", "input": {"type": "lavfi", "source": "testsrc2", "size": size, "rate": 30},
-        "encoder": "libx264", "preset": preset, "bitrate": "200k", "crf": None,
-        "resolution": None, "fps": None, "duration": duration,
+        "kind": "transcode",
+        "input": {"type": "lavfi", "source": "testsrc2", "size": size, "rate": 30},
+        "encoder": "libx264",
+        "preset": preset,
+        "bitrate": "200k",
+        "crf": None,
+        "resolution": None,
+        "fps": None,
+        "duration": duration,
     }
 
 
@@ -43,8 +50,12 @@ def test_x264_transcode_streams_progress_live(any_ffmpeg, tmp_path):
     argv = transcode_argv(any_ffmpeg.path, tiny_job(), output)
     argv.insert(1, "-re")  # input at real time: the encode lasts ~2 s, so blocks arrive while it runs
     seen, exited = [], []
-    run = run_ffmpeg(argv, timeout_s=30, on_progress=lambda p: seen.append((time.monotonic(), p)),
-                     on_exited=lambda pid: exited.append(time.monotonic()))
+    run = run_ffmpeg(
+        argv,
+        timeout_s=30,
+        on_progress=lambda p: seen.append((time.monotonic(), p)),
+        on_exited=lambda pid: exited.append(time.monotonic()),
+    )
     assert verify_output(output, run) is None, run.outcome.stderr_tail
     assert run.frames == 60 and output.stat().st_size > 0
     assert run.progress_count == len(seen) >= 3
@@ -60,8 +71,12 @@ def test_on_start_and_on_exited_see_the_child(system_ffmpeg, tmp_path):
         with open(f"/proc/{pid}/stat") as stat:
             states.append(stat.read().rsplit(")", 1)[1].split()[0])
 
-    run = run_ffmpeg(transcode_argv(system_ffmpeg.path, tiny_job(duration=0.5), tmp_path / "o.mp4"), timeout_s=30,
-                     on_start=pids.append, on_exited=on_exited)
+    run = run_ffmpeg(
+        transcode_argv(system_ffmpeg.path, tiny_job(duration=0.5), tmp_path / "o.mp4"),
+        timeout_s=30,
+        on_start=pids.append,
+        on_exited=on_exited,
+    )
     assert run.outcome.ok and len(pids) == 1
     assert states == ["Z"]
     assert not os.path.exists(f"/proc/{pids[0]}")
@@ -96,11 +111,13 @@ def test_cancel_event_stops_ffmpeg(system_ffmpeg, tmp_path):
 
 def test_failing_progress_callback_does_not_stall(system_ffmpeg, tmp_path):
     """An on_progress that raises is logged, and the encode still finishes with its progress parsed."""
+
     def explode(progress):
         raise RuntimeError("observer bug")
 
     output = tmp_path / "o.mp4"
-    run = run_ffmpeg(transcode_argv(system_ffmpeg.path, tiny_job(duration=0.5), output), timeout_s=30,
-                     on_progress=explode)
+    run = run_ffmpeg(
+        transcode_argv(system_ffmpeg.path, tiny_job(duration=0.5), output), timeout_s=30, on_progress=explode
+    )
     assert verify_output(output, run) is None
     assert run.last_progress is not None and run.last_progress.done

@@ -1,4 +1,5 @@
 """SI/TI with FFmpeg's siti filter: the summary parser on saved real output, a real run, and a binary without it."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,8 +7,14 @@ import pytest
 from agent.ffmpeg.siti import has_siti, measure_siti, parse_siti, siti_argv
 from tests.agent.ffmpeg.conftest import read_data, write_fake_ffmpeg
 
-TESTSRC2 = {"si_mean": 107.332382, "si_max": 108.855469, "si_min": 103.836891,
-            "ti_mean": 13.433075, "ti_max": 15.488524, "ti_min": 0.0}
+TESTSRC2 = {
+    "si_mean": 107.332382,
+    "si_max": 108.855469,
+    "si_min": 103.836891,
+    "ti_mean": 13.433075,
+    "ti_max": 15.488524,
+    "ti_min": 0.0,
+}
 
 
 @pytest.mark.parametrize("name", ["siti_testsrc2_ffmpeg5.1.txt", "siti_testsrc2_ffmpeg9.0.txt"])
@@ -19,7 +26,7 @@ def test_parse_saved_summary(name):
 def test_parse_incomplete_summary_is_none():
     """A summary cut before the temporal part is no summary, never zeros."""
     lines = read_data("siti_testsrc2_ffmpeg5.1.txt")
-    cut = lines[:next(i for i, line in enumerate(lines) if "Temporal" in line)]
+    cut = lines[: next(i for i, line in enumerate(lines) if "Temporal" in line)]
     assert parse_siti(cut) is None
     assert parse_siti(["Spatial Information:", "Average: nan?x"]) is None
 

@@ -1,4 +1,5 @@
 """Tests for agent.ffmpeg.verify on saved real stderr, constructed outcomes, and real failing runs."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,7 +42,9 @@ def test_no_capable_devices_and_generic_init_error():
     devices = ["[hevc_nvenc @ 0x5581] No capable devices found", "Error initializing output stream 0:0 -- x"]
     assert classify_failure(devices, "hevc_nvenc") == "encoder unavailable: hevc_nvenc (No capable devices found)"
     preset = ["[libx264 @ 0x55aa] Error setting preset/tune turbo/(null).", "Error initializing output stream 0:0"]
-    assert classify_failure(preset, "libx264") == "encoder unavailable: libx264 (Error setting preset/tune turbo/(null).)"
+    assert (
+        classify_failure(preset, "libx264") == "encoder unavailable: libx264 (Error setting preset/tune turbo/(null).)"
+    )
 
 
 def test_other_failures_are_not_classified():
@@ -50,7 +53,9 @@ def test_other_failures_are_not_classified():
     assert classify_failure(stderr, "libx264") is None
     assert last_meaningful_line(stderr) == "/clips/missing.mp4: No such file or directory"
     assert last_meaningful_line(["frame=    0 fps=0.0 q=0.0 size=0kB", "Conversion failed!"]) is None
-    assert clean_line("[vost#0:0/h264_nvenc @ 0x5592511f6280] [enc:h264_nvenc @ 0x1a] Could not open") == "Could not open"
+    assert (
+        clean_line("[vost#0:0/h264_nvenc @ 0x5592511f6280] [enc:h264_nvenc @ 0x1a] Could not open") == "Could not open"
+    )
 
 
 def test_exit_zero_without_frames_is_caught():
@@ -92,8 +97,14 @@ def test_signals_timeouts_and_codes():
 @pytest.mark.skipif(gpu_present(), reason="NVENC really works on a GPU host")
 def test_real_nvenc_without_gpu(any_ffmpeg, tmp_path):
     """A real h264_nvenc job on this GPU-less host fails verification as 'encoder unavailable'."""
-    params = {"input": {"type": "lavfi", "source": "testsrc2", "size": "256x144", "rate": 30},
-              "encoder": "h264_nvenc", "preset": "p1", "bitrate": "500k", "crf": None, "duration": 1}
+    params = {
+        "input": {"type": "lavfi", "source": "testsrc2", "size": "256x144", "rate": 30},
+        "encoder": "h264_nvenc",
+        "preset": "p1",
+        "bitrate": "500k",
+        "crf": None,
+        "duration": 1,
+    }
     output = tmp_path / "out.mp4"
     run = run_ffmpeg(transcode_argv(any_ffmpeg.path, params, output), timeout_s=30)
     reason = verify_output(output, run)
@@ -103,8 +114,14 @@ def test_real_nvenc_without_gpu(any_ffmpeg, tmp_path):
 @pytest.mark.integration
 def test_real_missing_input_file(system_ffmpeg, tmp_path):
     """A job whose input file does not exist fails with ffmpeg's own message and exit code."""
-    params = {"input": {"type": "file", "path": str(tmp_path / "nope.mp4")}, "encoder": "libx264",
-              "preset": "veryfast", "bitrate": "500k", "crf": None, "duration": 1}
+    params = {
+        "input": {"type": "file", "path": str(tmp_path / "nope.mp4")},
+        "encoder": "libx264",
+        "preset": "veryfast",
+        "bitrate": "500k",
+        "crf": None,
+        "duration": 1,
+    }
     run = run_ffmpeg(transcode_argv(system_ffmpeg.path, params, tmp_path / "out.mp4"), timeout_s=30)
     assert verify_output(tmp_path / "out.mp4", run) == (
         f"ffmpeg exited with code 1: {tmp_path / 'nope.mp4'}: No such file or directory"

@@ -7,6 +7,7 @@ see wrap-arounds. Time is either stepped explicitly (``advance``; ``clock`` is t
 ``time.monotonic`` in a background writer thread (``running()``). ``running_sim`` and ``running_rapl`` are the usual
 shortcut: a tree at constant powers, advancing in real time, for the length of a ``with`` block.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -87,9 +88,19 @@ class SimZone:
 class PowercapSim:
     """Builds the tree under ``root`` and advances every counter at its profile."""
 
-    def __init__(self, root: Path, *, range_uj: int = 5_000_000, packages: int = 2, psys: bool = True,
-                 mmio: bool = True, package_max_uw: int | None = 40_000_000, dram_max_uw: int | None = 10_000_000,
-                 range_file: bool = True, profiles: dict[str, Callable[[float], float]] | None = None):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        range_uj: int = 5_000_000,
+        packages: int = 2,
+        psys: bool = True,
+        mmio: bool = True,
+        package_max_uw: int | None = 40_000_000,
+        dram_max_uw: int | None = 10_000_000,
+        range_file: bool = True,
+        profiles: dict[str, Callable[[float], float]] | None = None,
+    ):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.range_uj = range_uj
@@ -127,8 +138,9 @@ class PowercapSim:
         self._zone(f"package-{i}", top, f"package-{i}", pkg, package_max_uw)
         self._zone(f"core-{i}", top + [f"intel-rapl:{i}:0"], "core", lambda t: 0.6 * pkg(t), None)
         self._zone(f"uncore-{i}", top + [f"intel-rapl:{i}:1"], "uncore", lambda t: 0.1 * pkg(t), None)
-        self._zone(f"dram-{i}", top + [f"intel-rapl:{i}:2"], "dram", profiles.get(f"dram-{i}", dram_watts(i)),
-                   dram_max_uw)
+        self._zone(
+            f"dram-{i}", top + [f"intel-rapl:{i}:2"], "dram", profiles.get(f"dram-{i}", dram_watts(i)), dram_max_uw
+        )
 
     def _mkdir(self, parts: list[str], name: str, max_uw: int | None) -> Path:
         d = self.root / DEVICES.joinpath(*parts)

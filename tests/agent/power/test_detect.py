@@ -1,4 +1,5 @@
 """Source detection: RAPL/NVML when present, the estimate otherwise, cached and clearable, with notes."""
+
 from __future__ import annotations
 
 import sys

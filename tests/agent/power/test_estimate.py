@@ -1,14 +1,14 @@
 """The CPU-time estimate on real busy processes: tree accounting, zombies, orphans, the TDP model."""
+
 from __future__ import annotations
 
 import subprocess
 import sys
 import threading
 
-import psutil
 import pytest
 
-from agent.power.estimate import DEFAULT_TDP_W, EstimateSource, ProcessTree, lookup_tdp, read_cpuinfo
+from agent.power.estimate import DEFAULT_TDP_W, EstimateSource, lookup_tdp, read_cpuinfo
 from agent.process import run_process
 
 SPIN = "import time\ne = time.process_time() + {s}\nwhile time.process_time() < e: pass\n"
@@ -20,8 +20,9 @@ def _run_tracked(code: str, source: EstimateSource):
     """Run python code as a tracked job; read once after it exited (zombie) and once after it was reaped."""
     readings = []
     source.start()
-    out = run_process([sys.executable, "-c", code], on_start=source.track,
-                      on_exited=lambda pid: readings.append(source.read()))
+    out = run_process(
+        [sys.executable, "-c", code], on_start=source.track, on_exited=lambda pid: readings.append(source.read())
+    )
     readings.append(source.read())
     assert out.returncode == 0, out.stderr_tail
     return readings
@@ -39,8 +40,10 @@ def test_busy_child_cpu_and_energy():
 
 def test_grandchild_cpu_counted():
     """CPU of a grandchild the child waits for is counted, together with the child's own."""
-    code = (f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {SPIN.format(s=0.6)!r}], check=True)\n"
-            + SPIN.format(s=0.4))
+    code = (
+        f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {SPIN.format(s=0.6)!r}], check=True)\n"
+        + SPIN.format(s=0.4)
+    )
     final, _ = _run_tracked(code, EstimateSource(tdp_watts=10.0, logical_cpus=1))
     assert 1.0 <= final.extra["cpu_s"] <= 1.0 + 2 * STARTUP_ALLOWANCE_S
 
@@ -71,8 +74,11 @@ def test_orphaned_grandchild_kept_after_it_exits():
     reader = threading.Thread(target=sample)
     reader.start()
     try:
-        out = run_process([sys.executable, "-c", ORPHANING_ROOT, SPIN.format(s=0.6)], on_start=source.track,
-                          on_exited=lambda pid: done.set() or reader.join() or readings.append(source.read()))
+        out = run_process(
+            [sys.executable, "-c", ORPHANING_ROOT, SPIN.format(s=0.6)],
+            on_start=source.track,
+            on_exited=lambda pid: done.set() or reader.join() or readings.append(source.read()),
+        )
     finally:
         done.set()
         reader.join()

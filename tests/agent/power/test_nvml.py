@@ -1,4 +1,5 @@
 """NVML sources against the fake pynvml in tests/fake_modules: counter, power integration, unavailability."""
+
 from __future__ import annotations
 
 import subprocess
@@ -126,8 +127,11 @@ def test_encoder_utilisation_reaches_the_result(fake_nvml):
     gpu0, gpu1 = measurement.sources["nvml:gpu0"], measurement.sources["nvml:gpu1"]
     assert 37 < gpu0.encoder_util_pct < 81 and 0 < gpu1.encoder_util_pct < 40
     out = summarize(None, measurement, frames=10)
-    assert out["metrics"]["gpu_encoder_util_pct"] == pytest.approx((gpu0.encoder_util_pct + gpu1.encoder_util_pct) / 2,
-                                                                   abs=1e-3)
+    assert out["metrics"]["gpu_encoder_util_pct"] == pytest.approx(
+        (gpu0.encoder_util_pct + gpu1.encoder_util_pct) / 2, abs=1e-3
+    )
     assert "gpu_encoder_util_pct" not in out["missing"]
     assert [s["encoder_util_pct"] for s in out["provenance"]["sources"]] == [
-        pytest.approx(gpu0.encoder_util_pct, abs=1e-3), pytest.approx(gpu1.encoder_util_pct, abs=1e-3)]
+        pytest.approx(gpu0.encoder_util_pct, abs=1e-3),
+        pytest.approx(gpu1.encoder_util_pct, abs=1e-3),
+    ]

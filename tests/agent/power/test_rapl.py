@@ -1,4 +1,5 @@
 """RAPL through a simulated powercap tree: what is counted, wraps, invalid intervals, permissions."""
+
 from __future__ import annotations
 
 import ctypes
@@ -14,8 +15,12 @@ from agent.power.base import SourceUnavailable
 from agent.power.rapl import DEFAULT_MAX_POWER_W, RaplSource, discover_rapl
 from tests.agent.power.powercap_sim import PowercapSim
 
-COUNTED = {"rapl:package-0": "package-0", "rapl:package-1": "package-1",
-           "rapl:dram-0": "dram-0", "rapl:dram-1": "dram-1"}
+COUNTED = {
+    "rapl:package-0": "package-0",
+    "rapl:package-1": "package-1",
+    "rapl:dram-0": "dram-0",
+    "rapl:dram-1": "dram-1",
+}
 
 
 def _stepped(pc_dir, **kw):
@@ -29,8 +34,12 @@ def test_counts_packages_and_dram_only(pc_dir):
     _, sources, notes = _stepped(pc_dir)
     assert sorted(s.name for s in sources) == sorted(COUNTED)
     text = " ".join(notes)
-    for left_out in ("intel-rapl:0:0 core", "intel-rapl:1:1 uncore", "intel-rapl:2 psys",
-                     "intel-rapl-mmio:0 package-0"):
+    for left_out in (
+        "intel-rapl:0:0 core",
+        "intel-rapl:1:1 uncore",
+        "intel-rapl:2 psys",
+        "intel-rapl-mmio:0 package-0",
+    ):
         assert left_out in text
     assert "repeats intel-rapl:0" in text
 
@@ -171,8 +180,14 @@ def test_permission_denied_gives_group_instructions(pc_dir):
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[3]))
     preexec = _drop_file_override if os.geteuid() == 0 else None
     try:
-        out = subprocess.run([sys.executable, "-c", PROBE, str(sim.root)], capture_output=True, text=True,
-                             env=env, timeout=30, preexec_fn=preexec)
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE, str(sim.root)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+            preexec_fn=preexec,
+        )
     except subprocess.SubprocessError as exc:
         pytest.skip(f"cannot drop CAP_DAC_OVERRIDE in a child here: {exc}")
     assert out.returncode == 0, out.stderr

@@ -1,4 +1,5 @@
 """Energy and Power value types."""
+
 from agent.power.units import Energy, Power
 
 

@@ -3,6 +3,7 @@
 Put ``tests/fake_modules`` first on ``sys.path`` (and drop any imported ``pynvml``) to use it; configure with
 :func:`fake_reset`. ``FAKE = True`` lets a test check it got this module and not nvidia-ml-py.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

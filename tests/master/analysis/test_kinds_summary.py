@@ -5,9 +5,21 @@ import pytest
 from master.analysis.summarize import BASE_METRICS, KIND_METRICS, METRICS, summarize_run
 from tests.master.analysis.kind_results import ESTIMATED_IDLE, add_kind_jobs
 
-NEW_METRICS = ("frames_received", "dropped_frames", "duplicated_frames", "realtime", "streams", "watts_per_stream",
-               "dynamic_watts_per_stream", "max_streams", "marginal_watts_per_stream", "rungs", "frames", "pixels",
-               "joules_per_megapixel")
+NEW_METRICS = (
+    "frames_received",
+    "dropped_frames",
+    "duplicated_frames",
+    "realtime",
+    "streams",
+    "watts_per_stream",
+    "dynamic_watts_per_stream",
+    "max_streams",
+    "marginal_watts_per_stream",
+    "rungs",
+    "frames",
+    "pixels",
+    "joules_per_megapixel",
+)
 
 
 def by_variant(summary: dict) -> dict:
@@ -16,7 +28,7 @@ def by_variant(summary: dict) -> dict:
 
 def test_metrics_keep_their_order_and_add_the_new_kinds():
     """The encoding metrics come first as before; every new kind's metric follows once."""
-    assert METRICS[:len(BASE_METRICS)] == BASE_METRICS
+    assert METRICS[: len(BASE_METRICS)] == BASE_METRICS
     assert set(NEW_METRICS) <= set(METRICS) and len(METRICS) == len(set(METRICS))
     assert set(KIND_METRICS) == {"live", "multi", "density", "ladder"}
 

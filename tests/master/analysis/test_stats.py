@@ -44,8 +44,9 @@ def test_summary_of_one_value_has_no_spread():
 @pytest.mark.parametrize("values", [[], [None, None]])
 def test_summary_of_nothing_is_all_none(values):
     """n=0: every field is None."""
-    assert summary(values) == Summary(n=0, mean=None, stdev=None, ci95_halfwidth=None, ci95_low=None,
-                                      ci95_high=None, rel_ci95=None)
+    assert summary(values) == Summary(
+        n=0, mean=None, stdev=None, ci95_halfwidth=None, ci95_low=None, ci95_high=None, rel_ci95=None
+    )
 
 
 def test_relative_ci_is_none_for_zero_mean():

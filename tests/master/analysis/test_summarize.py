@@ -85,9 +85,20 @@ def test_state_counts(run):
 
 def test_jobs_without_results_are_pending_not_zero(run):
     """A queued job without result counts as pending and adds no value to the statistics."""
-    run["jobs"].append({"id": "j-0008", "name": "x265-fast#3", "scenario": "x265", "variant": "x265-fast",
-                        "repetition": 3, "state": "queued", "error": None, "node_id": None, "params": {},
-                        "result": None})
+    run["jobs"].append(
+        {
+            "id": "j-0008",
+            "name": "x265-fast#3",
+            "scenario": "x265",
+            "variant": "x265-fast",
+            "repetition": 3,
+            "state": "queued",
+            "error": None,
+            "node_id": None,
+            "params": {},
+            "result": None,
+        }
+    )
     x265 = by_variant(summarize_run(run))["x265-fast"]
     assert (x265["jobs"], x265["runs_ok"], x265["runs_pending"]) == (3, 2, 1)
     assert x265["stats"]["joules_per_frame"]["n"] == 2

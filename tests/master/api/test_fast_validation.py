@@ -1,5 +1,6 @@
 """The fast schema check (fastjsonschema) never accepts a body jsonschema refuses, on every schema a route validates
 with (bench/result_validation.py measures how much faster it is)."""
+
 from __future__ import annotations
 
 import jsonschema
@@ -11,23 +12,41 @@ from master.api import bodies, campaigns, jobs, nodes
 from master.api.result_schema import METRICS, RESULT_SCHEMA, STORED_VALIDATOR, stored_is_valid
 from master.errors import InvalidInput
 
-SCHEMAS = {"result": RESULT_SCHEMA, "submit_job": jobs.SUBMIT_SCHEMA, "register": nodes.REGISTER_SCHEMA,
-           "heartbeat": nodes.HEARTBEAT_SCHEMA, "submit_campaign": campaigns.SUBMIT_SCHEMA,
-           "stored_result": STORED_VALIDATOR.schema}
+SCHEMAS = {
+    "result": RESULT_SCHEMA,
+    "submit_job": jobs.SUBMIT_SCHEMA,
+    "register": nodes.REGISTER_SCHEMA,
+    "heartbeat": nodes.HEARTBEAT_SCHEMA,
+    "submit_campaign": campaigns.SUBMIT_SCHEMA,
+    "stored_result": STORED_VALIDATOR.schema,
+}
 
 EDGES = st.sampled_from([True, False, 1.0, -0.0, 0, -1, 2**63 - 1, 2**63, 1e308, "", "x\n", "a" * 300, [], {}])
-SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(2**64), max_value=2**64)
-           | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12) | EDGES)
-JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
-                    | st.dictionaries(st.text(max_size=8) | st.sampled_from(sorted(METRICS)), inner, max_size=3),
-                    max_leaves=8)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**64), max_value=2**64)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+    | EDGES
+)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=8) | st.sampled_from(sorted(METRICS)), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 KEYS = st.sampled_from(sorted({key for schema in SCHEMAS.values() for key in schema.get("properties", {})}))
 BODIES = st.dictionaries(KEYS, JSON, max_size=6) | st.fixed_dictionaries(
     {"job_id": st.just("j"), "attempt": st.just(1), "node_id": st.just("n"), "status": st.just("succeeded")},
-    optional={"metrics": st.dictionaries(st.sampled_from(sorted(METRICS)), SCALARS, max_size=6),
-              "samples": st.lists(st.dictionaries(st.sampled_from(["t", "watts", "total_watts"]), JSON), max_size=3),
-              "streams": st.lists(st.dictionaries(st.sampled_from(["index", "bitrate", "frames"]), SCALARS),
-                                  max_size=2)})
+    optional={
+        "metrics": st.dictionaries(st.sampled_from(sorted(METRICS)), SCALARS, max_size=6),
+        "samples": st.lists(st.dictionaries(st.sampled_from(["t", "watts", "total_watts"]), JSON), max_size=3),
+        "streams": st.lists(st.dictionaries(st.sampled_from(["index", "bitrate", "frames"]), SCALARS), max_size=2),
+    },
+)
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
@@ -48,7 +67,6 @@ def test_fast_check_never_accepts_what_jsonschema_refuses(name, body):
     except InvalidInput:
         accepted = False
     assert accepted == valid
-
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,5 +1,6 @@
 """POST /results validates a result before anything is stored; readers of stored results survive extreme values and
 rows stored before validation existed. Real Flask test client with tokens, real SQLite."""
+
 from __future__ import annotations
 
 import csv
@@ -23,8 +24,10 @@ TABLES = ("results", "jobs", "job_events", "campaigns")
 
 def confidence_jobs(variant: str = "v") -> list[dict]:
     """Two runs of one variant repeated by ``confidence`` (min 2, max 4)."""
-    return [dict(job_spec(f"{variant}#{rep}", encoder="libx264", duration=1), repetition=rep, confidence=CONFIDENCE)
-            for rep in (1, 2)]
+    return [
+        dict(job_spec(f"{variant}#{rep}", encoder="libx264", duration=1), repetition=rep, confidence=CONFIDENCE)
+        for rep in (1, 2)
+    ]
 
 
 def snapshot(conn) -> dict:
@@ -39,8 +42,15 @@ def claim(client, n, wait: float = 0) -> dict:
 
 
 def post(client, n, job, metrics: dict | None = None, **extra):
-    body = {"job_id": job["id"], "attempt": job["attempt"], "node_id": n.id, "status": "succeeded", "error": None,
-            "metrics": {"frames": 10, "joules_per_frame": 0.5, **(metrics or {})}, **extra}
+    body = {
+        "job_id": job["id"],
+        "attempt": job["attempt"],
+        "node_id": n.id,
+        "status": "succeeded",
+        "error": None,
+        "metrics": {"frames": 10, "joules_per_frame": 0.5, **(metrics or {})},
+        **extra,
+    }
     return client.post("/results", json=body, headers=n.headers)
 
 
@@ -82,28 +92,31 @@ def test_abc_joules_per_frame_is_400_and_the_queue_keeps_working(client, conn, n
     assert conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 3  # noisy: the variant asked for a third run
 
 
-@pytest.mark.parametrize(("metrics", "extra", "field"), [
-    ({"frames": -1}, {}, "metrics.frames"),
-    ({"frames": 1.5}, {}, "metrics.frames"),
-    ({"output_bytes": 2**64}, {}, "metrics.output_bytes"),
-    ({"total_energy_j": -0.1}, {}, "metrics.total_energy_j"),
-    ({"ssim": 1.5}, {}, "metrics.ssim"),
-    ({"realtime": "yes"}, {}, "metrics.realtime"),
-    ({"energy_j": {"rapl:package-0": "12"}}, {}, "metrics.energy_j.rapl:package-0"),
-    ({"new_metric": "text"}, {}, "metrics.new_metric"),
-    ({"new_metric": 10**400}, {}, "metrics.new_metric"),
-    ({}, {"error": "x" * 10_000_000}, "error"),
-    ({}, {"missing": {"frames": "y" * 10_000_000}}, "missing.frames"),
-    ({}, {"provenance": {"notes": ["n"] * 100_000}}, "provenance.notes"),
-    ({}, {"streams": [{"index": 0}] * 5000}, "streams"),
-    ({}, {"samples": [{"t": 0}] * (MAX_SAMPLES + 1)}, "samples"),
-    ({}, {"samples": [{"t": -1}]}, "samples.0.t"),
-    ({}, {"ffmpeg": {"argv": [1, 2]}}, "ffmpeg.argv.0"),
-    ({}, {"provenance": {"sources": [{"name": "x", "valid_samples": -3}]}}, "provenance.sources.0.valid_samples"),
-    ({}, {"rungs": [{"frames": "50"}]}, "rungs.0.frames"),
-    ({}, {"density": {"levels": [{"streams": 1, "held": "no"}]}}, "density.levels.0.held"),
-    ({}, {"unknown_field": 1}, "unknown_field"),
-])
+@pytest.mark.parametrize(
+    ("metrics", "extra", "field"),
+    [
+        ({"frames": -1}, {}, "metrics.frames"),
+        ({"frames": 1.5}, {}, "metrics.frames"),
+        ({"output_bytes": 2**64}, {}, "metrics.output_bytes"),
+        ({"total_energy_j": -0.1}, {}, "metrics.total_energy_j"),
+        ({"ssim": 1.5}, {}, "metrics.ssim"),
+        ({"realtime": "yes"}, {}, "metrics.realtime"),
+        ({"energy_j": {"rapl:package-0": "12"}}, {}, "metrics.energy_j.rapl:package-0"),
+        ({"new_metric": "text"}, {}, "metrics.new_metric"),
+        ({"new_metric": 10**400}, {}, "metrics.new_metric"),
+        ({}, {"error": "x" * 10_000_000}, "error"),
+        ({}, {"missing": {"frames": "y" * 10_000_000}}, "missing.frames"),
+        ({}, {"provenance": {"notes": ["n"] * 100_000}}, "provenance.notes"),
+        ({}, {"streams": [{"index": 0}] * 5000}, "streams"),
+        ({}, {"samples": [{"t": 0}] * (MAX_SAMPLES + 1)}, "samples"),
+        ({}, {"samples": [{"t": -1}]}, "samples.0.t"),
+        ({}, {"ffmpeg": {"argv": [1, 2]}}, "ffmpeg.argv.0"),
+        ({}, {"provenance": {"sources": [{"name": "x", "valid_samples": -3}]}}, "provenance.sources.0.valid_samples"),
+        ({}, {"rungs": [{"frames": "50"}]}, "rungs.0.frames"),
+        ({}, {"density": {"levels": [{"streams": 1, "held": "no"}]}}, "density.levels.0.held"),
+        ({}, {"unknown_field": 1}, "unknown_field"),
+    ],
+)
 def test_out_of_range_result_is_400_naming_the_field(client, conn, node, make_campaign, metrics, extra, field):
     """Negative frames, fractional counts, huge strings and arrays, wrong types: 400 naming the field, DB unchanged,
     the job still held by its node."""
@@ -154,17 +167,23 @@ def test_huge_values_twice_give_a_decision_and_every_report(client, conn, node, 
 def _store_junk(conn, job: dict, node_id: str, body: str) -> None:
     """A result row as a master without validation stored it, and its job finished."""
     with conn:
-        conn.execute("INSERT INTO results (job_id, attempt, node_id, status, body, received_at)"
-                     " VALUES (?, ?, ?, 'succeeded', ?, 0)", (job["id"], job["attempt"], node_id, body))
+        conn.execute(
+            "INSERT INTO results (job_id, attempt, node_id, status, body, received_at)"
+            " VALUES (?, ?, ?, 'succeeded', ?, 0)",
+            (job["id"], job["attempt"], node_id, body),
+        )
         conn.execute("UPDATE jobs SET state = 'succeeded', finished_at = 1 WHERE id = ?", (job["id"],))
 
 
-@pytest.mark.parametrize("body", [
-    '{"metrics": {"joules_per_frame": "abc", "frames": -5, "Odd Name": {}}, "missing": {"frames": 3},'
-    ' "provenance": {"sources": "rapl"}, "samples": [1, {"t": "x"}], "streams": 7}',
-    "not JSON at all",
-    '"a string"',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"metrics": {"joules_per_frame": "abc", "frames": -5, "Odd Name": {}}, "missing": {"frames": 3},'
+        ' "provenance": {"sources": "rapl"}, "samples": [1, {"t": "x"}], "streams": 7}',
+        "not JSON at all",
+        '"a string"',
+    ],
+)
 def test_old_junk_rows_do_not_crash_readers(client, conn, node, make_campaign, body):
     """A junk row stored before validation: lease expiry still answers GET /jobs/next, and the reports, the results
     and the job page all render, the junk value shown as missing."""
@@ -196,8 +215,15 @@ def test_clean_stored_keeps_good_fields_and_says_why_a_metric_is_gone():
 
 def test_provenance_ffwatt_version_is_a_string_or_null(client, node, make_campaign):
     """``provenance.ffwatt_version`` is accepted as a string or null; a number is refused naming the field."""
-    VALIDATOR.validate({"job_id": "j", "attempt": 1, "node_id": "n", "status": "succeeded",
-                        "provenance": {"ffwatt_version": None, "notes": ["ffwatt_version: not installed"]}})
+    VALIDATOR.validate(
+        {
+            "job_id": "j",
+            "attempt": 1,
+            "node_id": "n",
+            "status": "succeeded",
+            "provenance": {"ffwatt_version": None, "notes": ["ffwatt_version: not installed"]},
+        }
+    )
     make_campaign(1)
     a = node("a")
     job = claim(client, a)
@@ -206,5 +232,6 @@ def test_provenance_ffwatt_version_is_a_string_or_null(client, node, make_campai
 
 def test_provenance_ffwatt_version_refuses_a_number(client, conn, node, make_campaign):
     """A version that is not a string (1.0) is a 400 naming ``provenance.ffwatt_version``."""
-    assert_refused(client, conn, node, make_campaign, {}, {"provenance": {"ffwatt_version": 1.0}},
-                   "provenance.ffwatt_version")
+    assert_refused(
+        client, conn, node, make_campaign, {}, {"provenance": {"ffwatt_version": 1.0}}, "provenance.ffwatt_version"
+    )

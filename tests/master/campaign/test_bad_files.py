@@ -1,4 +1,5 @@
 """Each bad campaign file in tests/data/campaigns/bad/ fails with exactly the problems its ``# expect:`` lines list."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +15,11 @@ BAD_FILES = sorted(path.name for path in BAD_DIR.glob("*.yml"))
 def expected_lines(path: Path) -> list[str]:
     """The ``# expect: ...`` lines of a bad file, ``{dir}`` standing for the directory it is in."""
     prefix = "# expect: "
-    return [line[len(prefix):].replace("{dir}", str(path.parent))
-            for line in path.read_text().splitlines() if line.startswith(prefix)]
+    return [
+        line[len(prefix) :].replace("{dir}", str(path.parent))
+        for line in path.read_text().splitlines()
+        if line.startswith(prefix)
+    ]
 
 
 def problems_of(name: str) -> list[str]:
@@ -27,9 +31,22 @@ def problems_of(name: str) -> list[str]:
 
 def test_corpus_covers_the_cases():
     """The corpus holds a file for each case the spec must report."""
-    assert {"empty.yml", "yaml_syntax.yml", "not_mapping.yml", "unknown_keys.yml", "wrong_types.yml",
-            "bad_numbers.yml", "bad_strings.yml", "unknown_encoder.yml", "rate_control.yml", "matrix_empty.yml",
-            "matrix_keys.yml", "duplicate_names.yml", "unknown_kind.yml", "input_file.yml"} <= set(BAD_FILES)
+    assert {
+        "empty.yml",
+        "yaml_syntax.yml",
+        "not_mapping.yml",
+        "unknown_keys.yml",
+        "wrong_types.yml",
+        "bad_numbers.yml",
+        "bad_strings.yml",
+        "unknown_encoder.yml",
+        "rate_control.yml",
+        "matrix_empty.yml",
+        "matrix_keys.yml",
+        "duplicate_names.yml",
+        "unknown_kind.yml",
+        "input_file.yml",
+    } <= set(BAD_FILES)
 
 
 @pytest.mark.parametrize("name", BAD_FILES)
@@ -75,7 +92,8 @@ def test_submitted_text_names_its_label():
     with pytest.raises(SpecError) as raised:
         load_campaign_text("name: x\nscenarios: 3\n", "<submitted>")
     assert [str(p) for p in raised.value.problems] == [
-        "<submitted>:2:12: scenarios: expected a list of scenarios, got 3 (a whole number)"]
+        "<submitted>:2:12: scenarios: expected a list of scenarios, got 3 (a whole number)"
+    ]
 
 
 def test_problem_fields():
@@ -87,14 +105,21 @@ def test_problem_fields():
     assert "did you mean" in problem.message and "'libx264'" in problem.message
 
 
-@pytest.mark.parametrize("text", [
-    "42\n", "null\n", "{}\n", "name: x\nscenarios: [null, 3, [], {}]\n",
-    "name: x\n1: 2\nscenarios:\n  - {name: a, kind: transcode, 7: x, input: [a], encoder: {}, crf: true}\n",
-    "name: x\ndefaults: {input: {file: 5}, crf: 1, bitrate: 1k}\n"
-    "scenarios:\n  - {name: 5, kind: transcode, matrix: {input: [{file: ''}, 3], preset: [null]}}\n",
-    "name: x\nscenarios: &s [*s]\n", "name: x\ndefaults: &d {input: *d}\nscenarios: []\n",
-    "name: x\nscenarios:\n  - name: a\n    kind: transcode\n    ? [complex, key]\n    : v\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "42\n",
+        "null\n",
+        "{}\n",
+        "name: x\nscenarios: [null, 3, [], {}]\n",
+        "name: x\n1: 2\nscenarios:\n  - {name: a, kind: transcode, 7: x, input: [a], encoder: {}, crf: true}\n",
+        "name: x\ndefaults: {input: {file: 5}, crf: 1, bitrate: 1k}\n"
+        "scenarios:\n  - {name: 5, kind: transcode, matrix: {input: [{file: ''}, 3], preset: [null]}}\n",
+        "name: x\nscenarios: &s [*s]\n",
+        "name: x\ndefaults: &d {input: *d}\nscenarios: []\n",
+        "name: x\nscenarios:\n  - name: a\n    kind: transcode\n    ? [complex, key]\n    : v\n",
+    ],
+)
 def test_odd_documents_are_problems_not_tracebacks(text):
     """Values of every wrong shape, cycles and odd keys end in SpecError with at least one located problem."""
     with pytest.raises(SpecError) as raised:

@@ -1,5 +1,6 @@
 """One validator for both doors: a bad value is refused by ``POST /jobs`` and by a campaign file alike, in the
 same words, naming the same field; and every pattern in the schemas matches the whole string."""
+
 from __future__ import annotations
 
 import re
@@ -40,7 +41,7 @@ def _campaign_problems(overrides: dict[str, Any]) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("overrides, field", BAD_VALUES, ids=[field for _, field in BAD_VALUES])
 def test_same_bad_value_refused_by_both_doors_in_the_same_words(client, admin, overrides, field):
     """POST /jobs answers 400 naming parameters.<field> with the message the campaign file gets at <field>."""
-    (key, message), = _campaign_problems(overrides)
+    ((key, message),) = _campaign_problems(overrides)
     assert key == f"scenarios[0].{field}"
     resp = client.post("/jobs", json={"scenario": "720p-h264", "parameters": overrides}, headers=admin)
     assert resp.status_code == 400
@@ -50,12 +51,15 @@ def test_same_bad_value_refused_by_both_doors_in_the_same_words(client, admin, o
 
 def test_trailing_newline_refused_in_a_campaign_input(client, admin):
     """A size with a trailing newline inside an input is refused by both doors too."""
-    (key, message), = _campaign_problems({"input": {"type": "lavfi", "source": "testsrc2", "size": "1280x720\n"}})
+    ((key, message),) = _campaign_problems({"input": {"type": "lavfi", "source": "testsrc2", "size": "1280x720\n"}})
     assert key == "scenarios[0].input.size"
-    body = {"scenario": "720p-h264", "parameters": {"input": {"type": "lavfi", "source": "testsrc2",
-                                                              "size": "1280x720\n"}}}
+    body = {
+        "scenario": "720p-h264",
+        "parameters": {"input": {"type": "lavfi", "source": "testsrc2", "size": "1280x720\n"}},
+    }
     assert client.post("/jobs", json=body, headers=admin).get_json()["problems"] == [
-        f"parameters.input.size: {message}"]
+        f"parameters.input.size: {message}"
+    ]
 
 
 def test_every_preset_is_a_valid_campaign_scenario(client, admin):
@@ -67,13 +71,19 @@ def test_every_preset_is_a_valid_campaign_scenario(client, admin):
 
 def test_good_overrides_still_queue(client, admin):
     """Valid overrides, a file input included, queue the job with the params as given."""
-    body = {"scenario": "1080p-h264", "parameters": {"bitrate": "2500k", "resolution": "1280x720", "fps": 25,
-                                                     "duration": 2, "preset": "veryfast"}}
+    body = {
+        "scenario": "1080p-h264",
+        "parameters": {"bitrate": "2500k", "resolution": "1280x720", "fps": 25, "duration": 2, "preset": "veryfast"},
+    }
     resp = client.post("/jobs", json=body, headers=admin)
     assert resp.status_code == 201
     params = client.get(f"/jobs/{resp.get_json()['job_id']}").get_json()["params"]
     assert (params["bitrate"], params["resolution"], params["fps"], params["preset"]) == (
-        "2500k", "1280x720", 25, "veryfast")
+        "2500k",
+        "1280x720",
+        25,
+        "veryfast",
+    )
 
 
 def test_confidence_counts_against_the_masters_max_jobs(app, client, admin):
@@ -81,8 +91,9 @@ def test_confidence_counts_against_the_masters_max_jobs(app, client, admin):
     app.config["MAX_JOBS"] = 10
     resp = client.post("/jobs", json={"scenario": "720p-h264", "confidence": "high"}, headers=admin)
     assert resp.status_code == 400
-    assert resp.get_json()["error"] == ("confidence: this scenario comes to 20 jobs (20 runs); a campaign may come "
-                                        "to at most 10 jobs (--max-jobs)")
+    assert resp.get_json()["error"] == (
+        "confidence: this scenario comes to 20 jobs (20 runs); a campaign may come to at most 10 jobs (--max-jobs)"
+    )
     assert client.post("/jobs", json={"scenario": "720p-h264", "confidence": "low"}, headers=admin).status_code == 201
 
 
@@ -112,9 +123,10 @@ def test_deeply_nested_or_huge_parameters_are_400_at_once(client, admin):
     for _ in range(900):
         deep = [deep]
     started = time.perf_counter()
-    for value, error in ((deep, "body: arrays and objects nest deeper than 32"),
-                         ("1" * 20_000_000, "parameters: too large: 20000294 bytes; a job's fields may come to at most"
-                                            " 1048576 bytes")):
+    for value, error in (
+        (deep, "body: arrays and objects nest deeper than 32"),
+        ("1" * 20_000_000, "parameters: too large: 20000294 bytes; a job's fields may come to at most 1048576 bytes"),
+    ):
         resp = client.post("/jobs", json={"scenario": "720p-h264", "parameters": {"bitrate": value}}, headers=admin)
         assert (resp.status_code, resp.get_json()["error"]) == (400, error)
     assert time.perf_counter() - started < 5

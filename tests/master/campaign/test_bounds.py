@@ -1,5 +1,6 @@
 """Hostile campaign files are refused quickly, at their line: alias bombs, alias loops, deep nesting, huge numbers,
 oversized files, and campaigns of more jobs than the cap (counted, never expanded), by the CLI and by the master."""
+
 from __future__ import annotations
 
 import subprocess
@@ -44,16 +45,25 @@ scenarios:
 {extra}"""
 
 AXIS = "[" + ", ".join(str(n) for n in range(1, 51)) + "]"
-HUGE = SCENARIO.format(name="huge", extra="    matrix:\n" + "".join(
-    f"      {field}: {AXIS}\n" for field in ("fps", "idle_baseline", "sample_rate", "timeout", "stabilization",
-                                            "cooldown")))
+HUGE = SCENARIO.format(
+    name="huge",
+    extra="    matrix:\n"
+    + "".join(
+        f"      {field}: {AXIS}\n"
+        for field in ("fps", "idle_baseline", "sample_rate", "timeout", "stabilization", "cooldown")
+    ),
+)
 """Six axes of 50 values: 50^6 = 15,625,000,000 jobs, in 1 kB."""
 
-HUGE_PROBLEM = ("huge.yml:9:5: scenarios[0].matrix: this scenario comes to 15,625,000,000 jobs (15,625,000,000 "
-                f"matrix points x 1 run); a campaign may come to at most {DEFAULT_MAX_JOBS:,} jobs (--max-jobs)")
+HUGE_PROBLEM = (
+    "huge.yml:9:5: scenarios[0].matrix: this scenario comes to 15,625,000,000 jobs (15,625,000,000 "
+    f"matrix points x 1 run); a campaign may come to at most {DEFAULT_MAX_JOBS:,} jobs (--max-jobs)"
+)
 
-TWELVE = SCENARIO.format(name="twelve", extra="    repetitions: 2\n    matrix:\n      fps: [10, 15, 30]\n"
-                                              "      preset: [ultrafast, veryfast]\n")
+TWELVE = SCENARIO.format(
+    name="twelve",
+    extra="    repetitions: 2\n    matrix:\n      fps: [10, 15, 30]\n      preset: [ultrafast, veryfast]\n",
+)
 """3 x 2 matrix points x 2 repetitions: 12 jobs."""
 
 
@@ -68,8 +78,10 @@ def test_alias_bomb_is_refused_fast_at_its_line():
     started = time.perf_counter()
     problems = _problems(BOMB, "bomb.yml")
     assert time.perf_counter() - started < 1.0
-    assert problems == [f"bomb.yml:5:4: (yaml): the file holds more than {MAX_NODES} values once its aliases are"
-                        " expanded (aliases of aliases multiply); use fewer values, or fewer aliases"]
+    assert problems == [
+        f"bomb.yml:5:4: (yaml): the file holds more than {MAX_NODES} values once its aliases are"
+        " expanded (aliases of aliases multiply); use fewer values, or fewer aliases"
+    ]
 
 
 def test_long_flat_list_is_refused_before_its_end():
@@ -88,7 +100,8 @@ def test_aliases_within_bounds_still_work():
 def test_alias_loop_is_refused():
     """An alias inside the node it names (a loop) is refused at the alias."""
     assert _problems("name: loop\nscenarios: &s [*s]\n") == [
-        "f.yml:2:16: (yaml): alias *s is inside the node it names (a loop)"]
+        "f.yml:2:16: (yaml): alias *s is inside the node it names (a loop)"
+    ]
 
 
 def test_deep_nesting_is_refused_not_a_recursion_error():
@@ -106,22 +119,30 @@ def test_huge_whole_number_is_refused():
 def test_oversized_text_and_file_are_refused(tmp_path):
     """A document over the size limit is refused as a whole, as text or as a file, without reading all of it."""
     text = SCENARIO.format(name="big", extra="# " + "x" * MAX_DOCUMENT_BYTES + "\n")
-    assert _problems(text) == [f"f.yml:1:1: (file): too large: {len(text.encode())} bytes; a campaign file may be "
-                               f"at most {MAX_DOCUMENT_BYTES} bytes"]
+    assert _problems(text) == [
+        f"f.yml:1:1: (file): too large: {len(text.encode())} bytes; a campaign file may be "
+        f"at most {MAX_DOCUMENT_BYTES} bytes"
+    ]
     path = tmp_path / "big.yml"
     path.write_text(text)
     with pytest.raises(SpecError) as caught:
         load_campaign(path)
     assert [p.message for p in caught.value.problems] == [
-        f"too large: over {MAX_DOCUMENT_BYTES} bytes; a campaign file may be at most {MAX_DOCUMENT_BYTES} bytes"]
+        f"too large: over {MAX_DOCUMENT_BYTES} bytes; a campaign file may be at most {MAX_DOCUMENT_BYTES} bytes"
+    ]
 
 
 @pytest.mark.parametrize("command", ["validate", "plan", "run"])
 def test_huge_matrix_is_refused_instantly_by_the_cli(command, tmp_path):
     """campaign validate, plan and run refuse a 15-billion-job matrix at its line in seconds, exit 2."""
     (tmp_path / "huge.yml").write_text(HUGE)
-    proc = subprocess.run([str(CAMPAIGN), command, "huge.yml", *(["--state-dir", "state"] if command == "run" else [])],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=20)
+    proc = subprocess.run(
+        [str(CAMPAIGN), command, "huge.yml", *(["--state-dir", "state"] if command == "run" else [])],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     assert (proc.returncode, proc.stderr, proc.stdout) == (2, HUGE_PROBLEM + "\n", "")
 
 
@@ -153,7 +174,8 @@ def test_max_jobs_on_the_cli(tmp_path, max_jobs, ok):
         else:
             assert result.exit_code == 2 and result.stderr == (
                 f"{tmp_path / 'twelve.yml'}:10:5: scenarios[0].matrix: this scenario comes to 12 jobs (6 matrix "
-                "points x 2 runs); a campaign may come to at most 10 jobs (--max-jobs)\n")
+                "points x 2 runs); a campaign may come to at most 10 jobs (--max-jobs)\n"
+            )
     if ok:
         assert "OK (1 scenario, 12 jobs)" in CliRunner().invoke(validate, [str(tmp_path / "twelve.yml")]).stdout
 
@@ -161,25 +183,27 @@ def test_max_jobs_on_the_cli(tmp_path, max_jobs, ok):
 @pytest.mark.parametrize("max_jobs, status", [(10, 400), (12, 201)])
 def test_max_jobs_on_the_master(tmp_path, max_jobs, status):
     """The master's MAX_JOBS caps POST /campaigns both ways."""
-    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "ffwatt.db"), "INSECURE": True,
-                      "MAX_JOBS": max_jobs})
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "ffwatt.db"), "INSECURE": True, "MAX_JOBS": max_jobs})
     resp = app.test_client().post("/campaigns", json={"spec_text": TWELVE})
     assert resp.status_code == status
     if status == 400:
         assert resp.get_json()["problems"] == [
             "<submitted>:10:5: scenarios[0].matrix: this scenario comes to 12 jobs (6 matrix points x 2 runs); "
-            "a campaign may come to at most 10 jobs (--max-jobs)"]
+            "a campaign may come to at most 10 jobs (--max-jobs)"
+        ]
 
 
 def test_jobs_of_all_scenarios_are_summed_and_confidence_counts_at_its_max():
     """Two scenarios under the cap each but over it together are refused at scenarios; confidence counts its max."""
     text = SCENARIO.format(name="two", extra="    confidence: {target: 0.05, max: 8}\n") + (
-        "  - {name: idle, kind: baseline, duration: 1, repetitions: 5}\n")
+        "  - {name: idle, kind: baseline, duration: 1, repetitions: 5}\n"
+    )
     with pytest.raises(SpecError) as caught:
         load_campaign_text(text, "two.yml", max_jobs=12)
     assert [str(p) for p in caught.value.problems] == [
         "two.yml:2:1: scenarios: the scenarios come to 13 jobs together; a campaign may come to at most 12 jobs"
-        " (--max-jobs)"]
+        " (--max-jobs)"
+    ]
     assert len(load_campaign_text(text, "two.yml", max_jobs=13).scenarios) == 2
 
 
@@ -193,9 +217,12 @@ def test_master_max_jobs_flag_is_documented():
 
 def test_file_inputs_that_cannot_be_looked_at_are_problems():
     """A file name too long for the OS, or under a user with no home, is a problem at its line, not a crash."""
-    for name, message in (("/" + "a" * 5000, "cannot look at it (OSError: File name too long): /aaa"),
-                          ("~nosuchuser-ffwatt/x.mp4", "no such file: ")):
-        text = SCENARIO.format(name="files", extra="").replace("{source: testsrc2, size: 160x90, rate: 10}",
-                                                               f"{{file: '{name}'}}")
+    for name, message in (
+        ("/" + "a" * 5000, "cannot look at it (OSError: File name too long): /aaa"),
+        ("~nosuchuser-ffwatt/x.mp4", "no such file: "),
+    ):
+        text = SCENARIO.format(name="files", extra="").replace(
+            "{source: testsrc2, size: 160x90, rate: 10}", f"{{file: '{name}'}}"
+        )
         problems = _problems(text)
         assert len(problems) == 1 and problems[0].startswith(f"f.yml:5:19: scenarios[0].input.file: {message}")

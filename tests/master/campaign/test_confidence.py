@@ -1,4 +1,5 @@
 """``confidence:``: presets, normalisation, the repeat-or-stop decision, and how a campaign file expands with it."""
+
 from __future__ import annotations
 
 import math
@@ -8,8 +9,18 @@ from click.testing import CliRunner
 
 from master.analysis.stats import summary
 from master.campaign import SpecError, expand, load_campaign_text
-from master.campaign.confidence import (DONE, MORE, PRESETS, WAIT, assess, decide, describe, normalise, samples,
-                                        to_report)
+from master.campaign.confidence import (
+    DONE,
+    MORE,
+    PRESETS,
+    WAIT,
+    assess,
+    decide,
+    describe,
+    normalise,
+    samples,
+    to_report,
+)
 from master.campaign.estimate import estimate_seconds, format_seconds
 from master.cli.spec_cmds import plan, validate
 
@@ -100,8 +111,14 @@ def test_no_sample_after_min_jobs_stops():
     """A variant whose first min jobs all failed is not repeated up to max: it is done, not reached."""
     assert decide([], 0, 3, AUTO) == DONE
     assert decide([None, None], 0, 3, AUTO) == DONE
-    assert to_report([], AUTO) == {"target": 0.05, "min": 3, "max": 10, "runs": 0, "half_width_pct": None,
-                                   "reached": False}
+    assert to_report([], AUTO) == {
+        "target": 0.05,
+        "min": 3,
+        "max": 10,
+        "runs": 0,
+        "half_width_pct": None,
+        "reached": False,
+    }
 
 
 def test_missing_and_zero_values_are_not_samples():
@@ -125,7 +142,8 @@ def test_decisions_are_deterministic():
         first = [decide(values, 0, len(values), AUTO), assess(values, AUTO)]
         assert all([decide(values, 0, len(values), AUTO), assess(values, AUTO)] == first for _ in range(5))
     assert assess(list(reversed(NOISY[:5])), AUTO).half_width_pct == pytest.approx(
-        assess(NOISY[:5], AUTO).half_width_pct)
+        assess(NOISY[:5], AUTO).half_width_pct
+    )
 
 
 CAMPAIGN = """\
@@ -161,9 +179,18 @@ scenarios:
 def test_expansion_queues_min_runs_with_the_normalised_spec():
     """A confidence variant starts with min jobs carrying the normalised spec; others keep repetitions and no key."""
     jobs = expand(load_campaign_text(CAMPAIGN, "c.yml"))
-    assert [j.name for j in jobs] == ["auto-ultrafast#1", "auto-ultrafast#2", "auto-ultrafast#3",
-                                      "auto-veryfast#1", "auto-veryfast#2", "auto-veryfast#3",
-                                      "custom#1", "custom#2", "fixed#1", "fixed#2"]
+    assert [j.name for j in jobs] == [
+        "auto-ultrafast#1",
+        "auto-ultrafast#2",
+        "auto-ultrafast#3",
+        "auto-veryfast#1",
+        "auto-veryfast#2",
+        "auto-veryfast#3",
+        "custom#1",
+        "custom#2",
+        "fixed#1",
+        "fixed#2",
+    ]
     by_name = {j.name: j for j in jobs}
     assert by_name["auto-veryfast#2"].confidence == AUTO
     assert by_name["custom#1"].to_dict()["confidence"] == {"preset": None, "target": 0.03, "min": 2, "max": 20}
@@ -174,9 +201,15 @@ def test_expansion_queues_min_runs_with_the_normalised_spec():
 def test_scenario_setting_wins_over_defaults():
     """defaults' confidence with a scenario's own repetitions: the repetitions; the other way round: confidence."""
     text = CAMPAIGN.replace("repetitions: 2", "confidence: low").replace(
-        "  - name: fixed\n", "  - name: fixed\n    repetitions: 4\n")
-    jobs = expand(load_campaign_text(text + "  - name: inherits\n    kind: transcode\n    input: {source: testsrc2}\n"
-                                            "    encoder: libx264\n    bitrate: 1000k\n    duration: 1\n", "c.yml"))
+        "  - name: fixed\n", "  - name: fixed\n    repetitions: 4\n"
+    )
+    jobs = expand(
+        load_campaign_text(
+            text + "  - name: inherits\n    kind: transcode\n    input: {source: testsrc2}\n"
+            "    encoder: libx264\n    bitrate: 1000k\n    duration: 1\n",
+            "c.yml",
+        )
+    )
     names = [j.name for j in jobs if j.scenario == "fixed"]
     assert names == ["fixed#1", "fixed#2", "fixed#3", "fixed#4"]
     assert all(j.confidence is None for j in jobs if j.scenario == "fixed")
@@ -189,7 +222,8 @@ def test_both_in_one_scenario_is_an_error():
     with pytest.raises(SpecError) as raised:
         load_campaign_text(text, "c.yml")
     assert [str(p) for p in raised.value.problems] == [
-        "c.yml:11:5: scenarios[0].confidence: set only one of repetitions (line 12) or confidence, not both"]
+        "c.yml:11:5: scenarios[0].confidence: set only one of repetitions (line 12) or confidence, not both"
+    ]
 
 
 def test_plan_and_validate_show_the_range(tmp_path):
@@ -213,8 +247,16 @@ def test_plan_and_validate_show_the_range(tmp_path):
 
 def _job(rep, value, spec, state="succeeded"):
     result = {"status": state, "metrics": {"joules_per_frame": value}} if state in ("succeeded", "failed") else None
-    return {"name": f"v#{rep}", "scenario": "v", "variant": "v", "repetition": rep, "state": state,
-            "params": {"kind": "transcode"}, "confidence": spec, "result": result}
+    return {
+        "name": f"v#{rep}",
+        "scenario": "v",
+        "variant": "v",
+        "repetition": rep,
+        "state": state,
+        "params": {"kind": "transcode"},
+        "confidence": spec,
+        "result": result,
+    }
 
 
 def test_summary_says_whether_the_target_was_reached():
@@ -227,7 +269,12 @@ def test_summary_says_whether_the_target_was_reached():
     variants = {v["variant"]: v for v in summarize_run({"jobs": jobs + fixed})["variants"]}
     found = variants["v"]["confidence"]
     assert {k: found[k] for k in ("target", "min", "max", "runs", "reached")} == {
-        "target": 0.05, "min": 2, "max": 4, "runs": 3, "reached": True}
+        "target": 0.05,
+        "min": 2,
+        "max": 4,
+        "runs": 3,
+        "reached": True,
+    }
     assert found["half_width_pct"] == pytest.approx(summary([0.1, 0.1004, 0.0998]).rel_ci95 * 100)
     assert "confidence" not in variants["f"]
     noisy = summarize_run({"jobs": [_job(1, 0.1, spec), _job(2, 0.2, spec)]})["variants"][0]["confidence"]

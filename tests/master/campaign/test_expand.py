@@ -1,4 +1,5 @@
 """Expanding campaigns into jobs: counts, names, order, params in the wire shape."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,23 @@ from master.campaign.expand import label
 
 ROOT = Path(__file__).parents[3]
 GOOD_DIR = ROOT / "tests" / "data" / "campaigns" / "good"
-WIRE_PARAM_KEYS = ["kind", "input", "encoder", "preset", "bitrate", "crf", "resolution", "fps", "duration",
-                   "stabilization", "cooldown", "quality", "idle_baseline", "sample_rate", "timeout"]
+WIRE_PARAM_KEYS = [
+    "kind",
+    "input",
+    "encoder",
+    "preset",
+    "bitrate",
+    "crf",
+    "resolution",
+    "fps",
+    "duration",
+    "stabilization",
+    "cooldown",
+    "quality",
+    "idle_baseline",
+    "sample_rate",
+    "timeout",
+]
 
 MATRIX = """
 name: m
@@ -41,8 +57,14 @@ def test_matrix_order_names_and_counts():
     """Scenario order, then the matrix's product in written order, then repetitions; one-value keys not named."""
     jobs = expand(load_campaign_text(MATRIX, "m.yml"))
     assert [job.name for job in jobs] == [
-        "x264-veryfast-2000k#1", "x264-veryfast-2000k#2", "x264-veryfast-4000k#1", "x264-veryfast-4000k#2",
-        "x264-ultrafast-2000k#1", "x264-ultrafast-2000k#2", "x264-ultrafast-4000k#1", "x264-ultrafast-4000k#2",
+        "x264-veryfast-2000k#1",
+        "x264-veryfast-2000k#2",
+        "x264-veryfast-4000k#1",
+        "x264-veryfast-4000k#2",
+        "x264-ultrafast-2000k#1",
+        "x264-ultrafast-2000k#2",
+        "x264-ultrafast-4000k#1",
+        "x264-ultrafast-4000k#2",
         "once#1",
     ]
     assert [job.repetition for job in jobs[:2]] == [1, 2]
@@ -55,8 +77,14 @@ def test_params_take_matrix_values():
     jobs = {job.name: job for job in expand(load_campaign_text(MATRIX, "m.yml"))}
     params = jobs["x264-ultrafast-4000k#2"].params
     assert (params["preset"], params["bitrate"], params["crf"], params["fps"]) == ("ultrafast", "4000k", None, 30)
-    assert params["input"] == {"type": "lavfi", "source": "testsrc2", "content": None, "size": "1280x720", "rate": 30,
-                               "render": "prepared"}
+    assert params["input"] == {
+        "type": "lavfi",
+        "source": "testsrc2",
+        "content": None,
+        "size": "1280x720",
+        "rate": 30,
+        "render": "prepared",
+    }
 
 
 def test_job_dict_is_the_wire_job():
@@ -66,10 +94,27 @@ def test_job_dict_is_the_wire_job():
     assert list(job["params"]) == WIRE_PARAM_KEYS
     assert job["params"] == {
         "kind": "transcode",
-        "input": {"type": "lavfi", "source": "testsrc2", "content": None, "size": None, "rate": None, "render": "prepared"},
-        "encoder": "libx265", "preset": None, "bitrate": None, "crf": 28, "resolution": None, "fps": None,
-        "duration": 2, "stabilization": 0, "cooldown": 0, "quality": True,
-        "idle_baseline": 3, "sample_rate": 10, "timeout": 600,
+        "input": {
+            "type": "lavfi",
+            "source": "testsrc2",
+            "content": None,
+            "size": None,
+            "rate": None,
+            "render": "prepared",
+        },
+        "encoder": "libx265",
+        "preset": None,
+        "bitrate": None,
+        "crf": 28,
+        "resolution": None,
+        "fps": None,
+        "duration": 2,
+        "stabilization": 0,
+        "cooldown": 0,
+        "quality": True,
+        "idle_baseline": 3,
+        "sample_rate": 10,
+        "timeout": 600,
     }
     assert job["requirements"] == {"encoder": "libx265", "targets": ["a", "b"]}
     assert json.loads(json.dumps(job)) == job
@@ -89,13 +134,18 @@ def test_jobs_do_not_share_params():
 def test_quick_campaign_plan():
     """quick.yml is 4 jobs: veryfast and ultrafast, 2 repetitions each, 720p, 10 s, 2 s baseline."""
     jobs = expand(load_campaign(ROOT / "campaigns" / "quick.yml"))
-    assert [job.name for job in jobs] == ["x264-veryfast#1", "x264-veryfast#2", "x264-ultrafast#1",
-                                          "x264-ultrafast#2"]
+    assert [job.name for job in jobs] == ["x264-veryfast#1", "x264-veryfast#2", "x264-ultrafast#1", "x264-ultrafast#2"]
     for job in jobs:
         assert (job.params["encoder"], job.params["resolution"], job.params["duration"]) == ("libx264", "1280x720", 10)
         assert job.params["idle_baseline"] == 2
-        assert job.params["input"] == {"type": "lavfi", "source": None, "content": "medium", "size": "1280x720",
-                                       "rate": 30, "render": "prepared"}
+        assert job.params["input"] == {
+            "type": "lavfi",
+            "source": None,
+            "content": "medium",
+            "size": "1280x720",
+            "rate": 30,
+            "render": "prepared",
+        }
 
 
 def test_h264_campaign_plan():
@@ -118,10 +168,23 @@ def test_names_are_unique_in_every_good_campaign():
 def test_input_labels():
     """A file input shows as its stem, a lavfi input as its settings, other values as text made name-safe."""
     assert label({"type": "file", "path": "/clips/my clip.mp4"}) == "my_clip"
-    assert label({"type": "lavfi", "source": "testsrc2", "content": None, "size": "1280x720", "rate": None,
-                  "render": "prepared"}) == "testsrc2-1280x720"
-    assert label({"type": "lavfi", "source": None, "content": "hard", "size": "1280x720", "rate": 30,
-                  "render": "inline"}) == "hard-1280x720-30-inline"
+    assert (
+        label(
+            {
+                "type": "lavfi",
+                "source": "testsrc2",
+                "content": None,
+                "size": "1280x720",
+                "rate": None,
+                "render": "prepared",
+            }
+        )
+        == "testsrc2-1280x720"
+    )
+    assert (
+        label({"type": "lavfi", "source": None, "content": "hard", "size": "1280x720", "rate": 30, "render": "inline"})
+        == "hard-1280x720-30-inline"
+    )
     assert label(29.97) == "29.97"
     assert label("a#b/c") == "a_b_c"
 
@@ -132,13 +195,17 @@ def test_colliding_variant_names_are_a_problem(tmp_path):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "clip.mp4").write_bytes(b"")
     path = tmp_path / "c.yml"
-    path.write_text(MATRIX.replace("fps: [30]", "input: [{file: a/clip.mp4}, {file: b/clip.mp4}]")
-                    .replace("    input: {source: testsrc2, size: 1280x720, rate: 30}\n", "", 1))
+    path.write_text(
+        MATRIX.replace("fps: [30]", "input: [{file: a/clip.mp4}, {file: b/clip.mp4}]").replace(
+            "    input: {source: testsrc2, size: 1280x720, rate: 30}\n", "", 1
+        )
+    )
     with pytest.raises(SpecError) as raised:
         load_campaign(path)
     assert [str(p) for p in raised.value.problems] == [
         f"{path}:5:11: scenarios[0].name: variant name 'x264-veryfast-2000k-clip' also comes from scenarios[0]"
-        " (and 3 more); rename or change values"]
+        " (and 3 more); rename or change values"
+    ]
 
 
 def test_a_matrix_value_listed_twice_is_a_problem():
@@ -175,7 +242,8 @@ def test_transcode_waits_and_quality_in_params():
 def test_waits_and_quality_come_from_defaults_and_matrix():
     """Campaign defaults set them for transcode scenarios; a matrix can vary them."""
     text = MATRIX.replace("scenarios:", "defaults: {stabilization: 4, quality: false}\nscenarios:").replace(
-        "      fps: [30]", "      fps: [30]\n      cooldown: [0, 1]")
+        "      fps: [30]", "      fps: [30]\n      cooldown: [0, 1]"
+    )
     jobs = expand(load_campaign_text(text, "m.yml"))
     assert jobs[0].name == "x264-veryfast-2000k-0#1"
     assert {(job.params["stabilization"], job.params["quality"]) for job in jobs} == {(4, False)}

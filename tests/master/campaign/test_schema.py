@@ -1,12 +1,13 @@
 """The campaign schema and the kind registry it is built from."""
+
 from __future__ import annotations
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from master.campaign import SpecError, expand, load_campaign_text
-from wire.kinds import COMMON_FIELDS, KINDS, Kind
 from master.campaign.schema import campaign_schema
+from wire.kinds import COMMON_FIELDS, KINDS, Kind
 
 DENSITY = """
 name: d
@@ -32,16 +33,18 @@ def test_every_field_is_described():
 
 def test_a_registered_kind_slots_in(monkeypatch):
     """Registering a kind makes its scenarios valid and expandable, without touching the schema code."""
-    density = Kind(name="density", fields={"streams": {"type": "integer", "minimum": 1,
-                                                       "description": "a number of streams"}},
-                   required=("streams",), requirements=())
+    density = Kind(
+        name="density",
+        fields={"streams": {"type": "integer", "minimum": 1, "description": "a number of streams"}},
+        required=("streams",),
+        requirements=(),
+    )
     monkeypatch.setitem(KINDS, "density", density)
     with pytest.raises(SpecError, match=r"scenarios\[0\]\.streams: expected a number of streams, got a list"):
         load_campaign_text(DENSITY, "d.yml")
     jobs = expand(load_campaign_text(DENSITY.replace("streams: [1, 2]", "matrix: {streams: [1, 2]}"), "d.yml"))
     assert [job.name for job in jobs] == ["dense-1#1", "dense-1#2", "dense-2#1", "dense-2#2"]
-    assert jobs[0].params == {"kind": "density", "streams": 1, "idle_baseline": 3, "sample_rate": 10,
-                              "timeout": 600}
+    assert jobs[0].params == {"kind": "density", "streams": 1, "idle_baseline": 3, "sample_rate": 10, "timeout": 600}
     assert jobs[0].requirements == {"targets": ["local"]}
 
 

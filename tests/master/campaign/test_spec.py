@@ -1,4 +1,5 @@
 """Loading good campaign files: fields, defaults merged in order, inputs normalised."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,8 +30,14 @@ def test_good_files_load(path):
 
 def test_shipped_campaigns_are_the_quick_and_realistic_ones():
     """campaigns/ holds quick.yml, h264.yml and the run_tests.py-era ones, each opening with a comment block."""
-    assert {path.name for path in SHIPPED} >= {"quick.yml", "h264.yml", "live.yml", "density.yml", "ladder.yml",
-                                               "codecs.yml"}
+    assert {path.name for path in SHIPPED} >= {
+        "quick.yml",
+        "h264.yml",
+        "live.yml",
+        "density.yml",
+        "ladder.yml",
+        "codecs.yml",
+    }
     for path in SHIPPED:
         assert path.read_text().startswith("# "), path.name
 
@@ -56,11 +63,32 @@ def test_minimal_takes_built_in_defaults():
     assert campaign.description == ""
     assert campaign.defaults == FIELD_DEFAULTS
     assert campaign.scenarios[0] == {
-        "name": "x264", "kind": "transcode",
-        "input": {"type": "lavfi", "source": "testsrc2", "content": None, "size": None, "rate": None, "render": "prepared"},
-        "encoder": "libx264", "preset": None, "bitrate": None, "crf": 23, "resolution": None, "fps": None,
-        "duration": 5, "stabilization": 0, "cooldown": 0, "quality": True,
-        "repetitions": 1, "confidence": None, "idle_baseline": 3, "sample_rate": 10, "timeout": 600, "matrix": {},
+        "name": "x264",
+        "kind": "transcode",
+        "input": {
+            "type": "lavfi",
+            "source": "testsrc2",
+            "content": None,
+            "size": None,
+            "rate": None,
+            "render": "prepared",
+        },
+        "encoder": "libx264",
+        "preset": None,
+        "bitrate": None,
+        "crf": 23,
+        "resolution": None,
+        "fps": None,
+        "duration": 5,
+        "stabilization": 0,
+        "cooldown": 0,
+        "quality": True,
+        "repetitions": 1,
+        "confidence": None,
+        "idle_baseline": 3,
+        "sample_rate": 10,
+        "timeout": 600,
+        "matrix": {},
     }
 
 
@@ -70,8 +98,14 @@ def test_campaign_defaults_override_built_ins_and_scenarios_override_both():
     assert campaign.defaults["sample_rate"] == 20 and campaign.defaults["timeout"] == 300
     inherit, grid = scenario(campaign, "inherit"), scenario(campaign, "grid")
     assert (inherit["duration"], inherit["timeout"], inherit["idle_baseline"]) == (4, 300, 0)
-    assert inherit["input"] == {"type": "lavfi", "source": "smptebars", "content": None, "size": "640x360", "rate": 25,
-                                "render": "prepared"}
+    assert inherit["input"] == {
+        "type": "lavfi",
+        "source": "smptebars",
+        "content": None,
+        "size": "640x360",
+        "rate": 25,
+        "render": "prepared",
+    }
     assert grid["timeout"] == 90
     assert scenario(campaign, "file-crf")["repetitions"] == 1
 
@@ -111,10 +145,16 @@ def test_version_and_targets_are_read():
 
 def test_all_problems_are_reported_together():
     """Problems in different scenarios and levels arrive in one SpecError."""
-    text = ("name: many\ndefaults: {sample_rate: 0}\nscenarios:\n"
-            "  - {name: a, kind: transcode, input: {source: testsrc2}, encoder: libx264, crf: 23, duration: 0}\n"
-            "  - {name: a, kind: transcode, input: {source: testsrc2}, encoder: nope, crf: 23, duration: 1}\n")
+    text = (
+        "name: many\ndefaults: {sample_rate: 0}\nscenarios:\n"
+        "  - {name: a, kind: transcode, input: {source: testsrc2}, encoder: libx264, crf: 23, duration: 0}\n"
+        "  - {name: a, kind: transcode, input: {source: testsrc2}, encoder: nope, crf: 23, duration: 1}\n"
+    )
     with pytest.raises(SpecError) as raised:
         load_campaign_text(text, "many.yml")
     assert [p.key for p in raised.value.problems] == [
-        "defaults.sample_rate", "scenarios[0].duration", "scenarios[1].name", "scenarios[1].encoder"]
+        "defaults.sample_rate",
+        "scenarios[0].duration",
+        "scenarios[1].name",
+        "scenarios[1].encoder",
+    ]

@@ -1,4 +1,5 @@
 """``campaign validate`` and ``campaign plan``, run through click's CliRunner."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,25 +57,44 @@ def test_plan_lists_jobs_in_order_with_total():
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     header = next(line for line in lines if "job" in line.split())
-    assert header.split() == ["#", "job", "kind", "encoder", "preset", "rate", "control", "resolution", "fps",
-                              "duration"]
+    assert header.split() == [
+        "#",
+        "job",
+        "kind",
+        "encoder",
+        "preset",
+        "rate",
+        "control",
+        "resolution",
+        "fps",
+        "duration",
+    ]
     basis = lines.index("estimate basis (measured on 2 cores; a faster machine runs shorter):")
-    rows = [line.split() for line in lines[lines.index(header) + 1:basis]]
-    assert [row[:2] for row in rows] == [["1", "x264-veryfast#1"], ["2", "x264-veryfast#2"],
-                                         ["3", "x264-ultrafast#1"], ["4", "x264-ultrafast#2"]]
+    rows = [line.split() for line in lines[lines.index(header) + 1 : basis]]
+    assert [row[:2] for row in rows] == [
+        ["1", "x264-veryfast#1"],
+        ["2", "x264-veryfast#2"],
+        ["3", "x264-ultrafast#1"],
+        ["4", "x264-ultrafast#2"],
+    ]
     assert rows[0][2:] == ["transcode", "libx264", "veryfast", "bitrate", "3000k", "1280x720", "30", "10", "s"]
-    terms = lines[basis + 1:-1]
+    terms = lines[basis + 1 : -1]
     assert [line.split(":")[0] for line in terms] == [
-        "  idle baselines", "  encoding", "  quality (PSNR/SSIM after each encode)", "  source preparation",
-        "  overhead"]
+        "  idle baselines",
+        "  encoding",
+        "  quality (PSNR/SSIM after each encode)",
+        "  source preparation",
+        "  overhead",
+    ]
     assert terms[0] == "  idle baselines: 4 x 2 s = 8 s"
     assert terms[1].startswith("  encoding: 4 encodes of 40 s of input (libx264 veryfast ")
     assert ", ultrafast " in terms[1] and terms[1].count("=") == 1
     assert terms[3].startswith("  source preparation: 1 source rendered once, then SI/TI and checksum = ")
     assert terms[4].startswith("  overhead: 4 x ") and "s per job + " in terms[4] and "start-up and report" in terms[4]
     jobs = expand(load_campaign(QUICK))
-    assert lines[-1] == ("4 jobs (2 variants of 1 scenario); estimated time about "
-                         f"{format_seconds(estimate_seconds(jobs))}")
+    assert lines[-1] == (
+        f"4 jobs (2 variants of 1 scenario); estimated time about {format_seconds(estimate_seconds(jobs))}"
+    )
     shown = [float(line.rsplit("= ", 1)[1].removesuffix(" s")) for line in terms]
     assert sum(shown) == pytest.approx(estimate_seconds(jobs), abs=len(terms) * 0.5)  # the terms add up
 
@@ -83,8 +103,21 @@ def test_plan_shows_unset_values_in_words():
     """crf rate control, the encoder's default preset and the input's own size and rate are spelled out."""
     result = CliRunner().invoke(plan, [str(ROOT / "tests" / "data" / "campaigns" / "good" / "minimal.yml")])
     row = next(line.split() for line in result.stdout.splitlines() if line.split()[:1] == ["1"])
-    assert row == ["1", "x264#1", "transcode", "libx264", "default", "crf", "23", "as", "input", "as", "input",
-                   "5", "s"]
+    assert row == [
+        "1",
+        "x264#1",
+        "transcode",
+        "libx264",
+        "default",
+        "crf",
+        "23",
+        "as",
+        "input",
+        "as",
+        "input",
+        "5",
+        "s",
+    ]
 
 
 def test_plan_invalid_file_exits_2(monkeypatch):

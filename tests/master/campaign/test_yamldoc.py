@@ -1,4 +1,5 @@
 """Reading YAML with its node marks: locating paths, duplicate keys, syntax errors."""
+
 from __future__ import annotations
 
 import pytest
@@ -56,13 +57,21 @@ def test_overriding_a_merged_key_is_not_a_duplicate():
     assert document.problem(("scenarios", 0, "encoder"), "m").line == 6
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("a: [1, 2\n", "s.yml:2:1: (yaml): expected ',' or ']', but got '<stream end>'"
-                   " (while parsing a flow sequence at line 1)"),
-    ("a: b: c\n", "s.yml:1:5: (yaml): mapping values are not allowed here"),
-    ("a: !!python/object:os.system x\n", "s.yml:1:4: (yaml): could not determine a constructor for the tag"
-                                         " 'tag:yaml.org,2002:python/object:os.system'"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "a: [1, 2\n",
+            "s.yml:2:1: (yaml): expected ',' or ']', but got '<stream end>' (while parsing a flow sequence at line 1)",
+        ),
+        ("a: b: c\n", "s.yml:1:5: (yaml): mapping values are not allowed here"),
+        (
+            "a: !!python/object:os.system x\n",
+            "s.yml:1:4: (yaml): could not determine a constructor for the tag"
+            " 'tag:yaml.org,2002:python/object:os.system'",
+        ),
+    ],
+)
 def test_yaml_errors_carry_their_mark(text, expected):
     """PyYAML's problem mark becomes the problem's 1-based line and column."""
     with pytest.raises(SpecError) as raised:

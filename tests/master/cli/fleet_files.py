@@ -1,4 +1,5 @@
 """Inventories, vault-encrypted values and campaign files for the ``--inventory`` tests, written with real Ansible."""
+
 from __future__ import annotations
 
 import subprocess
@@ -17,9 +18,17 @@ def campaign_text(targets: list[str] | None) -> str:
     lines = ["name: fleet", "description: on an inventory"]
     if targets is not None:
         lines += ["targets:", *(f"  - {target}" for target in targets)]
-    lines += ["defaults: {idle_baseline: 0, sample_rate: 10, timeout: 60}", "scenarios:", "  - name: x264",
-              "    kind: transcode", "    input: {source: testsrc2, size: 160x90, rate: 25}", "    encoder: libx264",
-              "    preset: ultrafast", "    bitrate: 100k", "    duration: 1"]
+    lines += [
+        "defaults: {idle_baseline: 0, sample_rate: 10, timeout: 60}",
+        "scenarios:",
+        "  - name: x264",
+        "    kind: transcode",
+        "    input: {source: testsrc2, size: 160x90, rate: 25}",
+        "    encoder: libx264",
+        "    preset: ultrafast",
+        "    bitrate: 100k",
+        "    duration: 1",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -47,8 +56,13 @@ def vault_password_file(directory: Path, password: str = VAULT_PASSWORD, name: s
 def encrypt_string(value: str, name: str, password_file: Path) -> str:
     """``NAME: !vault |...`` as ``ansible-vault encrypt_string`` (the venv's) writes it."""
     vault = Path(sys.executable).parent / "ansible-vault"
-    proc = subprocess.run([str(vault), "encrypt_string", "--vault-password-file", str(password_file), "--name", name,
-                           value], capture_output=True, text=True, timeout=ANSIBLE_TIMEOUT_S, check=True)
+    proc = subprocess.run(
+        [str(vault), "encrypt_string", "--vault-password-file", str(password_file), "--name", name, value],
+        capture_output=True,
+        text=True,
+        timeout=ANSIBLE_TIMEOUT_S,
+        check=True,
+    )
     assert "$ANSIBLE_VAULT" in proc.stdout, proc.stderr
     return proc.stdout
 

@@ -1,5 +1,6 @@
 """``campaign run --inventory INV --deploy``: the deploy playbook through ansible-runner (real Ansible on
 ``ansible_connection: local`` hosts), then the campaign on a real master and agent on loopback."""
+
 from __future__ import annotations
 
 import io
@@ -43,8 +44,9 @@ def test_playbook_found_in_the_working_directory_first(tmp_path, monkeypatch):
     (tmp_path / "deploy.yml").unlink()
     assert find_playbook(None, inventory) == tmp_path / "project" / "deploy.yml"
     (tmp_path / "project" / "deploy.yml").unlink()
-    with pytest.raises(DeployError, match="no deploy.yml in .* or .*project: run from the project root or pass "
-                                          "--playbook PATH"):
+    with pytest.raises(
+        DeployError, match="no deploy.yml in .* or .*project: run from the project root or pass --playbook PATH"
+    ):
         find_playbook(None, inventory)
 
 
@@ -73,20 +75,27 @@ def fleet_inventory(tmp_path: Path, master, token_block: str) -> Path:
     """m1 (the master, at the test master's address and port), a1 (agents), b1 (group other): all local."""
     marks = tmp_path / "marks"
     marks.mkdir()
-    text = ("all:\n  vars:\n    ansible_connection: local\n"
-            "    ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n"
-            f"    ffwatt_test_marker_dir: {marks}\n" + indent(token_block, 4) +
-            "  children:\n    master:\n      hosts:\n"
-            f"        m1: {{ansible_host: {master.host}, ffwatt_master_port: {master.port}}}\n"
-            "    agents:\n      hosts:\n        a1:\n    other:\n      hosts:\n        b1:\n")
+    text = (
+        "all:\n  vars:\n    ansible_connection: local\n"
+        '    ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+        f"    ffwatt_test_marker_dir: {marks}\n" + indent(token_block, 4) + "  children:\n    master:\n      hosts:\n"
+        f"        m1: {{ansible_host: {master.host}, ffwatt_master_port: {master.port}}}\n"
+        "    agents:\n      hosts:\n        a1:\n    other:\n      hosts:\n        b1:\n"
+    )
     return write_inventory(tmp_path / "project", text)
 
 
 def campaign(tmp_path: Path, *args: str):
     """``campaign ARGS`` in tmp_path, without FFWATT_ or ANSIBLE_ variables from the caller."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FFWATT_", "ANSIBLE_"))}
-    return subprocess.run([sys.executable, "-m", "master.cli", *args], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=CLI_TIMEOUT_S)
+    return subprocess.run(
+        [sys.executable, "-m", "master.cli", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+    )
 
 
 def campaigns_on(master) -> list:
@@ -99,15 +108,25 @@ def test_failed_deploy_says_where_and_submits_nothing(cluster, tmp_path):
     master = cluster.add(start_master(tmp_path))
     inventory = fleet_inventory(tmp_path, master, "")
     write_campaign(tmp_path, ["agents"])
-    proc = campaign(tmp_path, "run", "fleet.yml", "--inventory", str(inventory), "--deploy",
-                    "--playbook", str(DEPLOY_DATA / "fails.yml"))
+    proc = campaign(
+        tmp_path,
+        "run",
+        "fleet.yml",
+        "--inventory",
+        str(inventory),
+        "--deploy",
+        "--playbook",
+        str(DEPLOY_DATA / "fails.yml"),
+    )
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert f"master: {master.url} (host m1 of {inventory})" in proc.stderr
     assert "Error: deploy failed (fails.yml, rc 2); nothing was submitted" in proc.stderr
     for host in ("m1", "a1"):
-        assert (f"  {host}: task 'Check that the admin token is set': ffwatt_admin_token is not set: add it to the "
-                "inventory's vars") in proc.stderr
+        assert (
+            f"  {host}: task 'Check that the admin token is set': ffwatt_admin_token is not set: add it to the "
+            "inventory's vars"
+        ) in proc.stderr
     assert "b1:" not in proc.stderr  # --limit: the master and the targeted group only
     assert campaigns_on(master) == []
 
@@ -123,8 +142,18 @@ def test_deploy_then_run_on_the_inventorys_master(cluster, tmp_path):
     (tmp_path / "project" / "ansible.cfg").write_text("[defaults]\ntimeout = 42\n")
     cluster.add(start_agent(master, tmp_path, "a1", labels={"group": "agents"}))
     write_campaign(tmp_path, ["agents"])
-    proc = campaign(tmp_path, "run", "fleet.yml", "--inventory", str(inventory), "--deploy",
-                    "--vault-password-file", str(password), "--reports-dir", "reports")
+    proc = campaign(
+        tmp_path,
+        "run",
+        "fleet.yml",
+        "--inventory",
+        str(inventory),
+        "--deploy",
+        "--vault-password-file",
+        str(password),
+        "--reports-dir",
+        "reports",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "deployed: deploy.yml\n  a1: ok=2 changed=1\n  m1: ok=2 changed=1\n" in proc.stderr
     assert sorted(p.name for p in (tmp_path / "marks").iterdir()) == ["a1", "m1"]
@@ -140,21 +169,33 @@ def test_unreachable_host_is_named_with_ssh_s_message(cluster, tmp_path):
     """A host whose ssh port answers nothing (loopback, a free port): exit 1 naming it and ssh's reason."""
     master = cluster.add(start_master(tmp_path))
     port = free_port("127.0.0.1")
-    text = (f"all:\n  vars:\n    ffwatt_admin_token: t\n    ffwatt_test_marker_dir: {tmp_path}\n"
-            "  children:\n    master:\n      hosts:\n"
-            f"        m1: {{ansible_host: {master.host}, ffwatt_master_port: {master.port}, ansible_connection: local,"
-            " ansible_python_interpreter: \"{{ ansible_playbook_python }}\"}\n"
-            "    agents:\n      hosts:\n"
-            f"        a1: {{ansible_host: 127.0.0.1, ansible_port: {port}, ansible_user: nobody}}\n")
+    text = (
+        f"all:\n  vars:\n    ffwatt_admin_token: t\n    ffwatt_test_marker_dir: {tmp_path}\n"
+        "  children:\n    master:\n      hosts:\n"
+        f"        m1: {{ansible_host: {master.host}, ffwatt_master_port: {master.port}, ansible_connection: local,"
+        ' ansible_python_interpreter: "{{ ansible_playbook_python }}"}\n'
+        "    agents:\n      hosts:\n"
+        f"        a1: {{ansible_host: 127.0.0.1, ansible_port: {port}, ansible_user: nobody}}\n"
+    )
     inventory = write_inventory(tmp_path / "project", text)
     write_campaign(tmp_path, ["a1"])
-    proc = campaign(tmp_path, "run", "fleet.yml", "--inventory", str(inventory), "--deploy",
-                    "--playbook", str(DEPLOY_DATA / "succeeds.yml"))
+    proc = campaign(
+        tmp_path,
+        "run",
+        "fleet.yml",
+        "--inventory",
+        str(inventory),
+        "--deploy",
+        "--playbook",
+        str(DEPLOY_DATA / "succeeds.yml"),
+    )
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "targets: host a1" in proc.stderr
-    assert ("  a1: unreachable, task 'Mark this host as deployed': Failed to connect to the host via ssh: "
-            f"ssh: connect to host 127.0.0.1 port {port}: Connection refused") in proc.stderr
+    assert (
+        "  a1: unreachable, task 'Mark this host as deployed': Failed to connect to the host via ssh: "
+        f"ssh: connect to host 127.0.0.1 port {port}: Connection refused"
+    ) in proc.stderr
     assert campaigns_on(master) == []
 
 
@@ -162,7 +203,7 @@ def test_unreachable_host_is_named_with_ssh_s_message(cluster, tmp_path):
 def test_ctrl_c_while_deploying_exits_130_and_submits_nothing(cluster, tmp_path):
     """Ctrl-C (SIGINT to the terminal's process group) mid-playbook: exit 130, one line, playbook gone, no campaign."""
     master = cluster.add(start_master(tmp_path))
-    sleep_s = f"59.{secrets.randbelow(10 ** 6):06d}"
+    sleep_s = f"59.{secrets.randbelow(10**6):06d}"
     inventory = fleet_inventory(tmp_path, master, f"ffwatt_admin_token: t\nffwatt_test_sleep_s: '{sleep_s}'\n")
     write_campaign(tmp_path, ["agents"])
     returncode, stderr = ctrl_c_when(tmp_path, inventory, "slow.yml", lambda: sleeping(sleep_s), "the playbook's sleep")
@@ -177,9 +218,26 @@ def ctrl_c_when(tmp_path, inventory, playbook: str, ready, what: str) -> tuple[i
     """Run ``campaign run fleet.yml --inventory INV --deploy --playbook PLAYBOOK`` in its own session, press Ctrl-C
     (SIGINT to its process group) once ``ready()`` holds; its exit status and stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FFWATT_", "ANSIBLE_"))}
-    cli = subprocess.Popen([sys.executable, "-m", "master.cli", "run", "fleet.yml", "--inventory", str(inventory),
-                            "--deploy", "--playbook", str(DEPLOY_DATA / playbook)], cwd=tmp_path, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    cli = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "master.cli",
+            "run",
+            "fleet.yml",
+            "--inventory",
+            str(inventory),
+            "--deploy",
+            "--playbook",
+            str(DEPLOY_DATA / playbook),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         wait_until(lambda: ready() or cli.poll() is not None, CLI_TIMEOUT_S, what)
         assert cli.poll() is None, cli.communicate()
@@ -199,13 +257,17 @@ def sleeping(seconds: str) -> list[int]:
 
 def test_deploy_past_its_timeout_is_stopped_with_everything_it_started(tmp_path):
     """A playbook still running at the deadline is stopped, its task's processes too, and said in one error."""
-    sleep_s = f"58.{secrets.randbelow(10 ** 6):06d}"
+    sleep_s = f"58.{secrets.randbelow(10**6):06d}"
     marks = tmp_path / "marks"
     marks.mkdir()
-    inventory = write_inventory(tmp_path, (
-        "agents:\n  hosts:\n    a1:\n  vars:\n    ansible_connection: local\n"
-        "    ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n"
-        f"    ffwatt_test_marker_dir: {marks}\n    ffwatt_test_sleep_s: '{sleep_s}'\n"))
+    inventory = write_inventory(
+        tmp_path,
+        (
+            "agents:\n  hosts:\n    a1:\n  vars:\n    ansible_connection: local\n"
+            '    ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+            f"    ffwatt_test_marker_dir: {marks}\n    ffwatt_test_sleep_s: '{sleep_s}'\n"
+        ),
+    )
     deployment = Deployment(DEPLOY_DATA / "slow.yml", inventory, timeout_s=5)
     started = time.monotonic()
     with pytest.raises(DeployError, match=r"deploy: slow.yml still running after 5 s: stopped; nothing was submitted"):

@@ -1,4 +1,5 @@
 """How ``campaign run --inventory`` picks the master's URL, token and CA: given options first, then the inventory."""
+
 from __future__ import annotations
 
 import io
@@ -11,8 +12,7 @@ from master.campaign.spec import load_campaign
 from master.cli.fleet import Connection, FleetArgs, prepare_fleet
 from master.cli.inventory import InventoryError
 from master.cli.run_cmds import run
-from tests.master.cli.fleet_files import (encrypt_string, indent, vault_password_file, write_campaign,
-                                         write_inventory)
+from tests.master.cli.fleet_files import encrypt_string, indent, vault_password_file, write_campaign, write_inventory
 
 NOTHING = Connection(None, None, None)
 
@@ -22,14 +22,17 @@ def prepare(tmp_path, inventory_text: str, given: Connection = NOTHING, targets=
     inventory = write_inventory(tmp_path, inventory_text)
     path = write_campaign(tmp_path, list(targets))
     out = io.StringIO()
-    connection = prepare_fleet(FleetArgs(inventory, None, False, None), load_campaign(path), str(path), given,
-                               Console(file=out, width=200))
+    connection = prepare_fleet(
+        FleetArgs(inventory, None, False, None), load_campaign(path), str(path), given, Console(file=out, width=200)
+    )
     return connection, out.getvalue()
 
 
 def plain_fleet(master_vars: str = "{ansible_host: 127.0.0.10}", extra_vars: str = "") -> str:
-    return (f"all:\n  vars:\n    ffwatt_admin_token: from-inventory\n{extra_vars}  children:\n    master:\n"
-            f"      hosts:\n        m1: {master_vars}\n    agents:\n      hosts:\n        a1:\n")
+    return (
+        f"all:\n  vars:\n    ffwatt_admin_token: from-inventory\n{extra_vars}  children:\n    master:\n"
+        f"      hosts:\n        m1: {master_vars}\n    agents:\n      hosts:\n        a1:\n"
+    )
 
 
 def test_inventory_fills_in_master_and_token(tmp_path):
@@ -53,8 +56,10 @@ def test_given_options_win(tmp_path):
 def test_given_token_needs_no_vault_password(tmp_path):
     """An encrypted inventory token is only decrypted when no token was given."""
     token = encrypt_string("secret", "ffwatt_admin_token", vault_password_file(tmp_path))
-    text = ("all:\n  vars:\n" + indent(token, 4) + "  children:\n    master:\n      hosts:\n        m1:\n"
-            "    agents:\n      hosts:\n        a1:\n")
+    text = (
+        "all:\n  vars:\n" + indent(token, 4) + "  children:\n    master:\n      hosts:\n        m1:\n"
+        "    agents:\n      hosts:\n        a1:\n"
+    )
     connection, _ = prepare(tmp_path, text, Connection(None, "given", None))
     assert connection.token == "given"
     with pytest.raises(InventoryError, match="--vault-password-file"):
@@ -79,15 +84,19 @@ def test_ipv6_master_address_is_bracketed(tmp_path):
 
 def test_local_target_warning_is_printed(tmp_path):
     _, printed = prepare(tmp_path, plain_fleet(), targets=("local",))
-    assert printed.startswith("warning: targets: local (the default when a campaign sets no targets) matches every "
-                              "agent of the fleet")
+    assert printed.startswith(
+        "warning: targets: local (the default when a campaign sets no targets) matches every agent of the fleet"
+    )
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--deploy"], "--deploy and --playbook need --inventory INV"),
-    (["--playbook", "deploy.yml"], "--deploy and --playbook need --inventory INV"),
-    (["--inventory", "inventory/inventory.yml", "--playbook", "deploy.yml"], "--playbook goes with --deploy"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--deploy"], "--deploy and --playbook need --inventory INV"),
+        (["--playbook", "deploy.yml"], "--deploy and --playbook need --inventory INV"),
+        (["--inventory", "inventory/inventory.yml", "--playbook", "deploy.yml"], "--playbook goes with --deploy"),
+    ],
+)
 def test_fleet_option_usage_errors(tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     write_inventory(tmp_path, plain_fleet())

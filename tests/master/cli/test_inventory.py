@@ -1,4 +1,5 @@
 """``campaign run --inventory``: an Ansible inventory read as the fleet with Ansible's own API (cli/inventory)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +11,14 @@ from master.campaign.spec import SpecError, load_campaign, load_campaign_text
 from master.cli.inventory import InventoryError, load_fleet
 from master.cli.run_cmds import run
 from tests.integration.procs import free_port
-from tests.master.cli.fleet_files import (campaign_text, encrypt_string, indent, vault_password_file, write_campaign,
-                                         write_inventory)
+from tests.master.cli.fleet_files import (
+    campaign_text,
+    encrypt_string,
+    indent,
+    vault_password_file,
+    write_campaign,
+    write_inventory,
+)
 
 FLEET = """\
 all:
@@ -101,7 +108,7 @@ def test_unknown_targets_are_errors_at_their_lines(tmp_path):
     with pytest.raises(SpecError) as raised:
         fleet.resolve(load_campaign(path), "fleet.yml")
     inventory = tmp_path / "inventory" / "inventory.yml"
-    lists = f"(groups: agents, gpu, master, storage; hosts: a1, g1, m1, s1); local, all and any match every node"
+    lists = "(groups: agents, gpu, master, storage; hosts: a1, g1, m1, s1); local, all and any match every node"
     assert [str(p) for p in raised.value.problems] == [
         f"fleet.yml:5:5: targets[1]: 'nosuch' is not a group or host of the inventory {inventory} {lists}",
         f"fleet.yml:7:5: targets[3]: 'gpus' is not a group or host of the inventory {inventory} {lists}",
@@ -118,16 +125,25 @@ def test_cli_unknown_target_exits_2_with_file_line(tmp_path, monkeypatch):
     assert result.stderr.startswith("fleet.yml:5:5: targets[1]: 'nosuch' is not a group or host of the inventory")
 
 
-@pytest.mark.parametrize(("master_vars", "url"), [
-    ("{ansible_host: 127.0.0.10}", "http://127.0.0.10:8080"),
-    ("{ansible_host: 127.0.0.10, ffwatt_bind_address: 127.0.0.20, ffwatt_master_port: 9090}", "http://127.0.0.20:9090"),
-    ("{ansible_host: 127.0.0.10, ffwatt_bind_address: 0.0.0.0}", "http://127.0.0.10:8080"),
-    ("{ansible_host: 127.0.0.10, ffwatt_bind_address: '::'}", "http://127.0.0.10:8080"),
-    ("{ffwatt_bind_address: 0.0.0.0}", "http://m1:8080"),
-    ("{}", "http://m1:8080"),
-    ("{ansible_host: 127.0.0.10, ffwatt_tls_cert: /etc/ffwatt/master.pem}", "https://127.0.0.10:8080"),
-    ("{ansible_host: 127.0.0.10, ffwatt_master_url: 'https://master.example:8443/'}", "https://master.example:8443"),
-])
+@pytest.mark.parametrize(
+    ("master_vars", "url"),
+    [
+        ("{ansible_host: 127.0.0.10}", "http://127.0.0.10:8080"),
+        (
+            "{ansible_host: 127.0.0.10, ffwatt_bind_address: 127.0.0.20, ffwatt_master_port: 9090}",
+            "http://127.0.0.20:9090",
+        ),
+        ("{ansible_host: 127.0.0.10, ffwatt_bind_address: 0.0.0.0}", "http://127.0.0.10:8080"),
+        ("{ansible_host: 127.0.0.10, ffwatt_bind_address: '::'}", "http://127.0.0.10:8080"),
+        ("{ffwatt_bind_address: 0.0.0.0}", "http://m1:8080"),
+        ("{}", "http://m1:8080"),
+        ("{ansible_host: 127.0.0.10, ffwatt_tls_cert: /etc/ffwatt/master.pem}", "https://127.0.0.10:8080"),
+        (
+            "{ansible_host: 127.0.0.10, ffwatt_master_url: 'https://master.example:8443/'}",
+            "https://master.example:8443",
+        ),
+    ],
+)
 def test_master_url_rules(tmp_path, master_vars, url):
     """ffwatt_master_url, else scheme (https with ffwatt_tls_cert), bind address unless a wildcard, else
     ansible_host, else the host name, and ffwatt_master_port (8080)."""
@@ -139,15 +155,19 @@ def test_master_url_from_group_vars(tmp_path):
     """Variables come as Ansible gives them: group_vars next to the inventory count, templates are rendered."""
     (tmp_path / "inventory" / "group_vars").mkdir(parents=True)
     (tmp_path / "inventory" / "group_vars" / "master.yml").write_text(
-        "ffwatt_master_port: 8282\nffwatt_bind_address: \"{{ ansible_host }}\"\n")
+        'ffwatt_master_port: 8282\nffwatt_bind_address: "{{ ansible_host }}"\n'
+    )
     fleet = fleet_of(tmp_path, "master:\n  hosts:\n    m1: {ansible_host: 127.0.0.30}\n")
     assert fleet.master_url() == "http://127.0.0.30:8282"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("agents:\n  hosts:\n    a1:\n", "no group 'master' (groups: agents)"),
-    ("master:\n  hosts:\n    m1:\n    m2:\n", "group 'master' must hold exactly one host, not 2 (m1, m2)"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("agents:\n  hosts:\n    a1:\n", "no group 'master' (groups: agents)"),
+        ("master:\n  hosts:\n    m1:\n    m2:\n", "group 'master' must hold exactly one host, not 2 (m1, m2)"),
+    ],
+)
 def test_master_group_must_hold_one_host(tmp_path, text, message):
     with pytest.raises(InventoryError) as raised:
         fleet_of(tmp_path, text)
@@ -161,8 +181,10 @@ def test_missing_inventory(tmp_path):
 
 def vault_fleet_text(password_file: Path) -> str:
     token = encrypt_string("admin-from-the-vault", "ffwatt_admin_token", password_file)
-    return ("all:\n  vars:\n" + indent(token, 4) + "  children:\n    master:\n      hosts:\n"
-            "        m1: {ansible_host: 127.0.0.10}\n    agents:\n      hosts:\n        a1:\n")
+    return (
+        "all:\n  vars:\n" + indent(token, 4) + "  children:\n    master:\n      hosts:\n"
+        "        m1: {ansible_host: 127.0.0.10}\n    agents:\n      hosts:\n        a1:\n"
+    )
 
 
 def test_vault_encrypted_admin_token_is_decrypted(tmp_path):
@@ -209,7 +231,7 @@ def test_campaign_text_puts_targets_from_line_4():
 def test_labels_only_known_on_the_host_do_not_stop_a_campaign(tmp_path):
     """An agent label made of facts (unknown here) is no error: groups and hosts still resolve, and other agents'
     label values too."""
-    text = FLEET.replace("{rack: r2, card: h100}", "{rack: r2, cpu: \"{{ ansible_processor_vcpus }}\"}")
+    text = FLEET.replace("{rack: r2, card: h100}", '{rack: r2, cpu: "{{ ansible_processor_vcpus }}"}')
     _, targeting = resolve(tmp_path, ["gpu", "r1"], text)
     assert targeting.groups == {"gpu": ["g1"]}
     assert targeting.labels == {"r1": ["a1", "m1"]}

@@ -1,4 +1,5 @@
 """The ``campaign`` command's shared options: ``-h`` everywhere, and the run options as one object."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -58,9 +58,13 @@ def test_fragments_do_not_include_plotly_js(run):
 def test_power_chart_skips_samples_that_are_not_samples():
     """Samples stored before validation may be anything: a sample without a numeric t is left out, a total that is
     not a number is a gap, a samples field that is not a list draws nothing."""
-    jobs = [{"name": "ok#1", "result": {"samples": [1, {"t": "x"}, {"t": 0.1, "total_watts": "abc"},
-                                                   {"t": 0.2, "total_watts": 5.0}]}},
-            {"name": "junk#1", "result": {"samples": "junk"}}]
+    jobs = [
+        {
+            "name": "ok#1",
+            "result": {"samples": [1, {"t": "x"}, {"t": 0.1, "total_watts": "abc"}, {"t": 0.2, "total_watts": 5.0}]},
+        },
+        {"name": "junk#1", "result": {"samples": "junk"}},
+    ]
     traces = figure_data(power_chart("s", jobs, "chart-power-0"))
     assert [(t["name"], t["x"], t["y"]) for t in traces] == [("ok#1", [0.1, 0.2], [None, 5.0])]
 

@@ -1,5 +1,6 @@
 """Content in the report: SI/TI columns and CSV cells, the source in provenance, and the warnings block, shown
 when the results say so and absent for results of older agents."""
+
 from __future__ import annotations
 
 import csv
@@ -54,7 +55,7 @@ def test_warnings_block_near_the_top_and_in_results_json(run, tmp_path):
     jobs["j-0003"]["result"]["quality"] = {"same_source": False}
     write_report(run, tmp_path)
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
-    block = page[page.index('id="warnings"'):page.index('id="results"')]
+    block = page[page.index('id="warnings"') : page.index('id="results"')]
     assert "content too easy for the bitrate: achieved 1200 of 3000 kb/s" in block
     assert "the quality comparison used a different source than the encode" in block
     assert INLINE_MESSAGE in block and "x264-veryfast#1, x264-veryfast#2" in block

@@ -78,13 +78,13 @@ def test_measured_only_run_has_no_estimated_badge(run):
 
 def test_estimated_numbers_carry_the_badge(page):
     """Estimated energy cells are marked est.: 2 variants x 5 energy columns, plus row and legend badges."""
-    results = page[page.index('id="results"'):page.index('id="charts"')]
+    results = page[page.index('id="results"') : page.index('id="charts"')]
     assert results.count('class="badge est"') == 2 * 5 + 2 + 1
 
 
 def test_failed_job_error_is_shown(page):
     """The failed NVENC job's error is in the failed-jobs table."""
-    failures = page[page.index('id="failures"'):page.index('id="hosts"')]
+    failures = page[page.index('id="failures"') : page.index('id="hosts"')]
     assert "encoder unavailable: h264_nvenc (no NVIDIA GPU: /dev/nvidia0 absent" in failures
     assert "nvenc-p4#1" in failures
 
@@ -137,7 +137,7 @@ def test_content_security_policy_forbids_fetching(page):
 
 def test_host_inventory_per_node(page):
     """Each node's inventory (agent's flat shape on dev1, nested on rapl1): CPU, RAM, FFmpeg, encoders, power."""
-    hosts = page[page.index('id="hosts"'):page.index('id="provenance"')]
+    hosts = page[page.index('id="hosts"') : page.index('id="provenance"')]
     assert "Intel(R) Xeon(R) CPU @ 2.20GHz" in hosts and "1 / 2 (1 socket)" in hosts and "7.8 GiB" in hosts
     assert "estimate:cpu-time (estimate)" in hosts
     assert "AMD EPYC 7313P 16-Core Processor" in hosts and "16 / 32" in hosts and "128.0 GiB" in hosts
@@ -149,7 +149,7 @@ def test_host_inventory_per_node(page):
 
 def test_provenance_details_per_job(page):
     """The provenance table lists sample rate, sample count, sources and agent overhead per job."""
-    prov = page[page.index('id="provenance"'):page.index('id="campaign-spec"')]
+    prov = page[page.index('id="provenance"') : page.index('id="campaign-spec"')]
     assert prov.count("<tr>") == 1 + 6
     assert '<span class="value">5 Hz</span>' in prov
     assert '<span class="value">0.8 %</span>' in prov
@@ -158,7 +158,7 @@ def test_provenance_details_per_job(page):
 
 def test_campaign_yaml_is_in_a_collapsible_block(page):
     """The campaign file is shown inside <details>, escaped."""
-    spec = page[page.index('id="campaign-spec"'):]
+    spec = page[page.index('id="campaign-spec"') :]
     assert "<details>" in spec and "matrix: {preset: [veryfast, medium]}" in spec
 
 
@@ -175,9 +175,20 @@ def test_interrupted_campaign_has_a_partial_banner(run):
     """An interrupted campaign says the report covers the completed jobs only."""
     run["campaign"]["state"] = "interrupted"
     run["campaign"]["finished_at"] = None
-    run["jobs"].append({"id": "j-0008", "name": "x265-fast#3", "scenario": "x265", "variant": "x265-fast",
-                        "repetition": 3, "state": "queued", "error": None, "node_id": None, "params": {},
-                        "result": None})
+    run["jobs"].append(
+        {
+            "id": "j-0008",
+            "name": "x265-fast#3",
+            "scenario": "x265",
+            "variant": "x265-fast",
+            "repetition": 3,
+            "state": "queued",
+            "error": None,
+            "node_id": None,
+            "params": {},
+            "result": None,
+        }
+    )
     page = render(run)
     assert "interrupted: the report covers the 7 completed jobs only; 1 of 8 jobs did not complete" in page
     assert 'title="the campaign has not finished">—</span>' in page
@@ -211,7 +222,14 @@ def test_numbers_near_the_float_limit_are_short_and_an_unrepresentable_spread_is
     """1e308 is shown as 1e+308, not 309 digits; a variant whose spread does not fit a float shows "—" saying so."""
     assert (fmt(1e308), fmt(-1.5), fmt(123456)) == ("1e+308", "-1.5", "123,456")
     variant = summarize_run(run)["variants"][0]
-    variant["stats"]["joules_per_frame"] = {"n": 2, "mean": 0.0, "stdev": None, "ci95_halfwidth": None,
-                                            "ci95_low": None, "ci95_high": None, "rel_ci95": None}
+    variant["stats"]["joules_per_frame"] = {
+        "n": 2,
+        "mean": 0.0,
+        "stdev": None,
+        "ci95_halfwidth": None,
+        "ci95_low": None,
+        "ci95_high": None,
+        "rel_ci95": None,
+    }
     cell = stat_cell(variant, "joules_per_frame", Footnotes(), energy=False)
     assert cell.sub == "—" and "too large to represent" in cell.title

@@ -17,9 +17,19 @@ def test_pick_follows_dotted_paths_in_order():
 
 def test_flat_inventory_keys_are_understood():
     """Flat keys (cpu_model, cores, threads), a string GPU list and encoder names as a list are shown."""
-    view = rows({"hostname": "h", "inventory": {"cpu_model": "Xeon", "cores": 4, "threads": 8,
-                                                "ram_bytes": 2**34, "gpus": ["NVIDIA L4"],
-                                                "encoders": ["libx264", "h264_nvenc"]}})
+    view = rows(
+        {
+            "hostname": "h",
+            "inventory": {
+                "cpu_model": "Xeon",
+                "cores": 4,
+                "threads": 8,
+                "ram_bytes": 2**34,
+                "gpus": ["NVIDIA L4"],
+                "encoders": ["libx264", "h264_nvenc"],
+            },
+        }
+    )
     assert view["CPU"]["text"] == "Xeon"
     assert view["Cores / threads"]["text"] == "4 / 8"
     assert view["RAM"]["text"] == "16.0 GiB"
@@ -29,8 +39,14 @@ def test_flat_inventory_keys_are_understood():
 
 def test_gpu_dicts_and_unavailable_power_sources():
     """GPU dicts show name and memory; an unavailable power source shows its reason."""
-    view = rows({"inventory": {"gpus": [{"name": "NVIDIA L4", "memory_bytes": 24 * 2**30}],
-                               "power_sources": [{"name": "nvml:0", "available": False, "reason": "driver too old"}]}})
+    view = rows(
+        {
+            "inventory": {
+                "gpus": [{"name": "NVIDIA L4", "memory_bytes": 24 * 2**30}],
+                "power_sources": [{"name": "nvml:0", "available": False, "reason": "driver too old"}],
+            }
+        }
+    )
     assert view["GPUs"]["text"] == "NVIDIA L4 (24 GiB)"
     assert view["Power sources"]["text"] == "nvml:0 (unavailable: driver too old)"
 
@@ -56,8 +72,16 @@ def test_inventory_missing_reason_is_the_tooltip():
 
 def test_described_power_source_marks_an_estimate():
     """A power source described with measured: false is labelled an estimate; a measured one is its name."""
-    view = rows({"inventory": {"power_sources": [{"name": "estimate:cpu-time", "kind": "estimate", "measured": False},
-                                                 {"name": "rapl:package-0", "kind": "rapl", "measured": True}]}})
+    view = rows(
+        {
+            "inventory": {
+                "power_sources": [
+                    {"name": "estimate:cpu-time", "kind": "estimate", "measured": False},
+                    {"name": "rapl:package-0", "kind": "rapl", "measured": True},
+                ]
+            }
+        }
+    )
     assert view["Power sources"]["text"] == "estimate:cpu-time (estimate), rapl:package-0"
 
 

@@ -19,13 +19,13 @@ def render(run: dict, summary: dict | None = None) -> str:
 
 
 def section(page: str, start: str, end: str) -> str:
-    return page[page.index(f'id="{start}"'):page.index(f'id="{end}"')]
+    return page[page.index(f'id="{start}"') : page.index(f'id="{end}"')]
 
 
 def table_of(page: str, scenario: str) -> str:
     """The scenario table of ``scenario``: from its heading to the end of its table."""
     start = page.index(f"Scenario {scenario}</h3>")
-    return page[start:page.index("</table>", start)]
+    return page[start : page.index("</table>", start)]
 
 
 def headings(table: str) -> list[str]:
@@ -36,8 +36,13 @@ def test_transcode_only_report_shows_the_same_columns(page):
     """Without the new kinds: the scenario tables have exactly the original columns; no new section or chart."""
     for scenario in ("x264", "x265", "nvenc"):
         assert headings(table_of(page, scenario)) == ["variant", "runs ok / jobs"] + [h for _, h, _ in TABLE_METRICS]
-    absent_parts = ('id="baselines"', 'id="ladder-rungs"', "Streams vs watts", "chart-density",
-                    'class="sub confidence"')
+    absent_parts = (
+        'id="baselines"',
+        'id="ladder-rungs"',
+        "Streams vs watts",
+        "chart-density",
+        'class="sub confidence"',
+    )
     for absent in absent_parts:
         assert absent not in page
 
@@ -71,8 +76,17 @@ def test_live_and_multi_columns(run):
     page = render(add_kind_jobs(run))
     multi = table_of(page, "multi")
     shown = headings(multi)
-    for heading in ("frames received", "dropped", "duplicated", "real time", "streams", "W/stream", "dyn. W/stream",
-                    "speed ×", "kbps"):
+    for heading in (
+        "frames received",
+        "dropped",
+        "duplicated",
+        "real time",
+        "streams",
+        "W/stream",
+        "dyn. W/stream",
+        "speed ×",
+        "kbps",
+    ):
         assert heading in shown
     assert "J/MP" not in shown and "max streams" not in shown and "PSNR dB" not in shown
     assert "50%" in multi and "1 of 2 runs" in multi
@@ -97,14 +111,28 @@ def test_density_columns_and_chart(run):
 
 def test_density_levels_over_repetitions():
     """Levels are averaged per stream count; held counts the runs that held it; a level without watts is left out."""
-    first = {"density": {"levels": [{"streams": 1, "held": True, "mean_watts": 20.0},
-                                    {"streams": 2, "held": True, "mean_watts": 30.0}]}}
-    second = {"density": {"levels": [{"streams": 1, "held": True, "mean_watts": 22.0},
-                                     {"streams": 2, "held": False, "mean_watts": 34.0},
-                                     {"streams": 4, "held": False, "mean_watts": None}]}}
+    first = {
+        "density": {
+            "levels": [
+                {"streams": 1, "held": True, "mean_watts": 20.0},
+                {"streams": 2, "held": True, "mean_watts": 30.0},
+            ]
+        }
+    }
+    second = {
+        "density": {
+            "levels": [
+                {"streams": 1, "held": True, "mean_watts": 22.0},
+                {"streams": 2, "held": False, "mean_watts": 34.0},
+                {"streams": 4, "held": False, "mean_watts": None},
+            ]
+        }
+    }
     levels = density_levels([first, second])
-    assert levels == [{"streams": 1, "mean_watts": 21.0, "held": 2, "runs": 2},
-                      {"streams": 2, "mean_watts": 32.0, "held": 1, "runs": 2}]
+    assert levels == [
+        {"streams": 1, "mean_watts": 21.0, "held": 2, "runs": 2},
+        {"streams": 2, "mean_watts": 32.0, "held": 1, "runs": 2},
+    ]
     traces = figure_data(density_chart({"v": [first, second]}))
     assert traces[0]["marker"]["symbol"] == ["circle", "x-open"]
     assert density_chart({"v": [{"density": {"levels": []}}]}) is None
@@ -129,7 +157,7 @@ def test_ladder_columns_and_rung_table(run):
 
 def test_csv_has_the_new_columns_after_the_old_ones(run):
     """The original columns keep their order; the new kinds' columns are appended, filled for their kinds only."""
-    assert COLUMNS[COLUMNS.index(OLD_COLUMNS_END) + 1:] == KIND_COLUMNS + CONTENT_COLUMNS
+    assert COLUMNS[COLUMNS.index(OLD_COLUMNS_END) + 1 :] == KIND_COLUMNS + CONTENT_COLUMNS
     assert COLUMNS[:2] == ("campaign", "job") and COLUMNS.index("missing") == COLUMNS.index(OLD_COLUMNS_END) - 1
     text = csv_text(add_kind_jobs(run))
     assert tuple(next(csv.reader(io.StringIO(text)))) == COLUMNS
@@ -146,17 +174,19 @@ def test_confidence_summary_is_shown_when_present(run):
     """A variant with a "confidence" summary shows runs, half-width, target and whether it was reached."""
     summary = summarize_run(run)
     variant = next(v for v in summary["variants"] if v["variant"] == "x264-veryfast")
-    variant["confidence"] = {"target": 0.05, "min": 3, "max": 10, "runs": 4, "half_width_pct": 3.14,
-                             "reached": True}
+    variant["confidence"] = {"target": 0.05, "min": 3, "max": 10, "runs": 4, "half_width_pct": 3.14, "reached": True}
     row = re.search(r"<strong>x264-veryfast</strong>.*?</tr>", render(run, summary), re.S).group(0)
     assert "runs 4, ±3.1% (target 5%) reached" in row
-    assert confidence_text({"target": 0.02, "min": 5, "max": 20, "runs": 1, "half_width_pct": None,
-                            "reached": False}) == "runs 1, ±— (target 2%) not reached"
+    assert (
+        confidence_text({"target": 0.02, "min": 5, "max": 20, "runs": 1, "half_width_pct": None, "reached": False})
+        == "runs 1, ±— (target 2%) not reached"
+    )
     assert confidence_text(None) is None
 
 
 def test_kind_columns_are_all_known_metrics():
     from master.analysis.summarize import METRICS
+
     assert {name for name, _, _ in KIND_TABLE_METRICS} <= set(METRICS)
 
 
@@ -168,9 +198,13 @@ def test_quality_columns_only_where_a_stream_kind_has_scores(run):
         result = job.get("result") or {}
         if job["name"].startswith("dense"):
             result["metrics"].update({"psnr_db": None, "ssim": None, "joules_per_frame": None})
-            result["missing"].update({"psnr_db": "live streams: quality is not compared",
-                                      "ssim": "live streams: quality is not compared",
-                                      "joules_per_frame": "no frames"})
+            result["missing"].update(
+                {
+                    "psnr_db": "live streams: quality is not compared",
+                    "ssim": "live streams: quality is not compared",
+                    "joules_per_frame": "no frames",
+                }
+            )
     dense = headings(table_of(render(run), "dense"))
     assert "PSNR dB" not in dense and "SSIM" not in dense
     assert "J/frame" in dense

@@ -15,9 +15,15 @@ def _with_quality(run: dict) -> dict:
     """x264-veryfast gets quality from both repetitions; every other result reports none (older agents)."""
     for index, job in enumerate(j for j in run["jobs"] if j["variant"] == "x264-veryfast"):
         result = job["result"]
-        result["metrics"].update(psnr_db=40.0 + index * 2, psnr_identical=False, ssim=0.95 + index * 0.01,
-                                 vmaf=None, quality_frames=result["metrics"].get("frames"),
-                                 ssim_frames_per_joule=1.5, vmaf_frames_per_joule=None)
+        result["metrics"].update(
+            psnr_db=40.0 + index * 2,
+            psnr_identical=False,
+            ssim=0.95 + index * 0.01,
+            vmaf=None,
+            quality_frames=result["metrics"].get("frames"),
+            ssim_frames_per_joule=1.5,
+            vmaf_frames_per_joule=None,
+        )
         result.setdefault("missing", {}).update(vmaf=NO_VMAF, vmaf_frames_per_joule=f"no VMAF: {NO_VMAF}")
     return run
 

