@@ -31,8 +31,14 @@ from agent.ffmpeg.live import AUDIO_RATE, TONE
 from agent.ffmpeg.siti import measure_siti
 from agent.process import run_process
 from agent.scenarios.base import JobFailed, RunContext
-from wire.content import DEFAULT_BUDGET_BYTES, LIVE_KINDS, SITI_MAX_S
+from wire.content import DEFAULT_BUDGET_BYTES, SITI_MAX_S
 from wire.kinds import KINDS
+
+
+def is_live(kind: str | None) -> bool:
+    """Whether ``kind``'s source is read in real time and looped, with the audio tone (wire.kinds ``live``)."""
+    return kind in KINDS and KINDS[kind].live
+
 
 SOURCE_KINDS = frozenset(name for name, kind in KINDS.items() if "input" in kind.fields)
 """Kinds whose input is prepared: every kind with an input (transcode, live, multi, density, ladder)."""
@@ -114,7 +120,7 @@ def render_spec(params: dict[str, Any], kind: str, ffmpeg_version: str | None) -
         raise ValueError(f"a prepared source needs a positive duration, got {duration!r}")
     if rate_value(rate) is None or rate_value(rate) <= 0:
         raise ValueError(f"a prepared source needs a numeric rate, got {rate!r}")
-    audio = kind in LIVE_KINDS and params.get("audio", True) is not False
+    audio = is_live(kind) and params.get("audio", True) is not False
     return {
         "graph": graph,
         "size": size,
@@ -278,7 +284,7 @@ def prepared(ctx: RunContext, params: dict[str, Any], kind: str) -> Source:
         evict(directory, path, estimated_bytes(spec, segment or total), cache_bytes())
         meta = render(ctx, spec, segment, path)
         render_s = meta["render_s"]
-    loop = segment is not None or kind in LIVE_KINDS
+    loop = segment is not None or is_live(kind)
     rate = float(rate_value(spec["rate"]))
     segment_s = round((segment or total) / rate, 6)
     info = {
@@ -360,7 +366,7 @@ def from_file(ctx: RunContext, params: dict[str, Any], kind: str) -> Source:
         "sha256": meta["sha256"],
         "bytes": stat.st_size,
         "format": None,
-        "loop": kind in LIVE_KINDS,
+        "loop": is_live(kind),
         "segment_s": None,
         "render_s": None,
         "cached": False,

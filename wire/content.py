@@ -48,10 +48,6 @@ SITI_MAX_S = 20.0
 """Most seconds of a prepared file or a file input SI/TI is computed on: FFmpeg's siti filter reads about one second
 of 720p30 per CPU second, so a long source is summarized by its first 20 s (the provenance note says so)."""
 
-LIVE_KINDS = frozenset({"live", "multi", "density"})
-"""Kinds whose pushers read their source in real time and loop it; their prepared file carries the audio tone too (a
-different file from a transcode's of the same frames)."""
-
 
 def content_graph(name: str, size: str, rate) -> str:
     """The lavfi graph of preset ``name`` at ``size`` and ``rate``; ValueError for an unknown name."""

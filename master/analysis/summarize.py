@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from master.analysis.content import job_warnings, result_source, variant_source
 from master.analysis.stats import summary
+from wire.kinds import KINDS
 
 BASE_METRICS = (
     "joules_per_frame",
@@ -33,26 +34,9 @@ BASE_METRICS = (
 )
 """Result metrics of every encoding kind (quality: docs/WIRE.md "Quality"); a result that lacks one is missing it."""
 
-STREAM_METRICS = (
-    "frames_received",
-    "dropped_frames",
-    "duplicated_frames",
-    "speed",
-    "bitrate_kbps",
-    "realtime",
-    "streams",
-    "watts_per_stream",
-    "dynamic_watts_per_stream",
-)
-"""Metrics of the live kinds (live, multi); ``realtime`` is a boolean per run, its mean the share of real-time runs."""
-
-KIND_METRICS: dict[str, tuple[str, ...]] = {
-    "live": STREAM_METRICS,
-    "multi": STREAM_METRICS,
-    "density": ("max_streams", "watts_per_stream", "marginal_watts_per_stream"),
-    "ladder": ("rungs", "frames", "pixels", "joules_per_megapixel"),
-}
-"""Metrics only some kinds produce; a result of another kind is not "missing" them."""
+KIND_METRICS: dict[str, tuple[str, ...]] = {name: kind.metrics for name, kind in KINDS.items() if kind.metrics}
+"""Metrics only some kinds produce (each kind's ``metrics``, wire/kinds/); a result of another kind is not "missing"
+them."""
 
 CONTENT_METRICS = ("si", "ti")
 """The source's spatial and temporal information (ITU-T P.910), from agents that compute it: summarized, and

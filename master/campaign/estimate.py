@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from master.campaign.expand import JobSpec
-from wire.content import DEFAULT_BUDGET_BYTES, DEFAULT_RATE, DEFAULT_SIZE, LIVE_KINDS, SITI_MAX_S
+from wire.content import DEFAULT_BUDGET_BYTES, DEFAULT_RATE, DEFAULT_SIZE, SITI_MAX_S
+from wire.kinds import KINDS
 from wire.kinds.density import LEVEL_REST_S, plan_levels
 
 ESTIMATE_FACTOR = 4.0
@@ -172,7 +173,7 @@ def prepared_source(job: JobSpec) -> tuple | None:
     if not isinstance(spec, dict) or spec.get("type") != "lavfi" or spec.get("render", "prepared") != "prepared":
         return None
     kind = params.get("kind", job.kind)
-    audio = kind in LIVE_KINDS and params.get("audio") is not False
+    audio = kind in KINDS and KINDS[kind].live and params.get("audio") is not False
     return (
         spec.get("content"),
         spec.get("source"),

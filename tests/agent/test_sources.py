@@ -98,7 +98,7 @@ def test_measured_argv_of_every_kind_reads_the_prepared_file(kind, ffmpeg, tmp_p
         argv = live_argv(ffmpeg.path, params, "rtmp://127.0.0.1:1935/live/k")
     assert "lavfi" not in argv and argv[argv.index("-i") + 1] == path
     assert source.info["render"] == "prepared" and source.info["format"] == "rawvideo"
-    if kind in sources.LIVE_KINDS:
+    if sources.is_live(kind):
         assert " ".join(argv).count(f"-re -stream_loop -1 -i {path}") == 1
         assert argv[argv.index("-map", argv.index("0:v:0")) + 1] == "0:a:0"  # the tone, rendered into the file
     probe = subprocess.run(
@@ -108,7 +108,7 @@ def test_measured_argv_of_every_kind_reads_the_prepared_file(kind, ffmpeg, tmp_p
         check=True,
     )
     codecs = [s["codec_name"] for s in json.loads(probe.stdout)["streams"]]
-    assert codecs == (["rawvideo", "pcm_s16le"] if kind in sources.LIVE_KINDS else ["rawvideo"])
+    assert codecs == (["rawvideo", "pcm_s16le"] if sources.is_live(kind) else ["rawvideo"])
 
 
 def test_real_transcode_reads_the_file_and_records_source_and_siti(ffmpeg, tmp_path):

@@ -114,6 +114,8 @@ KIND = Kind(
         "stagger": SECONDS,
     },
     required=("input", "encoder", "bitrate", "duration"),
+    metrics=("max_streams", "watts_per_stream", "marginal_watts_per_stream"),
+    live=True,
 )
 """The most concurrent live streams of one profile that all stay real time (every stream's speed >= ``min_speed``, no
 dropped frames): levels 1, 2, 4, ... up to ``max_streams``, then a bisection between the last level that held and the

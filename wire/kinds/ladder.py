@@ -31,6 +31,7 @@ KIND = Kind(
         "cooldown": SECONDS,
     },
     required=("input", "encoder", "duration", "rungs"),
+    metrics=("rungs", "frames", "pixels", "joules_per_megapixel"),
 )
 """An ABR ladder: one input decoded once, ``split`` and scaled to every rung, each rung encoded at its bitrate in the
 same FFmpeg process; frames and pixels are counted per rung actually produced."""

@@ -34,4 +34,23 @@ LIVE_FIELDS: dict[str, dict[str, Any]] = {
 from a generated config on a loopback port (FFmpeg's own ``-listen 1`` when nginx is not installed), ``nginx`` /
 ``listen`` insist on one; ``rtmp_url`` pushes to an ingest you run instead (the agent starts nothing)."""
 
-KIND = Kind(name="live", fields=LIVE_FIELDS, required=("input", "encoder", "bitrate", "duration"))
+STREAM_METRICS = (
+    "frames_received",
+    "dropped_frames",
+    "duplicated_frames",
+    "speed",
+    "bitrate_kbps",
+    "realtime",
+    "streams",
+    "watts_per_stream",
+    "dynamic_watts_per_stream",
+)
+"""Metrics of the live kinds (live, multi); ``realtime`` is a boolean per run, its mean the share of real-time runs."""
+
+KIND = Kind(
+    name="live",
+    fields=LIVE_FIELDS,
+    required=("input", "encoder", "bitrate", "duration"),
+    metrics=STREAM_METRICS,
+    live=True,
+)

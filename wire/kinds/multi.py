@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wire.kinds.base import BITRATE, SECONDS, Kind
-from wire.kinds.live import LIVE_FIELDS
+from wire.kinds.live import LIVE_FIELDS, STREAM_METRICS
 
 KIND = Kind(
     name="multi",
@@ -21,6 +21,8 @@ KIND = Kind(
     },
     required=("input", "encoder", "duration"),
     one_of=(("bitrate", "bitrates"),),
+    metrics=STREAM_METRICS,
+    live=True,
 )
 """``count`` concurrent live streams at ``bitrate``, or one stream per entry of ``bitrates``; stream i starts
 ``stagger`` seconds after stream i-1. Per-stream and total metrics."""
