@@ -13,7 +13,7 @@ from typing import Any
 from master.campaign.expand import JobSpec
 from wire.content import DEFAULT_BUDGET_BYTES, DEFAULT_RATE, DEFAULT_SIZE, SITI_MAX_S
 from wire.kinds import KINDS
-from wire.kinds.density import LEVEL_REST_S, plan_levels
+from wire.kinds.base import encode_plan
 
 ESTIMATE_FACTOR = 4.0
 """Wall seconds per second of input for an encode the model has no figure for (another encoder, a ladder, x264's
@@ -122,41 +122,53 @@ def _window(duration: float, streams: int, stagger: float) -> float:
     return duration + stagger * max(streams - 1, 0) + STREAM_SETUP_S
 
 
+class _Model:
+    """The figures above as the :class:`wire.kinds.base.PlanModel` every kind's ``plan`` reads."""
+
+    @staticmethod
+    def encode_s(params: dict[str, Any]) -> float:
+        return ESTIMATE_FACTOR * (params.get("duration") or 0)
+
+    @staticmethod
+    def transcode_s(params: dict[str, Any]) -> float:
+        return encode_factor(params) * (params.get("duration") or 0)
+
+    @staticmethod
+    def quality_s(params: dict[str, Any]) -> float:
+        scale = (pixel_rate(params) or REFERENCE_720P30) / REFERENCE_720P30
+        return QUALITY_FACTOR * (params.get("duration") or 0) * scale
+
+    @staticmethod
+    def window_s(duration: float, streams: int, stagger: float) -> float:
+        return _window(duration, streams, stagger)
+
+
+MODEL = _Model()
+"""What the kinds' plans read."""
+
+
 def job_terms(job: JobSpec) -> dict[str, float]:
     """One job's seconds by term (see :data:`TERMS`; preparing sources and the campaign's overhead are counted per
-    campaign, in :func:`estimate_terms`). A ``baseline`` job's duration is wall time (it runs no encoder); ``live`` and
-    ``multi`` stream in real time (duration once, plus staggered starts); ``density`` counts the most levels its
-    search can run; a ``transcode`` takes duration x :func:`encode_factor` and then its quality pass; a ``ladder``
-    takes duration x :data:`ESTIMATE_FACTOR`. Missing values count 0."""
+    campaign, in :func:`estimate_terms`): its idle baseline, waits and overhead, plus its kind's ``plan``
+    (wire/kinds/: a ``baseline`` is idle wall time, ``live``/``multi``/``density`` stream in real time, a
+    ``transcode`` is encoded at :func:`encode_factor` then compared for quality, anything else is encoded at
+    :data:`ESTIMATE_FACTOR`). Missing values count 0."""
     params = job.params
     terms = dict.fromkeys(TERMS, 0.0)
     terms["idle baselines"] = float(params.get("idle_baseline") or 0)
     terms["stabilization and cooldown"] = float(sum(params.get(name) or 0 for name in ("stabilization", "cooldown")))
     terms["overhead"] = JOB_OVERHEAD_S
-    duration = params.get("duration") or 0
-    kind = params.get("kind", job.kind)
-    stagger = params.get("stagger") or 0
-    if kind == "baseline":
-        terms["idle baselines"] += duration
-    elif kind == "live":
-        terms["streaming"] = _window(duration, 1, 0)
-    elif kind == "multi":
-        streams = len(params.get("bitrates") or []) or params.get("count") or 1
-        terms["streaming"] = _window(duration, streams, stagger)
-    elif kind == "density":
-        levels = plan_levels(params.get("max_streams") or 1)
-        terms["streaming"] = sum(_window(duration, n, stagger) + LEVEL_REST_S for n in levels)
-    else:
-        terms["encoding"] = job_encode_factor(job) * duration
-        if kind == "transcode" and params.get("quality", True):
-            terms["quality"] = QUALITY_FACTOR * duration * (pixel_rate(params) or REFERENCE_720P30) / REFERENCE_720P30
+    kind = KINDS.get(params.get("kind", job.kind))
+    for term, seconds in (kind.plan if kind else encode_plan)(params, MODEL).items():
+        terms[term] += seconds
     return terms
 
 
 def job_encode_factor(job: JobSpec) -> float:
-    """Wall seconds per second of input of an encode job: a transcode's :func:`encode_factor`; anything else (a
-    ladder: several rungs) :data:`ESTIMATE_FACTOR`."""
-    return encode_factor(job.params) if job.params.get("kind", job.kind) == "transcode" else ESTIMATE_FACTOR
+    """Wall seconds per second of input of an encode job (its plan's encoding over its duration):
+    :func:`encode_factor` for a transcode, :data:`ESTIMATE_FACTOR` for other encodes."""
+    duration = job.params.get("duration") or 0
+    return job_terms(job)["encoding"] / duration if duration else ESTIMATE_FACTOR
 
 
 def job_seconds(job: JobSpec) -> float:

@@ -22,6 +22,12 @@ WIRE_SIDE = '''
 """toy_decode: decode the input to the null muxer; the energy of decoding ``duration`` seconds."""
 from wire.kinds.base import INPUT, POSITIVE, Kind
 
+
+def plan(params, model):
+    """Decoding runs at twice real time or faster."""
+    return {"encoding": 0.5 * params["duration"]}
+
+
 KIND = Kind(
     name="toy_decode",
     fields={"input": INPUT, "duration": POSITIVE, "threads": {"type": "integer", "minimum": 1, "maximum": 64,
@@ -29,6 +35,7 @@ KIND = Kind(
     required=("input", "duration"),
     requirements=(),
     metrics=("decoded_frames",),
+    plan=plan,
 )
 '''
 
@@ -147,9 +154,15 @@ def test_a_kind_on_one_side_only_fails_the_parity_test(tmp_path):
     assert "kinds without an agent runner" in proc.stdout and "toy_decode" in proc.stdout
 
 
-def test_campaign_validate_checks_the_plugin_kinds_fields(tmp_path):
-    """The campaign schema is built from the registry: the toy kind's own field is checked, with file:line."""
+def test_campaign_validate_and_plan_take_the_plugin_kind(tmp_path):
+    """The campaign schema is built from the registry: the toy kind's own field is checked, with file:line; ``campaign
+    plan`` counts the toy's jobs with the toy's own plan."""
     plugin = install_plugin(tmp_path / "site")
+    good = tmp_path / "toy.yml"
+    good.write_text(CAMPAIGN.replace("duration: 1", "duration: 6"))
+    proc = run_with(plugin, [sys.executable, "-m", "master.cli", "plan", str(good)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "toy_decode" in proc.stdout and "= 3 s" in proc.stdout, proc.stdout
     bad = tmp_path / "bad.yml"
     bad.write_text(CAMPAIGN.replace("threads: 1", "threads: 0"))
     proc = run_with(plugin, [sys.executable, "-m", "master.cli", "validate", str(bad)], tmp_path)

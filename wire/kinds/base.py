@@ -4,8 +4,9 @@ field schemas several kinds share. Each kind is one module of :mod:`wire.kinds`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from wire.content import CONTENT_PRESETS, RENDERS
 from wire.encoders import ENCODERS
@@ -104,6 +105,33 @@ MEASUREMENT_PARAMS = ("idle_baseline", "sample_rate", "timeout")
 """Common fields that travel in every job's params (docs/WIRE.md); ``repetitions`` becomes separate jobs instead."""
 
 
+class PlanModel(Protocol):
+    """What ``campaign plan`` knows about how long work takes (master/campaign/estimate.py, measured on this
+    project's development machine); a kind's :attr:`Kind.plan` composes its job's seconds from it."""
+
+    def encode_s(self, params: dict[str, Any]) -> float:
+        """Wall seconds to encode ``params.duration`` seconds of input with no figure for the encoder (the
+        conservative factor)."""
+        ...
+
+    def transcode_s(self, params: dict[str, Any]) -> float:
+        """Wall seconds of a transcode's encode, from the figures measured per encoder, preset and pixel rate."""
+        ...
+
+    def quality_s(self, params: dict[str, Any]) -> float:
+        """Wall seconds of the quality comparison after an encode of ``params.duration`` seconds."""
+        ...
+
+    def window_s(self, duration: float, streams: int, stagger: float) -> float:
+        """Wall seconds of one live window of ``streams`` real-time streams started ``stagger`` seconds apart."""
+        ...
+
+
+def encode_plan(params: dict[str, Any], model: PlanModel) -> dict[str, float]:
+    """The default plan of a kind: an encode of ``duration`` seconds at the conservative factor."""
+    return {"encoding": model.encode_s(params)}
+
+
 @dataclass(frozen=True)
 class Kind:
     """A kind of scenario: its own fields (JSON Schema each), the ones a job needs, and groups of fields of which
@@ -123,6 +151,9 @@ class Kind:
     live: bool = False
     """Whether the kind's pushers read their source in real time and loop it: its prepared file then carries the
     audio tone too (a different file from a transcode's of the same frames)."""
+    plan: Callable[[dict[str, Any], PlanModel], dict[str, float]] = encode_plan
+    """A job's seconds by ``campaign plan`` term ("encoding", "quality", "streaming", "idle baselines") from its params;
+    the job's own idle baseline, waits and overhead are added by the plan itself."""
 
     @property
     def all_fields(self) -> dict[str, dict[str, Any]]:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from wire.kinds.base import SECONDS, Kind
+from wire.kinds.base import SECONDS, Kind, PlanModel
 from wire.kinds.live import LIVE_FIELDS
 
 MAX_STREAMS = 32
@@ -100,6 +100,13 @@ def least_squares_slope(points: list[tuple[float, float]]) -> float | None:
     return statistics.linear_regression(xs, ys).slope
 
 
+def plan(params: dict[str, Any], model: PlanModel) -> dict[str, float]:
+    """The most levels the search can run (:func:`plan_levels`), each a live window and a rest."""
+    duration, stagger = params.get("duration") or 0, params.get("stagger") or 0
+    levels = plan_levels(params.get("max_streams") or MAX_STREAMS)
+    return {"streaming": sum(model.window_s(duration, n, stagger) + LEVEL_REST_S for n in levels)}
+
+
 KIND = Kind(
     name="density",
     fields={
@@ -116,6 +123,7 @@ KIND = Kind(
     required=("input", "encoder", "bitrate", "duration"),
     metrics=("max_streams", "watts_per_stream", "marginal_watts_per_stream"),
     live=True,
+    plan=plan,
 )
 """The most concurrent live streams of one profile that all stay real time (every stream's speed >= ``min_speed``, no
 dropped frames): levels 1, 2, 4, ... up to ``max_streams``, then a bisection between the last level that held and the

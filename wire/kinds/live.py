@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wire.kinds.base import BITRATE, ENCODER, FPS, INPUT, POSITIVE, PRESET, RESOLUTION, SECONDS, Kind
+from wire.kinds.base import BITRATE, ENCODER, FPS, INPUT, POSITIVE, PRESET, RESOLUTION, SECONDS, Kind, PlanModel
 
 GOP_S = 2
 """Live kinds: seconds per GOP (keyframe interval), as streaming platforms ask for."""
@@ -47,10 +47,17 @@ STREAM_METRICS = (
 )
 """Metrics of the live kinds (live, multi); ``realtime`` is a boolean per run, its mean the share of real-time runs."""
 
+
+def plan(params: dict[str, Any], model: PlanModel) -> dict[str, float]:
+    """One stream in real time: ``duration`` once, plus the window's setup."""
+    return {"streaming": model.window_s(params.get("duration") or 0, 1, 0)}
+
+
 KIND = Kind(
     name="live",
     fields=LIVE_FIELDS,
     required=("input", "encoder", "bitrate", "duration"),
     metrics=STREAM_METRICS,
     live=True,
+    plan=plan,
 )

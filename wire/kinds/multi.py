@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from wire.kinds.base import BITRATE, SECONDS, Kind
+from typing import Any
+
+from wire.kinds.base import BITRATE, SECONDS, Kind, PlanModel
 from wire.kinds.live import LIVE_FIELDS, STREAM_METRICS
+
+
+def plan(params: dict[str, Any], model: PlanModel) -> dict[str, float]:
+    """Every stream in real time at once: ``duration`` once, plus the staggered starts and the window's setup."""
+    streams = len(params.get("bitrates") or []) or params.get("count") or 1
+    return {"streaming": model.window_s(params.get("duration") or 0, streams, params.get("stagger") or 0)}
+
 
 KIND = Kind(
     name="multi",
@@ -23,6 +32,7 @@ KIND = Kind(
     one_of=(("bitrate", "bitrates"),),
     metrics=STREAM_METRICS,
     live=True,
+    plan=plan,
 )
 """``count`` concurrent live streams at ``bitrate``, or one stream per entry of ``bitrates``; stream i starts
 ``stagger`` seconds after stream i-1. Per-stream and total metrics."""

@@ -4,7 +4,16 @@ asks for the PSNR/SSIM/VMAF comparison."""
 
 from __future__ import annotations
 
-from wire.kinds.base import BITRATE, ENCODER, FPS, INPUT, POSITIVE, PRESET, RESOLUTION, SECONDS, Kind
+from typing import Any
+
+from wire.kinds.base import BITRATE, ENCODER, FPS, INPUT, POSITIVE, PRESET, RESOLUTION, SECONDS, Kind, PlanModel
+
+
+def plan(params: dict[str, Any], model: PlanModel) -> dict[str, float]:
+    """The encode at the measured figures, then its quality pass unless ``quality: false``."""
+    quality = model.quality_s(params) if params.get("quality", True) else 0.0
+    return {"encoding": model.transcode_s(params), "quality": quality}
+
 
 KIND = Kind(
     name="transcode",
@@ -23,4 +32,5 @@ KIND = Kind(
     },
     required=("input", "encoder", "duration"),
     one_of=(("bitrate", "crf"),),
+    plan=plan,
 )

@@ -9,7 +9,6 @@ from master.campaign.estimate import (
     CAMPAIGN_OVERHEAD_S,
     ESTIMATE_FACTOR,
     JOB_OVERHEAD_S,
-    LEVEL_REST_S,
     STREAM_SETUP_S,
     estimate_seconds,
     estimate_terms,
@@ -17,7 +16,7 @@ from master.campaign.estimate import (
     job_terms,
 )
 from master.campaign.expand import JobSpec
-from wire.kinds.density import plan_levels
+from wire.kinds.density import LEVEL_REST_S, plan_levels
 
 
 def job(idle: float | None, duration: float | None) -> JobSpec:

@@ -54,10 +54,11 @@ def vault_password_file(directory: Path, password: str = VAULT_PASSWORD, name: s
 
 
 def encrypt_string(value: str, name: str, password_file: Path) -> str:
-    """``NAME: !vault |...`` as ``ansible-vault encrypt_string`` (the venv's) writes it."""
+    """``NAME: !vault |...`` as ``ansible-vault encrypt_string`` (the venv's) writes it; ``--`` ends the options, so a
+    value that starts with ``-`` (a random token may) is still the value."""
     vault = Path(sys.executable).parent / "ansible-vault"
     proc = subprocess.run(
-        [str(vault), "encrypt_string", "--vault-password-file", str(password_file), "--name", name, value],
+        [str(vault), "encrypt_string", "--vault-password-file", str(password_file), "--name", name, "--", value],
         capture_output=True,
         text=True,
         timeout=ANSIBLE_TIMEOUT_S,
