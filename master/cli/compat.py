@@ -17,6 +17,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from master.campaign.batch import convert_batch
 from master.campaign.runtests import (
     BASELINE_S,
     COOLDOWN_S,
@@ -34,7 +35,6 @@ from master.campaign.runtests import (
     ConversionError,
     Scenario,
     baseline_scenario,
-    convert_batch,
     render,
     slug,
     stream_fields,
