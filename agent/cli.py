@@ -31,7 +31,7 @@ from agent.statedir import DEFAULT_HELP as DEFAULT_STATE_DIR_HELP
 from agent.statedir import StateDirBusy, default_state_dir, lock_state_dir
 from agent.worker import Worker, WorkerOptions
 from wire.env import ENROLLMENT_TOKEN_ENV
-from wire.options import duration_option, file_option, token_option
+from wire.options import check_master_flags, duration_option, file_option, token_option
 
 log = logging.getLogger("agent")
 
@@ -59,10 +59,7 @@ def build_client(
     master_url: str, enrollment_token: str | None, tls_ca: str | None, tls_cert: str | None, tls_key: str | None
 ) -> MasterClient:
     """A client for ``master_url``; usage errors for a URL that is not http(s) or TLS flags that do not fit it."""
-    if not master_url.startswith(("http://", "https://")):
-        raise click.UsageError(f"--master {master_url!r}: expected http://HOST:PORT or https://HOST:PORT")
-    if bool(tls_cert) != bool(tls_key):
-        raise click.UsageError("--tls-cert and --tls-key go together")
+    check_master_flags(master_url, tls_cert, tls_key)
     if (tls_ca or tls_cert) and not master_url.startswith("https://"):
         raise click.UsageError("--tls-ca/--tls-cert need an https:// --master")
     return MasterClient(
