@@ -30,8 +30,8 @@ from agent.spool import Spool
 from agent.statedir import DEFAULT_HELP as DEFAULT_STATE_DIR_HELP
 from agent.statedir import StateDirBusy, default_state_dir, lock_state_dir
 from agent.worker import Worker, WorkerOptions
-from wire.durations import Duration
 from wire.env import ENROLLMENT_TOKEN_ENV
+from wire.options import check_master_flags, duration_option, file_option, token_option
 
 log = logging.getLogger("agent")
 
@@ -59,10 +59,7 @@ def build_client(
     master_url: str, enrollment_token: str | None, tls_ca: str | None, tls_cert: str | None, tls_key: str | None
 ) -> MasterClient:
     """A client for ``master_url``; usage errors for a URL that is not http(s) or TLS flags that do not fit it."""
-    if not master_url.startswith(("http://", "https://")):
-        raise click.UsageError(f"--master {master_url!r}: expected http://HOST:PORT or https://HOST:PORT")
-    if bool(tls_cert) != bool(tls_key):
-        raise click.UsageError("--tls-cert and --tls-key go together")
+    check_master_flags(master_url, tls_cert, tls_key)
     if (tls_ca or tls_cert) and not master_url.startswith("https://"):
         raise click.UsageError("--tls-ca/--tls-cert need an https:// --master")
     return MasterClient(
@@ -135,22 +132,14 @@ def start_exporter(
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--register", is_flag=True, help="Register with the master and run jobs.")
 @click.option("--master", "master_url", metavar="URL", help="Master URL, e.g. http://HOST:8080.")
-@click.option(
+@token_option(
     "--enrollment-token",
     envvar=ENROLLMENT_TOKEN_ENV,
-    show_envvar=True,
-    metavar="TOKEN",
     help="Token the master asks of new agents (not needed by an --insecure master).",
 )
-@click.option(
-    "--poll-interval", type=Duration(), default="10s", show_default=True, help="Long-poll wait for the next job."
-)
-@click.option(
-    "--heartbeat-interval",
-    type=Duration(),
-    default="30s",
-    show_default=True,
-    help="Heartbeat interval (live watts, lease extension, cancellation).",
+@duration_option("--poll-interval", default="10s", help="Long-poll wait for the next job.")
+@duration_option(
+    "--heartbeat-interval", default="30s", help="Heartbeat interval (live watts, lease extension, cancellation)."
 )
 @click.option("--labels", multiple=True, metavar="K=V", help="Label jobs can require (repeatable).")
 @click.option(
@@ -159,19 +148,9 @@ def start_exporter(
     show_default="this host's name",
     help="Name this node registers under (one node per name).",
 )
-@click.option(
-    "--tls-ca",
-    type=click.Path(exists=True, dir_okay=False),
-    metavar="FILE",
-    help="CA certificate to verify an https:// master with.",
-)
-@click.option(
-    "--tls-cert",
-    type=click.Path(exists=True, dir_okay=False),
-    metavar="FILE",
-    help="Client certificate, for a master that requires one (mTLS).",
-)
-@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE", help="Key of --tls-cert.")
+@file_option("--tls-ca", help="CA certificate to verify an https:// master with.")
+@file_option("--tls-cert", help="Client certificate, for a master that requires one (mTLS).")
+@file_option("--tls-key", help="Key of --tls-cert.")
 @click.option(
     "--state-dir",
     type=click.Path(path_type=Path),
@@ -186,12 +165,8 @@ def start_exporter(
     show_default=True,
     help="Told to the master at registration; this agent still runs one job at a time.",
 )
-@click.option(
-    "--shutdown-timeout",
-    type=Duration(),
-    default="60s",
-    show_default=True,
-    help="After SIGTERM, how long the running job may take before it is abandoned.",
+@duration_option(
+    "--shutdown-timeout", default="60s", help="After SIGTERM, how long the running job may take before it is abandoned."
 )
 @click.option("--powercap-root", help="Powercap sysfs root (env FFWATT_POWERCAP_ROOT).")
 @click.option("--tdp-watts", type=float, help="CPU TDP for the estimate power model.")
@@ -217,11 +192,9 @@ def start_exporter(
     metavar="ADDRESS",
     help="Address the metrics port listens on.",
 )
-@click.option(
+@duration_option(
     "--metrics-interval",
-    type=Duration(),
     default=f"{DEFAULT_INTERVAL_S:g}s",
-    show_default=True,
     help="How often the exporter's power monitor reads the sensors (scrapes never do).",
 )
 @click.option("--max-jobs", type=click.IntRange(min=1), help="Exit after this many jobs.")
@@ -315,11 +288,9 @@ main.add_command(measure)
     "--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True, help="Port of GET /metrics."
 )
 @click.option("--address", default=DEFAULT_ADDRESS, show_default=True, help="Address to listen on.")
-@click.option(
+@duration_option(
     "--interval",
-    type=Duration(),
     default=f"{DEFAULT_INTERVAL_S:g}s",
-    show_default=True,
     help="How often the power monitor reads the sensors (scrapes never do).",
 )
 @click.option("--powercap-root", help="Powercap sysfs root (env FFWATT_POWERCAP_ROOT).")

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent.ffmpeg.argv import quiet_argv
 from agent.ffmpeg.command import lavfi_graph, parse_size, rate_value
 from agent.ffmpeg.live import AUDIO_RATE, TONE
 from agent.ffmpeg.siti import measure_siti
@@ -166,19 +167,7 @@ def render_argv(ffmpeg_path: str, spec: dict[str, Any], frames: int | None, outp
     microsecond so that it holds exactly ``frames`` frames."""
     seconds = spec["duration"] if frames is None else math.floor(frames / float(rate_value(spec["rate"])) * 1e6) / 1e6
     limit = ["-t", f"{seconds:.6f}"]
-    argv = [
-        str(ffmpeg_path),
-        "-hide_banner",
-        "-nostdin",
-        "-nostats",
-        "-loglevel",
-        "error",
-        *limit,
-        "-f",
-        "lavfi",
-        "-i",
-        spec["graph"],
-    ]
+    argv = [*quiet_argv(ffmpeg_path, "error"), *limit, "-f", "lavfi", "-i", spec["graph"]]
     if spec["audio"]:
         argv += [*limit, "-f", "lavfi", "-i", spec["audio"]]
     argv += ["-map", "0:v:0", "-c:v", FORMAT, "-pix_fmt", spec["pix_fmt"]]

@@ -16,8 +16,8 @@ import click
 from master import db, leases, service, vmpush
 from master.app import create_app
 from master.campaign.jobcount import DEFAULT_MAX_JOBS
-from wire.durations import Duration
 from wire.env import ADMIN_TOKEN_ENV, ENROLLMENT_TOKEN_ENV
+from wire.options import duration_option, file_option, token_option
 
 VICTORIAMETRICS_URL_ENV = "FFWATT_VICTORIAMETRICS_URL"
 
@@ -57,48 +57,17 @@ def check_security(host: str, insecure: bool, enrollment_token: str | None, admi
     help="Port to listen on (0 picks a free one; the log says which).",
 )
 @click.option("--db", "db_path", default=".ffwatt/ffwatt.db", show_default=True, help="SQLite database file.")
-@click.option(
-    "--enrollment-token",
-    envvar=ENROLLMENT_TOKEN_ENV,
-    show_envvar=True,
-    metavar="TOKEN",
-    help="Token agents present to POST /nodes/register.",
-)
-@click.option(
-    "--admin-token",
-    envvar=ADMIN_TOKEN_ENV,
-    show_envvar=True,
-    metavar="TOKEN",
-    help="Token that submits, cancels, retries, drains and deletes.",
-)
+@token_option("--enrollment-token", envvar=ENROLLMENT_TOKEN_ENV, help="Token agents present to POST /nodes/register.")
+@token_option("--admin-token", envvar=ADMIN_TOKEN_ENV, help="Token that submits, cancels, retries, drains and deletes.")
 @click.option("--insecure", is_flag=True, help="No tokens at all; only allowed on a loopback --host.")
-@click.option(
-    "--tls-cert",
-    type=click.Path(exists=True, dir_okay=False),
-    metavar="FILE",
-    help="Serve HTTPS with this certificate (PEM, chain allowed).",
-)
-@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE", help="Key of --tls-cert.")
-@click.option(
-    "--tls-client-ca",
-    type=click.Path(exists=True, dir_okay=False),
-    metavar="FILE",
-    help="Require client certificates signed by this CA (mTLS).",
-)
-@click.option(
-    "--lease",
-    "lease_s",
-    type=Duration(),
-    default="120s",
-    show_default=True,
-    help="How long a claimed job stays leased without a heartbeat.",
-)
-@click.option(
+@file_option("--tls-cert", help="Serve HTTPS with this certificate (PEM, chain allowed).")
+@file_option("--tls-key", help="Key of --tls-cert.")
+@file_option("--tls-client-ca", help="Require client certificates signed by this CA (mTLS).")
+@duration_option("--lease", "lease_s", default="120s", help="How long a claimed job stays leased without a heartbeat.")
+@duration_option(
     "--heartbeat-interval",
     "heartbeat_s",
-    type=Duration(),
     default="30s",
-    show_default=True,
     help="Heartbeat interval assumed for agents: offline after 3 missed.",
 )
 @click.option(

@@ -22,6 +22,7 @@ from master.campaign.defaults import IDLE_BASELINE_S, SAMPLE_RATE_HZ, TIMEOUT_S
 from master.campaign.spec import SpecError, load_campaign_text
 from master.campaign.yamldoc import MAX_DEPTH, MAX_DOCUMENT_BYTES
 from wire.content import DEFAULT_RENDER
+from wire.fields import ENCODING_PARAMS
 from wire.kinds import TRANSCODE
 from wire.kinds.base import MAX_SECONDS
 
@@ -95,18 +96,7 @@ WIRE_INPUT = {
 }
 """The shape of an input in ``parameters`` (docs/WIRE.md); its values are checked as a campaign's are."""
 
-FIELDS = (
-    "encoder",
-    "preset",
-    "bitrate",
-    "crf",
-    "resolution",
-    "fps",
-    "duration",
-    "idle_baseline",
-    "sample_rate",
-    "timeout",
-)
+FIELDS = (*ENCODING_PARAMS, "idle_baseline", "sample_rate", "timeout")
 """``parameters`` a preset takes besides ``input``; null clears one (bitrate, crf, preset, resolution, fps)."""
 
 PARAMETERS_SCHEMA: dict[str, Any] = {

@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.ffmpeg.argv import quiet_argv
 from agent.ffmpeg.command import filter_chain, input_args
 from agent.process import run_process
 
@@ -179,12 +180,7 @@ def quality_argv(ffmpeg_path: str, params: dict, output_path: str, vmaf: bool) -
     if vmaf:
         graph.append("[d2][r2]libvmaf=shortest=1[q2]")
     argv = [
-        str(ffmpeg_path),
-        "-hide_banner",
-        "-nostdin",
-        "-nostats",
-        "-loglevel",
-        "info",
+        *quiet_argv(ffmpeg_path, "info"),
         "-i",
         os.path.abspath(output_path),
         *inputs,

@@ -36,6 +36,7 @@ from agent.rtmp import RECEIVER_GRACE_S, Ingest, IngestError, Receiver, Receiver
 from agent.sampler import Measurement
 from agent.scenarios.base import JobFailed, RunContext, Scenario, ffmpeg_info, require_encoder
 from agent.scenarios.phases import run_phases, sample_rate, sampling
+from wire.fields import QUALITY_METRICS
 
 T = TypeVar("T")
 
@@ -49,15 +50,6 @@ LOOPBACK_NOTE = (
 )
 ESTIMATE_NOTE = (
     "estimate:cpu attributes the pushers' CPU time only (every pusher tracked), not the ingest's nor the receivers'"
-)
-QUALITY_FIELDS = (
-    "psnr_db",
-    "psnr_identical",
-    "ssim",
-    "vmaf",
-    "quality_frames",
-    "ssim_frames_per_joule",
-    "vmaf_frames_per_joule",
 )
 NO_QUALITY = "live streams: quality is not compared"
 STREAM_FIELDS = ("frames", "frames_received", "dropped_frames", "duplicated_frames", "speed", "bitrate_kbps")
@@ -301,7 +293,7 @@ def window_result(window: Window, baseline: Measurement | None, ingest: Ingest) 
     metrics.update(measured.pop("metrics"))
     missing.update(measured.pop("missing"))
     per_stream(metrics, missing, n)
-    for name in QUALITY_FIELDS:
+    for name in QUALITY_METRICS:
         metrics[name], missing[name] = None, NO_QUALITY
     provenance = measured["provenance"]
     notes = [*ingest.notes]

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from master.analysis.content import job_warnings, result_source, variant_source
 from master.analysis.stats import summary
+from wire.fields import ENCODING_PARAMS
 from wire.kinds import KINDS
 
 BASE_METRICS = (
@@ -52,21 +53,7 @@ METRICS = (
 RUNG_METRICS = ("frames", "pixels", "output_bytes", "bitrate_kbps")
 """Per-rung fields of a ladder result's top-level ``rungs`` summarized per variant."""
 
-PARAM_KEYS = (
-    "kind",
-    "input",
-    "encoder",
-    "preset",
-    "bitrate",
-    "crf",
-    "resolution",
-    "fps",
-    "duration",
-    "rungs",
-    "count",
-    "bitrates",
-    "max_streams",
-)
+PARAM_KEYS = ("kind", "input", *ENCODING_PARAMS, "rungs", "count", "bitrates", "max_streams")
 """Job parameters reported for a variant when all its repetitions share them."""
 
 PENDING_STATES = ("queued", "running")

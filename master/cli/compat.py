@@ -143,9 +143,22 @@ def _cli_sources(extra: dict[str, str] | None = None) -> dict[str, str]:
     return sources | (extra or {})
 
 
-def _run_generated(
-    command: str, what: str, name: str, scenarios: list[Scenario], print_only: bool, run_args: dict[str, Any]
-) -> None:
+STREAM_PARAMS = ("resolution", "fps", "duration", "encoder", "preset", "stabilization", "cooldown")
+"""The stream options of _stream_options, in the order stream_fields takes them after the bitrate."""
+
+
+def _stream_fields(bitrate: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a stream at ``bitrate`` (stream_fields), from the stream options it takes out of ``options``."""
+    return stream_fields(bitrate, *(options.pop(name) for name in STREAM_PARAMS))
+
+
+def _run_generated(command: str, what: str, name: str, stream: Scenario, options: dict[str, Any]) -> None:
+    """Run (or ``--print``) the campaign of ``stream``, after an idle baseline scenario with ``--with-baseline``;
+    ``options``: the rest of _stream_options (``--with-baseline``, ``--baseline-duration``, ``--print``, the run
+    options)."""
+    with_baseline, baseline_duration = options.pop("with_baseline"), options.pop("baseline_duration")
+    print_only = options.pop("print_only")
+    scenarios = [baseline_scenario(baseline_duration), stream] if with_baseline else [stream]
     taken: set[str] = set()
     for scenario in scenarios:
         scenario.name = unique(scenario.name, taken)
@@ -161,40 +174,23 @@ def _run_generated(
         campaign = validated(text, label, scenarios, "")
     except ConversionError as error:
         _fail(error.problems)
-    finish(text, campaign, label, print_only, run_args)
+    finish(text, campaign, label, print_only, options)
 
 
 @click.command(epilog=DEFAULTS_HELP, context_settings=HELP_OPTIONS)
 @click.option("--name", required=True, help="Stream name (becomes the scenario name).")
 @click.option("--bitrate", required=True, help="Video bitrate such as 2000k or 6M (CBR: -maxrate the same).")
 @_stream_options
-def single(
-    name,
-    bitrate,
-    resolution,
-    fps,
-    duration,
-    encoder,
-    preset,
-    stabilization,
-    cooldown,
-    with_baseline,
-    baseline_duration,
-    print_only,
-    **run_args,
-) -> None:
+def single(name, bitrate, **options) -> None:
     """run_tests.py single: one live RTMP stream (kind live), optionally after an idle baseline."""
     stream = Scenario(
         slug(name) or "live",
         "live",
-        with_timeout(stream_fields(bitrate, resolution, fps, duration, encoder, preset, stabilization, cooldown)),
+        with_timeout(_stream_fields(bitrate, options)),
         [f"run_tests.py single --name {name!r}: one live stream"],
         _cli_sources({"name": "--name"}),
     )
-    scenarios = [baseline_scenario(baseline_duration)] if with_baseline else []
-    _run_generated(
-        "single", "one live stream", slug(name, lower=True) or "single", [*scenarios, stream], print_only, run_args
-    )
+    _run_generated("single", "one live stream", slug(name, lower=True) or "single", stream, options)
 
 
 @click.command(epilog=DEFAULTS_HELP, context_settings=HELP_OPTIONS)
@@ -203,25 +199,9 @@ def single(
 @click.option("--bitrates", help="Comma-separated bitrates, one stream each (1000k,2500k,5000k); overrides --bitrate.")
 @click.option("--name", help="Scenario name (default as run_tests.py: 'N Streams @ BITRATE' or 'Mixed Streams').")
 @_stream_options
-def multi(
-    count,
-    bitrate,
-    bitrates,
-    name,
-    resolution,
-    fps,
-    duration,
-    encoder,
-    preset,
-    stabilization,
-    cooldown,
-    with_baseline,
-    baseline_duration,
-    print_only,
-    **run_args,
-) -> None:
+def multi(count, bitrate, bitrates, name, **options) -> None:
     """run_tests.py multi: concurrent live streams (kind multi), started 2 s apart as run_tests.py did."""
-    fields = stream_fields(bitrate, resolution, fps, duration, encoder, preset, stabilization, cooldown)
+    fields = _stream_fields(bitrate, options)
     if bitrates is not None:
         listed = [part.strip() for part in bitrates.split(",") if part.strip()]
         if count is not None and count != len(listed):
@@ -242,14 +222,8 @@ def multi(
         [f"run_tests.py multi: {count} concurrent live streams"],
         _cli_sources({"count": "--count", "bitrates": "--bitrates", "name": "--name"}),
     )
-    scenarios = [baseline_scenario(baseline_duration)] if with_baseline else []
     _run_generated(
-        "multi",
-        f"{count} concurrent live streams",
-        slug(f"multi-{stream.name}", lower=True),
-        [*scenarios, stream],
-        print_only,
-        run_args,
+        "multi", f"{count} concurrent live streams", slug(f"multi-{stream.name}", lower=True), stream, options
     )
 
 

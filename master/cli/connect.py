@@ -14,6 +14,7 @@ import click
 
 from master.cli.api import ADMIN_TOKEN_ENV, ApiError, MasterApi
 from master.cli.options import bundle
+from wire.options import check_master_flags, file_option, token_option
 
 DEFAULT_STATE_DIR = Path(".ffwatt")
 """Where the embedded default keeps its database (``campaign run --state-dir``)."""
@@ -26,26 +27,10 @@ master_options = bundle(
         metavar="URL",
         help="A master service, e.g. http://HOST:8080 (default: the embedded state dir).",
     ),
-    click.option(
-        "--token",
-        envvar=ADMIN_TOKEN_ENV,
-        show_envvar=True,
-        metavar="TOKEN",
-        help="Admin token for a remote master (submit, cancel).",
-    ),
-    click.option(
-        "--tls-ca",
-        type=click.Path(exists=True, dir_okay=False),
-        metavar="FILE",
-        help="CA certificate that signed an HTTPS master's certificate.",
-    ),
-    click.option(
-        "--tls-cert",
-        type=click.Path(exists=True, dir_okay=False),
-        metavar="FILE",
-        help="Client certificate, for a master that requires one (mTLS).",
-    ),
-    click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE", help="Key of --tls-cert."),
+    token_option("--token", envvar=ADMIN_TOKEN_ENV, help="Admin token for a remote master (submit, cancel)."),
+    file_option("--tls-ca", help="CA certificate that signed an HTTPS master's certificate."),
+    file_option("--tls-cert", help="Client certificate, for a master that requires one (mTLS)."),
+    file_option("--tls-key", help="Key of --tls-cert."),
 )
 """``--master``, ``--token``, ``--tls-ca``, ``--tls-cert``, ``--tls-key``: how to reach a remote master."""
 
@@ -60,11 +45,9 @@ def state_dir_option(help: str | None = None) -> Callable[[Callable], Callable]:
 def remote_api(
     master_url: str, token: str | None, tls_ca: str | None, tls_cert: str | None, tls_key: str | None
 ) -> MasterApi:
-    """A client for the master at ``master_url``; a usage error for a URL that is not http(s)."""
-    if not master_url.startswith(("http://", "https://")):
-        raise click.UsageError(f"--master {master_url!r}: expected http://HOST:PORT or https://HOST:PORT")
-    if bool(tls_cert) != bool(tls_key):
-        raise click.UsageError("--tls-cert and --tls-key go together")
+    """A client for the master at ``master_url``; usage errors for a URL that is not http(s) or --tls-cert and
+    --tls-key not given together."""
+    check_master_flags(master_url, tls_cert, tls_key)
     return MasterApi(master_url, token=token, verify=tls_ca or True, cert=(tls_cert, tls_key) if tls_cert else None)
 
 

@@ -19,7 +19,7 @@ from master.campaign.estimate import estimate_seconds, estimate_terms, format_se
 from master.campaign.expand import JobSpec, expand
 from master.campaign.jobcount import DEFAULT_MAX_JOBS
 from master.campaign.spec import Campaign, load_campaign
-from master.cli.options import HELP_OPTIONS
+from master.cli.options import HELP_OPTIONS, bundle
 
 EXIT_INVALID = 2
 """Exit status for a campaign file with problems (as click uses for bad usage)."""
@@ -54,13 +54,21 @@ def max_jobs_option(func):
     )(func)
 
 
+campaign_file_args = bundle(click.argument("file", type=click.Path(path_type=Path)), max_jobs_option)
+"""``FILE`` and ``--max-jobs``: the arguments of validate and plan."""
+
+
+def _load_expanded(path: Path, max_jobs: int) -> tuple[Campaign, list[JobSpec]]:
+    """The campaign at ``path`` and the jobs it expands to; its problems and exit status 2 (see _load_or_exit)."""
+    campaign = _load_or_exit(path, max_jobs)
+    return campaign, expand(campaign)
+
+
 @click.command(context_settings=HELP_OPTIONS)
-@click.argument("file", type=click.Path(path_type=Path))
-@max_jobs_option
+@campaign_file_args
 def validate(file: Path, max_jobs: int) -> None:
     """Check FILE: print every problem as FILE:LINE:COLUMN: KEY: MESSAGE (exit 2), or a one-line summary."""
-    campaign = _load_or_exit(file, max_jobs)
-    jobs = expand(campaign)
+    campaign, jobs = _load_expanded(file, max_jobs)
     most = len(_most_jobs(jobs))
     count = _plural(len(jobs), "job") if most == len(jobs) else f"{len(jobs)}-{most} jobs"
     click.echo(f"{file}: OK ({_plural(len(campaign.scenarios), 'scenario')}, {count})")
@@ -196,12 +204,10 @@ def total_line(campaign: Campaign, jobs: list[JobSpec]) -> str:
 
 
 @click.command(context_settings=HELP_OPTIONS)
-@click.argument("file", type=click.Path(path_type=Path))
-@max_jobs_option
+@campaign_file_args
 def plan(file: Path, max_jobs: int) -> None:
     """Show the jobs FILE expands to, in run order, and roughly how long they take."""
-    campaign = _load_or_exit(file, max_jobs)
-    jobs = expand(campaign)
+    campaign, jobs = _load_expanded(file, max_jobs)
     console = Console()
     if console.width < PLAN_MIN_WIDTH and not console.is_terminal:
         console = Console(width=PLAN_MIN_WIDTH)

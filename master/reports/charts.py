@@ -37,6 +37,15 @@ def fragment(fig: go.Figure, div_id: str) -> str:
     )
 
 
+def _laid_out(fig: go.Figure, div_id: str, bottom: int, **layout) -> str | None:
+    """The figure's fragment in the report's look (white template, margins for the axis titles, ``bottom`` pixels
+    under the plot) with ``layout`` on top; None when the figure has no trace."""
+    if not fig.data:
+        return None
+    fig.update_layout(template="plotly_white", margin={"l": 60, "r": 20, "t": 40, "b": bottom}, **layout)
+    return fragment(fig, div_id)
+
+
 def jpf_bar_chart(variants: list[dict], div_id: str = "chart-jpf") -> str | None:
     """Bar chart of mean joules per frame per variant with 95% CI error bars; None when no variant has a mean."""
     fig = go.Figure()
@@ -49,19 +58,17 @@ def jpf_bar_chart(variants: list[dict], div_id: str = "chart-jpf") -> str | None
         ]
         if rows:
             fig.add_trace(_jpf_trace(rows, label, color))
-    if not fig.data:
-        return None
-    fig.update_layout(
-        template="plotly_white",
+    return _laid_out(
+        fig,
+        div_id,
+        80,
         barmode="group",
-        margin={"l": 60, "r": 20, "t": 40, "b": 80},
         title="Joules per frame (mean, 95% CI error bars)",
         yaxis_title="J / frame",
         xaxis_title="variant",
         legend_title="energy",
         xaxis={"categoryorder": "array", "categoryarray": [v["variant"] for v in variants]},
     )
-    return fragment(fig, div_id)
 
 
 def _jpf_trace(rows: list[dict], label: str, color: str) -> go.Bar:
@@ -106,16 +113,14 @@ def power_chart(scenario: str, jobs: list[dict], div_id: str) -> str | None:
                 hovertemplate="t=%{x:.2f} s<br>%{y:.3g} W<extra>" + name + "</extra>",
             )
         )
-    if not fig.data:
-        return None
-    fig.update_layout(
-        template="plotly_white",
-        margin={"l": 60, "r": 20, "t": 40, "b": 50},
+    return _laid_out(
+        fig,
+        div_id,
+        50,
         title=f"Power over time — {scenario}",
         xaxis_title="time since job start (s)",
         yaxis_title="total W",
     )
-    return fragment(fig, div_id)
 
 
 def sample_points(samples) -> tuple[list[float], list[float | None]]:
@@ -179,14 +184,12 @@ def density_chart(groups: dict[str, list[dict]], div_id: str = "chart-density") 
                 "%{customdata[1]} runs)<extra>" + name + "</extra>",
             )
         )
-    if not fig.data:
-        return None
-    fig.update_layout(
-        template="plotly_white",
-        margin={"l": 60, "r": 20, "t": 40, "b": 50},
+    return _laid_out(
+        fig,
+        div_id,
+        50,
         title="Streams vs watts (● held real time, ✕ failed)",
         xaxis_title="concurrent streams",
         yaxis_title="mean W",
         legend_title="variant",
     )
-    return fragment(fig, div_id)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import csv
 import io
 
+from wire.fields import QUALITY_METRICS
+
 KIND_COLUMNS = (
     "frames_received",
     "dropped_frames",
@@ -37,6 +39,24 @@ CONTENT_COLUMNS = ("si", "ti", "source_render", "source_sha256")
 """The source's SI/TI (ITU-T P.910, mean over its frames), how it was produced (prepared, inline, file) and the
 SHA-256 of the file FFmpeg read (docs/WIRE.md "Source"); empty for results from agents that do not report them."""
 
+_MEASURED_COLUMNS = (
+    "duration_s",
+    "frames",
+    "fps",
+    "speed",
+    "output_bytes",
+    "bitrate_kbps",
+    "total_energy_j",
+    "mean_watts",
+    "peak_watts",
+    "idle_watts",
+    "dynamic_energy_j",
+    "joules_per_frame",
+    "dynamic_joules_per_frame",
+    "frames_per_joule",
+)
+"""The measured columns from duration_s to frames_per_joule, in the order results.csv lists them."""
+
 COLUMNS = (
     "campaign",
     "job",
@@ -55,27 +75,8 @@ COLUMNS = (
     "resolution",
     "target_fps",
     "input_duration_s",
-    "duration_s",
-    "frames",
-    "fps",
-    "speed",
-    "output_bytes",
-    "bitrate_kbps",
-    "total_energy_j",
-    "mean_watts",
-    "peak_watts",
-    "idle_watts",
-    "dynamic_energy_j",
-    "joules_per_frame",
-    "dynamic_joules_per_frame",
-    "frames_per_joule",
-    "psnr_db",
-    "psnr_identical",
-    "ssim",
-    "vmaf",
-    "quality_frames",
-    "ssim_frames_per_joule",
-    "vmaf_frames_per_joule",
+    *_MEASURED_COLUMNS,
+    *QUALITY_METRICS,
     "estimated",
     "sources",
     "sample_rate_hz",
@@ -94,29 +95,10 @@ The columns of the newer kinds come next (KIND_COLUMNS), empty for a job of anot
 (CONTENT_COLUMNS)."""
 
 _METRIC_COLUMNS = (
-    "duration_s",
-    "frames",
-    "fps",
-    "speed",
-    "output_bytes",
-    "bitrate_kbps",
-    "total_energy_j",
-    "mean_watts",
-    "peak_watts",
-    "idle_watts",
-    "dynamic_energy_j",
-    "joules_per_frame",
-    "dynamic_joules_per_frame",
-    "frames_per_joule",
+    *_MEASURED_COLUMNS,
     "agent_overhead_pct",
     "sampler_overhead_pct",
-    "psnr_db",
-    "psnr_identical",
-    "ssim",
-    "vmaf",
-    "quality_frames",
-    "ssim_frames_per_joule",
-    "vmaf_frames_per_joule",
+    *QUALITY_METRICS,
     *KIND_COLUMNS,
     "si",
     "ti",
