@@ -12,6 +12,8 @@ from typing import Any
 
 import requests
 
+from wire.errors import ERROR_TEXT_MAX, RequestFailed, error_of
+
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -21,23 +23,13 @@ OPTIONAL_REGISTER_FIELDS = ("heartbeat_interval_s", "max_concurrent_jobs", "node
 """Register fields a master older than the contract may refuse (400 naming them); registration retries without."""
 
 
-class MasterError(Exception):
-    """The master answered with an error status; ``status`` holds it (0 when it could not be reached)."""
+class MasterError(RequestFailed):
+    """The master answered with an error status, or could not be reached (``status`` 0); the text starts with the
+    status."""
 
-    def __init__(self, status: int, message: str):
-        super().__init__(f"{status}: {message}" if status else message)
-        self.status = status
-        self.message = message
-
-    @property
-    def unreachable(self) -> bool:
-        """No answer, or a server-side error worth retrying."""
-        return self.status == 0 or self.status >= 500
-
-    @property
-    def auth(self) -> bool:
-        """The master does not accept our token (unknown, rotated, or another party's)."""
-        return self.status in (401, 403)
+    def __init__(self, status: int, message: str, problems: list[str] | None = None):
+        super().__init__(message, status, problems)
+        self.args = (f"{status}: {message}" if status else message,)
 
 
 class MasterClient:
@@ -93,11 +85,11 @@ class MasterClient:
         try:
             payload = resp.json()
         except ValueError:
-            payload = {"error": resp.text[:200]}
-        if not isinstance(payload, dict):
-            payload = {"error": str(payload)[:200]}
+            payload = None
         if resp.status_code >= 400:
-            raise MasterError(resp.status_code, payload.get("error") or resp.reason)
+            raise MasterError(resp.status_code, *error_of(payload, resp.text, resp.reason))
+        if not isinstance(payload, dict):  # 204, or not an ffwatt answer: callers read the keys they expect
+            return {"error": (resp.text if payload is None else str(payload))[:ERROR_TEXT_MAX]}
         return payload
 
     def close(self) -> None:

@@ -12,23 +12,15 @@ from typing import Any
 import requests
 
 from wire.env import ADMIN_TOKEN_ENV
+from wire.errors import RequestFailed, error_of
 
 DEFAULT_TIMEOUT_S = 30.0
 """Timeout of one request to the master."""
 
 
-class ApiError(Exception):
-    """The master refused a request or could not be reached; ``status`` is 0 when it could not be reached."""
-
-    def __init__(self, message: str, status: int = 0, problems: list[str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.problems = problems or []
-
-    @property
-    def unreachable(self) -> bool:
-        """True when trying again later may help: no answer at all, or a server-side error."""
-        return self.status == 0 or self.status >= 500
+class ApiError(RequestFailed):
+    """The master refused a request or could not be reached (``status`` 0); the text is a whole sentence for the
+    user."""
 
 
 def _hint(status: int) -> str:
@@ -95,14 +87,10 @@ class MasterApi:
             try:
                 payload = resp.json()
             except ValueError:
-                payload = {}
-            if not isinstance(payload, dict):
-                payload = {}
-            error = payload.get("error") or resp.reason or "error"
+                payload = None
+            error, problems = error_of(payload, resp.text, resp.reason)
             raise ApiError(
-                f"master answered {resp.status_code}: {error}{_hint(resp.status_code)}",
-                status=resp.status_code,
-                problems=list(payload.get("problems") or []),
+                f"master answered {resp.status_code}: {error}{_hint(resp.status_code)}", resp.status_code, problems
             )
         try:
             return resp.json()
