@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from master.campaign.estimate import ESTIMATE_FACTOR
 from master.campaign.runtests import (
     BASELINE_S,
     DURATION_S,
@@ -34,6 +33,7 @@ from master.campaign.runtests import (
     validated,
     with_timeout,
 )
+from master.campaign.timing import ESTIMATE_FACTOR
 
 ENTRY_FIELDS = {
     "baseline": ("type", "name", "duration"),

@@ -12,13 +12,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from master.campaign import estimate
+from master.campaign import timing
 from master.campaign.confidence import describe as describe_confidence
 from master.campaign.errors import SpecError
-from master.campaign.estimate import estimate_seconds, estimate_terms, format_seconds, job_terms, prepare_seconds
 from master.campaign.expand import JobSpec, expand
 from master.campaign.jobcount import DEFAULT_MAX_JOBS
 from master.campaign.spec import Campaign, load_campaign
+from master.campaign.timing import estimate_seconds, estimate_terms, format_seconds, job_terms, prepare_seconds
 from master.cli.options import HELP_OPTIONS, bundle
 
 EXIT_INVALID = 2
@@ -159,10 +159,12 @@ def basis_lines(jobs: list[JobSpec]) -> list[str]:
         factors: dict[str, dict[str, float]] = {}
         for job in encodes:
             kind = job.params.get("kind", job.kind)
-            label = str(job.params.get("encoder")) + ("" if kind == "transcode" else f" {kind}")
-            factors.setdefault(label, {})[job.params.get("preset") or "default"] = estimate.job_encode_factor(job)
+            encoder = job.params.get("encoder")
+            label = kind if not encoder else encoder if kind == "transcode" else f"{encoder} {kind}"
+            preset = job.params.get("preset") or ("default" if encoder else "")
+            factors.setdefault(label, {})[preset] = timing.job_encode_factor(job)
         how = "; ".join(
-            f"{encoder} " + ", ".join(f"{preset} {factor:.2g}" for preset, factor in presets.items())
+            f"{encoder} " + ", ".join(f"{preset} {factor:.2g}".strip() for preset, factor in presets.items())
             for encoder, presets in factors.items()
         )
         lines.append(
@@ -171,7 +173,7 @@ def basis_lines(jobs: list[JobSpec]) -> list[str]:
         )
     if terms["streaming"]:
         lines.append(
-            f"streaming: {_each(jobs, 'streaming')} in real time, with {estimate.STREAM_SETUP_S:g} s setup"
+            f"streaming: {_each(jobs, 'streaming')} in real time, with {timing.STREAM_SETUP_S:g} s setup"
             f" per window = {_seconds(terms['streaming'])}"
         )
     if terms["quality"]:
@@ -183,7 +185,7 @@ def basis_lines(jobs: list[JobSpec]) -> list[str]:
             f" = {_seconds(seconds)}"
         )
     lines.append(
-        f"overhead: {len(jobs)} x {estimate.JOB_OVERHEAD_S:g} s per job + {estimate.CAMPAIGN_OVERHEAD_S:g} s"
+        f"overhead: {len(jobs)} x {timing.JOB_OVERHEAD_S:g} s per job + {timing.CAMPAIGN_OVERHEAD_S:g} s"
         f" start-up and report = {_seconds(terms['overhead'])}"
     )
     return ["estimate basis (measured on 2 cores; a faster machine runs shorter):"] + [f"  {line}" for line in lines]

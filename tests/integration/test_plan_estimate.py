@@ -10,7 +10,7 @@ import time
 import pytest
 
 from master.campaign import expand, load_campaign
-from master.campaign.estimate import TERMS, estimate_seconds, estimate_terms, format_seconds
+from master.campaign.timing import TERMS, estimate_seconds, estimate_terms, format_seconds
 from tests.integration.conftest import DATA, campaign_cmd
 from tests.integration.procs import ROOT
 

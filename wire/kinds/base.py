@@ -106,7 +106,7 @@ MEASUREMENT_PARAMS = ("idle_baseline", "sample_rate", "timeout")
 
 
 class PlanModel(Protocol):
-    """What ``campaign plan`` knows about how long work takes (master/campaign/estimate.py, measured on this
+    """What ``campaign plan`` knows about how long work takes (master/campaign/timing.py, measured on this
     project's development machine); a kind's :attr:`Kind.plan` composes its job's seconds from it."""
 
     def encode_s(self, params: dict[str, Any]) -> float:

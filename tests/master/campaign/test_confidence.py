@@ -21,7 +21,7 @@ from master.campaign.confidence import (
     samples,
     to_report,
 )
-from master.campaign.estimate import estimate_seconds, format_seconds
+from master.campaign.timing import estimate_seconds, format_seconds
 from master.cli.spec_cmds import plan, validate
 
 AUTO = normalise("auto")

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from master.campaign import expand, load_campaign
-from master.campaign.estimate import estimate_seconds, format_seconds
+from master.campaign.timing import estimate_seconds, format_seconds
 from master.cli.spec_cmds import plan, validate
 
 ROOT = Path(__file__).parents[3]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from master.campaign import estimate
-from master.campaign.estimate import (
+from master.campaign import timing
+from master.campaign.expand import JobSpec
+from master.campaign.timing import (
     CAMPAIGN_OVERHEAD_S,
     ESTIMATE_FACTOR,
     JOB_OVERHEAD_S,
@@ -15,7 +16,6 @@ from master.campaign.estimate import (
     format_seconds,
     job_terms,
 )
-from master.campaign.expand import JobSpec
 from wire.kinds.density import LEVEL_REST_S, plan_levels
 
 
@@ -100,7 +100,7 @@ def test_x264_encodes_scale_by_preset_and_pixels_per_second():
         return job_terms(JobSpec("x#1", "x", "x", 1, "transcode", {**base, **params}, {}))
 
     full = terms(preset="veryfast")
-    assert full["encoding"] == pytest.approx(estimate.X264_FACTORS_1080P30["veryfast"] * 10)
+    assert full["encoding"] == pytest.approx(timing.X264_FACTORS_1080P30["veryfast"] * 10)
     assert terms(preset="veryfast", resolution="1280x720")["encoding"] == pytest.approx(full["encoding"] * 4 / 9)
     assert terms(preset="veryfast", fps=60)["encoding"] == pytest.approx(full["encoding"] * 2)
     assert terms(preset="veryfast", resolution=None, fps=None, input={"size": "1280x720", "rate": 30})[
@@ -111,8 +111,8 @@ def test_x264_encodes_scale_by_preset_and_pixels_per_second():
     assert seconds == sorted(seconds) and len(set(seconds)) == 4
     assert terms(preset=None)["encoding"] == terms(preset="medium")["encoding"]
     assert terms(preset="placebo")["encoding"] == terms(encoder="libx265")["encoding"] == ESTIMATE_FACTOR * 10
-    assert terms(preset="veryfast", resolution="1280x720")["quality"] == pytest.approx(estimate.QUALITY_FACTOR * 10)
-    assert full["quality"] == pytest.approx(estimate.QUALITY_FACTOR * 10 * 9 / 4)
+    assert terms(preset="veryfast", resolution="1280x720")["quality"] == pytest.approx(timing.QUALITY_FACTOR * 10)
+    assert full["quality"] == pytest.approx(timing.QUALITY_FACTOR * 10 * 9 / 4)
     assert terms(preset="veryfast", quality=False)["quality"] == 0
 
 
@@ -122,13 +122,13 @@ def test_preparation_counts_each_distinct_source_once():
     from pathlib import Path
 
     from master.campaign import expand, load_campaign
-    from master.campaign.estimate import prepare_seconds, source_seconds
+    from master.campaign.timing import prepare_seconds, source_seconds
     from wire.content import DEFAULT_BUDGET_BYTES
 
     quick = expand(load_campaign(Path(__file__).resolve().parents[3] / "campaigns" / "quick.yml"))
     assert len(quick) == 4 and len({job.variant for job in quick}) == 2
     count, once = prepare_seconds(quick)
-    assert count == 1 and once == pytest.approx(source_seconds(estimate.prepared_source(quick[0])))
+    assert count == 1 and once == pytest.approx(source_seconds(timing.prepared_source(quick[0])))
     assert estimate_terms(quick)["source preparation"] == once
     assert estimate_seconds(quick) == pytest.approx(
         sum(estimate_seconds([j]) - once - CAMPAIGN_OVERHEAD_S for j in quick) + once + CAMPAIGN_OVERHEAD_S
@@ -147,7 +147,7 @@ def test_preparation_counts_each_distinct_source_once():
     # 10 s of 720p30: render, SI/TI over all of it, checksum of its raw frames
     frames_bytes = 1280 * 720 * 1.5 * 30 * 10
     assert prepare_seconds([lavfi()])[1] == pytest.approx(
-        (estimate.RENDER_FACTOR + estimate.SITI_FACTOR) * 10 + estimate.CHECKSUM_S_PER_GB * frames_bytes / 1e9
+        (timing.RENDER_FACTOR + timing.SITI_FACTOR) * 10 + timing.CHECKSUM_S_PER_GB * frames_bytes / 1e9
     )
     long = JobSpec(
         "l#1",
@@ -160,6 +160,6 @@ def test_preparation_counts_each_distinct_source_once():
     )
     segment = DEFAULT_BUDGET_BYTES / (1920 * 1080 * 1.5) / 30  # the part that fits in the budget, about 23 s
     assert prepare_seconds([long])[1] == pytest.approx(
-        (estimate.RENDER_FACTOR * segment + estimate.SITI_FACTOR * estimate.SITI_MAX_S) * 9 / 4
-        + estimate.CHECKSUM_S_PER_GB * DEFAULT_BUDGET_BYTES / 1e9
+        (timing.RENDER_FACTOR * segment + timing.SITI_FACTOR * timing.SITI_MAX_S) * 9 / 4
+        + timing.CHECKSUM_S_PER_GB * DEFAULT_BUDGET_BYTES / 1e9
     )
