@@ -2,7 +2,7 @@
 
 One ingest for the whole search (:mod:`agent.rtmp`), one idle baseline and stabilization wait, then the levels of
 :func:`wire.kinds.density.search` (1, 2, 4, ... up to ``max_streams``, then a bisection), each one
-:func:`agent.scenarios.live.push_streams` window of ``streams`` x the same profile (``stagger`` seconds between
+:func:`agent.scenarios.streams.push_streams` window of ``streams`` x the same profile (``stagger`` seconds between
 starts, ``duration`` seconds each) with its own power measurement. A level holds when every stream ran without error,
 at a speed of at least ``min_speed`` and without dropped frames. Between two levels the agent rests
 :data:`LEVEL_REST_S` seconds (not measured) so one level's heat and queues do not leak into the next.
@@ -25,8 +25,9 @@ from typing import Any
 from agent.rtmp import Ingest
 from agent.sampler import Measurement
 from agent.scenarios.base import JobFailed, RunContext, Scenario
-from agent.scenarios.live import check_live_params, push_streams, streaming_phases, window_ffmpeg_info, window_result
+from agent.scenarios.live import check_live_params, streaming_phases, window_ffmpeg_info, window_result
 from agent.scenarios.phases import unmeasured_wait
+from agent.scenarios.streams import push_streams
 from wire.kinds.density import LEVEL_REST_S, least_squares_slope, search
 from wire.kinds.density import MAX_STREAMS as DEFAULT_MAX_STREAMS
 from wire.kinds.density import MIN_SPEED as DEFAULT_MIN_SPEED
