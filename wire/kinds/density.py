@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from wire.kinds.base import SECONDS, Kind, PlanModel
-from wire.kinds.live import LIVE_FIELDS
+from wire.kinds.live import LIVE_FIELDS, STREAM_COUNT
 
 MAX_STREAMS = 32
 """Density: the most streams the upward search tries."""
@@ -111,7 +111,7 @@ KIND = Kind(
     name="density",
     fields={
         **LIVE_FIELDS,
-        "max_streams": {"type": "integer", "minimum": 1, "maximum": 256, "description": "a whole number of streams"},
+        "max_streams": STREAM_COUNT,
         "min_speed": {
             "type": "number",
             "exclusiveMinimum": 0,

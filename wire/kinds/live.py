@@ -34,6 +34,9 @@ LIVE_FIELDS: dict[str, dict[str, Any]] = {
 from a generated config on a loopback port (FFmpeg's own ``-listen 1`` when nginx is not installed), ``nginx`` /
 ``listen`` insist on one; ``rtmp_url`` pushes to an ingest you run instead (the agent starts nothing)."""
 
+STREAM_COUNT = {"type": "integer", "minimum": 1, "maximum": 256, "description": "a whole number of streams"}
+"""A number of concurrent streams (``multi``'s ``count``, ``density``'s ``max_streams``)."""
+
 STREAM_METRICS = (
     "frames_received",
     "dropped_frames",

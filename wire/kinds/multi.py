@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from wire.kinds.base import BITRATE, SECONDS, Kind, PlanModel
-from wire.kinds.live import LIVE_FIELDS, STREAM_METRICS
+from wire.kinds.live import LIVE_FIELDS, STREAM_COUNT, STREAM_METRICS
 
 
 def plan(params: dict[str, Any], model: PlanModel) -> dict[str, float]:
@@ -18,7 +18,7 @@ KIND = Kind(
     name="multi",
     fields={
         **LIVE_FIELDS,
-        "count": {"type": "integer", "minimum": 1, "maximum": 256, "description": "a whole number of streams"},
+        "count": STREAM_COUNT,
         "bitrates": {
             "type": "array",
             "items": BITRATE,
