@@ -11,17 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from master.campaign import runtests
 from master.campaign.runtests import (
-    BASELINE_S,
-    DURATION_S,
-    ENCODER,
-    FPS,
-    MULTI_BITRATE,
-    PRESET,
-    RESOLUTION,
-    SOURCE,
-    STAGGER_S,
-    STREAM_SOURCES,
     ConversionError,
     Scenario,
     as_number,
@@ -96,10 +87,10 @@ class _Batch:
 
         return stream_fields(
             entry.get("bitrate"),
-            entry.get("resolution", RESOLUTION),
-            get("fps", FPS),
-            get("duration", DURATION_S),
-            entry.get("encoder", ENCODER),
+            entry.get("resolution", runtests.RESOLUTION),
+            get("fps", runtests.FPS),
+            get("duration", runtests.DURATION_S),
+            entry.get("encoder", runtests.ENCODER),
             entry.get("preset"),
             get("stabilization", self.stabilization),
             get("cooldown", self.cooldown),
@@ -122,7 +113,7 @@ def read_batch(file: Path) -> tuple[dict[str, Any], list[Any], str]:
 
 
 def _baseline_entry(batch: _Batch, where: str, entry: dict[str, Any]) -> Scenario | None:
-    scenario = baseline_scenario(as_number(entry.get("duration", BASELINE_S)), where, "duration")
+    scenario = baseline_scenario(as_number(entry.get("duration", runtests.BASELINE_S)), where, "duration")
     scenario.comments = []
     return scenario
 
@@ -134,7 +125,7 @@ def _single_entry(batch: _Batch, where: str, entry: dict[str, Any]) -> Scenario 
     fields = batch.stream(entry)
     if entry.get("outputs") is not None:
         return _ladder_entry(batch, where, entry, fields)
-    return Scenario("scenario", "live", with_timeout(fields), sources=dict(STREAM_SOURCES))
+    return Scenario("scenario", "live", with_timeout(fields), sources=dict(runtests.STREAM_SOURCES))
 
 
 def _ladder_entry(batch: _Batch, where: str, entry: dict[str, Any], stream: dict[str, Any]) -> Scenario | None:
@@ -145,7 +136,7 @@ def _ladder_entry(batch: _Batch, where: str, entry: dict[str, Any], stream: dict
             where, "outputs", 'expected a non-empty list such as [{"resolution": "1280x720", "bitrate": "2500k"}]'
         )
         return None
-    rungs, sources, comments, inherited = [], {**STREAM_SOURCES, "rungs": "outputs"}, [LADDER_NOTE], False
+    rungs, sources, comments, inherited = [], {**runtests.STREAM_SOURCES, "rungs": "outputs"}, [LADDER_NOTE], False
     for index, output in enumerate(outputs):
         at = f"outputs[{index}]"
         if not isinstance(output, dict) or "resolution" not in output:
@@ -196,11 +187,11 @@ def _multi_entry(batch: _Batch, where: str, entry: dict[str, Any]) -> Scenario |
         if "bitrate" in entry:
             comments.append(f"bitrate {entry['bitrate']} is not used: bitrates sets each stream's (as in run_tests.py)")
     else:
-        fields["bitrate"] = bitrate = entry.get("bitrate", MULTI_BITRATE)
+        fields["bitrate"] = bitrate = entry.get("bitrate", runtests.MULTI_BITRATE)
         fields["count"], name = count, f"{count} Streams @ {bitrate}"
-    fields["stagger"] = STAGGER_S
+    fields["stagger"] = runtests.STAGGER_S
     streams = count if isinstance(count, int) else 1
-    return Scenario(name, "multi", with_timeout(fields, streams), comments, dict(STREAM_SOURCES))
+    return Scenario(name, "multi", with_timeout(fields, streams), comments, dict(runtests.STREAM_SOURCES))
 
 
 ENTRY_BUILDERS = {"baseline": _baseline_entry, "single": _single_entry, "multi": _multi_entry}
@@ -258,9 +249,10 @@ def convert_batch(
         f"Converted by: {command_line}",
         "A run_tests.py batch file as an ffwatt campaign: baseline -> kind baseline, single -> live (one live "
         "RTMP stream), multi -> multi (concurrent streams, 2 s apart), single with outputs -> ladder.",
-        f"Entry fields left out take run_tests.py's defaults: {RESOLUTION}, {FPS} fps, {ENCODER} ({PRESET}), "
-        f"{DURATION_S} s (baseline {BASELINE_S} s), multi {MULTI_BITRATE}; stabilization {stabilization:g} s "
-        f"and cooldown {cooldown:g} s. Input: synthetic lavfi {SOURCE}, as run_tests.py used.",
+        f"Entry fields left out take run_tests.py's defaults: {runtests.RESOLUTION}, {runtests.FPS} fps, "
+        f"{runtests.ENCODER} ({runtests.PRESET}), {runtests.DURATION_S} s (baseline {runtests.BASELINE_S} s), "
+        f"multi {runtests.MULTI_BITRATE}; stabilization {stabilization:g} s and cooldown {cooldown:g} s. "
+        f"Input: synthetic lavfi {runtests.SOURCE}, as run_tests.py used.",
         f"{json.dumps(title)}: {description}" if description else json.dumps(title),
     ]
     warnings = _ignored_warnings(batch)
