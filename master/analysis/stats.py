@@ -1,4 +1,5 @@
-"""Repetition statistics: mean, sample standard deviation and a Student-t 95% confidence interval.
+"""Repetition statistics: mean, sample standard deviation and a Student-t 95% confidence interval; Welch's t-test of
+the difference of two sets of runs (:func:`welch`).
 
 A missing measurement (None; also NaN, infinity, or anything that is not a number, such as a string stored before
 results were validated) is left out, never counted as 0: `n` counts only the values present. With no value every field
@@ -90,6 +91,60 @@ def _scaled(y: float, exponent: int) -> float | None:
         return _fits(math.ldexp(y, exponent))
     except OverflowError:
         return None
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Welch's two-sample t-test of ``b - a`` (unequal variances): the difference of the means, its confidence interval
+    at ``level``, the Welch-Satterthwaite degrees of freedom and the two-sided p-value; None where it cannot be
+    computed (fewer than 2 values on a side, or no spread at all), with the reason in ``why``."""
+
+    n_a: int
+    n_b: int
+    mean_a: float | None
+    mean_b: float | None
+    diff: float | None = None
+    rel_diff: float | None = None
+    """``diff`` as a fraction of |mean_a| (-0.43 = 43% less than a); None when mean_a is 0."""
+    ci_low: float | None = None
+    ci_high: float | None = None
+    df: float | None = None
+    t: float | None = None
+    p_value: float | None = None
+    level: float = CONFIDENCE
+    why: str | None = None
+
+    def to_dict(self) -> dict:
+        """Plain dict, for JSON and templates."""
+        return asdict(self)
+
+
+def welch(a: Iterable[object], b: Iterable[object], level: float = CONFIDENCE) -> Difference:
+    """Welch's t-test of the means of ``b`` and ``a`` (missing values left out, as :func:`summary` does)."""
+    xs, ys = present(a), present(b)
+    mean_a = statistics.fmean(xs) if xs else None
+    mean_b = statistics.fmean(ys) if ys else None
+    base = {"n_a": len(xs), "n_b": len(ys), "mean_a": mean_a, "mean_b": mean_b, "level": level}
+    if mean_a is None or mean_b is None:
+        return Difference(**base, why="no value on one side")
+    diff = mean_b - mean_a
+    rel = diff / abs(mean_a) if mean_a else None
+    if len(xs) < 2 or len(ys) < 2:
+        return Difference(
+            **base, diff=diff, rel_diff=rel, why=f"needs 2 or more runs on each side, got {len(xs)} and {len(ys)}"
+        )
+    va, vb = statistics.variance(xs) / len(xs), statistics.variance(ys) / len(ys)
+    se2 = va + vb
+    if not math.isfinite(se2) or se2 <= 0:
+        return Difference(**base, diff=diff, rel_diff=rel, why="no spread on either side: the test is undefined")
+    df = se2 * se2 / (va * va / (len(xs) - 1) + vb * vb / (len(ys) - 1))
+    se = math.sqrt(se2)
+    t = diff / se
+    p_value = min(1.0, 2.0 * t_cdf(-abs(t), df))
+    half = t_quantile(0.5 + level / 2.0, df) * se
+    return Difference(
+        **base, diff=diff, rel_diff=rel, ci_low=diff - half, ci_high=diff + half, df=df, t=t, p_value=p_value
+    )
 
 
 def _fits(value: float) -> float | None:
