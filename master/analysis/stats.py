@@ -213,3 +213,46 @@ def _beta_fraction(a: float, b: float, x: float) -> float:
         if abs(c * d - 1.0) < _BETACF_EPS:
             return result
     return result
+
+
+def coefficient_of_variation(stat: Summary) -> float | None:
+    """The runs' standard deviation as a fraction of |mean| (0.05 = 5%); None with fewer than 2 values or a
+    mean of 0."""
+    if stat.stdev is None or not stat.mean:
+        return None
+    return _fits(stat.stdev / abs(stat.mean))
+
+
+def negative_bound_note(stat: Summary) -> str | None:
+    """Why the 95% interval of a quantity that cannot be below 0 (joules, watts, frames per joule) has no lower bound
+    to show: the Student-t interval reaches below 0 when the runs are too few for their spread. None when it does
+    not."""
+    if stat.ci95_low is None or stat.ci95_low >= 0:
+        return None
+    return (
+        f"the 95% interval would reach below 0 (to {stat.ci95_low:.3g}), which this quantity cannot: "
+        f"n={stat.n} is too small for the spread of these runs"
+    )
+
+
+OUTLIER_RULE = "tukey-1.5iqr"
+"""How :func:`outliers` flags a run: Tukey's fences, a value below Q1 - 1.5 IQR or above Q3 + 1.5 IQR, the quartiles
+by ``statistics.quantiles(method="inclusive")`` (linear interpolation, as numpy's default), with
+:data:`OUTLIER_MIN_N` values or more."""
+
+OUTLIER_MIN_N = 4
+"""Fewest values :func:`outliers` judges: with 3 or fewer the quartiles say nothing."""
+
+OUTLIER_FENCE = 1.5
+"""Tukey's factor: how many interquartile ranges beyond a quartile a value is an outlier."""
+
+
+def outliers(values: Iterable[object]) -> list[int] | None:
+    """The positions (in ``values``) of the present values outside Tukey's fences (:data:`OUTLIER_RULE`); None when
+    fewer than :data:`OUTLIER_MIN_N` values are present."""
+    indexed = [(i, float(v)) for i, v in enumerate(values) if present([v])]
+    if len(indexed) < OUTLIER_MIN_N:
+        return None
+    q1, _, q3 = statistics.quantiles([v for _, v in indexed], n=4, method="inclusive")
+    low, high = q1 - OUTLIER_FENCE * (q3 - q1), q3 + OUTLIER_FENCE * (q3 - q1)
+    return [i for i, v in indexed if v < low or v > high]

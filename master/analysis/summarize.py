@@ -12,43 +12,44 @@ from collections import Counter
 from collections.abc import Iterable
 
 from master.analysis.content import job_warnings, result_source, variant_source
-from master.analysis.stats import summary
+from master.analysis.derived import derived_metrics
+from master.analysis.stats import (
+    OUTLIER_MIN_N,
+    OUTLIER_RULE,
+    coefficient_of_variation,
+    negative_bound_note,
+    outliers,
+    summary,
+)
 from wire.fields import ENCODING_PARAMS
 from wire.kinds import KINDS
+from wire.metrics import DERIVED, REGISTRY, get
 
-BASE_METRICS = (
-    "joules_per_frame",
-    "dynamic_joules_per_frame",
-    "frames_per_joule",
-    "mean_watts",
-    "idle_watts",
-    "fps",
-    "speed",
-    "bitrate_kbps",
-    "total_energy_j",
-    "duration_s",
-    "psnr_db",
-    "ssim",
-    "vmaf",
-    "ssim_frames_per_joule",
-    "vmaf_frames_per_joule",
-)
+BASE_METRICS = tuple(m.name for m in REGISTRY if m.summarized and m.kinds is None and not m.optional and not m.derived)
 """Result metrics of every encoding kind (quality: docs/WIRE.md "Quality"); a result that lacks one is missing it."""
 
 KIND_METRICS: dict[str, tuple[str, ...]] = {name: kind.metrics for name, kind in KINDS.items() if kind.metrics}
-"""Metrics only some kinds produce (each kind's ``metrics``, wire/kinds/); a result of another kind is not "missing"
-them."""
+"""Metrics only some kinds produce (each kind's ``metrics``, wire/kinds/, the built-in ones from the registry); a
+result of another kind is not "missing" them."""
 
-CONTENT_METRICS = ("si", "ti")
-"""The source's spatial and temporal information (ITU-T P.910), from agents that compute it: summarized, and
-"missing" only for a variant where some result carries them (an older agent's result does not)."""
+OPTIONAL_METRICS = tuple(m.name for m in REGISTRY if m.summarized and m.optional)
+"""The source's spatial and temporal information (ITU-T P.910) and the GPU encoder's utilisation, from agents that
+measure them: summarized, and "missing" only for a variant where some result carries them (an older agent's result
+does not)."""
 
-METRICS = (
-    BASE_METRICS
-    + tuple(dict.fromkeys(m for names in KIND_METRICS.values() for m in names if m not in BASE_METRICS))
-    + CONTENT_METRICS
+CONTENT_METRICS = tuple(m for m in OPTIONAL_METRICS if m in ("si", "ti"))
+"""The source's SI and TI (of :data:`OPTIONAL_METRICS`)."""
+
+_KIND_ONLY = tuple(
+    dict.fromkeys(m for names in KIND_METRICS.values() for m in names if m not in BASE_METRICS + OPTIONAL_METRICS)
 )
-"""Result metrics summarized over the repetitions of a variant."""
+
+METRICS = BASE_METRICS + _KIND_ONLY + OPTIONAL_METRICS
+"""Result metrics summarized over the repetitions of a variant, in the registry's order (wire/metrics.py), a kind of
+another package's own after the built-in kinds'."""
+
+DERIVED_METRICS = tuple(m.name for m in DERIVED)
+"""Efficiency figures derived per run from the metrics (master/analysis/derived.py), summarized as they are."""
 
 RUNG_METRICS = ("frames", "pixels", "output_bytes", "bitrate_kbps")
 """Per-rung fields of a ladder result's top-level ``rungs`` summarized per variant."""
@@ -120,6 +121,7 @@ def summarize_variant(jobs: list[dict]) -> dict:
     states = Counter(j.get("state") for j in jobs)
     kind = job_kind(first)
     params = shared_params(jobs)
+    derived = variant_derived(kind, [(j.get("params") or {}, r) for j in jobs if (r := ok_result(j)) is not None])
     return {
         "scenario": first.get("scenario") or "—",
         "variant": first.get("variant") or first.get("name") or first.get("id") or "?",
@@ -130,16 +132,61 @@ def summarize_variant(jobs: list[dict]) -> dict:
         "runs_failed": sum(1 for j in jobs if is_failed(j)),
         "runs_pending": sum(states[s] for s in PENDING_STATES),
         "runs_cancelled": states["cancelled"],
-        "stats": {m: summary(metric(r, m) for r in results).to_dict() for m in METRICS},
-        "missing": missing_reasons(results, expected_metrics(kind) + carried(results, CONTENT_METRICS)),
+        "stats": {**{m: metric_stats(m, [metric(r, m) for r in results]) for m in METRICS}, **derived["stats"]},
+        "missing": {
+            **missing_reasons(results, expected_metrics(kind) + carried(results, OPTIONAL_METRICS)),
+            **derived["missing"],
+        },
         "reported": reported_metrics(results),
         "errors": list(dict.fromkeys(e for e in (job_error(j) for j in jobs) if e)),
         "provenance": variant_provenance(results),
         "source": variant_source(params, results),
         "warnings": [w for j in jobs if (r := ok_result(j)) is not None for w in job_warnings(j, r)],
+        "outliers": variant_outliers([j for j in jobs if ok_result(j) is not None], results),
         **variant_rungs(results),
         **variant_confidence(first, results),
     }
+
+
+def metric_stats(name: str, values: list) -> dict:
+    """:func:`summary` of one metric's values as a dict, with its coefficient of variation (``cv``); a quantity that
+    cannot be below 0 (wire/metrics.py ``Metric.positive``) whose interval would reach below 0 keeps ``ci95_low``
+    None and says why in ``ci95_note`` (the half-width and upper bound stay)."""
+    stat = summary(values)
+    entry = {**stat.to_dict(), "cv": coefficient_of_variation(stat), "ci95_note": None}
+    registered = get(name)
+    note = negative_bound_note(stat) if registered is None or registered.positive else None
+    if note:
+        entry.update(ci95_low=None, ci95_note=note)
+    return entry
+
+
+def variant_derived(kind: str | None, runs: list[tuple[dict, dict]]) -> dict:
+    """``{"stats", "missing"}`` of the derived efficiency metrics (master/analysis/derived.py) over a variant's
+    succeeded runs (``(params, result)`` each); a baseline has none (every one with n 0, none missing)."""
+    per_run = [derived_metrics(kind, params, result) for params, result in runs] if kind != "baseline" else []
+    stats = {name: metric_stats(name, [values.get(name) for values, _ in per_run]) for name in DERIVED_METRICS}
+    missing: dict[str, list[str]] = {}
+    for _, reasons in per_run:
+        for name, reason in reasons.items():
+            bucket = missing.setdefault(name, [])
+            if reason not in bucket:
+                bucket.append(reason)
+    return {"stats": stats, "missing": missing}
+
+
+def variant_outliers(jobs: list[dict], results: list[dict]) -> dict:
+    """The runs outside Tukey's fences per summarized metric (:data:`master.analysis.stats.OUTLIER_RULE`, judged from
+    OUTLIER_MIN_N runs with a value), each as its job id, repetition and value; ``jobs`` and ``results`` pair up."""
+    flagged = {}
+    for name in METRICS:
+        values = [metric(r, name) for r in results]
+        found = outliers(values)
+        if found:
+            flagged[name] = [
+                {"job": jobs[i].get("id"), "repetition": jobs[i].get("repetition"), "value": values[i]} for i in found
+            ]
+    return {"rule": OUTLIER_RULE, "min_runs": OUTLIER_MIN_N, "metrics": flagged}
 
 
 def job_kind(job: dict) -> str | None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,13 +30,8 @@ import jsonschema
 
 from master.api.bodies import fast_validator
 from wire.content import CONTENT_PRESETS
+from wire.metrics import FLOAT_MAX, MAX_INT, WIRE_METRICS
 from wire.states import RESULT_STATUSES
-
-FLOAT_MAX = sys.float_info.max
-"""Bound of every number: a JSON integer beyond it (10**400) would overflow a reader converting it to a float."""
-
-MAX_INT = 2**63 - 1
-"""Largest integer a count may be: SQLite's, and exactly representable as a float up to rounding."""
 
 NAME_LEN = 256
 """Longest id, name, key, version or resolution string."""
@@ -129,58 +123,8 @@ SECONDS = _num()
 WATTS = _num()
 ENERGY = _num()
 
-METRICS: dict[str, dict[str, Any]] = {
-    # what was encoded (transcode, ladder, live kinds)
-    "duration_s": SECONDS,
-    "frames": COUNT,
-    "fps": _num(),
-    "speed": _num(),
-    "mean_speed": _num(),
-    "output_bytes": COUNT,
-    "bitrate_kbps": _num(),
-    "target_bitrate_kbps": _num(),
-    # energy (agent/energy.py); dynamic = total - idle x duration may be negative
-    "energy_j": {**_map(ENERGY, MAX_SOURCES), "type": ["object", "null"]},
-    "total_energy_j": ENERGY,
-    "mean_watts": WATTS,
-    "peak_watts": WATTS,
-    "idle_watts": WATTS,
-    "dynamic_energy_j": ANY_NUMBER,
-    "joules_per_frame": ENERGY,
-    "dynamic_joules_per_frame": ANY_NUMBER,
-    "frames_per_joule": _num(),
-    "gpu_encoder_util_pct": _num(0, 100),
-    "agent_overhead_pct": _num(),
-    "sampler_overhead_pct": _num(),
-    # quality (agent/ffmpeg/quality.py): PSNR capped at 100 dB, SSIM -1..1, VMAF 0..100
-    "psnr_db": _num(0, 100),
-    "psnr_identical": BOOL,
-    "ssim": _num(-1, 1),
-    "vmaf": _num(0, 100),
-    "quality_frames": COUNT,
-    "ssim_frames_per_joule": ANY_NUMBER,
-    "vmaf_frames_per_joule": _num(),
-    # live, multi, density (agent/scenarios/live.py, density.py); marginal watts is a slope: any sign
-    "streams": COUNT,
-    "frames_received": COUNT,
-    "dropped_frames": COUNT,
-    "duplicated_frames": COUNT,
-    "realtime": BOOL,
-    "watts_per_stream": WATTS,
-    "dynamic_watts_per_stream": ANY_NUMBER,
-    "max_streams": COUNT,
-    "levels_tried": COUNT,
-    "marginal_watts_per_stream": ANY_NUMBER,
-    # ladder (agent/scenarios/ladder.py)
-    "rungs": COUNT,
-    "source_frames": COUNT,
-    "pixels": COUNT,
-    "joules_per_megapixel": ENERGY,
-    # content (agent: ITU-T P.910 spatial / temporal information of the source, mean over its frames)
-    "si": _num(),
-    "ti": _num(),
-}
-"""Every metric the agent sends, with its type and range."""
+METRICS: dict[str, dict[str, Any]] = {m.name: m.schema for m in WIRE_METRICS}
+"""Every metric the agent sends, with its type and range: the metric registry's (wire/metrics.py)."""
 
 METRICS_SCHEMA = {
     "type": ["object", "null"],

@@ -60,7 +60,9 @@ def value_cell(value, reason: str, notes: Footnotes, est: bool = False, suffix: 
 
 
 def stat_cell(variant: dict, name: str, notes: Footnotes, energy: bool) -> Cell:
-    """A scenario-table cell: mean ± stdev and the 95% CI over the variant's successful runs."""
+    """A scenario-table cell: mean ± stdev and the 95% CI over the variant's successful runs; a CI whose lower bound
+    summarize left out (``ci95_note``: it would be below 0 for a quantity that cannot be) shows no interval and
+    says why in the tooltip."""
     stat = variant["stats"][name]
     prov = variant["provenance"]
     est = energy and prov["estimated"]
@@ -69,7 +71,11 @@ def stat_cell(variant: dict, name: str, notes: Footnotes, energy: bool) -> Cell:
     if name == "realtime":
         return _share_cell(variant, stat)
     cell = Cell(fmt(stat["mean"]), est=est)
-    if stat["stdev"] is None or stat["ci95_low"] is None or stat["ci95_high"] is None:
+    if stat.get("ci95_note") and stat["stdev"] is not None:  # an interval that would reach below 0: not shown
+        cell.text += f" ± {fmt(stat['stdev'], 2)}"
+        cell.sub = f"CI {DASH}"
+        cell.title = stat["ci95_note"]
+    elif stat["stdev"] is None or stat["ci95_low"] is None or stat["ci95_high"] is None:
         cell.sub = DASH
         cell.title = (
             "one run: no standard deviation or 95% CI (needs at least 2)"

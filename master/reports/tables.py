@@ -7,40 +7,17 @@ from master.analysis.summarize import KIND_METRICS, RUNG_METRICS
 from master.reports.cells import DASH, Cell, Footnotes, fmt, stat_cell
 from master.reports.content import content_columns
 from master.reports.tabular import node_name
+from wire.metrics import REGISTRY
 
-TABLE_METRICS = (
-    ("joules_per_frame", "J/frame", True),
-    ("dynamic_joules_per_frame", "dyn. J/frame", True),
-    ("frames_per_joule", "frames/J", True),
-    ("mean_watts", "W mean", True),
-    ("idle_watts", "idle W", True),
-    ("fps", "fps", False),
-    ("speed", "speed ×", False),
-    ("bitrate_kbps", "kbps", False),
-    ("psnr_db", "PSNR dB", False),
-    ("ssim", "SSIM", False),
-    ("vmaf", "VMAF", False),
-    ("ssim_frames_per_joule", "SSIM·frames/J", True),
+TABLE_METRICS = tuple(
+    (m.name, m.heading, m.estimated_capable) for m in REGISTRY if m.column and m.kinds is None and not m.optional
 )
-"""Columns of a scenario table: summary metric, heading, and whether it is an energy number (gets `est.`)."""
+"""Columns of a scenario table: summary metric, heading, and whether it is an energy number (gets `est.`): the
+registry's (wire/metrics.py) columns of every measuring kind, in its order."""
 
-KIND_TABLE_METRICS = (
-    ("frames_received", "frames received", False),
-    ("dropped_frames", "dropped", False),
-    ("duplicated_frames", "duplicated", False),
-    ("realtime", "real time", False),
-    ("streams", "streams", False),
-    ("watts_per_stream", "W/stream", True),
-    ("dynamic_watts_per_stream", "dyn. W/stream", True),
-    ("max_streams", "max streams", False),
-    ("marginal_watts_per_stream", "marginal W/stream", True),
-    ("rungs", "rungs", False),
-    ("frames", "frames", False),
-    ("pixels", "pixels", False),
-    ("joules_per_megapixel", "J/MP", True),
-)
-"""Columns of the live, multi, density and ladder kinds (summarize.KIND_METRICS), shown after TABLE_METRICS in a
-scenario table only when one of its variants' results carries them."""
+KIND_TABLE_METRICS = tuple((m.name, m.heading, m.estimated_capable) for m in REGISTRY if m.column and m.kinds)
+"""Columns of the live, multi, density and ladder kinds (the registry's columns of some kinds only), shown after
+TABLE_METRICS in a scenario table only when one of its variants' results carries them."""
 
 RUNG_HEADINGS = {"frames": "frames", "pixels": "pixels", "output_bytes": "bytes", "bitrate_kbps": "kbps"}
 """Headings of the per-rung statistics of a ladder variant (summarize.RUNG_METRICS)."""

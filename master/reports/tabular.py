@@ -15,6 +15,7 @@ import csv
 import io
 
 from wire.fields import QUALITY_METRICS
+from wire.metrics import METRICS, WIRE_METRICS
 
 KIND_COLUMNS = (
     "frames_received",
@@ -57,7 +58,7 @@ _MEASURED_COLUMNS = (
 )
 """The measured columns from duration_s to frames_per_joule, in the order results.csv lists them."""
 
-COLUMNS = (
+PUBLISHED_COLUMNS = (
     "campaign",
     "job",
     "job_name",
@@ -88,21 +89,22 @@ COLUMNS = (
     *KIND_COLUMNS,
     *CONTENT_COLUMNS,
 )
-"""Columns of results.csv, in order. target_fps/input_duration_s are job parameters (input_duration_s: seconds of input
+"""The columns results.csv had before the metric registry (wire/metrics.py), in their published order.
+target_fps/input_duration_s are job parameters (input_duration_s: seconds of input
 for transcode, idle seconds for baseline); fps/duration_s are measured.
 psnr_db is capped at 100 for identical frames (psnr_identical true); see docs/WIRE.md "Quality".
 The columns of the newer kinds come next (KIND_COLUMNS), empty for a job of another kind, then the source's
 (CONTENT_COLUMNS)."""
 
-_METRIC_COLUMNS = (
-    *_MEASURED_COLUMNS,
-    "agent_overhead_pct",
-    "sampler_overhead_pct",
-    *QUALITY_METRICS,
-    *KIND_COLUMNS,
-    "si",
-    "ti",
-)
+METRIC_COLUMNS = tuple(m.name for m in WIRE_METRICS if m.scalar and m.name not in PUBLISHED_COLUMNS)
+"""The registered metrics results.csv did not have yet (gpu_encoder_util_pct, mean_speed, target_bitrate_kbps,
+levels_tried, then any newer one), appended in the registry's order: a new metric is a new last column, and a
+script that reads columns by position keeps working."""
+
+COLUMNS = PUBLISHED_COLUMNS + METRIC_COLUMNS
+"""Columns of results.csv, in order."""
+
+_METRIC_COLUMNS = tuple(c for c in COLUMNS if c in METRICS and METRICS[c].scalar)
 
 
 def job_row(run: dict, job: dict) -> dict:

@@ -13,6 +13,7 @@ from typing import Any
 
 from master import db
 from master.api.result_schema import load_stored
+from wire.metrics import WIRE_METRICS
 from wire.states import JobState
 
 RECENT_JOBS = 15
@@ -24,25 +25,9 @@ PAGE_JOBS = 100
 ACTIVITY = "COALESCE(j.finished_at, j.started_at, j.created_at) DESC, j.seq DESC"
 """Most recently active first; the order of the ``jobs_activity`` index (migration 0004), so a page is an index walk."""
 
-METRICS = (
-    ("frames", "frames", "", False),
-    ("duration_s", "encode time", "s", False),
-    ("fps", "frames per second", "fps", False),
-    ("speed", "speed", "×", False),
-    ("output_bytes", "output size", "bytes", False),
-    ("bitrate_kbps", "bitrate", "kbps", False),
-    ("total_energy_j", "total energy", "J", True),
-    ("dynamic_energy_j", "dynamic energy", "J", True),
-    ("mean_watts", "mean power", "W", True),
-    ("peak_watts", "peak power", "W", True),
-    ("idle_watts", "idle power", "W", True),
-    ("joules_per_frame", "energy per frame", "J/frame", True),
-    ("dynamic_joules_per_frame", "dynamic energy per frame", "J/frame", True),
-    ("frames_per_joule", "frames per joule", "frames/J", True),
-    ("agent_overhead_pct", "agent CPU overhead", "% of a core", False),
-    ("sampler_overhead_pct", "sampler CPU overhead", "% of a core", False),
-)
-"""Result metrics in display order: key, label, unit, and whether it is an energy number (gets ``est.``)."""
+METRICS = tuple((m.name, m.label, m.unit, m.estimated_capable) for m in WIRE_METRICS if m.scalar)
+"""Result metrics in display order (the metric registry's, wire/metrics.py): key, label, unit, and whether it is an
+energy number (gets ``est.``)."""
 
 ENERGY_WORDS = ("watt", "joule", "energy")
 """A metric not in :data:`METRICS` is an energy number when its key contains one of these."""

@@ -146,8 +146,9 @@ class Kind:
     common: tuple[str, ...] = tuple(COMMON_FIELDS)
     """The common fields this kind takes (all by default; ``baseline`` has no idle baseline of its own)."""
     metrics: tuple[str, ...] = ()
-    """Result metrics only this kind produces, beside the encoding ones every measuring kind reports
-    (master/analysis/summarize.py BASE_METRICS): summarized per variant, and "missing" only in this kind's results."""
+    """Result metrics only this kind produces, beside the encoding ones every measuring kind reports: summarized per
+    variant, and "missing" only in this kind's results. The built-in kinds take them from the metric registry
+    (:func:`wire.metrics.kind_metrics`); a kind of another package lists its own."""
     live: bool = False
     """Whether the kind's pushers read their source in real time and loop it: its prepared file then carries the
     audio tone too (a different file from a transcode's of the same frames)."""

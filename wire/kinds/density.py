@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from wire.kinds.base import SECONDS, Kind, PlanModel
 from wire.kinds.live import LIVE_FIELDS, STREAM_COUNT
+from wire.metrics import kind_metrics
 
 MAX_STREAMS = 32
 """Density: the most streams the upward search tries."""
@@ -121,7 +122,7 @@ KIND = Kind(
         "stagger": SECONDS,
     },
     required=("input", "encoder", "bitrate", "duration"),
-    metrics=("max_streams", "watts_per_stream", "marginal_watts_per_stream"),
+    metrics=kind_metrics("density"),
     live=True,
     plan=plan,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wire.kinds.base import BITRATE, ENCODER, FPS, INPUT, POSITIVE, PRESET, RESOLUTION, SECONDS, Kind
+from wire.metrics import kind_metrics
 
 MAX_RUNGS = 16
 """Most rungs a ladder job may have."""
@@ -31,7 +32,7 @@ KIND = Kind(
         "cooldown": SECONDS,
     },
     required=("input", "encoder", "duration", "rungs"),
-    metrics=("rungs", "frames", "pixels", "joules_per_megapixel"),
+    metrics=kind_metrics("ladder"),
 )
 """An ABR ladder: one input decoded once, ``split`` and scaled to every rung, each rung encoded at its bitrate in the
 same FFmpeg process; frames and pixels are counted per rung actually produced."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from wire.kinds.base import BITRATE, ENCODER, FPS, INPUT, POSITIVE, PRESET, RESOLUTION, SECONDS, Kind, PlanModel
+from wire.metrics import kind_metrics
 
 GOP_S = 2
 """Live kinds: seconds per GOP (keyframe interval), as streaming platforms ask for."""
@@ -37,18 +38,9 @@ from a generated config on a loopback port (FFmpeg's own ``-listen 1`` when ngin
 STREAM_COUNT = {"type": "integer", "minimum": 1, "maximum": 256, "description": "a whole number of streams"}
 """A number of concurrent streams (``multi``'s ``count``, ``density``'s ``max_streams``)."""
 
-STREAM_METRICS = (
-    "frames_received",
-    "dropped_frames",
-    "duplicated_frames",
-    "speed",
-    "bitrate_kbps",
-    "realtime",
-    "streams",
-    "watts_per_stream",
-    "dynamic_watts_per_stream",
-)
-"""Metrics of the live kinds (live, multi); ``realtime`` is a boolean per run, its mean the share of real-time runs."""
+STREAM_METRICS = kind_metrics("live")
+"""Metrics of the live kinds (live, multi), from the metric registry (wire/metrics.py); ``realtime`` is a boolean per
+run, its mean the share of real-time runs."""
 
 
 def plan(params: dict[str, Any], model: PlanModel) -> dict[str, float]:

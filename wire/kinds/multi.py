@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from wire.kinds.base import BITRATE, SECONDS, Kind, PlanModel
-from wire.kinds.live import LIVE_FIELDS, STREAM_COUNT, STREAM_METRICS
+from wire.kinds.live import LIVE_FIELDS, STREAM_COUNT
+from wire.metrics import kind_metrics
 
 
 def plan(params: dict[str, Any], model: PlanModel) -> dict[str, float]:
@@ -30,7 +31,7 @@ KIND = Kind(
     },
     required=("input", "encoder", "duration"),
     one_of=(("bitrate", "bitrates"),),
-    metrics=STREAM_METRICS,
+    metrics=kind_metrics("multi"),
     live=True,
     plan=plan,
 )

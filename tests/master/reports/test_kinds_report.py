@@ -7,7 +7,7 @@ import re
 from master.analysis.summarize import summarize_run
 from master.reports.charts import density_chart, density_levels
 from master.reports.html import KIND_TABLE_METRICS, TABLE_METRICS, confidence_text, render_html
-from master.reports.tabular import COLUMNS, CONTENT_COLUMNS, KIND_COLUMNS, csv_text
+from master.reports.tabular import COLUMNS, CONTENT_COLUMNS, KIND_COLUMNS, METRIC_COLUMNS, csv_text
 from tests.master.analysis.kind_results import ESTIMATED_IDLE, add_kind_jobs
 from tests.master.reports.test_charts import figure_data
 
@@ -156,8 +156,9 @@ def test_ladder_columns_and_rung_table(run):
 
 
 def test_csv_has_the_new_columns_after_the_old_ones(run):
-    """The original columns keep their order; the new kinds' columns are appended, filled for their kinds only."""
-    assert COLUMNS[COLUMNS.index(OLD_COLUMNS_END) + 1 :] == KIND_COLUMNS + CONTENT_COLUMNS
+    """The original columns keep their order; the new kinds' columns are appended, filled for their kinds only, then
+    the registered metrics the CSV did not have before the registry."""
+    assert COLUMNS[COLUMNS.index(OLD_COLUMNS_END) + 1 :] == KIND_COLUMNS + CONTENT_COLUMNS + METRIC_COLUMNS
     assert COLUMNS[:2] == ("campaign", "job") and COLUMNS.index("missing") == COLUMNS.index(OLD_COLUMNS_END) - 1
     text = csv_text(add_kind_jobs(run))
     assert tuple(next(csv.reader(io.StringIO(text)))) == COLUMNS
