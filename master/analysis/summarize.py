@@ -163,9 +163,16 @@ def metric_stats(name: str, values: list) -> dict:
 
 def variant_derived(kind: str | None, runs: list[tuple[dict, dict]]) -> dict:
     """``{"stats", "missing"}`` of the derived efficiency metrics (master/analysis/derived.py) over a variant's
-    succeeded runs (``(params, result)`` each); a baseline has none (every one with n 0, none missing)."""
-    per_run = [derived_metrics(kind, params, result) for params, result in runs] if kind != "baseline" else []
+    succeeded runs (``(params, result)`` each); a baseline has none (every one with n 0, none missing). A figure is
+    ``estimated`` when some run it was computed from has estimated energy."""
+    runs = runs if kind != "baseline" else []
+    per_run = [derived_metrics(kind, params, result) for params, result in runs]
     stats = {name: metric_stats(name, [values.get(name) for values, _ in per_run]) for name in DERIVED_METRICS}
+    for name, entry in stats.items():
+        entry["estimated"] = any(
+            values.get(name) is not None and (result.get("provenance") or {}).get("estimated")
+            for (values, _), (_, result) in zip(per_run, runs)
+        )
     missing: dict[str, list[str]] = {}
     for _, reasons in per_run:
         for name, reason in reasons.items():

@@ -106,3 +106,14 @@ def test_transcode_only_run_has_no_baselines(run):
     summary = summarize_run(run)
     assert summary["baselines"] == []
     assert all("rungs" not in v for v in summary["variants"])
+
+
+def test_interval_below_zero_is_not_a_figure(run):
+    """multi-2 dropped 0 and 3 frames: the 95% interval of a count would start at -17.6; ci95_low stays None and
+    ci95_note says n is too small, the upper bound and the cv stay."""
+    stats = by_variant(summarize_run(add_kind_jobs(run)))["multi-2"]["stats"]
+    stat = stats["dropped_frames"]
+    assert stat["ci95_low"] is None and "n=2 is too small" in stat["ci95_note"]
+    assert stat["ci95_high"] == pytest.approx(1.5 + 12.706 * 2.1213 / 2**0.5, rel=1e-3)
+    assert stat["cv"] == pytest.approx(2**0.5)
+    assert stats["dynamic_watts_per_stream"]["ci95_note"] is None

@@ -158,3 +158,34 @@ def test_welch_says_why_it_cannot_test():
     assert welch([], [1.0, 2.0]).diff is None
     same = welch([1.0, 2.0, None, "x"], [1.0, 2.0])
     assert same.n_a == 2 and same.p_value == pytest.approx(1.0) and same.rel_diff == 0.0
+
+
+def test_coefficient_of_variation():
+    """cv = stdev / |mean|; None for one value or a mean of 0."""
+    from master.analysis.stats import coefficient_of_variation
+
+    assert coefficient_of_variation(summary([9, 11])) == pytest.approx(math.sqrt(2) / 10)
+    assert coefficient_of_variation(summary([-9, -11])) == pytest.approx(math.sqrt(2) / 10)
+    assert coefficient_of_variation(summary([5])) is None
+    assert coefficient_of_variation(summary([-1, 1])) is None
+
+
+def test_negative_bound_note_only_when_the_interval_reaches_below_zero():
+    """Two runs far apart: the t interval (12.706 x se) reaches below 0 and the note says n is too small."""
+    from master.analysis.stats import negative_bound_note
+
+    wide = summary([0.0, 3.0])
+    assert wide.ci95_low < 0
+    note = negative_bound_note(wide)
+    assert "below 0" in note and "n=2 is too small" in note
+    assert negative_bound_note(summary([10.0, 10.5, 9.5])) is None
+    assert negative_bound_note(summary([1.0])) is None
+
+
+def test_outliers_by_tukey_fences():
+    """One run far from the rest is flagged by position (missing values skipped); fewer than 4 values: no verdict."""
+    from master.analysis.stats import OUTLIER_MIN_N, outliers
+
+    assert outliers([1.0, 1.1, None, 0.9, 1.05, 5.0]) == [5]
+    assert outliers([1.0, 1.1, 0.9, 1.05]) == []
+    assert outliers([1.0, 9.0, None, 1.0]) is None and OUTLIER_MIN_N == 4

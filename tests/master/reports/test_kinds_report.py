@@ -209,3 +209,11 @@ def test_quality_columns_only_where_a_stream_kind_has_scores(run):
     dense = headings(table_of(render(run), "dense"))
     assert "PSNR dB" not in dense and "SSIM" not in dense
     assert "J/frame" in dense
+
+
+def test_interval_below_zero_shows_no_negative_bound(run):
+    """A cell whose interval would start below 0 shows mean ± stdev, no CI figures, and the reason as its tooltip."""
+    kinds = add_kind_jobs(run)
+    page = render_html(kinds, summarize_run(kinds))
+    assert "CI [-17.56" not in page
+    assert 'title="the 95% interval would reach below 0 (to -17.6)' in page
