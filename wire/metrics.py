@@ -87,6 +87,14 @@ class Metric:
             object.__setattr__(self, "heading", self.label)
 
     @property
+    def documented_schema(self) -> dict[str, Any]:
+        """:attr:`schema` with a ``description`` in words (label, unit, description), for the result schema and
+        ``/openapi.json``."""
+        unit = f" ({self.unit})" if self.unit else ""
+        what = f": {self.description}" if self.description else ""
+        return {**self.schema, "description": f"{self.label}{unit}{what}"}
+
+    @property
     def positive(self) -> bool:
         """Whether it can never be below 0 (its schema's minimum is 0 or more): a confidence interval of it that
         reaches below 0 is not a figure to show."""

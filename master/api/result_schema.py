@@ -123,7 +123,7 @@ SECONDS = _num()
 WATTS = _num()
 ENERGY = _num()
 
-METRICS: dict[str, dict[str, Any]] = {m.name: m.schema for m in WIRE_METRICS}
+METRICS: dict[str, dict[str, Any]] = {m.name: m.documented_schema for m in WIRE_METRICS}
 """Every metric the agent sends, with its type and range: the metric registry's (wire/metrics.py)."""
 
 METRICS_SCHEMA = {

@@ -48,8 +48,13 @@ def test_result_schema_is_the_registry():
     """POST /results checks each metric against its registry schema; derived metrics are not the agent's to send."""
     from master.api.result_schema import METRICS as SCHEMA
 
-    assert SCHEMA == {m.name: m.schema for m in WIRE_METRICS}
-    assert SCHEMA["gpu_encoder_util_pct"] == {"type": ["number", "null"], "minimum": 0, "maximum": 100}
+    assert SCHEMA == {m.name: m.documented_schema for m in WIRE_METRICS}
+    assert {k: v for k, v in SCHEMA["gpu_encoder_util_pct"].items() if k != "description"} == {
+        "type": ["number", "null"],
+        "minimum": 0,
+        "maximum": 100,
+    }
+    assert SCHEMA["joules_per_frame"]["description"] == "energy per frame (J/frame): total energy / frames"
     assert not {m.name for m in DERIVED} & set(SCHEMA)
 
 
