@@ -2,6 +2,10 @@
 
 Repetitions of one variant are grouped; only succeeded results enter the statistics. A metric a result did not
 measure (null in the wire format) is left out of that metric's statistics, and its reason is kept under `missing`.
+Which metrics are summarized, and for which kinds, is the metric registry's word (wire/metrics.py). Each metric's
+statistics (:func:`metric_stats`) add the coefficient of variation and never show a negative lower bound for a
+quantity that cannot be negative; the derived efficiency figures (master/analysis/derived.py) are summarized beside
+the metrics, and ``outliers`` names the runs outside Tukey's fences (master/analysis/stats.py OUTLIER_RULE).
 Everything returned is plain JSON-able data, so the report writer can store it next to the run.
 """
 

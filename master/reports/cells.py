@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from wire.metrics import get
+
 DASH = "—"
 
 ESTIMATE_SENTENCE = "no power sensor on this host; energy is a CPU-time model"
@@ -70,7 +72,8 @@ def stat_cell(variant: dict, name: str, notes: Footnotes, energy: bool) -> Cell:
         return notes.missing(_no_value_reason(variant, name))
     if name == "realtime":
         return _share_cell(variant, stat)
-    cell = Cell(fmt(stat["mean"]), est=est)
+    registered = get(name)
+    cell = Cell(fmt(stat["mean"], registered.digits if registered else 4), est=est)
     if stat.get("ci95_note") and stat["stdev"] is not None:  # an interval that would reach below 0: not shown
         cell.text += f" ± {fmt(stat['stdev'], 2)}"
         cell.sub = f"CI {DASH}"
