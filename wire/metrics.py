@@ -106,12 +106,8 @@ class Metric:
         return "object" not in self.schema.get("type", ())
 
 
-def _m(name: str, label: str, unit: str = "", **kwargs: Any) -> Metric:
-    return Metric(name, label, unit, **kwargs)
-
-
 _REPORTED = (
-    _m(
+    Metric(
         "joules_per_frame",
         "energy per frame",
         "J/frame",
@@ -122,7 +118,7 @@ _REPORTED = (
         schema=number(),
         description="total energy / frames",
     ),
-    _m(
+    Metric(
         "dynamic_joules_per_frame",
         "dynamic energy per frame",
         "J/frame",
@@ -133,7 +129,7 @@ _REPORTED = (
         schema=ANY_NUMBER,
         description="(total - idle watts x duration) / frames; may be negative",
     ),
-    _m(
+    Metric(
         "frames_per_joule",
         "frames per joule",
         "frames/J",
@@ -143,8 +139,8 @@ _REPORTED = (
         column=True,
         description="frames / total energy",
     ),
-    _m("mean_watts", "mean power", "W", heading="W mean", energy=True, lower_is_better=True, column=True),
-    _m(
+    Metric("mean_watts", "mean power", "W", heading="W mean", energy=True, lower_is_better=True, column=True),
+    Metric(
         "idle_watts",
         "idle power",
         "W",
@@ -153,8 +149,8 @@ _REPORTED = (
         column=True,
         description="the idle baseline's mean power",
     ),
-    _m("fps", "frames per second", "fps", heading="fps", lower_is_better=False, column=True),
-    _m(
+    Metric("fps", "frames per second", "fps", heading="fps", lower_is_better=False, column=True),
+    Metric(
         "speed",
         "speed",
         "×",
@@ -163,7 +159,7 @@ _REPORTED = (
         column=True,
         description="encoded seconds per wall second (the slowest stream's for the live kinds)",
     ),
-    _m(
+    Metric(
         "bitrate_kbps",
         "bitrate",
         "kbps",
@@ -171,9 +167,9 @@ _REPORTED = (
         column=True,
         description="output bitrate (summed over streams)",
     ),
-    _m("total_energy_j", "total energy", "J", energy=True, lower_is_better=True),
-    _m("duration_s", "encode time", "s", description="seconds of the measured window"),
-    _m(
+    Metric("total_energy_j", "total energy", "J", energy=True, lower_is_better=True),
+    Metric("duration_s", "encode time", "s", description="seconds of the measured window"),
+    Metric(
         "psnr_db",
         "PSNR",
         "dB",
@@ -183,9 +179,9 @@ _REPORTED = (
         schema=number(0, 100),
         description="capped at 100 dB for identical frames (psnr_identical)",
     ),
-    _m("ssim", "SSIM", heading="SSIM", lower_is_better=False, column=True, schema=number(-1, 1)),
-    _m("vmaf", "VMAF", heading="VMAF", lower_is_better=False, column=True, schema=number(0, 100)),
-    _m(
+    Metric("ssim", "SSIM", heading="SSIM", lower_is_better=False, column=True, schema=number(-1, 1)),
+    Metric("vmaf", "VMAF", heading="VMAF", lower_is_better=False, column=True, schema=number(0, 100)),
+    Metric(
         "ssim_frames_per_joule",
         "SSIM x frames per joule",
         "frames/J",
@@ -195,9 +191,9 @@ _REPORTED = (
         column=True,
         schema=ANY_NUMBER,
     ),
-    _m("vmaf_frames_per_joule", "VMAF x frames per joule", "frames/J", energy=True, lower_is_better=False),
+    Metric("vmaf_frames_per_joule", "VMAF x frames per joule", "frames/J", energy=True, lower_is_better=False),
     # the kinds' own (wire/kinds/*.py derive their ``metrics`` from these)
-    _m(
+    Metric(
         "frames_received",
         "frames received",
         kinds=LIVE_KINDS,
@@ -205,7 +201,7 @@ _REPORTED = (
         schema=count(),
         description="frames the ingest received, over all streams",
     ),
-    _m(
+    Metric(
         "dropped_frames",
         "dropped frames",
         heading="dropped",
@@ -214,7 +210,7 @@ _REPORTED = (
         lower_is_better=True,
         schema=count(),
     ),
-    _m(
+    Metric(
         "duplicated_frames",
         "duplicated frames",
         heading="duplicated",
@@ -223,7 +219,7 @@ _REPORTED = (
         lower_is_better=True,
         schema=count(),
     ),
-    _m(
+    Metric(
         "realtime",
         "real time",
         kinds=LIVE_KINDS,
@@ -232,8 +228,8 @@ _REPORTED = (
         schema=BOOL,
         description="every stream kept up with real time; its mean over runs is the share of real-time runs",
     ),
-    _m("streams", "streams", kinds=LIVE_KINDS, column=True, schema=count()),
-    _m(
+    Metric("streams", "streams", kinds=LIVE_KINDS, column=True, schema=count()),
+    Metric(
         "watts_per_stream",
         "power per stream",
         "W",
@@ -243,7 +239,7 @@ _REPORTED = (
         energy=True,
         lower_is_better=True,
     ),
-    _m(
+    Metric(
         "dynamic_watts_per_stream",
         "dynamic power per stream",
         "W",
@@ -254,7 +250,7 @@ _REPORTED = (
         lower_is_better=True,
         schema=ANY_NUMBER,
     ),
-    _m(
+    Metric(
         "max_streams",
         "most streams in real time",
         heading="max streams",
@@ -263,7 +259,7 @@ _REPORTED = (
         lower_is_better=False,
         schema=count(),
     ),
-    _m(
+    Metric(
         "marginal_watts_per_stream",
         "marginal power per stream",
         "W",
@@ -275,8 +271,8 @@ _REPORTED = (
         schema=ANY_NUMBER,
         description="least-squares slope of watts over streams; any sign",
     ),
-    _m("rungs", "rungs", kinds=("ladder",), column=True, schema=count(), description="rungs produced"),
-    _m(
+    Metric("rungs", "rungs", kinds=("ladder",), column=True, schema=count(), description="rungs produced"),
+    Metric(
         "frames",
         "frames",
         kinds=("ladder",),
@@ -285,8 +281,10 @@ _REPORTED = (
         description="frames encoded (every encoding kind sends it; a ladder's is the sum over its rungs, summarized "
         "and shown as a column for ladders)",
     ),
-    _m("pixels", "pixels", kinds=("ladder",), column=True, schema=count(), description="pixels encoded over all rungs"),
-    _m(
+    Metric(
+        "pixels", "pixels", kinds=("ladder",), column=True, schema=count(), description="pixels encoded over all rungs"
+    ),
+    Metric(
         "joules_per_megapixel",
         "energy per megapixel",
         "J/MP",
@@ -297,7 +295,7 @@ _REPORTED = (
         lower_is_better=True,
     ),
     # the source's (ITU-T P.910)
-    _m(
+    Metric(
         "si",
         "spatial information",
         heading="SI",
@@ -305,7 +303,7 @@ _REPORTED = (
         optional=True,
         description="the source's SI (ITU-T P.910), mean over its frames",
     ),
-    _m(
+    Metric(
         "ti",
         "temporal information",
         heading="TI",
@@ -316,9 +314,9 @@ _REPORTED = (
 )
 
 _DETAIL = (
-    _m("output_bytes", "output size", "bytes", summarized=False, schema=count()),
-    _m("peak_watts", "peak power", "W", energy=True, summarized=False),
-    _m(
+    Metric("output_bytes", "output size", "bytes", summarized=False, schema=count()),
+    Metric("peak_watts", "peak power", "W", energy=True, summarized=False),
+    Metric(
         "dynamic_energy_j",
         "dynamic energy",
         "J",
@@ -327,8 +325,8 @@ _DETAIL = (
         schema=ANY_NUMBER,
         description="total - idle watts x duration; may be negative",
     ),
-    _m("energy_j", "energy by source", "J", energy=True, summarized=False, schema=ENERGY_BY_SOURCE),
-    _m(
+    Metric("energy_j", "energy by source", "J", energy=True, summarized=False, schema=ENERGY_BY_SOURCE),
+    Metric(
         "gpu_encoder_util_pct",
         "GPU encoder utilisation",
         "%",
@@ -337,18 +335,18 @@ _DETAIL = (
         schema=number(0, 100),
         description="NVENC utilisation NVML reported, averaged over the window (NVIDIA GPUs only)",
     ),
-    _m("agent_overhead_pct", "agent CPU overhead", "% of a core", summarized=False),
-    _m("sampler_overhead_pct", "sampler CPU overhead", "% of a core", summarized=False),
-    _m("mean_speed", "mean speed", "×", kinds=LIVE_KINDS, summarized=False, description="mean over the streams"),
-    _m("target_bitrate_kbps", "target bitrate", "kbps", kinds=LIVE_KINDS, summarized=False),
-    _m("psnr_identical", "identical frames", summarized=False, schema=BOOL),
-    _m("quality_frames", "frames compared", summarized=False, schema=count()),
-    _m("levels_tried", "stream counts tried", kinds=("density",), summarized=False, schema=count()),
-    _m("source_frames", "source frames", kinds=("ladder",), summarized=False, schema=count()),
+    Metric("agent_overhead_pct", "agent CPU overhead", "% of a core", summarized=False),
+    Metric("sampler_overhead_pct", "sampler CPU overhead", "% of a core", summarized=False),
+    Metric("mean_speed", "mean speed", "×", kinds=LIVE_KINDS, summarized=False, description="mean over the streams"),
+    Metric("target_bitrate_kbps", "target bitrate", "kbps", kinds=LIVE_KINDS, summarized=False),
+    Metric("psnr_identical", "identical frames", summarized=False, schema=BOOL),
+    Metric("quality_frames", "frames compared", summarized=False, schema=count()),
+    Metric("levels_tried", "stream counts tried", kinds=("density",), summarized=False, schema=count()),
+    Metric("source_frames", "source frames", kinds=("ladder",), summarized=False, schema=count()),
 )
 
 DERIVED = (
-    _m(
+    Metric(
         "pixels_per_joule",
         "pixels per joule",
         "px/J",
@@ -358,7 +356,7 @@ DERIVED = (
         lower_is_better=False,
         description="frames x width x height / total energy (a ladder: its pixels)",
     ),
-    _m(
+    Metric(
         "mbps_per_watt",
         "megabits per second per watt",
         "Mbps/W",
@@ -368,7 +366,7 @@ DERIVED = (
         lower_is_better=False,
         description="bitrate_kbps / 1000 / mean watts",
     ),
-    _m(
+    Metric(
         "joules_per_stream_hour",
         "energy per stream-hour",
         "J/stream-h",
