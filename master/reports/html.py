@@ -1,9 +1,9 @@
-"""index.html: the report page, rendered from Jinja2 templates (autoescaped) and inline Plotly charts.
+"""index.html: the report page, rendered from Jinja2 templates (autoescaped) with inline SVG charts.
 
 This module turns the run and its summary into view models (cells: master/reports/cells.py, tables:
 master/reports/tables.py); the templates only lay them out. A missing value is shown as "—" with its reason as a
-tooltip and a footnote. The page is self-contained: CSS and plotly.js are inline, and the only links are relative
-(results.json, results.csv, #anchors).
+tooltip and a footnote. The page is self-contained and needs no script: CSS and SVG are inline, and the only links are
+relative (results.json, results.csv, #anchors). It opens with the answer in words (master/reports/headline.py).
 """
 
 from __future__ import annotations
@@ -12,13 +12,16 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from master.analysis.efficiency import quality_points
 from master.analysis.summarize import RUNG_METRICS, job_error, job_kind, ok_result
 from master.reports import charts
 
 # stat_cell, KIND_TABLE_METRICS, confidence_text: imported by tests through this module
 from master.reports.cells import DASH, ESTIMATE_SENTENCE, Cell, Footnotes, fmt, stat_cell, value_cell  # noqa: F401
 from master.reports.content import source_overview, source_text, warning_rows
+from master.reports.headline import headlines
 from master.reports.inventory import node_view
+from master.reports.sections import energy_split, power_job_rows, preflight_rows, ranking_rows
 from master.reports.tables import (  # noqa: F401
     KIND_TABLE_METRICS,
     RUNG_HEADINGS,
@@ -125,18 +128,29 @@ def _provenance_row(run: dict, job: dict, result: dict, notes: Footnotes) -> dic
 
 
 def chart_fragments(run: dict, summary: dict) -> dict:
-    """The joules-per-frame bar chart (baselines left out), the streams-vs-watts chart of density variants and one
-    power-over-time chart per scenario (None where there is no data)."""
+    """The chart dicts of the page (master/reports/charts.py; None where there is no data): joules per frame
+    (baselines left out), streams vs watts of density variants, quality vs energy with its Pareto frontier, and one
+    power-over-time chart per scenario."""
     jobs = run.get("jobs") or []
     power = []
     for index, scenario in enumerate(summary["scenarios"]):
         scenario_jobs = [j for j in jobs if (j.get("scenario") or DASH) == scenario and ok_result(j)]
         chart = charts.power_chart(scenario, scenario_jobs, f"chart-power-{index}")
-        power.append({"scenario": scenario, "html": chart})
-    return {"jpf": charts.jpf_bar_chart(energy_variants(summary)), "density": density_chart(jobs), "power": power}
+        power.append({"scenario": scenario, "chart": chart})
+    variants = energy_variants(summary)
+    quality = quality_points(variants)
+    pareto = charts.pareto_chart(*quality) if quality else None
+    frontier = [quality[0][i]["label"] for i in quality[1]] if quality else []
+    return {
+        "jpf": charts.jpf_bar_chart(variants),
+        "density": density_chart(jobs),
+        "pareto": pareto,
+        "frontier": frontier,
+        "power": power,
+    }
 
 
-def density_chart(jobs: list[dict]) -> str | None:
+def density_chart(jobs: list[dict]) -> dict | None:
     """Streams vs watts of the density jobs' results, one line per variant; None when there is none."""
     groups: dict[str, list[dict]] = {}
     for job in jobs:
@@ -163,12 +177,6 @@ def environment() -> Environment:
 def render_html(run: dict, summary: dict) -> str:
     """The full report page for a run and its summary."""
     notes = Footnotes()
-    chart_html = chart_fragments(run, summary)
-    has_chart = (
-        chart_html["jpf"] is not None
-        or chart_html["density"] is not None
-        or any(p["html"] for p in chart_html["power"])
-    )
     context = {
         "campaign": run.get("campaign") or {},
         "generated_at": run.get("generated_at"),
@@ -184,8 +192,12 @@ def render_html(run: dict, summary: dict) -> str:
         "rung_headings": [RUNG_HEADINGS[m] for m in RUNG_METRICS],
         "failures": failure_rows(run),
         "provenance": provenance_rows(run, notes),
-        "charts": chart_html,
-        "plotly_js": charts.plotly_js() if has_chart else None,
+        "charts": chart_fragments(run, summary),
+        "headlines": headlines(run, summary),
+        "ranking": ranking_rows(energy_variants(summary), notes),
+        "energy_split": energy_split(run),
+        "power_jobs": power_job_rows(run, notes),
+        "preflight": preflight_rows(run, summary),
         "footnotes": notes.items,
     }
     return environment().get_template("report.html").render(**context)

@@ -4,8 +4,6 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
-import plotly.offline
-
 from master.analysis.summarize import summarize_run
 from master.reports.html import TABLE_METRICS, Footnotes, fmt, render_html, stat_cell
 
@@ -109,12 +107,12 @@ def test_single_run_has_mean_without_spread(page):
     assert "n=1/2" in page
 
 
-def test_plotly_js_is_inlined_exactly_once(page):
-    """The plotly.js bundle is on the page once; the three charts reuse it."""
-    assert page.count(plotly.offline.get_plotlyjs()) == 1
-    assert page.count("plotly.js v") == 1
-    assert page.count("Plotly.newPlot(") == 3
-    assert page.count('"displaylogo": false') == 3
+def test_charts_are_inline_svg_without_script(page):
+    """The J/frame and the two power charts are inline SVG; the page runs no script and stays small."""
+    assert page.count("<svg ") == 3
+    assert [a["id"] for t, a in parse(page).tags if t == "figure"] == ["chart-jpf", "chart-power-0", "chart-power-1"]
+    assert "<script" not in page and "Plotly" not in page
+    assert len(page.encode()) < 150_000
 
 
 def test_no_external_resource_is_referenced(page):
@@ -200,10 +198,10 @@ def test_finished_campaign_has_no_partial_banner(page):
 
 
 def test_run_without_results_has_no_charts_and_says_so(run):
-    """When no job succeeded: no plotly bundle, a NO ENERGY DATA banner, dashes instead of charts."""
+    """When no job succeeded: no chart, a NO ENERGY DATA banner, dashes instead of charts."""
     run["jobs"] = [run["jobs"][6]]
     page = render(run)
-    assert "plotly.js v" not in page and "Plotly.newPlot" not in page
+    assert "<svg" not in page
     assert '<div class="banner none"' in page
     assert "no variant has a joules-per-frame value" in page
 
