@@ -7,7 +7,7 @@ and an estimated series is dashed and labelled "(est.)".
 
 from __future__ import annotations
 
-import bisect
+import math
 import statistics
 
 from master.analysis.stats import summary
@@ -18,6 +18,9 @@ GRID_POINTS = 80
 
 _ROW = 26
 """Height of one bar row, in viewBox units."""
+
+_NUMBERS = (int, float)
+_FINITE_LOW, _FINITE_HIGH = -math.inf, math.inf
 
 
 def _short(label: str, size: int = 24) -> str:
@@ -88,54 +91,94 @@ def sample_points(samples) -> tuple[list[float], list[float | None]]:
     number is a gap (samples of results stored before validation may hold anything)."""
     x, y = [], []
     for sample in samples if isinstance(samples, list) else []:
-        t = sample.get("t") if isinstance(sample, dict) else None
-        if finite(t):
+        t = sample.get("t") if type(sample) is dict else None
+        if type(t) in _NUMBERS and _FINITE_LOW < t < _FINITE_HIGH:
             watts = sample.get("total_watts")
             x.append(t)
-            y.append(watts if finite(watts) else None)
+            y.append(watts if type(watts) in _NUMBERS and _FINITE_LOW < watts < _FINITE_HIGH else None)
     return x, y
 
 
 def resample(x: list[float], y: list[float | None], grid: list[float]) -> list[float | None]:
-    """y linearly interpolated at each grid time; None outside [x first, x last] or next to a gap."""
-    pairs = sorted(zip(x, y), key=lambda p: p[0])
-    xs = [p[0] for p in pairs]
+    """y linearly interpolated at each (rising) grid time; None outside [x first, x last] or next to a gap."""
+    if any(b < a for a, b in zip(x, x[1:])):
+        pairs = sorted(zip(x, y), key=lambda p: p[0])
+        x, y = [p[0] for p in pairs], [p[1] for p in pairs]
     out: list[float | None] = []
+    i, last = 0, len(x) - 1
     for t in grid:
-        i = bisect.bisect_right(xs, t) - 1
-        if i < 0 or i >= len(xs) or (i == len(xs) - 1 and t > xs[i]):
+        if t < x[0] or t > x[last]:
             out.append(None)
             continue
-        y0 = pairs[i][1]
-        if t == xs[i] or i == len(xs) - 1:
-            out.append(y0)
+        while i < last and x[i + 1] <= t:
+            i += 1
+        if t == x[i] or i == last:
+            out.append(y[i])
             continue
-        y1, span = pairs[i + 1][1], xs[i + 1] - xs[i]
-        out.append(None if y0 is None or y1 is None else y0 + (y1 - y0) * (t - xs[i]) / span)
+        y0, y1 = y[i], y[i + 1]
+        out.append(None if y0 is None or y1 is None else y0 + (y1 - y0) * (t - x[i]) / (x[i + 1] - x[i]))
     return out
+
+
+def run_curve(samples, grid: list[float]) -> list[float | None]:
+    """A result's total watts at each (rising) grid time in one pass over its samples: what
+    ``resample(*sample_points(samples), grid)`` gives, which it falls back to when the samples are out of order."""
+    out: list[float | None] = [None] * len(grid)
+    g, n, prev_t, prev_w = 0, len(grid), None, None
+    for sample in samples if isinstance(samples, list) else []:
+        t = sample.get("t") if type(sample) is dict else None
+        if type(t) not in _NUMBERS or not _FINITE_LOW < t < _FINITE_HIGH:
+            continue
+        w = sample.get("total_watts")
+        if type(w) not in _NUMBERS or not _FINITE_LOW < w < _FINITE_HIGH:
+            w = None
+        if prev_t is not None and t < prev_t:
+            return resample(*sample_points(samples), grid)
+        while g < n and grid[g] < t:
+            if prev_t is not None and prev_w is not None and w is not None:
+                out[g] = prev_w + (w - prev_w) * (grid[g] - prev_t) / (t - prev_t)
+            g += 1
+        while g < n and grid[g] == t:
+            out[g] = w
+            g += 1
+        prev_t, prev_w = t, w
+    return out
+
+
+def _last_t(samples) -> float | None:
+    """The latest numeric ``t`` of a result's samples (None without one)."""
+    times = [s.get("t") for s in samples if type(s) is dict] if isinstance(samples, list) else []
+    times = [t for t in times if type(t) in _NUMBERS and _FINITE_LOW < t < _FINITE_HIGH]
+    return max(times) if times else None
 
 
 def power_series(jobs: list[dict]) -> tuple[list[float], list[dict]]:
     """The common time grid and, per variant, the median of its runs' total watts with the min and max at each grid
     time (``runs``: how many runs had samples; ``estimated`` when any of them is estimated)."""
-    curves: dict[str, list[tuple[list, list]]] = {}
+    runs_of: dict[str, list] = {}
     estimated: dict[str, bool] = {}
+    end = None
     for job in jobs:
         result = job.get("result") or {}
-        x, y = sample_points(result.get("samples"))
-        if x and any(v is not None for v in y):
-            variant = job.get("variant") or job.get("name") or "?"
-            curves.setdefault(variant, []).append((x, y))
-            estimated[variant] = estimated.get(variant, False) or bool(
-                (result.get("provenance") or {}).get("estimated")
-            )
-    if not curves:
+        last = _last_t(result.get("samples"))
+        if last is None:
+            continue
+        variant = job.get("variant") or job.get("name") or "?"
+        runs_of.setdefault(variant, []).append(result["samples"])
+        estimated[variant] = estimated.get(variant, False) or bool((result.get("provenance") or {}).get("estimated"))
+        end = last if end is None else max(end, last)
+    if not runs_of:
         return [], []
-    end = max(max(x) for runs in curves.values() for x, _ in runs)
     grid = [end * i / (GRID_POINTS - 1) for i in range(GRID_POINTS)]
+    curves = {}
+    for variant, runs in runs_of.items():
+        resampled = [run_curve(samples, grid) for samples in runs]
+        kept = [c for c in resampled if any(v is not None for v in c)]
+        if kept:
+            curves[variant] = kept
     series = []
     for variant, runs in curves.items():
-        columns = list(zip(*(resample(x, y, grid) for x, y in runs)))
+        columns = list(zip(*runs))
         values = [[v for v in column if v is not None] for column in columns]
         series.append(
             {

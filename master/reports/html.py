@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from master.analysis.efficiency import quality_points
 from master.analysis.summarize import RUNG_METRICS, job_error, job_kind, ok_result
@@ -93,28 +94,42 @@ def failure_rows(run: dict) -> list[dict]:
     return rows
 
 
-def provenance_rows(run: dict, notes: Footnotes) -> list[dict]:
-    """Per job with a successful result: sources, sample rate and count, baseline, agent overhead."""
+def provenance_rows(run: dict, notes: Footnotes, remarks: Footnotes | None = None) -> list[dict]:
+    """Per job with a successful result: sources, sample rate and count, baseline, agent overhead. The sources'
+    reasons and the result's notes repeat over jobs, so they are numbered once in ``remarks`` (listed under the
+    table) and the rows carry their numbers."""
+    remarks = remarks if remarks is not None else Footnotes()
     rows = []
     for job in run.get("jobs") or []:
         result = ok_result(job)
         if result is not None:
-            rows.append(_provenance_row(run, job, result, notes))
+            rows.append(_provenance_row(run, job, result, notes, remarks))
     return rows
 
 
-def _provenance_row(run: dict, job: dict, result: dict, notes: Footnotes) -> dict:
+def _provenance_row(run: dict, job: dict, result: dict, notes: Footnotes, remarks: Footnotes) -> dict:
     prov, metrics = result.get("provenance") or {}, result.get("metrics") or {}
     missing, baseline = result.get("missing") or {}, result.get("baseline") or {}
 
     def cell(value, key: str, suffix: str = "") -> Cell:
         return value_cell(value, missing.get(key) or f"{key}: not reported by the agent", notes, suffix=suffix)
 
+    sources = [
+        {
+            "name": s.get("name", "?"),
+            "kind": s.get("kind"),
+            "valid": s.get("valid_samples"),
+            "invalid": s.get("invalid_samples"),
+            "remark": remarks.add(str(s["reason"])) if s.get("reason") else None,
+        }
+        for s in prov.get("sources") or []
+        if isinstance(s, dict)
+    ]
     return {
         "name": job.get("name") or job.get("id"),
         "node": node_name(run, job.get("node_id")) or DASH,
         "estimated": bool(prov.get("estimated")),
-        "sources": prov.get("sources") or [],
+        "sources": sources,
         "sample_rate": cell(prov.get("sample_rate_hz"), "sample_rate_hz", " Hz"),
         "sample_count": cell(prov.get("sample_count"), "sample_count"),
         "baseline": cell(baseline.get("idle_watts"), "idle_watts", " W"),
@@ -123,7 +138,7 @@ def _provenance_row(run: dict, job: dict, result: dict, notes: Footnotes) -> dic
         "sampler_overhead": cell(metrics.get("sampler_overhead_pct"), "sampler_overhead_pct", " %"),
         "ffmpeg": (result.get("ffmpeg") or {}).get("version"),
         "source": source_text(job, result),
-        "notes": prov.get("notes") or [],
+        "remarks": [remarks.add(str(n)) for n in prov.get("notes") or []],
     }
 
 
@@ -171,12 +186,31 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["fmt"] = fmt
+    env.filters["value"] = value_html
+    env.filters["maybe"] = maybe_html
     return env
+
+
+def maybe_html(value, reason: str = "not reported") -> Markup:
+    """A value, or "—" explaining why it is missing (macros.html's ``maybe``, as a filter for per-job rows)."""
+    if value is None or value == "":
+        return Markup('<span class="missing" title="{}">—</span>').format(reason)
+    return Markup("{}").format(value)
+
+
+def value_html(cell: Cell) -> Markup:
+    """A single-value cell of the per-job tables as HTML (what macros.html's ``cell`` gives for a cell without a sub
+    line), built here because those tables have a row per job (10,000 in a big campaign)."""
+    if cell.missing:
+        ref = Markup('<sup class="note-ref"><a href="#note-{0}">{0}</a></sup>').format(cell.note) if cell.note else ""
+        return Markup('<span class="missing" title="{}">—</span>{}').format(cell.title or "", ref)
+    est = Markup(' <span class="badge est">est.</span>') if cell.est else ""
+    return Markup("{}{}").format(cell.text, est)
 
 
 def render_html(run: dict, summary: dict) -> str:
     """The full report page for a run and its summary."""
-    notes = Footnotes()
+    notes, remarks = Footnotes(), Footnotes()
     context = {
         "campaign": run.get("campaign") or {},
         "generated_at": run.get("generated_at"),
@@ -191,7 +225,8 @@ def render_html(run: dict, summary: dict) -> str:
         "rung_tables": rung_tables(summary, notes),
         "rung_headings": [RUNG_HEADINGS[m] for m in RUNG_METRICS],
         "failures": failure_rows(run),
-        "provenance": provenance_rows(run, notes),
+        "provenance": provenance_rows(run, notes, remarks),
+        "remarks": remarks.items,
         "charts": chart_fragments(run, summary),
         "headlines": headlines(run, summary),
         "ranking": ranking_rows(energy_variants(summary), notes),

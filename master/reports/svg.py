@@ -21,22 +21,30 @@ def color(index: int) -> str:
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """About ``count`` round tick values covering [lo, hi] (1, 2 or 5 times a power of ten apart)."""
+    """About ``count`` round tick values covering [lo, hi] (1, 2 or 5 times a power of ten apart); just [lo, hi]
+    where round ticks would overflow (values near the float limit)."""
+    try:
+        lo, hi = float(lo), float(hi)
+    except OverflowError:
+        return []
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return []
     if hi <= lo:
         hi = lo + (abs(lo) or 1.0)
-    raw = (hi - lo) / max(count, 1)
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.floor(lo / step) * step
-    ticks, value = [], first
-    while value <= hi + step * 1e-9 and len(ticks) < 50:
-        ticks.append(round(value, 12))
-        value += step
-    if ticks[-1] < hi:
-        ticks.append(round(value, 12))
-    return ticks
+    try:
+        raw = (hi - lo) / max(count, 1)
+        power = 10.0 ** math.floor(math.log10(raw))
+        step = next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= raw)
+        value = math.floor(lo / step) * step
+        ticks = []
+        while value <= hi + step * 1e-9 and len(ticks) < 50:
+            ticks.append(round(value, 12))
+            value += step
+        if ticks[-1] < hi:
+            ticks.append(round(value, 12))
+    except (OverflowError, ValueError, StopIteration):
+        return [lo, hi]
+    return ticks if all(math.isfinite(t) for t in ticks) else [lo, hi]
 
 
 def tick_label(value: float) -> str:
@@ -59,13 +67,13 @@ class Frame:
 
     def x(self, value: float) -> float:
         """viewBox x of a data value."""
-        span = (self.x_hi - self.x_lo) or 1.0
-        return round(self.left + (value - self.x_lo) / span * (WIDTH - self.left - self.right), 1)
+        return round(self.left + _fraction(value, self.x_lo, self.x_hi) * (WIDTH - self.left - self.right), 1)
 
     def y(self, value: float) -> float:
         """viewBox y of a data value."""
-        span = (self.y_hi - self.y_lo) or 1.0
-        return round(self.top + (1 - (value - self.y_lo) / span) * (self.height - self.top - self.bottom), 1)
+        return round(
+            self.top + (1 - _fraction(value, self.y_lo, self.y_hi)) * (self.height - self.top - self.bottom), 1
+        )
 
     def chart(self, chart_id: str, title: str, x_label: str, y_label: str, **shapes) -> dict:
         """The chart dict the template draws: frame, ticks, axis labels and the given shapes."""
@@ -120,6 +128,12 @@ class Frame:
             lower = [f"{self.x(x)},{self.y(lo)}" for x, lo, _ in reversed(run)]
             polygons.append(" ".join(upper + lower))
         return polygons
+
+
+def _fraction(value: float, lo: float, hi: float) -> float:
+    """Where value lies from lo (0) to hi (1); halved first so values near the float limit do not overflow."""
+    span = float(hi) / 2 - float(lo) / 2
+    return (float(value) / 2 - float(lo) / 2) / span if span else 0.5
 
 
 def finite(value) -> bool:

@@ -115,3 +115,16 @@ def test_nice_ticks_cover_the_range():
     assert nice_ticks(0, 2.3) == [0, 0.5, 1.0, 1.5, 2.0, 2.5]
     ticks = nice_ticks(3.1, 3.2)
     assert ticks[0] <= 3.1 and ticks[-1] >= 3.2
+
+
+def test_run_curve_matches_resample_in_order_and_out_of_order():
+    """The one-pass curve equals sample_points + resample, with gaps, junk samples and out-of-order times."""
+    from master.reports.charts import run_curve, sample_points
+
+    grid = [0.0, 0.1, 0.25, 0.4, 0.5, 0.7, 1.0]
+    ordered = [{"t": 0.1, "total_watts": 5.0}, "junk", {"t": 0.3, "total_watts": None}, {"t": 0.5, "total_watts": 9.0}]
+    ordered += [{"t": 0.6, "total_watts": 10.0}, {"t": 0.9, "total_watts": 13.0}]
+    shuffled = [ordered[4], ordered[0], ordered[5], ordered[2], ordered[3]]
+    for samples in (ordered, shuffled):
+        assert run_curve(samples, grid) == resample(*sample_points(samples), grid)
+    assert run_curve(ordered, grid) == [None, 5.0, None, None, 9.0, 11.0, None]

@@ -149,8 +149,8 @@ def test_provenance_details_per_job(page):
     """The provenance table lists sample rate, sample count, sources and agent overhead per job."""
     prov = page[page.index('id="provenance"') : page.index('id="campaign-spec"')]
     assert prov.count("<tr>") == 1 + 6
-    assert '<span class="value">5 Hz</span>' in prov
-    assert '<span class="value">0.8 %</span>' in prov
+    assert '<td class="num">5 Hz</td>' in prov
+    assert '<td class="num">0.8 %</td>' in prov
     assert "rapl:dram-0 (rapl)" in prov
 
 
