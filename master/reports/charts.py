@@ -11,7 +11,7 @@ import math
 import statistics
 
 from master.analysis.stats import summary
-from master.reports.svg import Frame, color, extent, finite
+from master.reports.svg import WIDTH, Frame, color, extent, finite
 
 GRID_POINTS = 80
 """Points of the common time grid a variant's power runs are resampled on (median and min-max band)."""
@@ -285,6 +285,13 @@ def density_chart(groups: dict[str, list[dict]], chart_id: str = "chart-density"
     )
 
 
+def _label(x: float, y: float, text: str) -> dict:
+    """A text label beside a point: to its right, or to its left in the right quarter so it stays inside."""
+    if x > WIDTH * 0.7:
+        return {"x": x - 6, "y": y, "text": text, "anchor": "end"}
+    return {"x": x + 6, "y": y, "text": text, "anchor": "start"}
+
+
 def pareto_chart(points: list[dict], frontier: list[int], quality: str, chart_id: str = "chart-pareto") -> dict | None:
     """Quality vs joules per frame, one point per variant ({label, x, y, estimated}); the Pareto frontier (indices
     into points, by rising x) is a line and its variants are named. None without points."""
@@ -299,7 +306,7 @@ def pareto_chart(points: list[dict], frontier: list[int], quality: str, chart_id
         marks.append({"x": frame.x(p["x"]), "y": frame.y(p["y"]), "color": color(0 if on else 7), "open": not on})
         marks[-1]["title"] = tip
         if on:
-            labels.append({"x": frame.x(p["x"]) + 6, "y": frame.y(p["y"]) - 6, "text": _short(name), "anchor": "start"})
+            labels.append(_label(frame.x(p["x"]), frame.y(p["y"]) - 8, _short(name)))
     line = frame.path((points[i]["x"], points[i]["y"]) for i in frontier)
     return frame.chart(
         chart_id,

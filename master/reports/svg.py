@@ -60,7 +60,7 @@ class Frame:
 
     def __init__(self, x_range, y_range, height: int = 300, left: int = 64, bottom: int = 44, y_ticks: bool = True):
         self.height, self.left, self.top, self.bottom, self.right = height, left, 12, bottom, 16
-        self.x_ticks = nice_ticks(*x_range)
+        self.x_ticks = nice_ticks(*x_range, count=6)
         self.y_ticks = nice_ticks(*y_range) if y_ticks else []
         self.x_lo, self.x_hi = (self.x_ticks[0], self.x_ticks[-1]) if self.x_ticks else x_range
         self.y_lo, self.y_hi = (self.y_ticks[0], self.y_ticks[-1]) if self.y_ticks else y_range
