@@ -128,3 +128,17 @@ def test_run_curve_matches_resample_in_order_and_out_of_order():
     for samples in (ordered, shuffled):
         assert run_curve(samples, grid) == resample(*sample_points(samples), grid)
     assert run_curve(ordered, grid) == [None, 5.0, None, None, 9.0, 11.0, None]
+
+
+def test_power_chart_of_many_jobs_has_a_line_per_variant():
+    """24 jobs of 4 variants (like campaigns/h264.yml): 4 lines and 4 bands, not 24 lines."""
+    jobs = [
+        {
+            "variant": f"v{i % 4}",
+            "result": {"samples": [{"t": 0.5 * k, "total_watts": 10.0 + i % 4 + 0.1 * (i // 4)} for k in range(20)]},
+        }
+        for i in range(24)
+    ]
+    chart = power_chart("h264", jobs, "p")
+    assert len(chart["lines"]) == 4 and len(chart["bands"]) == 4
+    assert [e["label"] for e in chart["legend"]] == [f"v{i} (6 runs)" for i in range(4)]
