@@ -146,10 +146,13 @@ def run_curve(samples, grid: list[float]) -> list[float | None]:
 
 
 def _last_t(samples) -> float | None:
-    """The latest numeric ``t`` of a result's samples (None without one)."""
-    times = [s.get("t") for s in samples if type(s) is dict] if isinstance(samples, list) else []
-    times = [t for t in times if type(t) in _NUMBERS and _FINITE_LOW < t < _FINITE_HIGH]
-    return max(times) if times else None
+    """The ``t`` of a result's last sample with a numeric one (its end: samples come in time order; a run whose
+    samples do not is resampled in sorted order up to that end)."""
+    for sample in reversed(samples) if isinstance(samples, list) else ():
+        t = sample.get("t") if type(sample) is dict else None
+        if type(t) in _NUMBERS and _FINITE_LOW < t < _FINITE_HIGH:
+            return t
+    return None
 
 
 def power_series(jobs: list[dict]) -> tuple[list[float], list[dict]]:

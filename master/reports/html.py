@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from master.analysis.efficiency import quality_points
 from master.analysis.summarize import RUNG_METRICS, job_error, job_kind, ok_result
@@ -194,18 +194,18 @@ def environment() -> Environment:
 def maybe_html(value, reason: str = "not reported") -> Markup:
     """A value, or "—" explaining why it is missing (macros.html's ``maybe``, as a filter for per-job rows)."""
     if value is None or value == "":
-        return Markup('<span class="missing" title="{}">—</span>').format(reason)
-    return Markup("{}").format(value)
+        return Markup(f'<span class="missing" title="{escape(reason)}">—</span>')
+    return escape(value)
 
 
 def value_html(cell: Cell) -> Markup:
     """A single-value cell of the per-job tables as HTML (what macros.html's ``cell`` gives for a cell without a sub
     line), built here because those tables have a row per job (10,000 in a big campaign)."""
     if cell.missing:
-        ref = Markup('<sup class="note-ref"><a href="#note-{0}">{0}</a></sup>').format(cell.note) if cell.note else ""
-        return Markup('<span class="missing" title="{}">—</span>{}').format(cell.title or "", ref)
-    est = Markup(' <span class="badge est">est.</span>') if cell.est else ""
-    return Markup("{}{}").format(cell.text, est)
+        ref = f'<sup class="note-ref"><a href="#note-{cell.note}">{cell.note}</a></sup>' if cell.note else ""
+        return Markup(f'<span class="missing" title="{escape(cell.title or "")}">—</span>{ref}')
+    est = ' <span class="badge est">est.</span>' if cell.est else ""
+    return Markup(f"{escape(cell.text)}{est}")
 
 
 def render_html(run: dict, summary: dict) -> str:
