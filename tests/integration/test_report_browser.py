@@ -26,7 +26,7 @@ from tests.master.conftest import RUN_FILE
 
 pytestmark = pytest.mark.integration
 
-HARNESS = """<!DOCTYPE html><html><body>
+HARNESS = """<!DOCTYPE html><html><head><link rel="icon" href="data:,"></head><body>
 <iframe id="f" src="index.html" style="width:{width}px;height:900px;border:0"></iframe>
 <script>
 const f = document.getElementById("f");
@@ -39,8 +39,8 @@ f.onload = () => {{
             shapes: svg ? svg.querySelectorAll("path[d^='M'], rect, circle, polygon").length : 0}};
   }});
   const wide = [...d.body.querySelectorAll("*")]
-    .filter(e => e.getBoundingClientRect().right > w.innerWidth + 1 && !e.closest(".table-wrap, details:not([open])"))
-    .slice(0, 5).map(e => e.tagName + "." + e.className);
+    .filter(e => e.getBoundingClientRect().right > w.innerWidth + 1 && !e.closest(".table-wrap, figure.chart, details:not([open])"))
+    .slice(0, 5).map(e => e.tagName + "." + e.getAttribute("class"));
   document.body.dataset.result = JSON.stringify(
     {{scroll: d.documentElement.scrollWidth, inner: w.innerWidth, drawn, wide}});
 }};
