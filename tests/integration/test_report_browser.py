@@ -39,7 +39,8 @@ f.onload = () => {{
             shapes: svg ? svg.querySelectorAll("path[d^='M'], rect, circle, polygon").length : 0}};
   }});
   const wide = [...d.body.querySelectorAll("*")]
-    .filter(e => e.getBoundingClientRect().right > w.innerWidth + 1 && !e.closest(".table-wrap, figure.chart, details:not([open])"))
+    .filter(e => e.getBoundingClientRect().right > w.innerWidth + 1)
+    .filter(e => !e.closest(".table-wrap, figure.chart, details:not([open])"))
     .slice(0, 5).map(e => e.tagName + "." + e.getAttribute("class"));
   document.body.dataset.result = JSON.stringify(
     {{scroll: d.documentElement.scrollWidth, inner: w.innerWidth, drawn, wide}});
