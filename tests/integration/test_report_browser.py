@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from master.reports.writer import write_report
+from tests.integration.test_kinds import EVERY_KIND
+from tests.integration.test_remote_cli import campaign
 from tests.integration.test_web_browser import BROWSER_TIMEOUT_S, CHROMIUM, needs_chromium, page_requests
 from tests.master.analysis.kind_results import add_kind_jobs
 from tests.master.conftest import RUN_FILE
@@ -140,3 +142,20 @@ def test_every_kind_report_at_phone_and_wide_widths(run, tmp_path, serve_dir):
     charts = page.count('<figure class="chart"')
     assert 'id="chart-density"' in page and charts >= 4
     check(report, serve_dir(report), tmp_path, charts=charts)
+
+
+@needs_chromium
+def test_report_of_a_real_campaign_of_every_kind(tmp_path, serve_dir):
+    """A tiny real campaign of every kind (baseline, live, multi, density, ladder; `campaign run`, embedded): its
+    report opens with a headline per measured kind and passes the same browser checks."""
+    spec = tmp_path / "every.yml"
+    spec.write_text(EVERY_KIND)
+    proc = campaign(tmp_path, "run", str(spec), "--state-dir", "state", "--reports-dir", "reports", timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("report: "))
+    report = (tmp_path / line.split("report: ", 1)[1]).parent
+    page = (report / "index.html").read_text()
+    kinds = re.findall(r'<span class="kind">(\w+)</span>', page)
+    assert set(kinds) >= {"ladder", "live", "multi"}, kinds
+    assert "estimated energy" in page
+    check(report, serve_dir(report), tmp_path, charts=page.count('<figure class="chart"'))
