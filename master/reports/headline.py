@@ -69,6 +69,8 @@ def sentence(question: Question, best: dict, other: dict | None, values: list, o
     per-run values: {text, significant (True, False or None when it cannot be told), estimated, best}."""
     value = _mean(best, question.metric)
     parts = [f"{best['variant']} {question.verb} {fmt(value, 3)} {question.unit}"]
+    if question is DENSITY and value == 0:
+        parts = [f"{best['variant']} held no stream in real time"]
     if question is DENSITY and _mean(best, "watts_per_stream") is not None:
         parts[0] += f" at {fmt(_mean(best, 'watts_per_stream'), 3)} W/stream"
     estimated = bool(best["provenance"]["estimated"] or (other and other["provenance"]["estimated"]))

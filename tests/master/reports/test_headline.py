@@ -70,3 +70,9 @@ def test_headlines_of_the_quick_run(run):
     out = headlines(run, summarize_run(run))
     assert [h["kind"] for h in out] == ["transcode"]
     assert out[0]["best"] == "x264-veryfast" and "than x265-fast" in out[0]["text"] and out[0]["estimated"]
+
+
+def test_density_that_held_nothing_says_so():
+    """max_streams 0: the sentence says no stream held real time, not "holds 0 streams"."""
+    out = sentence(DENSITY, variant("dense", max_streams=0), None, [0], [])
+    assert out["text"].startswith("dense held no stream in real time; the only variant of its kind")
