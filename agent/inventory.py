@@ -262,6 +262,37 @@ def _ffmpeg_part(ffmpeg: FFmpegBinary | None, cache_dir, probe: bool, missing: d
     return ffmpeg.as_dict(), encoder_inventory(ffmpeg, cache_dir)
 
 
+CPU_SYSFS = "/sys/devices/system/cpu"
+"""Where the kernel shows the CPU frequency governor, intel_pstate's turbo switch and SMT control."""
+
+
+def _read_sys(path: Path) -> tuple[str | None, str | None]:
+    try:
+        return path.read_text(encoding="ascii", errors="replace").strip(), None
+    except OSError as exc:
+        return None, f"{path} not readable ({exc.strerror or exc.__class__.__name__})"
+
+
+def cpu_power_facts(root: str | os.PathLike = CPU_SYSFS) -> tuple[dict, dict[str, str]]:
+    """``({"cpu_governor", "turbo", "smt"}, missing)``: facts that make power vary (a governor other than
+    ``performance``, turbo on, SMT on); each is None with a reason when the host does not show it (containers, VMs)."""
+    root = Path(root)
+    facts, missing = {}, {}
+    governor, why = _read_sys(root / "cpu0" / "cpufreq" / "scaling_governor")
+    facts["cpu_governor"] = governor or None
+    if why:
+        missing["cpu_governor"] = why
+    no_turbo, why = _read_sys(root / "intel_pstate" / "no_turbo")
+    facts["turbo"] = {"0": True, "1": False}.get(no_turbo or "")
+    if facts["turbo"] is None:
+        missing["turbo"] = why or f"intel_pstate/no_turbo reads {no_turbo!r}, not 0 or 1"
+    smt, why = _read_sys(root / "smt" / "control")
+    facts["smt"] = {"on": True, "off": False, "forceoff": False, "notsupported": False}.get(smt or "")
+    if facts["smt"] is None:
+        missing["smt"] = why or f"smt/control reads {smt!r}"
+    return facts, missing
+
+
 def collect_inventory(
     ffmpeg: FFmpegBinary | None,
     power_sources: list[dict] | None = None,
@@ -280,6 +311,8 @@ def collect_inventory(
     version, version_reason = installed_version()
     if version_reason:
         missing["ffwatt"] = version_reason
+    power_facts, facts_missing = cpu_power_facts()
+    missing.update(facts_missing)
     return {
         "hostname": socket.gethostname(),
         "cpu_model": cpu["model"],
@@ -296,6 +329,7 @@ def collect_inventory(
         "encoders": encoders,
         "power_sources": list(power_sources or []),
         "power_notes": list(power_notes or []),
+        **power_facts,
         "notes": [gpu_note] if gpu_note else [],
         "missing": missing,
     }

@@ -253,6 +253,7 @@ def run_campaign(campaign, campaign_file: Path | str, options: RunOptions, conso
     help="Write the report into this folder instead (created if needed; its index.html, results.json and"
     " results.csv are overwritten, other files left alone).",
 )
+@click.option("--pdf", is_flag=True, help="Also print the report to report.pdf beside index.html (headless Chromium).")
 def report(
     campaign_id: str | None,
     master_url,
@@ -263,15 +264,23 @@ def report(
     state_dir: Path,
     reports_dir: Path,
     out_dir: Path | None,
+    pdf: bool,
 ) -> None:
     """Write the report of CAMPAIGN_ID (default: the latest) from the embedded database or --master URL.
 
     Without --out each call writes a new timestamped folder under --reports-dir; with --out DIR it rewrites the
-    report files in DIR. Prints the index.html and the folder it wrote."""
+    report files in DIR. Prints the index.html and the folder it wrote; with --pdf also report.pdf."""
     api = api_for(master_url, token, tls_ca, tls_cert, tls_key, state_dir)
     try:
         campaign_id = campaign_id or api.latest_campaign_id()
         run_data = api.run_data(campaign_id)
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
-    write_report(run_data, reports_dir, out_dir)
+    index = write_report(run_data, reports_dir, out_dir)
+    if pdf:
+        from master.reports.pdf import PdfError, write_pdf
+
+        try:
+            click.echo(f"pdf: {write_pdf(index)}")
+        except PdfError as exc:
+            raise click.ClickException(str(exc)) from exc

@@ -187,3 +187,36 @@ def test_collect_inventory_without_ffmpeg():
     inv = collect_inventory(None)
     assert inv["ffmpeg"] is None and "ffmpeg" in inv["missing"]
     assert all(not e["usable"] for e in inv["encoders"].values())
+
+
+def _cpu_tree(tmp_path, governor=None, no_turbo=None, smt=None):
+    """A fake /sys/devices/system/cpu with the given files (absent when None)."""
+    for rel, text in (
+        ("cpu0/cpufreq/scaling_governor", governor),
+        ("intel_pstate/no_turbo", no_turbo),
+        ("smt/control", smt),
+    ):
+        if text is not None:
+            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / rel).write_text(text + "\n")
+    return tmp_path
+
+
+def test_cpu_power_facts_read_governor_turbo_and_smt(tmp_path):
+    """powersave, turbo on (no_turbo 0), SMT on: read as they are, nothing missing."""
+    from agent.inventory import cpu_power_facts
+
+    facts, missing = cpu_power_facts(_cpu_tree(tmp_path, "powersave", "0", "on"))
+    assert facts == {"cpu_governor": "powersave", "turbo": True, "smt": True} and missing == {}
+    facts, _ = cpu_power_facts(_cpu_tree(tmp_path, "performance", "1", "off"))
+    assert facts == {"cpu_governor": "performance", "turbo": False, "smt": False}
+
+
+def test_cpu_power_facts_absent_are_none_with_a_reason(tmp_path):
+    """A host without the files (a container): each fact None, its reason naming the file."""
+    from agent.inventory import cpu_power_facts
+
+    facts, missing = cpu_power_facts(tmp_path)
+    assert facts == {"cpu_governor": None, "turbo": None, "smt": None}
+    assert "scaling_governor not readable" in missing["cpu_governor"] and "no_turbo" in missing["turbo"]
+    assert "smt/control" in missing["smt"]

@@ -4,8 +4,6 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
-import plotly.offline
-
 from master.analysis.summarize import summarize_run
 from master.reports.html import TABLE_METRICS, Footnotes, fmt, render_html, stat_cell
 
@@ -109,12 +107,12 @@ def test_single_run_has_mean_without_spread(page):
     assert "n=1/2" in page
 
 
-def test_plotly_js_is_inlined_exactly_once(page):
-    """The plotly.js bundle is on the page once; the three charts reuse it."""
-    assert page.count(plotly.offline.get_plotlyjs()) == 1
-    assert page.count("plotly.js v") == 1
-    assert page.count("Plotly.newPlot(") == 3
-    assert page.count('"displaylogo": false') == 3
+def test_charts_are_inline_svg_without_script(page):
+    """The J/frame and the two power charts are inline SVG; the page runs no script and stays small."""
+    assert page.count("<svg ") == 3
+    assert [a["id"] for t, a in parse(page).tags if t == "figure"] == ["chart-jpf", "chart-power-0", "chart-power-1"]
+    assert "<script" not in page and "Plotly" not in page
+    assert len(page.encode()) < 150_000
 
 
 def test_no_external_resource_is_referenced(page):
@@ -151,8 +149,8 @@ def test_provenance_details_per_job(page):
     """The provenance table lists sample rate, sample count, sources and agent overhead per job."""
     prov = page[page.index('id="provenance"') : page.index('id="campaign-spec"')]
     assert prov.count("<tr>") == 1 + 6
-    assert '<span class="value">5 Hz</span>' in prov
-    assert '<span class="value">0.8 %</span>' in prov
+    assert '<td class="num">5 Hz</td>' in prov
+    assert '<td class="num">0.8 %</td>' in prov
     assert "rapl:dram-0 (rapl)" in prov
 
 
@@ -200,10 +198,10 @@ def test_finished_campaign_has_no_partial_banner(page):
 
 
 def test_run_without_results_has_no_charts_and_says_so(run):
-    """When no job succeeded: no plotly bundle, a NO ENERGY DATA banner, dashes instead of charts."""
+    """When no job succeeded: no chart, a NO ENERGY DATA banner, dashes instead of charts."""
     run["jobs"] = [run["jobs"][6]]
     page = render(run)
-    assert "plotly.js v" not in page and "Plotly.newPlot" not in page
+    assert "<svg" not in page
     assert '<div class="banner none"' in page
     assert "no variant has a joules-per-frame value" in page
 

@@ -9,7 +9,6 @@ from master.reports.charts import density_chart, density_levels
 from master.reports.html import KIND_TABLE_METRICS, TABLE_METRICS, confidence_text, render_html
 from master.reports.tabular import COLUMNS, CONTENT_COLUMNS, KIND_COLUMNS, METRIC_COLUMNS, csv_text
 from tests.master.analysis.kind_results import ESTIMATED_IDLE, add_kind_jobs
-from tests.master.reports.test_charts import figure_data
 
 OLD_COLUMNS_END = "error"
 
@@ -60,8 +59,8 @@ def test_baselines_have_their_own_section_and_stay_out_of_the_energy_table(run):
     assert f'title="{reason}">—</span>' in dev and 'class="badge est"' in dev
     results = section(page, "results", "ladder-rungs")
     assert "Scenario idle" not in results and "<strong>idle</strong>" not in results
-    jpf = figure_data(re.search(r'<div id="chart-jpf".*?</script>', page, re.S).group(0))
-    assert "idle" not in [x for trace in jpf for x in trace["x"]]
+    jpf = re.search(r'<figure class="chart" id="chart-jpf">.*?</figure>', page, re.S).group(0)
+    assert "x264-veryfast" in jpf and "idle" not in re.findall(r'class="label"[^>]*>([^<]*)<', jpf)
 
 
 def test_baseline_rows_stay_in_the_csv(run):
@@ -101,11 +100,14 @@ def test_density_columns_and_chart(run):
     dense = table_of(page, "dense")
     assert {"max streams", "W/stream", "marginal W/stream"} <= set(headings(dense))
     assert "up to 4 streams" in dense
-    fragment = re.search(r'<div id="chart-density".*?</script>', page, re.S).group(0)
-    traces = figure_data(fragment)
-    assert [t["name"] for t in traces] == ["dense-x264"]
-    assert traces[0]["x"] == [1, 2, 3, 4] and traces[0]["y"] == [20.0, 31.0, 41.5, 52.0]
-    assert traces[0]["marker"]["symbol"] == ["circle", "circle", "circle", "x-open"]
+    figure = re.search(r'<figure class="chart" id="chart-density">.*?</figure>', page, re.S).group(0)
+    marks = re.findall(r'<circle class="mark"[^>]*fill="([^"]+)"><title>([^<]*)</title>', figure)
+    assert [title for _, title in marks] == [
+        f"dense-x264: {n} streams, {w} W, held in {h} of 1 runs"
+        for n, w, h in ((1, 20, 1), (2, 31, 1), (3, 41.5, 1), (4, 52, 0))
+    ]
+    assert [fill == "white" for fill, _ in marks] == [False, False, False, True]
+    assert "dense-x264: real-time limit 3 streams" in figure
     assert page.index("Streams vs watts") > page.index('id="charts"')
 
 
@@ -133,8 +135,8 @@ def test_density_levels_over_repetitions():
         {"streams": 1, "mean_watts": 21.0, "held": 2, "runs": 2},
         {"streams": 2, "mean_watts": 32.0, "held": 1, "runs": 2},
     ]
-    traces = figure_data(density_chart({"v": [first, second]}))
-    assert traces[0]["marker"]["symbol"] == ["circle", "x-open"]
+    chart = density_chart({"v": [first, second]})
+    assert [m["open"] for m in chart["marks"]] == [False, True]
     assert density_chart({"v": [{"density": {"levels": []}}]}) is None
 
 

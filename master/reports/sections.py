@@ -1,0 +1,128 @@
+"""View models of the report's efficiency sections: the ranking, the energy split by source, the per-job power rows
+and the preflight warnings about how the hosts were measured.
+
+A missing figure stays "—" with its reason (master/reports/cells.py); an estimated source is labelled as such.
+"""
+
+from __future__ import annotations
+
+from master.analysis.efficiency import ranking
+from master.analysis.stats import summary as stat_summary
+from master.analysis.summarize import ok_result
+from master.reports.cells import DASH, Footnotes, fmt, stat_cell, value_cell
+from master.reports.tabular import node_name
+
+PREFLIGHT_FACTS = (
+    ("cpu_governor", "performance", "CPU frequency governor is {value!r}, not 'performance': clocks vary with load"),
+    ("turbo", False, "turbo boost is on: clocks and power depend on temperature and other load"),
+    ("smt", False, "SMT (hyper-threading) is on: sibling threads share a core's power"),
+)
+"""Inventory facts checked before trusting a host's numbers: (key, the value wanted, the warning otherwise)."""
+
+
+def ranking_rows(variants: list[dict], notes: Footnotes) -> dict | None:
+    """The ranking table by frames per joule (best first) with quality per joule when measured; None when no
+    variant has frames per joule."""
+    ordered, per_joule = ranking(variants)
+    if not any(v["stats"]["frames_per_joule"]["mean"] is not None for v in ordered):
+        return None
+    rows = []
+    for rank, v in enumerate(ordered, 1):
+        rated = v["stats"]["frames_per_joule"]["mean"] is not None
+        rows.append(
+            {
+                "rank": rank if rated else DASH,
+                "variant": v["variant"],
+                "scenario": v["scenario"],
+                "estimated": v["provenance"]["estimated"],
+                "fpj": stat_cell(v, "frames_per_joule", notes, energy=True),
+                "jpf": stat_cell(v, "joules_per_frame", notes, energy=True),
+                "quality": stat_cell(v, per_joule[0], notes, energy=True) if per_joule else None,
+            }
+        )
+    return {"rows": rows, "quality_heading": per_joule[1] if per_joule else None}
+
+
+def energy_split(run: dict) -> dict | None:
+    """Per variant, the mean energy per run of each power source (``metrics.energy_j``) and its share of the total;
+    None when no result carries per-source energy."""
+    per_variant: dict[str, dict[str, list[float]]] = {}
+    kinds: dict[str, str] = {}
+    for job in run.get("jobs") or []:
+        result = ok_result(job)
+        energy = ((result or {}).get("metrics") or {}).get("energy_j")
+        if not isinstance(energy, dict) or not energy:
+            continue
+        for source in (result.get("provenance") or {}).get("sources") or []:
+            if isinstance(source, dict) and source.get("name"):
+                kinds[source["name"]] = source.get("kind") or ""
+        sources = per_variant.setdefault(job.get("variant") or job.get("name") or "?", {})
+        for name, joules in energy.items():
+            sources.setdefault(name, []).append(joules)
+    if not per_variant:
+        return None
+    names = sorted({n for sources in per_variant.values() for n in sources})
+    rows = []
+    for variant, sources in per_variant.items():
+        means = {n: stat_summary(sources.get(n, [])).mean for n in names}
+        total = sum(m for m in means.values() if m is not None)
+        cells = []
+        for n in names:
+            mean = means[n]
+            share = f"{mean / total * 100:.0f}%" if mean is not None and total else None
+            cells.append({"text": fmt(mean) if mean is not None else DASH, "share": share, "missing": mean is None})
+        rows.append({"variant": variant, "cells": cells})
+    headings = [{"name": n, "estimated": kinds.get(n) == "estimate" or n.startswith("estimate")} for n in names]
+    return {"headings": headings, "rows": rows}
+
+
+def power_job_rows(run: dict, notes: Footnotes) -> list[dict]:
+    """Per successful job with samples: its variant, duration, mean and peak watts and sample count (the per-job
+    detail under the power-over-time charts)."""
+    rows = []
+    for job in run.get("jobs") or []:
+        result = ok_result(job)
+        if result is None or not isinstance(result.get("samples"), list) or not result["samples"]:
+            continue
+        metrics, missing = result.get("metrics") or {}, result.get("missing") or {}
+
+        def cell(key: str, suffix: str = "", metrics=metrics, missing=missing):
+            return value_cell(metrics.get(key), missing.get(key) or f"{key}: not reported", notes, suffix=suffix)
+
+        rows.append(
+            {
+                "name": job.get("name") or job.get("id"),
+                "scenario": job.get("scenario") or DASH,
+                "variant": job.get("variant") or DASH,
+                "estimated": bool((result.get("provenance") or {}).get("estimated")),
+                "duration": cell("duration_s", " s"),
+                "mean": cell("mean_watts", " W"),
+                "peak": cell("peak_watts", " W"),
+                "samples": len(result["samples"]),
+            }
+        )
+    return rows
+
+
+def preflight_rows(run: dict, summary: dict) -> list[dict]:
+    """Warnings about how each host was measured: an estimate instead of a sensor, and inventory facts (governor,
+    turbo, SMT) that make power vary; a fact the inventory does not carry is listed as unknown with its reason."""
+    rows = []
+    estimated = summary["provenance"]["estimated_nodes"]
+    for node in run.get("nodes") or []:
+        name = node.get("hostname") or node_name(run, node.get("id")) or node.get("id") or "?"
+        inventory = node.get("inventory") or {}
+        if node.get("id") in estimated:
+            rows.append(
+                {"host": name, "level": "warn", "text": "energy is ESTIMATED (CPU-time model), no power sensor"}
+            )
+        for key, wanted, message in PREFLIGHT_FACTS:
+            if key not in inventory:
+                continue
+            value = inventory[key]
+            if value is None:
+                reason = (inventory.get("missing") or {}).get(key) or "not readable"
+                rows.append({"host": name, "level": "unknown", "text": f"{key} unknown: {reason}"})
+            elif value != wanted:
+                rows.append({"host": name, "level": "warn", "text": message.format(value=value)})
+    return rows
