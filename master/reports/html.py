@@ -18,6 +18,7 @@ from master.reports import charts
 # stat_cell, KIND_TABLE_METRICS, confidence_text: imported by tests through this module
 from master.reports.cells import DASH, ESTIMATE_SENTENCE, Cell, Footnotes, fmt, stat_cell, value_cell  # noqa: F401
 from master.reports.content import source_overview, source_text, warning_rows
+from master.reports.cost_section import cost_view
 from master.reports.inventory import node_view
 from master.reports.tables import (  # noqa: F401
     KIND_TABLE_METRICS,
@@ -185,6 +186,7 @@ def render_html(run: dict, summary: dict) -> str:
         "failures": failure_rows(run),
         "provenance": provenance_rows(run, notes),
         "charts": chart_html,
+        "cost": cost_view(summary),
         "plotly_js": charts.plotly_js() if has_chart else None,
         "footnotes": notes.items,
     }
