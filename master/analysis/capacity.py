@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from master.analysis.pricing import Pricing, rates_for
+from master.analysis.pricing import Pricing, PricingError, rates_for
 from master.analysis.stats import present
 from master.analysis.summarize import group_by_variant, job_kind, ok_result
 
@@ -20,6 +20,10 @@ HOURS_PER_MONTH = 730.0
 
 REPORT_NODES = 10
 """The report's capacity block plans for this many nodes' worth of streams (each profile's max per node x 10)."""
+
+
+NO_PRICING = "no pricing given (--pricing FILE, or pricing: in the campaign file)"
+"""Why a plan without pricing has no cost or CO2."""
 
 
 class NoDensityResult(Exception):
@@ -74,15 +78,22 @@ def profile_plan(run: dict, jobs: list[dict], streams: int | None, pricing: Pric
         plan["notes"].append("estimated: the density energy is a CPU-time model, not a measurement")
     target = streams if streams is not None else (plan["max_streams"] or 0) * REPORT_NODES
     plan["streams"] = target
-    _fill(plan, target, _rates(run, first_job, pricing))
+    _fill(plan, target, _rates(run, first_job, pricing, plan), pricing is not None)
     return plan
 
 
-def _rates(run: dict, job: dict, pricing: Pricing | None):
-    return rates_for(run, job, pricing) if pricing is not None else None
+def _rates(run: dict, job: dict, pricing: Pricing | None, plan: dict):
+    """The rates of the job's host; None without pricing, or (with a note) when the file cannot price the host."""
+    if pricing is None:
+        return None
+    try:
+        return rates_for(run, job, pricing)
+    except PricingError as exc:
+        plan["notes"].append(f"not priced: {exc}")
+        return None
 
 
-def _fill(plan: dict, streams: int, rates) -> None:
+def _fill(plan: dict, streams: int, rates, priced: bool) -> None:
     """Nodes, kWh, cost and CO2 per month of ``streams`` streams on the profile in ``plan``."""
     missing = plan["missing"]
     per_node, watts = plan["max_streams"], plan["watts_per_stream"]
@@ -105,12 +116,12 @@ def _fill(plan: dict, streams: int, rates) -> None:
     plan["node_cost_per_month"] = nodes * cost * HOURS_PER_MONTH if cost is not None and nodes is not None else None
     for name in ("energy_cost_per_month", "co2_kg_per_month", "node_cost_per_month"):
         if plan[name] is None:
-            missing[name] = _why(name, rates, kwh, nodes)
+            missing[name] = _why(name, rates, kwh, nodes, priced)
 
 
-def _why(name: str, rates, kwh, nodes) -> str:
+def _why(name: str, rates, kwh, nodes, priced: bool) -> str:
     if rates is None:
-        return "no pricing given (--pricing FILE, or pricing: in the campaign file)"
+        return "no prices for this host (see the notes)" if priced else NO_PRICING
     if name == "node_cost_per_month":
         return "no node_cost_per_hour for this host in the pricing file" if nodes is not None else "no node count"
     return "no kWh per month" if kwh is None else "not computed"

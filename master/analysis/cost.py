@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from master.analysis.capacity import NoDensityResult, plan_capacity
-from master.analysis.pricing import Pricing, Rates, rates_for
+from master.analysis.pricing import Pricing, PricingError, Rates, rates_for
 from master.analysis.stats import summary as stat_summary
 from master.analysis.summarize import group_by_variant, job_kind, ok_result
 
@@ -109,6 +109,16 @@ def _per_unit(figures: dict, missing: dict, unit: str, hours_key: str, hours: fl
     return reasons
 
 
+def unpriced(result: dict, reason: str) -> dict[str, Any]:
+    """The cost of a job whose host the pricing file cannot price: every figure None with ``reason``."""
+    return {
+        "figures": dict.fromkeys(FIGURES),
+        "missing": dict.fromkeys(FIGURES, reason),
+        "estimated": bool((result.get("provenance") or {}).get("estimated")),
+        "rates": {"host": None, "region": None, "error": reason},
+    }
+
+
 def wall_hours(job: dict, result: dict) -> tuple[float | None, str | None]:
     """Hours the job held its node: the result's started_at to finished_at (else the job's)."""
     for source in (result, job):
@@ -163,7 +173,10 @@ def variant_cost(run: dict, jobs: list[dict], pricing: Pricing) -> dict[str, Any
     for job in jobs:
         result = ok_result(job)
         if result is not None:
-            costs.append(job_cost(job, result, rates_for(run, job, pricing)))
+            try:
+                costs.append(job_cost(job, result, rates_for(run, job, pricing)))
+            except PricingError as exc:  # a host the file cannot price: its figures are missing, the report stays
+                costs.append(unpriced(result, str(exc)))
     missing: dict[str, list[str]] = {}
     for cost in costs:
         for name, reason in cost["missing"].items():

@@ -37,10 +37,22 @@ def cost_view(summary: dict) -> dict[str, Any]:
 
 
 def _price_row(rates: dict, file: str | None) -> dict[str, Any]:
-    """A host's rates, their sources without the file name the section already gives."""
+    """A host's rates for the prices table (numbers formatted, None where the file could not price the host), their
+    sources without the file name the section already gives."""
     prefix = f"{file}: "
-    sources = [s[len(prefix) :] if file and s.startswith(prefix) else s for s in rates["source"].values()]
-    return {**rates, "sources": sources}
+    sources = [s[len(prefix) :] if file and s.startswith(prefix) else s for s in (rates.get("source") or {}).values()]
+    if rates.get("error"):
+        sources.append(rates["error"])
+    return {
+        "host": rates.get("host") or DASH,
+        "region": rates.get("region") or DASH,
+        **{k: fmt(rates[k]) if rates.get(k) is not None else None for k in PRICE_KEYS},
+        "sources": sources,
+        "why": rates.get("error") or (rates.get("source") or {}).get("node_cost_per_hour") or "not in the file",
+    }
+
+
+PRICE_KEYS = ("electricity_per_kwh", "gco2_per_kwh", "node_cost_per_hour")
 
 
 def _cell(cost: dict, name: str, est: bool) -> Cell:

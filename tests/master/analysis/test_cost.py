@@ -129,3 +129,16 @@ def test_add_costs_without_pricing_adds_no_cost(run):
     summary = add_costs(run, summarize_run(run), None)
     assert summary == summarize_run(run)
     assert "pricing" not in summary and all("cost" not in v for v in summary["variants"])
+
+
+def test_host_the_file_cannot_price_is_missing_not_fatal(run, tmp_path):
+    """A file without default that places no host of the run: the costs are None with the host named, and the
+    capacity plan notes it; nothing raises, so the report is still written."""
+    path = tmp_path / "p.yml"
+    path.write_text("regions:\n  eu: {electricity_per_kwh: 1, gco2_per_kwh: 2}\nhosts:\n  other: {region: eu}\n")
+    summary = add_costs(add_kind_jobs(run), summarize_run(run), load_pricing(path))
+    x264 = next(v for v in summary["variants"] if v["variant"] == "x264-veryfast")["cost"]
+    assert x264["stats"]["energy_cost"]["n"] == 0
+    assert any("host dev1" in reason for reason in x264["missing"]["energy_cost"])
+    (profile,) = summary["capacity"]["profiles"]
+    assert profile["energy_cost_per_month"] is None and any("host rapl1" in n for n in profile["notes"])

@@ -60,3 +60,13 @@ def test_capacity_block_with_density_results(run):
 def test_no_capacity_block_without_density(run):
     """The quick run has no density variant: no capacity block."""
     assert 'id="capacity-table"' not in section(page_of(run, load_pricing(JSON_FILE)))
+
+
+def test_unpriced_host_shows_dashes_with_the_reason(run, tmp_path):
+    """A host the file cannot price: its costs and prices are "—" and the reason names it; the page renders."""
+    path = tmp_path / "p.yml"
+    path.write_text("regions:\n  eu: {electricity_per_kwh: 1, gco2_per_kwh: 2}\nhosts:\n  other: {region: eu}\n")
+    html = section(page_of(run, load_pricing(path)))
+    row = re.search(r"<strong>x264-veryfast</strong>.*?</tr>", html, re.S).group(0)
+    assert "—" in row and "host dev1" in row
+    assert "host dev1" in html[html.index('id="cost-prices"') :]
