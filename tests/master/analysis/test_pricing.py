@@ -190,3 +190,23 @@ def test_campaign_pricing_key_is_relative_to_the_campaign_file(tmp_path):
     assert pricing_for_run(campaign, None).regions["default"].electricity_per_kwh == 0.3
     assert pricing_for_run(campaign, JSON_FILE).format == "json"
     assert pricing_for_run({"spec_text": "name: c\n"}, None) is None
+
+
+def readme_block(after: str, lang: str) -> str:
+    """The first ```lang block of README.md after the line holding ``after``."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    rest = text[text.index(after) :]
+    start = rest.index(f"```{lang}\n") + len(lang) + 4
+    return rest[start : rest.index("```", start)]
+
+
+def test_readme_examples_load(tmp_path):
+    """The README's pricing.yml in full and its JSON example load, and price hosts as the README says."""
+    yml = load_pricing(write(tmp_path, "p.yml", readme_block("`pricing.yml` in full", "yaml")))
+    enc = yml.resolve("enc-1", {"group": "encoders"})
+    assert (enc.region, enc.electricity_per_kwh, enc.node_cost_per_hour) == ("eu-west-1", 0.22, 0.34)
+    gpu = yml.resolve("g-1", {"group": "encoders,gpu"})
+    assert (gpu.region, gpu.node_cost_per_hour) == ("us-west-2", 1.10)
+    assert yml.resolve("other").node_cost_per_hour == 0.20
+    js = load_pricing(write(tmp_path, "p.json", readme_block("A JSON file of two tables", "json")))
+    assert js.resolve("x").electricity_per_kwh == 0.12
