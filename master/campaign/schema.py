@@ -103,6 +103,11 @@ def campaign_schema() -> dict[str, Any]:
                     "items": {"type": "string", "minLength": 1, "description": "a host name or label"},
                     "description": "a list of host names or labels",
                 },
+                "pricing": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "a pricing file (pricing.yml or a JSON file), relative to the campaign file",
+                },
                 "defaults": _defaults_schema(),
                 "scenarios": {"type": "array", "minItems": 1, "items": scenario, "description": "a list of scenarios"},
             },

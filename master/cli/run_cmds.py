@@ -40,17 +40,38 @@ def _load_or_exit(path: Path, max_jobs: int):
         _problems_exit(exc)
 
 
-def write_report(run: dict, reports_root: Path, out_dir: Path | None = None) -> Path:
+def write_report(run: dict, reports_root: Path, out_dir: Path | None = None, pricing=None) -> Path:
     """Write the run's report into ``out_dir`` (its report files replaced, the folder created if needed), else into a
     new ``reports_root/<campaign>-<time>`` folder, and say where: ``report: DIR/index.html`` and
-    ``report folder: DIR``."""
+    ``report folder: DIR``. With ``pricing`` (master/analysis/pricing.py) it has the cost and carbon."""
     from master.embedded import report_dir
     from master.reports.writer import write_report as write
 
-    index = write(run, out_dir if out_dir is not None else report_dir(reports_root, run["campaign"]["name"]))
+    index = write(run, out_dir if out_dir is not None else report_dir(reports_root, run["campaign"]["name"]), pricing)
     click.echo(f"report: {index}")
     click.echo(f"report folder: {index.parent} (index.html, results.json, results.csv)")
     return index
+
+
+pricing_option = click.option(
+    "--pricing",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Pricing file (pricing.yml, or a JSON file of electricity_prices and co2_intensity) for the report's cost "
+    "and carbon; wins over the campaign file's pricing: key.",
+)
+
+
+def campaign_pricing(campaign: dict | None, flag: Path | None):
+    """The pricing of a run (``--pricing``, else the campaign's ``pricing:`` file, else None); a file with problems
+    has them printed, exit 2."""
+    from master.analysis.pricing import PricingError, pricing_for_run
+
+    try:
+        return pricing_for_run(campaign, flag)
+    except PricingError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        sys.exit(EXIT_INVALID)
 
 
 def _spec_path(campaign_file: Path | str) -> str:
@@ -78,7 +99,9 @@ def _submit(api: MasterApi, campaign, campaign_file: Path | str) -> dict:
         raise
 
 
-def run_remote(api: MasterApi, campaign, campaign_file: Path | str, reports_dir: Path, console: Console) -> None:
+def run_remote(
+    api: MasterApi, campaign, campaign_file: Path | str, reports_dir: Path, console: Console, pricing=None
+) -> None:
     """Submit to a remote master, follow it, write the report here; Ctrl-C stops following, not the campaign."""
     submitted = _submit(api, campaign, campaign_file)
     campaign_id = submitted["campaign_id"]
@@ -93,7 +116,7 @@ def run_remote(api: MasterApi, campaign, campaign_file: Path | str, reports_dir:
             f"  campaign report {campaign_id} --master {api.base_url}"
         )
         sys.exit(EXIT_INTERRUPTED)
-    write_report(api.run_data(campaign_id), reports_dir)
+    write_report(api.run_data(campaign_id), reports_dir, pricing=pricing)
     if final["state"] != "finished":
         raise click.ClickException(f"campaign {campaign_id} ended {final['state']} on the master")
 
@@ -104,7 +127,7 @@ def embedded_input_dirs(campaign, input_dirs: tuple[Path, ...]) -> tuple[Path, .
     return (*input_dirs, campaign.path.parent if campaign.path else Path.cwd())
 
 
-def run_embedded(campaign, campaign_file: Path | str, options: RunOptions, console: Console) -> None:
+def run_embedded(campaign, campaign_file: Path | str, options: RunOptions, console: Console, pricing=None) -> None:
     """The embedded default: master and agent in this process; Ctrl-C stops FFmpeg and keeps finished results."""
     from master.embedded import embedded, wait_registered
 
@@ -129,7 +152,7 @@ def run_embedded(campaign, campaign_file: Path | str, options: RunOptions, conso
             interrupted = True
             console.print("[yellow]interrupted: stopping FFmpeg, keeping finished results[/]")
             handle.interrupt(campaign_id)
-        write_report(api.run_data(campaign_id), options.reports_dir)
+        write_report(api.run_data(campaign_id), options.reports_dir, pricing=pricing)
     if interrupted:
         sys.exit(EXIT_INTERRUPTED)
 
@@ -155,6 +178,7 @@ run_options = bundle(
         type=click.Path(file_okay=False, path_type=Path),
         help="Embedded mode: a directory file inputs may come from besides the campaign file's (repeatable).",
     ),
+    pricing_option,
 )
 """The options ``campaign run`` takes besides its file: how to reach a master, or the embedded one's dirs; their
 values make a :class:`RunOptions`."""
@@ -175,6 +199,7 @@ class RunOptions:
     tdp_watts: float | None = None
     max_jobs: int = DEFAULT_MAX_JOBS
     input_dirs: tuple[Path, ...] = ()
+    pricing: Path | None = None
 
 
 @click.command(context_settings=HELP_OPTIONS)
@@ -224,12 +249,13 @@ def run_campaign(campaign, campaign_file: Path | str, options: RunOptions, conso
     from master.embedded import StateDirError
 
     console = console or Console(stderr=True)
+    pricing = campaign_pricing({"spec_text": campaign.text, "spec_path": campaign.path}, options.pricing)
     try:
         if options.master_url:
             api = remote_api(options.master_url, options.token, options.tls_ca, options.tls_cert, options.tls_key)
-            run_remote(api, campaign, campaign_file, options.reports_dir, console)
+            run_remote(api, campaign, campaign_file, options.reports_dir, console, pricing)
         else:
-            run_embedded(campaign, campaign_file, options, console)
+            run_embedded(campaign, campaign_file, options, console, pricing)
     except (StateDirError, FFmpegNotFound, ApiError) as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -245,6 +271,7 @@ def run_campaign(campaign, campaign_file: Path | str, options: RunOptions, conso
     show_default=True,
     help="Without --out, each call writes a new timestamped folder <campaign>-<time> under this one.",
 )
+@pricing_option
 @click.option(
     "--out",
     "out_dir",
@@ -265,6 +292,7 @@ def report(
     reports_dir: Path,
     out_dir: Path | None,
     pdf: bool,
+    pricing: Path | None,
 ) -> None:
     """Write the report of CAMPAIGN_ID (default: the latest) from the embedded database or --master URL.
 
@@ -276,7 +304,7 @@ def report(
         run_data = api.run_data(campaign_id)
     except ApiError as exc:
         raise click.ClickException(str(exc)) from exc
-    index = write_report(run_data, reports_dir, out_dir)
+    index = write_report(run_data, reports_dir, out_dir, campaign_pricing(run_data.get("campaign"), pricing))
     if pdf:
         from master.reports.pdf import PdfError, write_pdf
 

@@ -20,6 +20,7 @@ from master.reports import charts
 # stat_cell, KIND_TABLE_METRICS, confidence_text: imported by tests through this module
 from master.reports.cells import DASH, ESTIMATE_SENTENCE, Cell, Footnotes, fmt, stat_cell, value_cell  # noqa: F401
 from master.reports.content import source_overview, source_text, warning_rows
+from master.reports.cost_section import cost_view
 from master.reports.headline import headlines
 from master.reports.inventory import node_view
 from master.reports.sections import energy_split, power_job_rows, preflight_rows, ranking_rows
@@ -233,6 +234,7 @@ def render_html(run: dict, summary: dict) -> str:
         "energy_split": energy_split(run),
         "power_jobs": power_job_rows(run, notes),
         "preflight": preflight_rows(run, summary),
+        "cost": cost_view(summary),
         "footnotes": notes.items,
     }
     return environment().get_template("report.html").render(**context)

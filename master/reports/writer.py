@@ -10,6 +10,8 @@ import math
 import os
 from pathlib import Path
 
+from master.analysis.cost import add_costs
+from master.analysis.pricing import Pricing
 from master.analysis.summarize import summarize_run
 from master.reports.html import render_html
 from master.reports.tabular import csv_text
@@ -19,11 +21,12 @@ RESULTS_FORMAT = "ffwatt-results/1"
 "summary" (see master.analysis.summarize)."""
 
 
-def write_report(run: dict, out_dir: Path) -> Path:
-    """Write the report of `run` into `out_dir` (created if needed) and return the path of its index.html."""
+def write_report(run: dict, out_dir: Path, pricing: Pricing | None = None) -> Path:
+    """Write the report of `run` into `out_dir` (created if needed) and return the path of its index.html; with
+    `pricing`, the summary carries the cost and carbon of each variant (master/analysis/cost.py)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary = summarize_run(run)
+    summary = add_costs(run, summarize_run(run), pricing)
     _write_atomic(out_dir / "results.json", results_json(run, summary))
     _write_atomic(out_dir / "results.csv", csv_text(run))
     index = out_dir / "index.html"
