@@ -9,7 +9,7 @@ from master.analysis.pricing import PricingError, load_pricing, pricing_for_run,
 
 ROOT = Path(__file__).resolve().parents[3]
 JSON_FILE = ROOT / "tests" / "data" / "pricing_config.json"
-SHIPPED = ROOT / "campaigns" / "pricing.yml"
+SHIPPED = ROOT / "pricing.yml"
 
 FLEET_YML = """\
 currency: EUR
@@ -50,7 +50,7 @@ def test_json_format_is_read_as_is():
 
 
 def test_shipped_pricing_yml_has_the_json_regions():
-    """campaigns/pricing.yml holds the same regions and prices as the JSON file."""
+    """pricing.yml holds the same regions and prices as the JSON file."""
     assert load_pricing(SHIPPED).regions == load_pricing(JSON_FILE).regions
     assert load_pricing(SHIPPED).format == "yaml"
 
@@ -202,7 +202,7 @@ def readme_block(after: str, lang: str) -> str:
 
 def test_readme_examples_load(tmp_path):
     """The README's pricing.yml in full and its JSON example load, and price hosts as the README says."""
-    yml = load_pricing(write(tmp_path, "p.yml", readme_block("`pricing.yml` in full", "yaml")))
+    yml = load_pricing(write(tmp_path, "p.yml", readme_block("The format in full", "yaml")))
     enc = yml.resolve("enc-1", {"group": "encoders"})
     assert (enc.region, enc.electricity_per_kwh, enc.node_cost_per_hour) == ("eu-west-1", 0.22, 0.34)
     gpu = yml.resolve("g-1", {"group": "encoders,gpu"})

@@ -11,7 +11,7 @@ from master.reports.writer import write_report
 from tests.master.analysis.kind_results import add_kind_jobs
 
 ROOT = Path(__file__).resolve().parents[3]
-PRICING = ROOT / "campaigns" / "pricing.yml"
+PRICING = ROOT / "pricing.yml"
 
 
 @pytest.fixture
