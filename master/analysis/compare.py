@@ -211,6 +211,8 @@ def judge(diff, lower_is_better: bool, alpha: float) -> tuple[str, str | None]:
     """``better`` / ``worse`` (B against A, significant at alpha), ``no significant change``, or ``cannot tell``
     with the reason."""
     if diff.p_value is None:
+        if diff.n_a == 0 and diff.n_b == 0:
+            return "cannot tell", "no value on either side"
         return "cannot tell", diff.why or "the test could not be computed"
     if diff.p_value >= alpha:
         return "no significant change", None

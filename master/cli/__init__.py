@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from master.cli.compare_cmds import compare, history
 from master.cli.compat import COMMANDS as COMPAT_COMMANDS
 from master.cli.options import HELP_OPTIONS
 from master.cli.run_cmds import report, run
@@ -20,7 +21,7 @@ def main() -> None:
     """ffwatt campaigns: what FFmpeg work really costs, measured."""
 
 
-for command in (validate, plan, run, status, cancel, report):
+for command in (validate, plan, run, status, cancel, report, compare, history):
     main.add_command(command)
 for command in COMPAT_COMMANDS:  # run_tests.py's single, multi and batch
     main.add_command(command)
