@@ -74,13 +74,13 @@ VERDICT_STYLE = {"better": "green", "worse": "red", "cannot tell": "yellow", "no
 
 
 def print_comparison(result: dict, out: Console) -> None:
-    """Verdict lines first, then the environment, one table per metric and the unmatched variants."""
+    """Verdict lines first, then which runs A and B are, the environment, a table per metric, unmatched variants."""
     from master.reports.compare_page import environment_rows, metric_tables, side_name
 
-    out.print(f"A: {side_name(result['a'])}", markup=False)
-    out.print(f"B: {side_name(result['b'])}", markup=False)
     for line in result["headlines"] or ["no variant of A has the same parameters as one of B"]:
         out.print(line, markup=False)
+    out.print(f"A: {side_name(result['a'])}", markup=False)
+    out.print(f"B: {side_name(result['b'])}", markup=False)
     env = Table(title="environment", title_justify="left")
     for column in ("", "A", "B", ""):
         env.add_column(column)
