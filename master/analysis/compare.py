@@ -277,13 +277,28 @@ def hosts(run: dict) -> list[dict]:
     return found
 
 
+def ffmpeg_versions(run: dict) -> list[str]:
+    """The FFmpeg versions the run's succeeded results say they ran (``ffmpeg.version``), else those of its nodes'
+    inventories (a node's inventory is its latest: a later run may have changed it)."""
+    found = set()
+    for job in run.get("jobs") or []:
+        result = ok_result(job)
+        ffmpeg = (result or {}).get("ffmpeg")
+        if isinstance(ffmpeg, dict) and ffmpeg.get("version"):
+            found.add(str(ffmpeg["version"]))
+    return sorted(found) or sorted({str(h["ffmpeg"]) for h in hosts(run) if h["ffmpeg"]})
+
+
 def environment(run_a: dict, run_b: dict) -> dict:
     """FFmpeg versions and hosts (CPU models) of each side, and whether they differ."""
     hosts_a, hosts_b = hosts(run_a), hosts(run_b)
     out = {}
     for field, key in (("ffmpeg", "ffmpeg"), ("cpu", "cpu"), ("hosts", "hostname")):
-        values_a = sorted({str(h[key]) for h in hosts_a if h[key]})
-        values_b = sorted({str(h[key]) for h in hosts_b if h[key]})
+        if field == "ffmpeg":
+            values_a, values_b = ffmpeg_versions(run_a), ffmpeg_versions(run_b)
+        else:
+            values_a = sorted({str(h[key]) for h in hosts_a if h[key]})
+            values_b = sorted({str(h[key]) for h in hosts_b if h[key]})
         out[field] = {"a": values_a, "b": values_b, "differs": values_a != values_b}
     return out
 

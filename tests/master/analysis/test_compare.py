@@ -151,3 +151,13 @@ def test_p_value_format():
     assert fmt_p(0.00001) == "< 0.0001"
     assert fmt_p(0.003) == "0.003"
     assert fmt_p(0.25) == "0.25"
+
+
+def test_ffmpeg_version_of_the_results_beats_the_nodes_inventory():
+    """A node's inventory is its latest; the version each result ran is what the run used."""
+    a = run("A", variant("m", X264, {"joules_per_frame": JPF_A}), ffmpeg="7.1")
+    b = run("B", variant("m", X264, {"joules_per_frame": JPF_B}), ffmpeg="7.1")
+    for job in a["jobs"]:
+        job["result"]["ffmpeg"] = {"version": "5.1.9"}
+    env = compare_runs(a, b)["environment"]
+    assert env["ffmpeg"] == {"a": ["5.1.9"], "b": ["7.1"], "differs": True}
