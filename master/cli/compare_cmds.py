@@ -104,7 +104,13 @@ def print_comparison(result: dict, out: Console) -> None:
 @click.command(context_settings=HELP_OPTIONS)
 @click.argument("run_a")
 @click.argument("run_b")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Significance level of the verdicts (the difference's interval is at 1 - alpha).",
+)
 @click.option("--allow-estimated", is_flag=True, help="Compare estimated with measured energy anyway, labelled.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @click.option(
@@ -114,7 +120,7 @@ def print_comparison(result: dict, out: Console) -> None:
     help="Also write a self-contained compare.html into this folder.",
 )
 @master_options
-@state_dir_option()
+@state_dir_option("Embedded mode: where campaign ids are looked up.")
 def compare(
     run_a, run_b, alpha, allow_estimated, as_json, html_dir, master_url, token, tls_ca, tls_cert, tls_key, state_dir
 ):
@@ -147,7 +153,7 @@ def compare(
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Newest runs to list.")
 @master_options
-@state_dir_option()
+@state_dir_option("Embedded mode: the database whose campaigns are listed.")
 def history(as_json, limit, master_url, token, tls_ca, tls_cert, tls_key, state_dir):
     """List the campaigns run so far, newest first: date, name, state, jobs and the mean J/frame of the best variant
     (labelled estimated when it is)."""
