@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from master.cli.api import ApiError, MasterApi
 from master.cli.connect import api_for, master_options, state_dir_option
@@ -85,7 +85,7 @@ def print_comparison(result: dict, out: Console) -> None:
     for column in ("", "A", "B", ""):
         env.add_column(column)
     for row in environment_rows(result):
-        env.add_row(row["label"], row["a"], row["b"], "DIFFERS" if row["differs"] else "same")
+        env.add_row(*map(Text, (row["label"], row["a"], row["b"], "DIFFERS" if row["differs"] else "same")))
     out.print(env)
     for table in metric_tables(result):
         better = "lower" if table["rows"][0]["lower_is_better"] else "higher"
@@ -94,7 +94,7 @@ def print_comparison(result: dict, out: Console) -> None:
             grid.add_column(column, no_wrap=column != "verdict")
         for row in table["rows"]:
             cells = (row["variant"], row["a"], row["b"], row["diff_pct"], row["diff_ci"], row["p"])
-            grid.add_row(*cells, f"[{VERDICT_STYLE[row['verdict']]}]{escape(row['verdict_text'])}[/]")
+            grid.add_row(*map(Text, cells), Text(row["verdict_text"], style=VERDICT_STYLE[row["verdict"]]))
         out.print(grid)
     for side, key in (("A", "unmatched_a"), ("B", "unmatched_b")):
         for variant in result[key]:
@@ -171,14 +171,8 @@ def history(as_json, limit, master_url, token, tls_ca, tls_cert, tls_key, state_
     for column in ("date", "id", "name", "state", "jobs", "best mean J/frame"):
         table.add_column(column)
     for entry in runs:
-        table.add_row(
-            entry["created_at"] or "—",
-            entry["id"],
-            entry["name"],
-            entry["state"],
-            jobs_text(entry),
-            best_text(entry["best"]),
-        )
+        cells = (entry["created_at"] or "—", entry["id"], entry["name"] or "—", entry["state"] or "—")
+        table.add_row(*map(Text, (*cells, jobs_text(entry), best_text(entry["best"]))))
     console().print(table)
 
 

@@ -82,3 +82,15 @@ def test_a_run_that_is_neither_file_nor_campaign_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     out = invoke("compare", a, tmp_path / "empty")
     assert "a folder without results.json" in out.output
+
+
+def test_every_verdict_and_bracketed_names_print(tmp_path):
+    """No significant change, cannot tell and a variant named with brackets print as text, not markup."""
+    a = run("A", variant("[m]", X264, {"joules_per_frame": [1.0, 1.1, 0.9], "fps": [30, None, None]}))
+    b = run("B", variant("[m]", X264, {"joules_per_frame": [1.0, 1.12, 0.91], "fps": [31, None, None]}))
+    write_report(a, tmp_path / "a")
+    write_report(b, tmp_path / "b")
+    out = invoke("compare", tmp_path / "a", tmp_path / "b")
+    assert out.exit_code == 0, out.output
+    assert "[m]: 1% more J/frame in B, no significant change (p = " in out.output
+    assert "cannot tell: needs 2 or more runs on each side, got 1 and 1" in out.output
