@@ -221,7 +221,7 @@ def judge(diff, lower_is_better: bool, alpha: float) -> tuple[str, str | None]:
 
 
 def headline(matched: dict, alpha: float) -> str:
-    """One sentence on the pair's first metric, e.g. ``m: 12% fewer J/frame in B, significant, better (p = 0.003)``."""
+    """One sentence on the pair's first metric, e.g. ``m: 12.3% fewer J/frame in B, significant (p = 0.003)``."""
     if not matched["metrics"]:
         return f"{matched['label']}: no metric to compare"
     row = matched["metrics"][0]
@@ -240,16 +240,15 @@ def headline(matched: dict, alpha: float) -> str:
 
 
 def change_words(rel: float, label: str) -> str:
-    """``12% fewer J/frame`` / ``3.1% more fps`` / ``no change in J/frame``."""
+    """``12.3% fewer J/frame`` / ``3.1% more fps`` / ``no change in J/frame``."""
     if rel == 0:
         return f"no change in {label}"
     return f"{pct(abs(rel))} {'fewer' if rel < 0 else 'more'} {label}"
 
 
 def pct(fraction: float) -> str:
-    """A fraction as a percentage with 2 significant digits at least: 0.123 -> ``12%``, 0.0123 -> ``1.2%``."""
-    value = fraction * 100
-    return f"{value:.0f}%" if value >= 10 else f"{value:.2g}%"
+    """A fraction as a percentage with one decimal, as the tables show it: 0.1234 -> ``12.3%``."""
+    return f"{fraction * 100:.1f}%"
 
 
 def fmt_p(p: float | None) -> str:

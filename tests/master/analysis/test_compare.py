@@ -37,7 +37,7 @@ def test_lower_energy_in_b_is_better_with_welch_figures():
     assert jpf["difference"]["p_value"] == pytest.approx(expected.p_value)
     assert jpf["verdict"] == "better"
     assert rows(result, "m")["fps"]["verdict"] == "worse"  # fewer fps: higher is better
-    assert result["headlines"][0].startswith("m: 12% fewer J/frame in B, significant, better (p = ")
+    assert result["headlines"][0].startswith("m: 11.7% fewer J/frame in B, significant, better (p = ")
 
 
 def test_higher_fps_is_better_and_small_noise_is_no_change():

@@ -101,7 +101,7 @@ def test_web_page_shows_the_same_figures(client, two_runs):
     html = resp.get_data(as_text=True)
     expected = welch(JPF["A"]["veryfast"], JPF["B"]["veryfast"])
     assert f"{expected.rel_diff * 100:+.1f}%" in html
-    assert "x264-veryfast: 20% fewer J/frame in B, significant, better" in html
+    assert "x264-veryfast: 19.7% fewer J/frame in B, significant, better" in html
     assert client.get(f"/ui/compare/{first}/nope").status_code == 404
 
 

@@ -34,7 +34,7 @@ def test_text_output_starts_with_the_verdict_and_shows_welch_figures(tmp_path):
     out = invoke("compare", a, b)
     assert out.exit_code == 0, out.output
     lines = out.output.splitlines()
-    assert lines[0].startswith("m: 12% fewer J/frame in B, significant, better (p = ")
+    assert lines[0].startswith("m: 11.7% fewer J/frame in B, significant, better (p = ")
     expected = welch(JPF_A, JPF_B)
     assert f"{expected.rel_diff * 100:+.1f}%" in out.output
     assert f"[{expected.ci_low:.4g}, {expected.ci_high:.4g}]" in out.output
@@ -92,5 +92,5 @@ def test_every_verdict_and_bracketed_names_print(tmp_path):
     write_report(b, tmp_path / "b")
     out = invoke("compare", tmp_path / "a", tmp_path / "b")
     assert out.exit_code == 0, out.output
-    assert "[m]: 1% more J/frame in B, no significant change (p = " in out.output
+    assert "[m]: 1.0% more J/frame in B, no significant change (p = " in out.output
     assert "cannot tell: needs 2 or more runs on each side, got 1 and 1" in out.output
