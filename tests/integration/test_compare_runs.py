@@ -1,6 +1,6 @@
 """``campaign compare`` on two real embedded runs of one tiny campaign (real FFmpeg, real master and agent): the
 figures it prints and writes into compare.html are those recomputed here from the two results.json files; the page
-loads in headless Chromium without a console error or a request."""
+loads in headless Chromium without a console error or a request, and so does the web UI's /ui/compare page."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import pytest
 
 from master.analysis.compare import fmt_p
 from master.analysis.stats import summary, welch
+from master.app import create_app
+from master.embedded_server import start_in_thread
 from tests.integration.conftest import DATA, campaign_cmd, report_dir_of
 from tests.integration.test_web_browser import chromium, needs_chromium, page_requests
 
@@ -131,3 +133,24 @@ def test_campaign_ids_compare_like_the_folders(two_runs):
     )
     assert {r["id"] for r in history["runs"]} == set(ids)
     assert [r["best"]["estimated"] for r in history["runs"]] == [estimated(folder_a), estimated(folder_b)][::-1]
+
+
+@needs_chromium
+def test_web_ui_page_loads_cleanly_in_chromium(two_runs, tmp_path):
+    """/ui/compare/A/B of a master over the runs' database: the figures shown, only same-origin requests, no CSP
+    violation or script error."""
+    folder_a, folder_b, state = two_runs
+    ids = [json.loads((f / "results.json").read_text())["campaign"]["id"] for f in (folder_a, folder_b)]
+    app = create_app({"DATABASE": str(state / "ffwatt.db"), "INSECURE": True})
+    server = start_in_thread(app)
+    try:
+        proc = chromium(f"{server.url}/ui/compare/{ids[0]}/{ids[1]}", tmp_path / "p", tmp_path / "n.json", "--dump-dom")
+    finally:
+        server.stop()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Content Security Policy" not in proc.stderr and "Uncaught" not in proc.stderr
+    for preset, cells in expected_cells(folder_a, folder_b, "joules_per_frame").items():
+        row = next(r for r in proc.stdout.split("<tr>") if f"<td>x264-{preset}</td>" in r and cells[0] in r)
+        assert all(cell.replace("<", "&lt;") in row for cell in cells)
+    requests = page_requests(tmp_path / "n.json")
+    assert requests and all(target.startswith(server.url + "/") for _, target in requests)
