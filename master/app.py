@@ -64,9 +64,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["ffwatt.work"] = WorkSignal()
 
     from master import metrics, openapi, vmpush, web
-    from master.api import campaigns, jobs, nodes, results
+    from master.api import campaigns, compare, jobs, nodes, results
 
-    for module in (nodes, jobs, results, campaigns, metrics, openapi, web):
+    for module in (nodes, jobs, results, campaigns, compare, metrics, openapi, web):
         app.register_blueprint(module.bp)
     vmpush.init_app(app)  # after metrics: the pusher counts into the app's metrics
 

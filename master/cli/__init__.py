@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from master.cli.capacity_cmds import plan_capacity
+from master.cli.compare_cmds import compare, history
 from master.cli.compat import COMMANDS as COMPAT_COMMANDS
 from master.cli.options import HELP_OPTIONS
 from master.cli.run_cmds import report, run
@@ -21,7 +22,7 @@ def main() -> None:
     """ffwatt campaigns: what FFmpeg work really costs, measured."""
 
 
-for command in (validate, plan, run, status, cancel, report, plan_capacity):
+for command in (validate, plan, run, status, cancel, report, compare, history, plan_capacity):
     main.add_command(command)
 for command in COMPAT_COMMANDS:  # run_tests.py's single, multi and batch
     main.add_command(command)
