@@ -12,18 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from master.campaign import runtests
-from master.campaign.runtests import (
-    ConversionError,
-    Scenario,
-    as_number,
-    baseline_scenario,
-    render,
-    slug,
-    stream_fields,
-    unique,
-    validated,
-    with_timeout,
-)
+from master.campaign.runtests import ConversionError, Scenario
 from master.campaign.timing import ESTIMATE_FACTOR
 
 ENTRY_FIELDS = {
@@ -83,9 +72,9 @@ class _Batch:
         """An entry's live stream fields, run_tests.py's defaults where it sets none."""
 
         def get(key: str, default: Any) -> Any:
-            return as_number(entry.get(key, default))
+            return runtests.as_number(entry.get(key, default))
 
-        return stream_fields(
+        return runtests.stream_fields(
             entry.get("bitrate"),
             entry.get("resolution", runtests.RESOLUTION),
             get("fps", runtests.FPS),
@@ -113,7 +102,9 @@ def read_batch(file: Path) -> tuple[dict[str, Any], list[Any], str]:
 
 
 def _baseline_entry(batch: _Batch, where: str, entry: dict[str, Any]) -> Scenario | None:
-    scenario = baseline_scenario(as_number(entry.get("duration", runtests.BASELINE_S)), where, "duration")
+    scenario = runtests.baseline_scenario(
+        runtests.as_number(entry.get("duration", runtests.BASELINE_S)), where, "duration"
+    )
     scenario.comments = []
     return scenario
 
@@ -125,7 +116,7 @@ def _single_entry(batch: _Batch, where: str, entry: dict[str, Any]) -> Scenario 
     fields = batch.stream(entry)
     if entry.get("outputs") is not None:
         return _ladder_entry(batch, where, entry, fields)
-    return Scenario("scenario", "live", with_timeout(fields), sources=dict(runtests.STREAM_SOURCES))
+    return Scenario("scenario", "live", runtests.with_timeout(fields), sources=dict(runtests.STREAM_SOURCES))
 
 
 def _ladder_entry(batch: _Batch, where: str, entry: dict[str, Any], stream: dict[str, Any]) -> Scenario | None:
@@ -146,7 +137,7 @@ def _ladder_entry(batch: _Batch, where: str, entry: dict[str, Any], stream: dict
         inherited |= not own
         rungs.append({"resolution": output["resolution"], "bitrate": output["bitrate"] if own else stream["bitrate"]})
         sources |= {f"rungs[{index}]": at, f"rungs[{index}].bitrate": f"{at}.bitrate" if own else "bitrate"}
-        if "fps" in output and as_number(output["fps"]) != stream["fps"]:
+        if "fps" in output and runtests.as_number(output["fps"]) != stream["fps"]:
             batch.error(
                 where,
                 f"{at}.fps",
@@ -165,14 +156,14 @@ def _ladder_entry(batch: _Batch, where: str, entry: dict[str, Any], stream: dict
     )
     fields = {key: stream[key] for key in ("input", "encoder", "preset", "fps", "duration") if key in stream}
     fields |= {"rungs": rungs, "stabilization": stream["stabilization"], "cooldown": stream["cooldown"]}
-    return Scenario("ladder", "ladder", with_timeout(fields, factor=ESTIMATE_FACTOR), comments, sources)
+    return Scenario("ladder", "ladder", runtests.with_timeout(fields, factor=ESTIMATE_FACTOR), comments, sources)
 
 
 def _multi_entry(batch: _Batch, where: str, entry: dict[str, Any]) -> Scenario | None:
     if "count" not in entry:
         batch.error(where, "count", "missing: a multi entry needs count, the number of streams")
         return None
-    count, fields, comments = as_number(entry["count"]), batch.stream(entry), []
+    count, fields, comments = runtests.as_number(entry["count"]), batch.stream(entry), []
     used = [key for key in ("encoder", "preset") if key in entry]
     if used:
         comments.append(f"{' and '.join(used)}: used here; run_tests.py ignored them on multi entries (h264 veryfast)")
@@ -191,7 +182,7 @@ def _multi_entry(batch: _Batch, where: str, entry: dict[str, Any]) -> Scenario |
         fields["count"], name = count, f"{count} Streams @ {bitrate}"
     fields["stagger"] = runtests.STAGGER_S
     streams = count if isinstance(count, int) else 1
-    return Scenario(name, "multi", with_timeout(fields, streams), comments, dict(runtests.STREAM_SOURCES))
+    return Scenario(name, "multi", runtests.with_timeout(fields, streams), comments, dict(runtests.STREAM_SOURCES))
 
 
 ENTRY_BUILDERS = {"baseline": _baseline_entry, "single": _single_entry, "multi": _multi_entry}
@@ -212,8 +203,8 @@ def _entry(batch: _Batch, index: int, entry: Any, prefix: str) -> Scenario | Non
     scenario = ENTRY_BUILDERS[kind](batch, where, entry)
     if scenario is None:
         return None
-    label = name if isinstance(name, str) and slug(name) else scenario.name
-    scenario.name, scenario.where = unique(slug(label), batch.names), where
+    label = name if isinstance(name, str) and runtests.slug(name) else scenario.name
+    scenario.name, scenario.where = runtests.unique(runtests.slug(label), batch.names), where
     scenario.comments.insert(0, f"{where}: {kind}")
     for key, value in entry.items():
         if key == "description":
@@ -260,12 +251,14 @@ def convert_batch(
         header.append(f"{key}: {json.dumps(meta[key])} (not used: run_tests.py ignored it too)")
         warnings.append(f"{file}: {key}: not used (run_tests.py ignored it too); kept as a comment in the campaign")
     header.append("Save it as a campaign file, edit it, `campaign run` it; `campaign validate FILE` checks your edits.")
-    text = render(header, slug(title, lower=True) or "batch", description or f"converted from {file.name}", scenarios)
+    text = runtests.render(
+        header, runtests.slug(title, lower=True) or "batch", description or f"converted from {file.name}", scenarios
+    )
     if batch.errors:
         problems = list(batch.errors)
         if scenarios:
             try:
-                validated(text, "<batch>", scenarios, f"{file}: ")
+                runtests.validated(text, "<batch>", scenarios, f"{file}: ")
             except ConversionError as error:
                 problems += error.problems
         raise ConversionError(sorted(problems, key=_entry_index))

@@ -3,10 +3,10 @@ self-contained HTML page (templates/compare.html: inline CSS, no script, nothing
 
 from __future__ import annotations
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from master.analysis.compare import fmt_p
-from master.reports.html import TEMPLATES
+from master.reports.html import environment
 
 DASH = "—"
 
@@ -88,20 +88,21 @@ def side_name(info: dict) -> str:
     return f"{info.get('name') or info.get('id') or '?'}" + (f" ({extra})" if extra else "")
 
 
+def _context(result: dict) -> dict:
+    return {
+        "result": result,
+        "a_name": side_name(result["a"]),
+        "b_name": side_name(result["b"]),
+        "tables": metric_tables(result),
+        "environment": environment_rows(result),
+    }
+
+
 def render_compare_html(result: dict) -> str:
     """The self-contained comparison page."""
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    return env.get_template("compare.html").render(
-        result=result,
-        a_name=side_name(result["a"]),
-        b_name=side_name(result["b"]),
-        tables=metric_tables(result),
-        environment=environment_rows(result),
-    )
+    return environment().get_template("compare.html").render(**_context(result))
+
+
+def render_compare_body(result: dict) -> Markup:
+    """The comparison without its page (verdicts, environment, tables), for the web UI's page."""
+    return Markup(environment().get_template("compare_body.html").render(**_context(result)))

@@ -15,7 +15,7 @@ from master.web import bp
 
 @bp.get("/ui/compare/<campaign_id>/<other_id>")
 def compare_page(campaign_id: str, other_id: str):
-    from master.reports.compare_page import environment_rows, metric_tables, side_name
+    from master.reports.compare_page import render_compare_body, side_name
 
     try:
         alpha = float(request.args.get("alpha", ALPHA))
@@ -39,7 +39,6 @@ def compare_page(campaign_id: str, other_id: str):
         result=result,
         a_name=side_name(result["a"]),
         b_name=side_name(result["b"]),
-        tables=metric_tables(result),
-        environment=environment_rows(result),
+        body=render_compare_body(result),
         ids=(campaign_id, other_id),
     )
