@@ -126,3 +126,45 @@ def preflight_rows(run: dict, summary: dict) -> list[dict]:
             elif value != wanted:
                 rows.append({"host": name, "level": "warn", "text": message.format(value=value)})
     return rows
+
+
+HIGH_CV = 0.10
+"""A variant whose headline figure varies more than this between runs (coefficient of variation) is flagged."""
+
+SPREAD_METRICS = ("joules_per_frame", "watts_per_stream", "max_streams")
+"""The headline figure of each kind, in the order looked for: J/frame, W per stream (live kinds), max streams."""
+
+OUTLIER_RULES = {"tukey-1.5iqr": "beyond 1.5 IQR of the quartiles (Tukey)"}
+"""The outlier rules summarize names, in words."""
+
+
+def spread_rows(summary: dict) -> list[dict]:
+    """Warnings about the runs themselves: a variant whose headline figure varies more than :data:`HIGH_CV` between
+    runs, and each run flagged as an outlier of a metric (with the rule used)."""
+    rows = []
+    for variant in summary["variants"]:
+        name = variant.get("variant") or "?"
+        stats = variant.get("stats") or {}
+        metric = next((m for m in SPREAD_METRICS if (stats.get(m) or {}).get("cv") is not None), None)
+        if metric is not None and stats[metric]["cv"] > HIGH_CV:
+            rows.append(
+                {
+                    "host": name,
+                    "level": "warn",
+                    "text": f"{metric} varies {stats[metric]['cv'] * 100:.0f}% between its {stats[metric]['n']} runs "
+                    "(coefficient of variation): more repetitions, or a confidence target, narrow it",
+                }
+            )
+        outliers = variant.get("outliers") or {}
+        rule = OUTLIER_RULES.get(outliers.get("rule"), outliers.get("rule"))
+        for metric_name, flagged in sorted((outliers.get("metrics") or {}).items()):
+            for entry in flagged:
+                rows.append(
+                    {
+                        "host": name,
+                        "level": "warn",
+                        "text": f"run {entry.get('repetition')} ({entry.get('job')}): {metric_name} "
+                        f"{fmt(entry.get('value'))} is an outlier ({rule})",
+                    }
+                )
+    return rows
