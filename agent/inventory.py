@@ -27,23 +27,11 @@ from agent.ffmpeg.locate import FFmpegBinary, capture_stdout
 from agent.ffmpeg.runner import run_ffmpeg
 from agent.ffmpeg.verify import verify_output
 from agent.version import installed_version
+from wire.encoders import ENCODERS
 
 log = logging.getLogger(__name__)
 
-KNOWN_ENCODERS = [
-    "libx264",
-    "libx265",
-    "libsvtav1",
-    "libaom-av1",
-    "libvpx-vp9",
-    "h264_nvenc",
-    "hevc_nvenc",
-    "av1_nvenc",
-    "h264_qsv",
-    "hevc_qsv",
-    "h264_vaapi",
-    "hevc_vaapi",
-]
+KNOWN_ENCODERS = list(ENCODERS)
 """Video encoders ffwatt knows how to drive; each one ``ffmpeg -encoders`` lists is probed."""
 
 PROBE_TIMEOUT_S = 30.0
