@@ -154,7 +154,12 @@ def summarize(baseline: Measurement | None, run: Measurement, frames: int | None
     base = None
     if baseline is not None:
         idle = None if run.estimated else idle_watts(baseline, baseline)[0]
-        base = {"duration_s": _r(baseline.duration_s, 3), "idle_watts": _r(idle), "sample_count": baseline.sample_count}
+        base = {
+            "duration_s": _r(baseline.duration_s, 3),
+            "idle_watts": _r(idle),
+            "sample_count": baseline.sample_count,
+            "other_load_pct": baseline.other_load_pct,
+        }
     return {
         "metrics": metrics,
         "missing": missing,

@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import psutil
+
 from agent.power.base import PowerSource, Reading
 
 DEFAULT_RATE_HZ = 10.0
@@ -67,6 +69,9 @@ class Measurement:
     peak_watts: float | None
     missing: dict[str, str] = field(default_factory=dict)
     """Reason for each None among total_energy_j, mean_watts, peak_watts."""
+    other_load_pct: float | None = None
+    """Share of the machine's CPU time (all CPUs) that processes other than this agent used during the window: load
+    that a sensor counts as the job's or the baseline's; None when the kernel's CPU times could not be read."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,6 +148,26 @@ def _process_cpu_s() -> float:
     return time.process_time()
 
 
+def _machine_cpu() -> tuple[float, float] | None:
+    """(busy, total) CPU seconds of the whole machine since boot, all CPUs; None when they cannot be read."""
+    try:
+        times = psutil.cpu_times()
+    except (OSError, RuntimeError):
+        return None
+    total = sum(times)
+    idle = times.idle + getattr(times, "iowait", 0.0)
+    return total - idle, total
+
+
+def other_load_pct(before: tuple[float, float] | None, after: tuple[float, float] | None, own_cpu_s: float):
+    """The machine's busy CPU time between two :func:`_machine_cpu` readings, less ``own_cpu_s`` (this process), as a
+    percentage of all its CPU time then; None without both readings or with no time between them."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    other = max(after[0] - before[0] - own_cpu_s, 0.0)
+    return round(min(100.0 * other / (after[1] - before[1]), 100.0), 2)
+
+
 class Sampler:
     """Samples ``sources`` from a thread between ``start()`` and ``stop()``; single use."""
 
@@ -177,6 +202,7 @@ class Sampler:
             raise RuntimeError("sampler already started")
         self._t0 = self._last_t = self._clock()
         self._cpu0 = _process_cpu_s()
+        self._machine0 = _machine_cpu()
         for tally in self._tallies:
             try:
                 tally.source.start()
@@ -249,7 +275,9 @@ class Sampler:
         self._stop.set()
         self._thread.join()
         self.track(None)
-        self._result = self._measurement(_process_cpu_s() - self._cpu0)
+        own = _process_cpu_s() - self._cpu0
+        self._result = self._measurement(own)
+        self._result.other_load_pct = other_load_pct(self._machine0, _machine_cpu(), own)
         return self._result
 
     def _measurement(self, process_cpu_s: float) -> Measurement:

@@ -160,7 +160,10 @@ PROVENANCE = _object(
     null=True,
 )
 
-BASELINE = _object({"duration_s": SECONDS, "idle_watts": WATTS, "sample_count": COUNT}, null=True)
+BASELINE = _object(
+    {"duration_s": SECONDS, "idle_watts": WATTS, "sample_count": COUNT, "other_load_pct": _num(high=100)}, null=True
+)
+"""A result's idle baseline; ``other_load_pct``: the share of the machine's CPU that other processes used meanwhile."""
 
 FFMPEG = _object(
     {"argv": _lines(null=True), "version": _text(NAME_LEN), "path": _text(), "stderr_tail": _lines()}, null=True

@@ -23,7 +23,14 @@ from master.reports.content import source_overview, source_text, warning_rows
 from master.reports.cost_section import cost_view
 from master.reports.headline import headlines
 from master.reports.inventory import node_view
-from master.reports.sections import energy_split, power_job_rows, preflight_rows, ranking_rows, spread_rows
+from master.reports.sections import (
+    baseline_load_rows,
+    energy_split,
+    power_job_rows,
+    preflight_rows,
+    ranking_rows,
+    spread_rows,
+)
 from master.reports.tables import (  # noqa: F401
     KIND_TABLE_METRICS,
     RUNG_HEADINGS,
@@ -233,7 +240,7 @@ def render_html(run: dict, summary: dict) -> str:
         "ranking": ranking_rows(energy_variants(summary), notes),
         "energy_split": energy_split(run),
         "power_jobs": power_job_rows(run, notes),
-        "preflight": preflight_rows(run, summary) + spread_rows(summary),
+        "preflight": preflight_rows(run, summary) + baseline_load_rows(run) + spread_rows(summary),
         "cost": cost_view(summary),
         "footnotes": notes.items,
     }

@@ -168,3 +168,37 @@ def spread_rows(summary: dict) -> list[dict]:
                     }
                 )
     return rows
+
+
+BUSY_BASELINE_PCT = 10.0
+"""An idle baseline during which other processes used more than this share of the machine's CPU is flagged: its idle
+watts include their load, so every dynamic figure of that job is understated."""
+
+
+def baseline_load_rows(run: dict) -> list[dict]:
+    """Per host, the idle baselines during which other processes kept more than :data:`BUSY_BASELINE_PCT` of the CPU
+    busy (the agent records it as ``baseline.other_load_pct``)."""
+    by_host: dict[str, list[tuple[float, str]]] = {}
+    seen: dict[str, int] = {}
+    for job in run.get("jobs") or []:
+        baseline = (job.get("result") or {}).get("baseline") or {}
+        load = baseline.get("other_load_pct")
+        if load is None:
+            continue
+        host = node_name(run, job.get("node_id")) or job.get("node_id") or "?"
+        seen[host] = seen.get(host, 0) + 1
+        if load > BUSY_BASELINE_PCT:
+            by_host.setdefault(host, []).append((load, job.get("name") or job.get("id") or "?"))
+    rows = []
+    for host, busy in sorted(by_host.items()):
+        worst, name = max(busy)
+        rows.append(
+            {
+                "host": host,
+                "level": "warn",
+                "text": f"other load during the idle baseline: {len(busy)} of {seen[host]} baselines had more than "
+                f"{BUSY_BASELINE_PCT:g}% of the CPUs busy with other processes (up to {worst:g}%, {name}); their idle "
+                "watts include that load, so dynamic figures are understated",
+            }
+        )
+    return rows

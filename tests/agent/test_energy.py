@@ -79,7 +79,7 @@ def test_idle_subtraction_and_per_frame():
         "gpu_encoder_util_pct": "no NVML GPU source: encoder utilisation is read from NVIDIA GPUs only"
     }
     assert m["gpu_encoder_util_pct"] is None
-    assert out["baseline"] == {"duration_s": 2.0, "idle_watts": 5.0, "sample_count": 10}
+    assert out["baseline"] == {"duration_s": 2.0, "idle_watts": 5.0, "sample_count": 10, "other_load_pct": None}
     assert set(m) == WIRE_METRICS
 
 

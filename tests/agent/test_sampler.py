@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 
 from agent.power.base import PowerSource, Reading
 from agent.power.rapl import discover_rapl
-from agent.sampler import Measurement, Sampler, measure_idle
+from agent.sampler import Measurement, Sampler, measure_idle, other_load_pct
 from tests.agent.power.powercap_sim import PowercapSim, running_sim, sim_dir
 
 
@@ -157,3 +160,27 @@ def test_misuse_is_refused():
     empty.start()
     m = empty.stop()
     assert m.total_energy_j is None and m.missing["total_energy_j"] == "no power source"
+
+
+def test_other_load_is_what_other_processes_burn():
+    """A process spinning on one CPU during the window shows as other load: about 1 / CPUs of the machine (here more
+    than half of that, whatever else runs), never the agent's own CPU time."""
+    burner = subprocess.Popen(
+        [sys.executable, "-c", "import time\nend = time.time() + 30\nwhile time.time() < end: pass"]
+    )
+    try:
+        time.sleep(0.2)
+        m = _run([StubSource()], seconds=1.0)
+    finally:
+        burner.kill()
+        burner.wait(timeout=10)
+    cpus = os.cpu_count() or 1
+    assert m.other_load_pct is not None and 100.0 / cpus * 0.5 < m.other_load_pct <= 100.0
+
+
+def test_other_load_arithmetic():
+    """Busy CPU seconds between two readings, less the agent's own, over all CPU seconds; None without readings."""
+    assert other_load_pct((10.0, 100.0), (16.0, 120.0), own_cpu_s=1.0) == 25.0
+    assert other_load_pct((10.0, 100.0), (10.5, 120.0), own_cpu_s=1.0) == 0.0  # never below 0
+    assert other_load_pct(None, (16.0, 120.0), 0.0) is None
+    assert other_load_pct((10.0, 100.0), (10.0, 100.0), 0.0) is None

@@ -72,6 +72,16 @@ def test_saved_real_results_keep_the_schema(run):
         VALIDATOR.validate(result)
 
 
+def test_baseline_other_load_is_a_percentage(run):
+    """A baseline's other_load_pct is optional, 0 to 100; 101 or a string is refused."""
+    result = next(j["result"] for j in run["jobs"] if (j.get("result") or {}).get("baseline"))
+    for good in (0, 37.5, 100, None):
+        VALIDATOR.validate({**result, "baseline": {**result["baseline"], "other_load_pct": good}})
+    for bad in (101, -1, "busy"):
+        with pytest.raises(jsonschema.ValidationError):
+            VALIDATOR.validate({**result, "baseline": {**result["baseline"], "other_load_pct": bad}})
+
+
 def test_abc_joules_per_frame_is_400_and_the_queue_keeps_working(client, conn, node, make_campaign):
     """The attack: "abc" J/frame in a confidence campaign is refused naming the field, nothing is stored, and the
     other job's expired lease is still requeued and claimed; the variant then decides on its real numbers."""

@@ -8,7 +8,7 @@ import json
 
 from master.analysis.summarize import summarize_run
 from master.reports.html import render_html
-from master.reports.sections import spread_rows
+from master.reports.sections import baseline_load_rows, spread_rows
 from tests.master.conftest import RUN_FILE
 
 
@@ -42,3 +42,28 @@ def test_spread_and_outliers_are_named():
     assert any("run 5" in t and "is an outlier (beyond 1.5 IQR of the quartiles (Tukey))" in t for t in texts), texts
     html = render_html(run, summary)
     assert "is an outlier" in html and "Before trusting these numbers" in html
+
+
+def test_busy_idle_baselines_are_flagged_per_host():
+    """Baselines with more than 10% of the CPUs busy with other processes are counted per host, the worst named."""
+    run = json.loads(RUN_FILE.read_text())
+    jobs = [j for j in run["jobs"] if (j.get("result") or {}).get("baseline")]
+    assert len(jobs) >= 2
+    for job, load in zip(jobs, (35.5, 2.0, 12.0, 1.0)):
+        job["result"]["baseline"]["other_load_pct"] = load
+    rows = baseline_load_rows(run)
+    busy = sum(1 for load in (35.5, 2.0, 12.0, 1.0)[: len(jobs)] if load > 10)
+    assert len(rows) == 1 and rows[0]["level"] == "warn"
+    assert f"{busy} of {min(len(jobs), 4)} baselines" in rows[0]["text"] and "up to 35.5%" in rows[0]["text"]
+    assert jobs[0]["name"] in rows[0]["text"]
+    html = render_html(run, summarize_run(run))
+    assert "other load during the idle baseline" in html
+
+
+def test_quiet_or_unrecorded_baselines_say_nothing():
+    run = json.loads(RUN_FILE.read_text())
+    assert baseline_load_rows(run) == []  # results of agents that do not record it
+    for job in run["jobs"]:
+        if (job.get("result") or {}).get("baseline"):
+            job["result"]["baseline"]["other_load_pct"] = 3.0
+    assert baseline_load_rows(run) == []
