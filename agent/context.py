@@ -19,7 +19,7 @@ def build_context(
     """Find FFmpeg and the power sources, collect the inventory; returns the run context and the inventory.
 
     Jobs may read file inputs in ``input_dirs`` and ``state_dir`` only."""
-    state_dir = Path(state_dir)
+    state_dir = Path(state_dir).resolve()  # absolute: FFmpeg passes (quality) run in their own working directories
     workdir = state_dir / "work"
     workdir.mkdir(parents=True, exist_ok=True)
     ffmpeg = find_ffmpeg()
