@@ -20,12 +20,21 @@ PREFLIGHT_FACTS = (
 """Inventory facts checked before trusting a host's numbers: (key, the value wanted, the warning otherwise)."""
 
 
+RANKING_EXTRAS = (("pixels_per_joule", "pixels / J"), ("mbps_per_watt", "Mbps / W"))
+"""Efficiency figures the ranking table adds when some variant has them (derived by the master from each run)."""
+
+
 def ranking_rows(variants: list[dict], notes: Footnotes) -> dict | None:
-    """The ranking table by frames per joule (best first) with quality per joule when measured; None when no
-    variant has frames per joule."""
+    """The ranking table by frames per joule (best first) with quality per joule when measured, and pixels per joule
+    and Mbps per watt when known; None when no variant has frames per joule."""
     ordered, per_joule = ranking(variants)
     if not any(v["stats"]["frames_per_joule"]["mean"] is not None for v in ordered):
         return None
+    extras = [
+        (name, heading)
+        for name, heading in RANKING_EXTRAS
+        if any((v["stats"].get(name) or {}).get("mean") is not None for v in ordered)
+    ]
     rows = []
     for rank, v in enumerate(ordered, 1):
         rated = v["stats"]["frames_per_joule"]["mean"] is not None
@@ -38,9 +47,19 @@ def ranking_rows(variants: list[dict], notes: Footnotes) -> dict | None:
                 "fpj": stat_cell(v, "frames_per_joule", notes, energy=True),
                 "jpf": stat_cell(v, "joules_per_frame", notes, energy=True),
                 "quality": stat_cell(v, per_joule[0], notes, energy=True) if per_joule else None,
+                "extras": [
+                    stat_cell(v, name, notes, energy=True)
+                    if name in v["stats"]
+                    else notes.missing(f"{name} is not derived for a {v.get('kind')} variant")
+                    for name, _ in extras
+                ],
             }
         )
-    return {"rows": rows, "quality_heading": per_joule[1] if per_joule else None}
+    return {
+        "rows": rows,
+        "quality_heading": per_joule[1] if per_joule else None,
+        "extra_headings": [heading for _, heading in extras],
+    }
 
 
 def energy_split(run: dict) -> dict | None:
