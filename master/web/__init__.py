@@ -104,6 +104,10 @@ def node_page(node_id: str):
     return render_template("node.html", node=node)
 
 
+COMPARE_LINKS = 5
+"""A campaign page links a comparison with at most this many other runs of the same name, newest first."""
+
+
 @bp.get("/ui/campaigns/<campaign_id>")
 def campaign_page(campaign_id: str):
     state = request.args.get("state") or None
@@ -115,9 +119,14 @@ def campaign_page(campaign_id: str):
     if campaign is None:
         abort(404, description=f"campaign {campaign_id} not found")
     results = campaigns.results(conn, campaign_id, campaign["state"])
+    earlier = conn.execute(
+        "SELECT id, created_at FROM campaigns WHERE name = ? AND id != ? ORDER BY created_at DESC LIMIT ?",
+        (campaign["name"], campaign_id, COMPARE_LINKS),
+    ).fetchall()
     return render_template(
         "campaign.html",
         campaign=campaign,
+        earlier=[dict(row) for row in earlier],
         states=campaigns.STATES,
         results=results,
         live=campaign["state"] == CampaignState.RUNNING.value,

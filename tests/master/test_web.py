@@ -478,3 +478,16 @@ def test_formatting_keeps_missing_missing():
     assert formatting.watts(87.54) == "87.5 W" and formatting.duration(192) == "3 min 12 s"
     assert formatting.ago(100.0, 112.0) == "12 s ago" and formatting.percent(1, 0) is None
     assert formatting.percent(2, 3) == 66 and formatting.gib(128 * 2**30) == "128.0 GiB"
+
+
+def test_campaign_page_links_comparisons_with_runs_of_the_same_name(client, make_campaign):
+    """Two runs named alike: the later one's page links /ui/compare with the earlier one (which answers 200)."""
+    first = make_campaign()
+    time.sleep(0.01)
+    second = make_campaign()
+    page = client.get(f"/ui/campaigns/{second}").get_data(as_text=True)
+    link = f"/ui/compare/{first}/{second}"
+    assert "Compare with another run of t" in page and link in page
+    assert client.get(link).status_code == 200
+    alone = client.get(f"/ui/campaigns/{first}").get_data(as_text=True)
+    assert f"/ui/compare/{second}/{first}" in alone
