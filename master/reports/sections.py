@@ -20,7 +20,11 @@ PREFLIGHT_FACTS = (
 """Inventory facts checked before trusting a host's numbers: (key, the value wanted, the warning otherwise)."""
 
 
-RANKING_EXTRAS = (("pixels_per_joule", "pixels / J"), ("mbps_per_watt", "Mbps / W"))
+RANKING_EXTRAS = (
+    ("pixels_per_joule", "pixels / J"),
+    ("mbps_per_watt", "Mbps / W"),
+    ("joules_per_stream_hour", "J / stream-hour"),
+)
 """Efficiency figures the ranking table adds when some variant has them (derived by the master from each run)."""
 
 

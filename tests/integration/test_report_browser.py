@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from master.analysis.compare import compare_runs
+from master.reports.compare_page import render_compare_html
 from master.reports.writer import write_report
 from tests.integration.test_kinds import EVERY_KIND
 from tests.integration.test_remote_cli import campaign
@@ -159,3 +161,20 @@ def test_report_of_a_real_campaign_of_every_kind(tmp_path, serve_dir):
     assert set(kinds) >= {"ladder", "live", "multi"}, kinds
     assert "estimated energy" in page
     check(report, serve_dir(report), tmp_path, charts=page.count('<figure class="chart"'))
+
+
+@needs_chromium
+def test_comparison_page_at_phone_and_wide_widths(run, tmp_path, serve_dir):
+    """`campaign compare --html`'s page (the recorded quick run against a copy with every J/frame 20% lower): the
+    verdict rows are there, no sideways scroll at 390 or 1400 px, no request, no error."""
+    faster = json.loads(json.dumps(run))
+    for job in faster["jobs"]:
+        metrics = (job.get("result") or {}).get("metrics") or {}
+        if metrics.get("joules_per_frame") is not None:
+            metrics["joules_per_frame"] *= 0.8
+    page_dir = tmp_path / "compare"
+    page_dir.mkdir()
+    html = render_compare_html(compare_runs(run, faster))
+    assert "-20.0%" in html
+    (page_dir / "index.html").write_text(html)
+    check(page_dir, serve_dir(page_dir), tmp_path, charts=0)
